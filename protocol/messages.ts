@@ -1,0 +1,155 @@
+/**
+ * The wire types, all in one place. A packet is
+ *
+ *   [protocol version: u8][message type: u8][msgpack body]
+ *
+ * where the body is a msgpack array of the message's fields in the order listed below. Type codes are
+ * append-only: never renumber or reuse one. Fields are append-only too: a decoder ignores array
+ * elements past the ones it knows, so newer agents can add fields during a rolling upgrade.
+ */
+
+export const PROTOCOL_VERSION = 1;
+
+export const MessageType = {
+  Ping: 1,
+  PingReq: 2,
+  Ack: 3,
+  Nack: 4,
+  Alive: 5,
+  Suspect: 6,
+  Dead: 7,
+  Leave: 8,
+  Compound: 9,
+  PushPull: 10,
+  /** Reserved for service-catalog entries. */
+  Service: 11,
+  /** Reserved for propagation-barrier confirmations. */
+  Confirm: 12,
+  /** Reserved for the encrypted envelope. */
+  Encrypted: 13,
+} as const;
+export type MessageTypeCode = (typeof MessageType)[keyof typeof MessageType];
+
+/** Member status as gossiped. Codes are part of the wire format. */
+export const StatusCode = { alive: 0, suspect: 1, dead: 2, left: 3 } as const;
+export type MemberStatus = keyof typeof StatusCode;
+export const STATUS_BY_CODE: readonly MemberStatus[] = ['alive', 'suspect', 'dead', 'left'];
+
+/** Direct probe. `target` names the node the sender means, so a different node now on that address can ignore it. */
+export interface PingMsg {
+  readonly type: 'ping';
+  readonly seq: number;
+  readonly target: string;
+  readonly source: string;
+  readonly sourceHost: string;
+  readonly sourcePort: number;
+}
+
+/** Indirect probe request: "please ping `target` for me and tell me if it answers". */
+export interface PingReqMsg {
+  readonly type: 'ping-req';
+  readonly seq: number;
+  readonly target: string;
+  readonly targetHost: string;
+  readonly targetPort: number;
+  readonly source: string;
+  readonly sourceHost: string;
+  readonly sourcePort: number;
+  /** The requester wants a nack if the target does not answer in time (Lifeguard). */
+  readonly wantNack: boolean;
+}
+
+export interface AckMsg {
+  readonly type: 'ack';
+  readonly seq: number;
+}
+
+export interface NackMsg {
+  readonly type: 'nack';
+  readonly seq: number;
+}
+
+export interface AliveMsg {
+  readonly type: 'alive';
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly incarnation: number;
+}
+
+export interface SuspectMsg {
+  readonly type: 'suspect';
+  readonly name: string;
+  readonly incarnation: number;
+  /** The accuser; distinct accusers are Lifeguard's independent confirmations. */
+  readonly from: string;
+}
+
+export interface DeadMsg {
+  readonly type: 'dead';
+  readonly name: string;
+  readonly incarnation: number;
+  readonly from: string;
+}
+
+export interface LeaveMsg {
+  readonly type: 'leave';
+  readonly name: string;
+  readonly incarnation: number;
+}
+
+/** Several messages in one datagram; a compound never nests another compound. */
+export interface CompoundMsg {
+  readonly type: 'compound';
+  readonly parts: readonly GossipMsg[];
+}
+
+/** One member's state in a push-pull exchange. */
+export interface MemberState {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly incarnation: number;
+  readonly status: MemberStatus;
+}
+
+/** Full-state exchange over a reliable stream, both the request and the reply. */
+export interface PushPullMsg {
+  readonly type: 'push-pull';
+  /** True when the sender is joining; the receiver then answers even if it would otherwise rate-limit. */
+  readonly join: boolean;
+  readonly source: string;
+  readonly members: readonly MemberState[];
+}
+
+/** Messages that may travel in a datagram (alone or inside a compound). */
+export type GossipMsg =
+  | PingMsg
+  | PingReqMsg
+  | AckMsg
+  | NackMsg
+  | AliveMsg
+  | SuspectMsg
+  | DeadMsg
+  | LeaveMsg;
+
+export type PacketMsg = GossipMsg | CompoundMsg;
+export type Message = PacketMsg | PushPullMsg;
+
+/** Why a decode failed. Every reason is a counter label in the daemon's metrics. */
+export type DecodeErrorReason =
+  | 'empty'
+  | 'too_large'
+  | 'bad_version'
+  | 'unknown_type'
+  | 'malformed'
+  | 'bad_field'
+  | 'too_many';
+
+export interface DecodeError {
+  readonly ok: false;
+  readonly reason: DecodeErrorReason;
+  readonly detail: string;
+}
+
+export type DecodeResult<T> = { readonly ok: true; readonly value: T } | DecodeError;

@@ -1,0 +1,93 @@
+/**
+ * Timing profiles. Every protocol timing lives here; nothing else in swimd hard-codes one.
+ * All durations are milliseconds. The README's "Profiles" section explains the choices.
+ */
+export interface Profile {
+  readonly name: 'lan' | 'wan' | 'local';
+  /** Time between probes started by one node. */
+  readonly probeIntervalMs: number;
+  /** Wait for a direct ack before starting indirect probes. */
+  readonly probeTimeoutMs: number;
+  /** Members asked to probe indirectly after a direct probe fails. */
+  readonly indirectChecks: number;
+  /** α in Lifeguard's suspicion minimum: α · max(1, log10(n)) · probe interval. */
+  readonly suspicionMult: number;
+  /** β: the suspicion maximum is β times the minimum. */
+  readonly suspicionMaxMult: number;
+  /** λ: each update is sent λ · ceil(log10(n + 1)) times by periodic gossip and piggybacking. */
+  readonly retransmitMult: number;
+  /** Periodic gossip while updates are queued. */
+  readonly gossipIntervalMs: number;
+  /** Members each periodic gossip goes to. */
+  readonly gossipFanout: number;
+  /** Delay that batches fresh updates before forwarding them on first receipt. */
+  readonly forwardBatchMs: number;
+  /** Extra members, beyond ceil(ln n), that a fresh update is forwarded to on first receipt. */
+  readonly forwardFanoutExtra: number;
+  /** Base push-pull (anti-entropy) interval; scaled up with log2 of the cluster size above 32 nodes. */
+  readonly pushPullIntervalMs: number;
+  /** How long dead and left members are remembered before being reaped. */
+  readonly reapAfterMs: number;
+  /** Upper bound of the local-health multiplier (Lifeguard awareness). */
+  readonly awarenessMax: number;
+  /** Interval between join retries while no seed has answered. */
+  readonly joinRetryMs: number;
+}
+
+export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
+  lan: {
+    name: 'lan',
+    probeIntervalMs: 300,
+    probeTimeoutMs: 150,
+    indirectChecks: 3,
+    suspicionMult: 2,
+    suspicionMaxMult: 6,
+    retransmitMult: 4,
+    gossipIntervalMs: 50,
+    gossipFanout: 3,
+    forwardBatchMs: 2,
+    forwardFanoutExtra: 2,
+    pushPullIntervalMs: 30_000,
+    reapAfterMs: 30 * 60_000,
+    awarenessMax: 8,
+    joinRetryMs: 1_000,
+  },
+  wan: {
+    name: 'wan',
+    probeIntervalMs: 3_000,
+    probeTimeoutMs: 1_500,
+    indirectChecks: 3,
+    suspicionMult: 4,
+    suspicionMaxMult: 6,
+    retransmitMult: 4,
+    gossipIntervalMs: 300,
+    gossipFanout: 4,
+    forwardBatchMs: 5,
+    forwardFanoutExtra: 2,
+    pushPullIntervalMs: 60_000,
+    reapAfterMs: 60 * 60_000,
+    awarenessMax: 8,
+    joinRetryMs: 3_000,
+  },
+  local: {
+    name: 'local',
+    probeIntervalMs: 200,
+    probeTimeoutMs: 50,
+    indirectChecks: 2,
+    suspicionMult: 2,
+    suspicionMaxMult: 4,
+    retransmitMult: 3,
+    gossipIntervalMs: 30,
+    gossipFanout: 3,
+    forwardBatchMs: 1,
+    forwardFanoutExtra: 2,
+    pushPullIntervalMs: 10_000,
+    reapAfterMs: 5 * 60_000,
+    awarenessMax: 8,
+    joinRetryMs: 500,
+  },
+};
+
+export function isProfileName(s: string): s is Profile['name'] {
+  return s === 'lan' || s === 'wan' || s === 'local';
+}

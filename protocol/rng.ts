@@ -1,0 +1,99 @@
+/**
+ * Seeded pseudo-random source (xoshiro128**, seeded through splitmix32). The core never touches
+ * Math.random(): every choice it makes is reproducible from the seed.
+ */
+export class Rng {
+  private a: number;
+  private b: number;
+  private c: number;
+  private d: number;
+
+  constructor(seed: number) {
+    let s = seed >>> 0;
+    const next = (): number => {
+      s = (s + 0x9e3779b9) >>> 0;
+      let z = s;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+      return (z ^ (z >>> 16)) >>> 0;
+    };
+    this.a = next();
+    this.b = next();
+    this.c = next();
+    this.d = next();
+    if ((this.a | this.b | this.c | this.d) === 0) this.a = 1;
+  }
+
+  /** Uniform 32-bit unsigned integer. */
+  nextU32(): number {
+    const result = Math.imul(rotl(Math.imul(this.b, 5) >>> 0, 7), 9) >>> 0;
+    const t = (this.b << 9) >>> 0;
+    this.c ^= this.a;
+    this.d ^= this.b;
+    this.b ^= this.c;
+    this.a ^= this.d;
+    this.c ^= t;
+    this.d = rotl(this.d, 11);
+    this.a >>>= 0;
+    this.b >>>= 0;
+    this.c >>>= 0;
+    this.d >>>= 0;
+    return result;
+  }
+
+  /** Uniform in [0, 1). */
+  next(): number {
+    return this.nextU32() / 4_294_967_296;
+  }
+
+  /** Uniform integer in [0, n). */
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+
+  /** Fisher–Yates shuffle in place. */
+  shuffle<T>(items: T[]): T[] {
+    for (let i = items.length - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      const tmp = items[i] as T;
+      items[i] = items[j] as T;
+      items[j] = tmp;
+    }
+    return items;
+  }
+
+  /** Up to k distinct items chosen uniformly from `items` for which `accept` holds. */
+  sample<T>(items: readonly T[], k: number, accept: (item: T) => boolean): T[] {
+    const out: T[] = [];
+    if (k <= 0 || items.length === 0) return out;
+    // Rejection sampling on random indices is fast when k << n; fall back to a partial shuffle.
+    if (k * 4 < items.length) {
+      const seen = new Set<number>();
+      let attempts = 0;
+      while (out.length < k && attempts < k * 8) {
+        attempts++;
+        const i = this.int(items.length);
+        if (seen.has(i)) continue;
+        seen.add(i);
+        const item = items[i] as T;
+        if (accept(item)) out.push(item);
+      }
+      if (out.length === k) return out;
+    }
+    const idx = Array.from({ length: items.length }, (_, i) => i);
+    out.length = 0;
+    for (let i = 0; i < idx.length && out.length < k; i++) {
+      const j = i + this.int(idx.length - i);
+      const tmp = idx[i] as number;
+      idx[i] = idx[j] as number;
+      idx[j] = tmp;
+      const item = items[idx[i] as number] as T;
+      if (accept(item)) out.push(item);
+    }
+    return out;
+  }
+}
+
+function rotl(x: number, k: number): number {
+  return ((x << k) | (x >>> (32 - k))) >>> 0;
+}
