@@ -19,8 +19,8 @@ export const LIMITS = {
   pushPullMembersMax: 10_000,
   /** Bytes of one push-pull stream (request or reply). */
   streamBytesMax: 8 * 1024 * 1024,
-  /** Members tracked by one node, counting dead and left members not yet reaped. */
-  membersMax: 20_000,
+  /** Members tracked by one node, counting dead and left members not yet reaped (equal to the push-pull cap, so a full state always fits). */
+  membersMax: 10_000,
   /** Pending updates in the dissemination queue; the oldest, most-sent are dropped beyond it. */
   broadcastQueueMax: 4096,
   /** Probes in flight (direct and indirect, including those relayed for others). */
@@ -29,6 +29,13 @@ export const LIMITS = {
   joinSeedsMax: 64,
   /** Nesting depth the decoder accepts in any value. */
   decodeDepthMax: 8,
+  /** Probe sequence numbers are unsigned 32-bit on the wire; senders wrap to 0 past this. */
+  seqMax: 0xffff_ffff,
+  /**
+   * Incarnations are unsigned 32-bit on the wire. A node bumps its own only to refute a suspicion, so
+   * this is never reached in practice; a decoder refuses anything larger.
+   */
+  incarnationMax: 0xffff_ffff,
 } as const;
 
 export type Limits = typeof LIMITS;

@@ -1,7 +1,17 @@
-// PUBLIC API SKELETON — implementation in progress.
-import type { Address } from './address.js';
+import { type Address, sameAddress } from './address.js';
+import { Awareness } from './awareness.js';
+import { BroadcastQueue } from './broadcast-queue.js';
+import { compoundOverhead, decodePacket, decodePushPull, encodeCompound, encodePart, encodePushPull } from './codec.js';
 import type { Effect, MemberView } from './effects.js';
+import { LIMITS } from './limits.js';
+import { isLive, type MemberRecord, MemberTable, viewOf } from './member-table.js';
+import type {
+  AliveMsg, DeadMsg, GossipMsg, LeaveMsg, MemberState, MemberStatus, PingMsg, PingReqMsg, SuspectMsg,
+} from './messages.js';
 import type { Profile } from './profiles.js';
+import { Rng } from './rng.js';
+import { Suspicion, suspicionTimeouts } from './suspicion.js';
+import { Deadlines } from './timers.js';
 
 export interface SwimNodeOptions {
   readonly name: string;
@@ -28,35 +38,648 @@ export interface NodeStats {
   declaredDead: number;
   probeRttSumMs: number;
   probeRttCount: number;
+  /** Probes dropped without judgement because this node itself ran late (e.g. it was paused). */
+  probesInconclusive: number;
 }
 
+interface ActiveProbe {
+  readonly seq: number;
+  readonly target: string;
+  readonly startedAt: number;
+  expectedNacks: number;
+  nacks: number;
+}
+
+interface Relay {
+  readonly requester: Address;
+  readonly requesterSeq: number;
+  readonly wantNack: boolean;
+}
+
+const T_PROBE = 'probe';
+const T_PROBE_TIMEOUT = 'probe-timeout';
+const T_GOSSIP = 'gossip';
+const T_FORWARD = 'forward';
+const T_PUSH_PULL = 'push-pull';
+const T_JOIN_RETRY = 'join-retry';
+const T_REAP = 'reap';
+const SUSPICION_PREFIX = 's:';
+const RELAY_PREFIX = 'r:';
+/** Packets one forward batch may send to each target; the queue carries the rest. */
+const FORWARD_PACKETS_MAX = 4;
+const JOIN_RETRY_MAX_MS = 30_000;
+const SEQ_MOD = 2 ** 32;
+
+/**
+ * The SWIM state machine of one node, with Lifeguard's refinements. Pure: it is handed the time
+ * with every input and returns effects; its only randomness is its seeded Rng.
+ */
 export class SwimNode {
   readonly name: string;
   readonly stats: NodeStats = {
-    probesSent: 0, probesFailed: 0, indirectProbesSent: 0, suspicionsRaised: 0,
-    suspicionsRefuted: 0, declaredDead: 0, probeRttSumMs: 0, probeRttCount: 0,
+    probesSent: 0, probesFailed: 0, indirectProbesSent: 0, suspicionsRaised: 0, suspicionsRefuted: 0,
+    declaredDead: 0, probeRttSumMs: 0, probeRttCount: 0, probesInconclusive: 0,
   };
-  constructor(opts: SwimNodeOptions) { this.name = opts.name; void opts; }
-  /** Contact seeds with a push-pull join; retries until one answers. */
-  join(now: number, seeds: readonly Address[]): Effect[] { void now; void seeds; return []; }
+
+  private readonly profile: Profile;
+  private readonly packetBytes: number;
+  private readonly rng: Rng;
+  private readonly table: MemberTable;
+  private readonly selfRecord: MemberRecord;
+  private readonly deadlines = new Deadlines();
+  private readonly queue = new BroadcastQueue();
+  private readonly awareness: Awareness;
+  private readonly suspicions = new Map<string, Suspicion>();
+  private readonly relays = new Map<number, Relay>();
+  /** Updates learned since the last forward batch, by queue key. */
+  private readonly forwardPending = new Map<string, Uint8Array>();
+  private probe: ActiveProbe | null = null;
+  private seq = 0;
+  private now: number;
+  private out: Effect[] = [];
+  private leaving = false;
+  private joinSeeds: Address[] = [];
+  private joined = false;
+  private joinAttempts = 0;
+
+  constructor(opts: SwimNodeOptions) {
+    this.name = opts.name;
+    this.profile = opts.profile;
+    this.packetBytes = Math.min(LIMITS.packetBytesMax, Math.max(LIMITS.packetBytesMin, opts.packetBytes ?? LIMITS.packetBytesDefault));
+    this.rng = new Rng(opts.seed);
+    this.now = opts.now;
+    this.awareness = new Awareness(opts.profile.awarenessMax);
+    this.table = new MemberTable(opts.name, this.rng);
+    this.selfRecord = {
+      name: opts.name, host: opts.host, port: opts.port, incarnation: opts.incarnation ?? 0,
+      status: 'alive', changedAt: opts.now,
+    };
+    this.table.add(this.selfRecord);
+    this.enqueue(this.aliveOf(this.selfRecord), false);
+    // Stagger the first probe so nodes started together do not probe in lockstep.
+    this.deadlines.set(T_PROBE, opts.now + this.rng.int(opts.profile.probeIntervalMs));
+    this.deadlines.set(T_PUSH_PULL, opts.now + this.pushPullInterval() * (0.5 + this.rng.next()));
+    this.deadlines.set(T_REAP, opts.now + this.reapCheckInterval());
+  }
+
+  // ---- Inputs -------------------------------------------------------------------------------
+
+  /** Contact seeds with a push-pull join; retries with backoff until one answers. */
+  join(now: number, seeds: readonly Address[]): Effect[] {
+    this.now = now;
+    this.joinSeeds = seeds.filter((s) => !sameAddress(s, this.selfRecord)).slice(0, LIMITS.joinSeedsMax);
+    this.joined = false;
+    this.joinAttempts = 0;
+    this.sendJoin();
+    return this.flush();
+  }
+
   /** A datagram arrived. */
-  handlePacket(now: number, from: Address, bytes: Uint8Array): Effect[] { void now; void from; void bytes; return []; }
+  handlePacket(now: number, from: Address, bytes: Uint8Array): Effect[] {
+    this.now = now;
+    const decoded = decodePacket(bytes);
+    if (!decoded.ok) {
+      this.out.push({ kind: 'rejected', reason: decoded.reason, detail: decoded.detail });
+      return this.flush();
+    }
+    const msg = decoded.value;
+    if (msg.type === 'compound') for (const part of msg.parts) this.handleGossip(from, part);
+    else this.handleGossip(from, msg);
+    return this.flush();
+  }
+
   /** A push-pull stream request arrived; returns the reply to write back (null: close without reply). */
-  handlePushPull(now: number, from: Address, bytes: Uint8Array): { reply: Uint8Array | null; effects: Effect[] } { void now; void from; void bytes; return { reply: null, effects: [] }; }
+  handlePushPull(now: number, from: Address, bytes: Uint8Array): { reply: Uint8Array | null; effects: Effect[] } {
+    this.now = now;
+    const decoded = decodePushPull(bytes);
+    if (!decoded.ok) {
+      this.out.push({ kind: 'rejected', reason: decoded.reason, detail: decoded.detail });
+      return { reply: null, effects: this.flush() };
+    }
+    this.mergeState(decoded.value.source, decoded.value.members);
+    const reply = encodePushPull({ type: 'push-pull', join: false, source: this.name, members: this.fullState() });
+    void from;
+    return { reply, effects: this.flush() };
+  }
+
   /** The reply to a push-pull we started. */
-  handlePushPullReply(now: number, from: Address, bytes: Uint8Array): Effect[] { void now; void from; void bytes; return []; }
-  /** A push-pull we started failed (connect error, timeout, bad reply). */
-  handlePushPullFailed(now: number, to: Address): Effect[] { void now; void to; return []; }
+  handlePushPullReply(now: number, from: Address, bytes: Uint8Array): Effect[] {
+    this.now = now;
+    const decoded = decodePushPull(bytes);
+    if (!decoded.ok) {
+      this.out.push({ kind: 'rejected', reason: decoded.reason, detail: decoded.detail });
+      return this.flush();
+    }
+    void from;
+    this.mergeState(decoded.value.source, decoded.value.members);
+    if (!this.joined && this.joinSeeds.length > 0) {
+      this.joined = true;
+      this.deadlines.clear(T_JOIN_RETRY);
+    }
+    return this.flush();
+  }
+
+  /** A push-pull we started failed (connect error, timeout, bad reply). The join retry timer covers joins. */
+  handlePushPullFailed(now: number, to: Address): Effect[] {
+    this.now = now;
+    void to;
+    return this.flush();
+  }
+
   /** Timers: call tick(now) at or after nextDeadline(). */
-  tick(now: number): Effect[] { void now; return []; }
-  nextDeadline(): number | null { return null; }
-  /** Announce a graceful leave; afterwards the node stops probing. */
-  leave(now: number): Effect[] { void now; return []; }
+  tick(now: number): Effect[] {
+    this.now = now;
+    for (const { key, at } of this.deadlines.due(now)) {
+      if (key === T_PROBE) this.onProbeTick(at);
+      else if (key === T_PROBE_TIMEOUT) this.onProbeTimeout();
+      else if (key === T_GOSSIP) this.onGossipTick();
+      else if (key === T_FORWARD) this.flushForward();
+      else if (key === T_PUSH_PULL) this.onPushPullTick();
+      else if (key === T_JOIN_RETRY) this.onJoinRetry();
+      else if (key === T_REAP) this.onReap();
+      else if (key.startsWith(SUSPICION_PREFIX)) this.onSuspicionTimeout(key.slice(SUSPICION_PREFIX.length));
+      else if (key.startsWith(RELAY_PREFIX)) this.onRelayTimeout(Number(key.slice(RELAY_PREFIX.length)));
+    }
+    return this.flush();
+  }
+
+  nextDeadline(): number | null {
+    return this.deadlines.next();
+  }
+
+  /** Announce a graceful leave; afterwards the node stops probing but keeps spreading its leave. */
+  leave(now: number): Effect[] {
+    this.now = now;
+    if (this.leaving) return this.flush();
+    this.leaving = true;
+    this.probe = null;
+    this.deadlines.clear(T_PROBE);
+    this.deadlines.clear(T_PROBE_TIMEOUT);
+    this.deadlines.clear(T_PUSH_PULL);
+    this.deadlines.clear(T_JOIN_RETRY);
+    const previous = this.selfRecord.status;
+    this.table.setStatus(this.selfRecord, 'left', now);
+    this.emit(this.selfRecord, previous);
+    this.enqueue({ type: 'leave', name: this.name, incarnation: this.selfRecord.incarnation }, true);
+    this.flushForward();
+    return this.flush();
+  }
+
+  // ---- Queries ------------------------------------------------------------------------------
+
   /** Every known member including self. */
-  members(): MemberView[] { return []; }
-  self(): MemberView { throw new Error('not implemented'); }
+  members(): MemberView[] {
+    const out: MemberView[] = [];
+    for (const r of this.table.values()) out.push(viewOf(r));
+    return out;
+  }
+
+  member(name: string): MemberView | undefined {
+    const r = this.table.get(name);
+    return r === undefined ? undefined : viewOf(r);
+  }
+
+  self(): MemberView {
+    return viewOf(this.selfRecord);
+  }
+
   /** Lifeguard local-health score (0 = healthy). */
-  localHealth(): number { return 0; }
+  localHealth(): number {
+    return this.awareness.health;
+  }
+
   /** Members counted as part of the cluster (alive + suspect), including self. */
-  liveCount(): number { return 0; }
+  liveCount(): number {
+    return this.table.liveCount;
+  }
+
+  /** Updates waiting in the dissemination queue. */
+  pendingBroadcasts(): number {
+    return this.queue.size;
+  }
+
+  // ---- Message handling ---------------------------------------------------------------------
+
+  private handleGossip(from: Address, msg: GossipMsg): void {
+    switch (msg.type) {
+      case 'ping': return this.onPing(from, msg);
+      case 'ping-req': return this.onPingReq(from, msg);
+      case 'ack': return this.onAck(msg.seq);
+      case 'nack':
+        if (this.probe !== null && this.probe.seq === msg.seq) this.probe.nacks++;
+        return;
+      case 'alive': return this.applyAlive(msg);
+      case 'suspect': return this.applySuspect(msg);
+      case 'dead': return this.applyDead(msg);
+      case 'leave': return this.applyLeave(msg);
+    }
+  }
+
+  private onPing(from: Address, msg: PingMsg): void {
+    if (msg.target !== this.name) {
+      this.out.push({ kind: 'rejected', reason: 'not_for_us', detail: `ping for ${msg.target}` });
+      return;
+    }
+    this.sendParts(from, [encodePart({ type: 'ack', seq: msg.seq })]);
+  }
+
+  private onPingReq(from: Address, msg: PingReqMsg): void {
+    if (this.relays.size >= LIMITS.pendingProbesMax) {
+      this.out.push({ kind: 'rejected', reason: 'limit', detail: 'too many relayed probes' });
+      return;
+    }
+    const seq = this.nextSeq();
+    this.relays.set(seq, { requester: from, requesterSeq: msg.seq, wantNack: msg.wantNack });
+    const ping: PingMsg = {
+      type: 'ping', seq, target: msg.target, source: this.name,
+      sourceHost: this.selfRecord.host, sourcePort: this.selfRecord.port,
+    };
+    this.sendParts({ host: msg.targetHost, port: msg.targetPort }, [encodePart(ping)]);
+    this.deadlines.set(RELAY_PREFIX + seq, this.now + this.awareness.scale(this.profile.probeTimeoutMs));
+  }
+
+  private onAck(seq: number): void {
+    const p = this.probe;
+    if (p !== null && p.seq === seq) {
+      this.stats.probeRttSumMs += this.now - p.startedAt;
+      this.stats.probeRttCount++;
+      this.awareness.apply(-1);
+      this.probe = null;
+      this.deadlines.clear(T_PROBE_TIMEOUT);
+      return;
+    }
+    const relay = this.relays.get(seq);
+    if (relay !== undefined) {
+      this.relays.delete(seq);
+      this.deadlines.clear(RELAY_PREFIX + seq);
+      this.sendParts(relay.requester, [encodePart({ type: 'ack', seq: relay.requesterSeq })]);
+    }
+    // Any other ack is late or duplicated: harmless, not counted as hostile.
+  }
+
+  // ---- State updates (SWIM precedence) ------------------------------------------------------
+
+  private applyAlive(msg: AliveMsg): void {
+    if (msg.name === this.name) {
+      // Only we raise our incarnation. A copy of us with an incarnation at least ours but another
+      // address, or a higher one (from a previous life whose state we lost), must be overridden.
+      const s = this.selfRecord;
+      if (!this.leaving && (msg.incarnation > s.incarnation ||
+          (msg.incarnation === s.incarnation && (msg.host !== s.host || msg.port !== s.port)))) {
+        this.refute(msg.incarnation);
+      }
+      return;
+    }
+    const r = this.table.get(msg.name);
+    if (r === undefined) {
+      if (this.table.size >= LIMITS.membersMax) {
+        this.out.push({ kind: 'rejected', reason: 'limit', detail: 'member table full' });
+        return;
+      }
+      const rec: MemberRecord = {
+        name: msg.name, host: msg.host, port: msg.port, incarnation: msg.incarnation, status: 'alive', changedAt: this.now,
+      };
+      this.table.add(rec);
+      this.emit(rec, null);
+      this.enqueue(msg, true);
+      return;
+    }
+    if (msg.incarnation <= r.incarnation) return;
+    const previous = r.status;
+    r.incarnation = msg.incarnation;
+    r.host = msg.host;
+    r.port = msg.port;
+    this.table.setStatus(r, 'alive', this.now);
+    this.dropSuspicion(r.name);
+    this.emit(r, previous);
+    this.enqueue(msg, true);
+  }
+
+  private applySuspect(msg: SuspectMsg): void {
+    if (msg.name === this.name) {
+      if (!this.leaving && msg.incarnation >= this.selfRecord.incarnation) this.refute(msg.incarnation);
+      return;
+    }
+    const r = this.table.get(msg.name);
+    if (r === undefined || msg.incarnation < r.incarnation) return;
+    if ((r.status === 'dead' || r.status === 'left') && msg.incarnation <= r.incarnation) return;
+    if (r.status === 'suspect' && msg.incarnation === r.incarnation) {
+      const s = this.suspicions.get(r.name);
+      if (s !== undefined && s.confirm(msg.from)) {
+        this.deadlines.set(SUSPICION_PREFIX + r.name, s.deadline());
+        // Others count confirmations too; pass this one on through the queue (not the fast path).
+        this.enqueue(msg, false);
+      }
+      return;
+    }
+    const previous = r.status;
+    r.incarnation = msg.incarnation;
+    this.table.setStatus(r, 'suspect', this.now);
+    this.stats.suspicionsRaised++;
+    const n = this.table.liveCount;
+    const expected = Math.max(0, Math.min(this.profile.indirectChecks, n - 2));
+    const timeouts = suspicionTimeouts(n, this.profile.probeIntervalMs, this.profile.suspicionMult, this.profile.suspicionMaxMult);
+    const s = new Suspicion(this.now, msg.incarnation, msg.from, expected, timeouts);
+    this.suspicions.set(r.name, s);
+    this.deadlines.set(SUSPICION_PREFIX + r.name, s.deadline());
+    this.emit(r, previous);
+    this.enqueue(msg, true);
+  }
+
+  private applyDead(msg: DeadMsg): void {
+    if (msg.name === this.name) {
+      if (!this.leaving && msg.incarnation >= this.selfRecord.incarnation) this.refute(msg.incarnation);
+      return;
+    }
+    const r = this.table.get(msg.name);
+    if (r === undefined || msg.incarnation < r.incarnation) return;
+    if ((r.status === 'dead' || r.status === 'left') && msg.incarnation <= r.incarnation) return;
+    const previous = r.status;
+    r.incarnation = msg.incarnation;
+    this.table.setStatus(r, 'dead', this.now);
+    this.dropSuspicion(r.name);
+    this.emit(r, previous);
+    this.enqueue(msg, true);
+  }
+
+  private applyLeave(msg: LeaveMsg): void {
+    if (msg.name === this.name) {
+      // A leave from a previous life of ours: we are here, so say so.
+      if (!this.leaving && msg.incarnation >= this.selfRecord.incarnation) this.refute(msg.incarnation);
+      return;
+    }
+    const r = this.table.get(msg.name);
+    if (r === undefined || msg.incarnation < r.incarnation) return;
+    if (r.status === 'left' && msg.incarnation <= r.incarnation) return;
+    const previous = r.status;
+    r.incarnation = msg.incarnation;
+    this.table.setStatus(r, 'left', this.now);
+    this.dropSuspicion(r.name);
+    this.emit(r, previous);
+    this.enqueue(msg, true);
+  }
+
+  private refute(accused: number): void {
+    const s = this.selfRecord;
+    s.incarnation = Math.max(s.incarnation, accused) + 1;
+    this.stats.suspicionsRefuted++;
+    // Being accused is a hint that we may be the slow one (Lifeguard).
+    this.awareness.apply(1);
+    this.emit(s, s.status);
+    this.enqueue(this.aliveOf(s), true);
+  }
+
+  private dropSuspicion(name: string): void {
+    if (this.suspicions.delete(name)) this.deadlines.clear(SUSPICION_PREFIX + name);
+  }
+
+  /**
+   * Merges a peer's full state. A peer's `dead` becomes our `suspect`, so a partition that heals
+   * gives the accused a chance to refute instead of being killed by stale news.
+   */
+  private mergeState(source: string, members: readonly MemberState[]): void {
+    for (const m of members) {
+      switch (m.status) {
+        case 'alive':
+          this.applyAlive({ type: 'alive', name: m.name, host: m.host, port: m.port, incarnation: m.incarnation });
+          break;
+        case 'suspect':
+        case 'dead':
+          if (this.table.get(m.name) === undefined && m.name !== this.name) break;
+          this.applySuspect({ type: 'suspect', name: m.name, incarnation: m.incarnation, from: source });
+          break;
+        case 'left':
+          this.applyLeave({ type: 'leave', name: m.name, incarnation: m.incarnation });
+          break;
+      }
+    }
+  }
+
+  private fullState(): MemberState[] {
+    const out: MemberState[] = [];
+    for (const r of this.table.values()) {
+      if (out.length >= LIMITS.pushPullMembersMax) break;
+      out.push({ name: r.name, host: r.host, port: r.port, incarnation: r.incarnation, status: r.status });
+    }
+    return out;
+  }
+
+  // ---- Probing ------------------------------------------------------------------------------
+
+  private onProbeTick(scheduledAt: number): void {
+    const late = this.now - scheduledAt > this.profile.probeIntervalMs;
+    if (this.probe !== null) this.finishFailedProbe(late);
+    this.deadlines.set(T_PROBE, this.now + this.awareness.scale(this.profile.probeIntervalMs));
+    if (this.leaving) return;
+    const target = this.table.nextProbeTarget();
+    if (target === null) return;
+    const seq = this.nextSeq();
+    this.probe = { seq, target: target.name, startedAt: this.now, expectedNacks: 0, nacks: 0 };
+    this.stats.probesSent++;
+    const parts = [encodePart({
+      type: 'ping', seq, target: target.name, source: this.name,
+      sourceHost: this.selfRecord.host, sourcePort: this.selfRecord.port,
+    })];
+    // Buddy system: tell a suspect it is suspected so it can refute at once.
+    if (target.status === 'suspect') {
+      parts.push(encodePart({ type: 'suspect', name: target.name, incarnation: target.incarnation, from: this.name }));
+    }
+    this.sendParts(target, parts);
+    this.deadlines.set(T_PROBE_TIMEOUT, this.now + this.awareness.scale(this.profile.probeTimeoutMs));
+  }
+
+  private onProbeTimeout(): void {
+    const p = this.probe;
+    if (p === null) return;
+    const target = this.table.get(p.target);
+    if (target === undefined || !isLive(target.status)) {
+      this.probe = null;
+      return;
+    }
+    const helpers = this.table.sample(this.profile.indirectChecks, (r) => r.status === 'alive', p.target);
+    const req: PingReqMsg = {
+      type: 'ping-req', seq: p.seq, target: target.name, targetHost: target.host, targetPort: target.port,
+      source: this.name, sourceHost: this.selfRecord.host, sourcePort: this.selfRecord.port, wantNack: true,
+    };
+    const part = encodePart(req);
+    for (const h of helpers) this.sendParts(h, [part]);
+    p.expectedNacks = helpers.length;
+    this.stats.indirectProbesSent += helpers.length;
+  }
+
+  private finishFailedProbe(late: boolean): void {
+    const p = this.probe as ActiveProbe;
+    this.probe = null;
+    this.deadlines.clear(T_PROBE_TIMEOUT);
+    if (late) {
+      // We were not running when the answer was due (paused, overloaded): no verdict on the target.
+      this.stats.probesInconclusive++;
+      this.awareness.apply(1);
+      return;
+    }
+    // Lifeguard: missing nacks mean our own links or process are unhealthy.
+    if (p.expectedNacks > 0) {
+      if (p.nacks < p.expectedNacks) this.awareness.apply(p.expectedNacks - p.nacks);
+    } else {
+      this.awareness.apply(1);
+    }
+    this.stats.probesFailed++;
+    const target = this.table.get(p.target);
+    if (target === undefined || !isLive(target.status)) return;
+    this.applySuspect({ type: 'suspect', name: target.name, incarnation: target.incarnation, from: this.name });
+  }
+
+  private onRelayTimeout(seq: number): void {
+    const relay = this.relays.get(seq);
+    if (relay === undefined) return;
+    this.relays.delete(seq);
+    if (relay.wantNack) this.sendParts(relay.requester, [encodePart({ type: 'nack', seq: relay.requesterSeq })]);
+  }
+
+  private onSuspicionTimeout(name: string): void {
+    const r = this.table.get(name);
+    const s = this.suspicions.get(name);
+    this.suspicions.delete(name);
+    if (r === undefined || s === undefined || r.status !== 'suspect' || r.incarnation !== s.incarnation) return;
+    this.stats.declaredDead++;
+    this.applyDead({ type: 'dead', name, incarnation: r.incarnation, from: this.name });
+  }
+
+  // ---- Dissemination ------------------------------------------------------------------------
+
+  private enqueue(msg: GossipMsg, forward: boolean): void {
+    const key = 'm:' + (msg as { name: string }).name;
+    const part = encodePart(msg);
+    this.queue.enqueue(key, part);
+    if (!this.deadlines.has(T_GOSSIP)) this.deadlines.set(T_GOSSIP, this.now + this.profile.gossipIntervalMs);
+    if (forward) {
+      this.forwardPending.set(key, part);
+      if (!this.deadlines.has(T_FORWARD)) this.deadlines.set(T_FORWARD, this.now + this.profile.forwardBatchMs);
+    }
+  }
+
+  /** Fanout for fresh updates: grows like ln(n) so that e^−F of the cluster stays well under one node. */
+  private forwardFanout(): number {
+    return Math.ceil(Math.log(Math.max(2, this.table.liveCount))) + this.profile.forwardFanoutExtra;
+  }
+
+  /** Sends the updates learned since the last batch to a few random members at once. */
+  private flushForward(): void {
+    this.deadlines.clear(T_FORWARD);
+    if (this.forwardPending.size === 0) return;
+    const parts = [...this.forwardPending.values()];
+    this.forwardPending.clear();
+    const packets: Uint8Array[] = [];
+    let batch: Uint8Array[] = [];
+    let size = compoundOverhead(LIMITS.compoundPartsMax);
+    for (const part of parts) {
+      if (batch.length > 0 && (size + part.length > this.packetBytes || batch.length >= LIMITS.compoundPartsMax)) {
+        packets.push(encodeCompound(batch));
+        if (packets.length >= FORWARD_PACKETS_MAX) { batch = []; break; }
+        batch = [];
+        size = compoundOverhead(LIMITS.compoundPartsMax);
+      }
+      batch.push(part);
+      size += part.length;
+    }
+    if (batch.length > 0) packets.push(encodeCompound(batch));
+    const targets = this.table.sample(this.forwardFanout(), (r) => isLive(r.status));
+    for (const t of targets) for (const bytes of packets) this.out.push({ kind: 'send', to: t, bytes });
+  }
+
+  private onGossipTick(): void {
+    if (this.queue.size === 0) return;
+    const targets = this.table.sample(this.profile.gossipFanout, (r) => isLive(r.status));
+    for (const t of targets) {
+      const parts = this.queue.take(this.packetBytes - compoundOverhead(LIMITS.compoundPartsMax), 0, this.retransmitLimit(), LIMITS.compoundPartsMax);
+      if (parts.length === 0) break;
+      this.out.push({ kind: 'send', to: t, bytes: encodeCompound(parts) });
+    }
+    if (this.queue.size > 0) this.deadlines.set(T_GOSSIP, this.now + this.profile.gossipIntervalMs);
+  }
+
+  private retransmitLimit(): number {
+    return this.profile.retransmitMult * Math.ceil(Math.log10(this.table.liveCount + 1));
+  }
+
+  /** Sends `parts` to `to` in one compound packet, filling the rest of it with queued updates. */
+  private sendParts(to: Address, parts: Uint8Array[]): void {
+    let used = compoundOverhead(LIMITS.compoundPartsMax);
+    for (const p of parts) used += p.length;
+    const extra = this.queue.take(this.packetBytes - used, 0, this.retransmitLimit(), LIMITS.compoundPartsMax - parts.length);
+    this.out.push({ kind: 'send', to: { host: to.host, port: to.port }, bytes: encodeCompound(extra.length > 0 ? parts.concat(extra) : parts) });
+  }
+
+  // ---- Anti-entropy, join, reaping ----------------------------------------------------------
+
+  private pushPullInterval(): number {
+    const n = this.table.liveCount;
+    const scale = n <= 32 ? 1 : Math.ceil(Math.log2(n) - Math.log2(32)) + 1;
+    return this.profile.pushPullIntervalMs * scale;
+  }
+
+  private onPushPullTick(): void {
+    this.deadlines.set(T_PUSH_PULL, this.now + this.pushPullInterval());
+    if (this.leaving) return;
+    const [peer] = this.table.sample(1, (r) => r.status === 'alive');
+    if (peer === undefined) return;
+    this.out.push({ kind: 'push-pull', to: { host: peer.host, port: peer.port }, bytes: this.pushPullBytes(false), join: false });
+  }
+
+  private pushPullBytes(join: boolean): Uint8Array {
+    return encodePushPull({ type: 'push-pull', join, source: this.name, members: this.fullState() });
+  }
+
+  private sendJoin(): void {
+    if (this.joinSeeds.length === 0 || this.leaving) return;
+    const bytes = this.pushPullBytes(true);
+    for (const seed of this.joinSeeds) this.out.push({ kind: 'push-pull', to: seed, bytes, join: true });
+    const backoff = Math.min(JOIN_RETRY_MAX_MS, this.profile.joinRetryMs * 2 ** Math.min(this.joinAttempts, 10));
+    this.joinAttempts++;
+    this.deadlines.set(T_JOIN_RETRY, this.now + backoff);
+  }
+
+  private onJoinRetry(): void {
+    if (!this.joined) this.sendJoin();
+  }
+
+  private reapCheckInterval(): number {
+    return Math.max(1_000, Math.min(60_000, this.profile.reapAfterMs / 10));
+  }
+
+  private onReap(): void {
+    this.deadlines.set(T_REAP, this.now + this.reapCheckInterval());
+    const expired: string[] = [];
+    for (const r of this.table.values()) {
+      if ((r.status === 'dead' || r.status === 'left') && r !== this.selfRecord && this.now - r.changedAt >= this.profile.reapAfterMs) {
+        expired.push(r.name);
+      }
+    }
+    for (const name of expired) {
+      this.table.remove(name);
+      this.queue.remove('m:' + name);
+      this.dropSuspicion(name);
+    }
+  }
+
+  // ---- Helpers ------------------------------------------------------------------------------
+
+  private aliveOf(r: MemberRecord): AliveMsg {
+    return { type: 'alive', name: r.name, host: r.host, port: r.port, incarnation: r.incarnation };
+  }
+
+  private emit(r: MemberRecord, previous: MemberStatus | null): void {
+    this.out.push({ kind: 'event', event: { type: 'member', member: viewOf(r), previous } });
+  }
+
+  private nextSeq(): number {
+    this.seq = (this.seq + 1) % SEQ_MOD;
+    return this.seq;
+  }
+
+  private flush(): Effect[] {
+    const out = this.out;
+    this.out = [];
+    return out;
+  }
 }

@@ -1,0 +1,120 @@
+import type { MemberView } from './effects.js';
+import type { MemberStatus } from './messages.js';
+import type { Rng } from './rng.js';
+
+export interface MemberRecord {
+  readonly name: string;
+  host: string;
+  port: number;
+  incarnation: number;
+  status: MemberStatus;
+  /** Time of the last status change; dead and left members are reaped relative to it. */
+  changedAt: number;
+}
+
+export function viewOf(r: MemberRecord): MemberView {
+  return { name: r.name, host: r.host, port: r.port, incarnation: r.incarnation, status: r.status };
+}
+
+export function isLive(status: MemberStatus): boolean {
+  return status === 'alive' || status === 'suspect';
+}
+
+/**
+ * All known members (self included), with a live count kept incrementally so that the cluster size
+ * used by every timeout and fanout is O(1), and the probe order: a shuffled round robin over the
+ * other live members, reshuffled each round, with newcomers dropped in at a random later position.
+ */
+export class MemberTable {
+  private readonly records = new Map<string, MemberRecord>();
+  private live = 0;
+  private probeOrder: string[] = [];
+  private probeIndex = 0;
+  /** Names in insertion order, kept for O(1) random sampling; pruned lazily on reap. */
+  private names: string[] = [];
+
+  constructor(private readonly selfName: string, private readonly rng: Rng) {}
+
+  get size(): number {
+    return this.records.size;
+  }
+
+  /** Alive and suspect members, self included. */
+  get liveCount(): number {
+    return this.live;
+  }
+
+  get(name: string): MemberRecord | undefined {
+    return this.records.get(name);
+  }
+
+  values(): IterableIterator<MemberRecord> {
+    return this.records.values();
+  }
+
+  add(r: MemberRecord): void {
+    if (this.records.has(r.name)) throw new Error(`member ${r.name} already present`);
+    this.records.set(r.name, r);
+    this.names.push(r.name);
+    if (isLive(r.status)) this.live++;
+    if (r.name !== this.selfName && isLive(r.status)) {
+      // Random position in the rest of this round, so a newcomer is probed within one round.
+      this.probeOrder.push(r.name);
+      const last = this.probeOrder.length - 1;
+      const j = this.probeIndex + this.rng.int(last - this.probeIndex + 1);
+      const tmp = this.probeOrder[j] as string;
+      this.probeOrder[j] = r.name;
+      this.probeOrder[last] = tmp;
+    }
+  }
+
+  setStatus(r: MemberRecord, status: MemberStatus, now: number): void {
+    const wasLive = isLive(r.status);
+    const nowLive = isLive(status);
+    if (wasLive && !nowLive) this.live--;
+    if (!wasLive && nowLive) this.live++;
+    if (r.status !== status) r.changedAt = now;
+    r.status = status;
+  }
+
+  remove(name: string): void {
+    const r = this.records.get(name);
+    if (r === undefined) return;
+    if (isLive(r.status)) this.live--;
+    this.records.delete(name);
+    if (this.names.length > 2 * this.records.size + 16) {
+      this.names = this.names.filter((n) => this.records.has(n));
+    }
+  }
+
+  /** Next member to probe, or null when there is nobody else alive or suspect. */
+  nextProbeTarget(): MemberRecord | null {
+    for (let rounds = 0; rounds < 2; ) {
+      if (this.probeIndex >= this.probeOrder.length) {
+        this.probeOrder = [];
+        for (const r of this.records.values()) {
+          if (r.name !== this.selfName && isLive(r.status)) this.probeOrder.push(r.name);
+        }
+        this.rng.shuffle(this.probeOrder);
+        this.probeIndex = 0;
+        rounds++;
+        if (this.probeOrder.length === 0) return null;
+      }
+      const name = this.probeOrder[this.probeIndex++] as string;
+      const r = this.records.get(name);
+      if (r !== undefined && isLive(r.status)) return r;
+    }
+    return null;
+  }
+
+  /** Up to k distinct members other than self and `exclude`, chosen uniformly, that pass `accept`. */
+  sample(k: number, accept: (r: MemberRecord) => boolean, exclude?: string): MemberRecord[] {
+    const picked = this.rng.sample(this.names, k, (name) => {
+      if (name === this.selfName || name === exclude) return false;
+      const r = this.records.get(name);
+      return r !== undefined && accept(r);
+    });
+    // A name re-added after a reap can appear twice in `names` until the next prune.
+    return [...new Set(picked)].map((n) => this.records.get(n) as MemberRecord);
+  }
+}

@@ -1,0 +1,117 @@
+/** The simulator's public types: what it drives, how it is configured, what it reports. */
+import type { Address } from '../address.js';
+import type { Effect, MemberEvent, MemberView } from '../effects.js';
+import type { SwimNodeOptions } from '../node.js';
+import type { Profile } from '../profiles.js';
+
+/**
+ * The part of the core the simulator drives. SwimNode satisfies it; tests of the simulator itself
+ * plug in small fakes so that they do not depend on protocol behaviour.
+ */
+export interface SimulatedNode {
+  readonly name: string;
+  join(now: number, seeds: readonly Address[]): Effect[];
+  handlePacket(now: number, from: Address, bytes: Uint8Array): Effect[];
+  handlePushPull(now: number, from: Address, bytes: Uint8Array): { reply: Uint8Array | null; effects: Effect[] };
+  handlePushPullReply(now: number, from: Address, bytes: Uint8Array): Effect[];
+  handlePushPullFailed(now: number, to: Address): Effect[];
+  tick(now: number): Effect[];
+  nextDeadline(): number | null;
+  members(): readonly MemberView[];
+}
+
+/** Builds a node; called on addNode and again, with a fresh seed, on every restart. */
+export type NodeFactory<N extends SimulatedNode> = (opts: SwimNodeOptions) => N;
+
+export interface SimulatorOptions<N extends SimulatedNode> {
+  /** Seeds everything: the network's draws and, derived per node and per restart, each node's Rng. */
+  readonly seed: number;
+  /** Timing profile given to every node; default 'lan'. */
+  readonly profile?: Profile | Profile['name'];
+  /** Base one-way latency, ms; default 1. */
+  readonly latencyMs?: number;
+  /** Latency is uniform in [latency - jitter, latency + jitter]; default 0. */
+  readonly jitterMs?: number;
+  /** Probability that any datagram is lost; default 0. */
+  readonly loss?: number;
+  /** Port of every simulated node; default 7946. */
+  readonly port?: number;
+  /** Datagram size limit passed to each node. */
+  readonly packetBytes?: number;
+  /** A push-pull to a down or unreachable peer fails after this long; default 1000 ms. */
+  readonly connectTimeoutMs?: number;
+  /** A push-pull whose reply has not arrived after this long fails; default 10000 ms. */
+  readonly streamTimeoutMs?: number;
+  /** Datagrams held for a paused node; more are dropped (a full socket buffer). Default 1024. */
+  readonly recvQueueMax?: number;
+  /** A run call that processes more events than this throws (a runaway guard). Default 50,000,000. */
+  readonly maxEventsPerRun?: number;
+  /** Keep member events in `events`; default true. Large benchmarks turn it off and use onEvent. */
+  readonly recordEvents?: boolean;
+  /** Cap of the recorded event log; later events are counted, not kept. Default 1,000,000. */
+  readonly eventLogMax?: number;
+  /** Called for every member event as it is emitted. It must not call back into the simulator. */
+  readonly onEvent?: (time: number, observer: string, event: MemberEvent) => void;
+  /** Node constructor; default builds a SwimNode. Required whenever N is not SwimNode. */
+  readonly factory?: NodeFactory<N>;
+}
+
+export interface SimEventRecord {
+  readonly time: number;
+  readonly observer: string;
+  readonly event: MemberEvent;
+}
+
+export interface DropCounts {
+  /** Random loss (global, per link or per node). */
+  loss: number;
+  /** Partitions and one-way blocks. */
+  partition: number;
+  /** The destination was crashed when the datagram arrived. */
+  down: number;
+  /** No simulated node has the destination address. */
+  noRoute: number;
+  /** The destination was paused and its receive queue was full. */
+  overflow: number;
+}
+
+export interface SimStats {
+  /** Simulator events processed (wake-ups, deliveries, ...). */
+  events: number;
+  packetsSent: number;
+  bytesSent: number;
+  packetsDelivered: number;
+  bytesDelivered: number;
+  packetsDropped: number;
+  readonly drops: DropCounts;
+  pushPullsStarted: number;
+  pushPullsCompleted: number;
+  pushPullsFailed: number;
+  /** Request and reply bytes of push-pull streams. */
+  pushPullBytes: number;
+  memberEvents: number;
+  /** Member events not kept because recording is off or the log is full. */
+  eventsNotRecorded: number;
+  /** Inputs the nodes rejected, by reason. */
+  readonly rejected: Map<string, number>;
+}
+
+export interface JoinAllOptions {
+  /** Spread the joins uniformly (seeded) over this many ms from now; default 0 (all at once). */
+  readonly spreadMs?: number;
+}
+
+export interface RestartOptions {
+  /** Lowest incarnation the new process starts from. */
+  readonly incarnation?: number;
+  /** Join through these nodes (by name) right after the restart. */
+  readonly seeds?: readonly string[];
+}
+
+/** Thrown when one run call processes more events than maxEventsPerRun. */
+export class SimRunawayError extends Error {
+  constructor(readonly events: number, readonly time: number) {
+    super(`simulator processed ${events} events in one run call (virtual time ${time} ms); runaway?`);
+    this.name = 'SimRunawayError';
+  }
+}
