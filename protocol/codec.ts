@@ -68,7 +68,7 @@ export function encodePart(msg: GossipMsg): Uint8Array {
   const code = checkedGossipCode(msg);
   const fields = gossipFields(msg);
   checkEncodable(() => decodeGossipFields(code, fields, ''));
-  return datagramPackr.pack([code, fields]).slice();
+  return new Uint8Array(datagramPackr.pack([code, fields])); // Buffer#slice would share memory
 }
 
 /** Bytes a compound of `partCount` parts adds on top of the parts themselves. */

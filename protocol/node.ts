@@ -62,6 +62,7 @@ const T_GOSSIP = 'gossip';
 const T_FORWARD = 'forward';
 const T_PUSH_PULL = 'push-pull';
 const T_JOIN_RETRY = 'join-retry';
+const T_RECONNECT = 'reconnect';
 const T_REAP = 'reap';
 const SUSPICION_PREFIX = 's:';
 const RELAY_PREFIX = 'r:';
@@ -101,6 +102,8 @@ export class SwimNode {
   private joinSeeds: Address[] = [];
   private joined = false;
   private joinAttempts = 0;
+  /** While merging a peer's state: the peer, so that a refutation also goes straight back to it. */
+  private refuteNotify: Address | null = null;
 
   constructor(opts: SwimNodeOptions) {
     this.name = opts.name;
@@ -120,6 +123,7 @@ export class SwimNode {
     this.deadlines.set(T_PROBE, opts.now + this.rng.int(opts.profile.probeIntervalMs));
     this.deadlines.set(T_PUSH_PULL, opts.now + this.pushPullInterval() * (0.5 + this.rng.next()));
     this.deadlines.set(T_REAP, opts.now + this.reapCheckInterval());
+    this.deadlines.set(T_RECONNECT, opts.now + opts.profile.reconnectIntervalMs * (0.5 + this.rng.next()));
   }
 
   // ---- Inputs -------------------------------------------------------------------------------
@@ -197,6 +201,7 @@ export class SwimNode {
       else if (key === T_PUSH_PULL) this.onPushPullTick();
       else if (key === T_JOIN_RETRY) this.onJoinRetry();
       else if (key === T_REAP) this.onReap();
+      else if (key === T_RECONNECT) this.onReconnectTick();
       else if (key.startsWith(SUSPICION_PREFIX)) this.onSuspicionTimeout(key.slice(SUSPICION_PREFIX.length));
       else if (key.startsWith(RELAY_PREFIX)) this.onRelayTimeout(Number(key.slice(RELAY_PREFIX.length)));
     }
@@ -217,6 +222,7 @@ export class SwimNode {
     this.deadlines.clear(T_PROBE_TIMEOUT);
     this.deadlines.clear(T_PUSH_PULL);
     this.deadlines.clear(T_JOIN_RETRY);
+    this.deadlines.clear(T_RECONNECT);
     const previous = this.selfRecord.status;
     this.table.setStatus(this.selfRecord, 'left', now);
     this.emit(this.selfRecord, previous);
@@ -426,7 +432,10 @@ export class SwimNode {
     // Being accused is a hint that we may be the slow one (Lifeguard).
     this.awareness.apply(1);
     this.emit(s, s.status);
-    this.enqueue(this.aliveOf(s), true);
+    const alive = this.aliveOf(s);
+    this.enqueue(alive, true);
+    // Across a healing partition the peer that told us is the one side that surely needs to know.
+    if (this.refuteNotify !== null) this.sendParts(this.refuteNotify, [encodePart(alive)]);
   }
 
   private dropSuspicion(name: string): void {
@@ -438,6 +447,16 @@ export class SwimNode {
    * gives the accused a chance to refute instead of being killed by stale news.
    */
   private mergeState(source: string, members: readonly MemberState[]): void {
+    const peer = this.table.get(source);
+    this.refuteNotify = peer === undefined || peer === this.selfRecord ? null : { host: peer.host, port: peer.port };
+    try {
+      this.mergeMembers(source, members);
+    } finally {
+      this.refuteNotify = null;
+    }
+  }
+
+  private mergeMembers(source: string, members: readonly MemberState[]): void {
     for (const m of members) {
       switch (m.status) {
         case 'alive':
@@ -622,6 +641,14 @@ export class SwimNode {
     this.deadlines.set(T_PUSH_PULL, this.now + this.pushPullInterval());
     if (this.leaving) return;
     const [peer] = this.table.sample(1, (r) => r.status === 'alive');
+    if (peer === undefined) return;
+    this.out.push({ kind: 'push-pull', to: { host: peer.host, port: peer.port }, bytes: this.pushPullBytes(false), join: false });
+  }
+
+  private onReconnectTick(): void {
+    this.deadlines.set(T_RECONNECT, this.now + this.profile.reconnectIntervalMs * (0.5 + this.rng.next()));
+    if (this.leaving) return;
+    const [peer] = this.table.sample(1, (r) => r.status === 'dead');
     if (peer === undefined) return;
     this.out.push({ kind: 'push-pull', to: { host: peer.host, port: peer.port }, bytes: this.pushPullBytes(false), join: false });
   }

@@ -26,6 +26,11 @@ export interface Profile {
   readonly forwardFanoutExtra: number;
   /** Base push-pull (anti-entropy) interval; scaled up with log2 of the cluster size above 32 nodes. */
   readonly pushPullIntervalMs: number;
+  /**
+   * While some members are dead (not left), a push-pull with one of them this often: a partition
+   * that heals is noticed without waiting for anyone to rejoin.
+   */
+  readonly reconnectIntervalMs: number;
   /** How long dead and left members are remembered before being reaped. */
   readonly reapAfterMs: number;
   /** Upper bound of the local-health multiplier (Lifeguard awareness). */
@@ -48,6 +53,7 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     forwardBatchMs: 2,
     forwardFanoutExtra: 2,
     pushPullIntervalMs: 30_000,
+    reconnectIntervalMs: 5_000,
     reapAfterMs: 30 * 60_000,
     awarenessMax: 8,
     joinRetryMs: 1_000,
@@ -65,6 +71,7 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     forwardBatchMs: 5,
     forwardFanoutExtra: 2,
     pushPullIntervalMs: 60_000,
+    reconnectIntervalMs: 30_000,
     reapAfterMs: 60 * 60_000,
     awarenessMax: 8,
     joinRetryMs: 3_000,
@@ -82,6 +89,7 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     forwardBatchMs: 1,
     forwardFanoutExtra: 2,
     pushPullIntervalMs: 10_000,
+    reconnectIntervalMs: 2_000,
     reapAfterMs: 5 * 60_000,
     awarenessMax: 8,
     joinRetryMs: 500,

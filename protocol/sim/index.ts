@@ -1,0 +1,14 @@
+export { Simulator } from './simulator.js';
+export { EventQueue, type Scheduled } from './event-queue.js';
+export { Network, type LinkOverride, type NetworkConfig, type DropCause } from './network.js';
+export {
+  SimRunawayError,
+  type DropCounts,
+  type JoinAllOptions,
+  type NodeFactory,
+  type RestartOptions,
+  type SimEventRecord,
+  type SimStats,
+  type SimulatedNode,
+  type SimulatorOptions,
+} from './types.js';
