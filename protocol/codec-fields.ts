@@ -16,8 +16,10 @@ import {
   type MemberStatus,
 } from './messages.js';
 
-function badField(path: string, expected: string, got: unknown): CodecError {
-  return new CodecError('bad_field', `${path}: expected ${expected}, got ${describe(got)}`);
+// Paths in error details are a prefix ("parts[3].") plus a literal field name ("ping.seq"), joined
+// only when a check fails: building them eagerly for every field would dominate decode time.
+function badField(prefix: string, field: string, expected: string, got: unknown): CodecError {
+  return new CodecError('bad_field', `${prefix}${field}: expected ${expected}, got ${describe(got)}`);
 }
 
 function describe(v: unknown): string {
@@ -35,47 +37,48 @@ function at(fields: readonly unknown[], i: number): unknown {
   return i < fields.length ? fields[i] : undefined;
 }
 
-function intIn(v: unknown, path: string, max: number): number {
+function intIn(v: unknown, prefix: string, field: string, max: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) {
-    throw badField(path, `integer in [0, ${max}]`, v);
+    throw badField(prefix, field, `integer in [0, ${max}]`, v);
   }
   return v === 0 ? 0 : v; // a float -0 passes the checks above; keep the value canonical
 }
 
-export function u32(v: unknown, path: string): number {
-  return intIn(v, path, LIMITS.seqMax);
+function seq(v: unknown, prefix: string, field: string): number {
+  return intIn(v, prefix, field, LIMITS.seqMax);
 }
 
-function incarnation(v: unknown, path: string): number {
-  return intIn(v, path, LIMITS.incarnationMax);
+function incarnation(v: unknown, prefix: string, field: string): number {
+  return intIn(v, prefix, field, LIMITS.incarnationMax);
 }
 
-function port(v: unknown, path: string): number {
-  return intIn(v, path, 65_535);
+function port(v: unknown, prefix: string, field: string): number {
+  return intIn(v, prefix, field, 65_535);
 }
 
-export function bool(v: unknown, path: string): boolean {
-  if (typeof v !== 'boolean') throw badField(path, 'boolean', v);
+export function bool(v: unknown, prefix: string, field: string): boolean {
+  if (typeof v !== 'boolean') throw badField(prefix, field, 'boolean', v);
   return v;
 }
 
-function text(v: unknown, path: string, maxBytes: number, what: string): string {
-  if (typeof v !== 'string' || v.length === 0 || Buffer.byteLength(v, 'utf8') > maxBytes) {
-    throw badField(path, `non-empty ${what} of at most ${maxBytes} UTF-8 bytes`, v);
+function text(v: unknown, prefix: string, field: string, maxBytes: number, what: string): string {
+  // A string never has fewer UTF-8 bytes than UTF-16 units, so short ones skip the byte count.
+  if (typeof v !== 'string' || v.length === 0 || (v.length * 3 > maxBytes && Buffer.byteLength(v, 'utf8') > maxBytes)) {
+    throw badField(prefix, field, `non-empty ${what} of at most ${maxBytes} UTF-8 bytes`, v);
   }
   return v;
 }
 
-export function name(v: unknown, path: string): string {
-  return text(v, path, LIMITS.nameBytesMax, 'name');
+export function name(v: unknown, prefix: string, field: string): string {
+  return text(v, prefix, field, LIMITS.nameBytesMax, 'name');
 }
 
-function host(v: unknown, path: string): string {
-  return text(v, path, LIMITS.addressBytesMax, 'host');
+function host(v: unknown, prefix: string, field: string): string {
+  return text(v, prefix, field, LIMITS.addressBytesMax, 'host');
 }
 
-export function array(v: unknown, path: string): readonly unknown[] {
-  if (!Array.isArray(v)) throw badField(path, 'array', v);
+export function array(v: unknown, prefix: string, field: string): readonly unknown[] {
+  if (!Array.isArray(v)) throw badField(prefix, field, 'array', v);
   return v;
 }
 
@@ -141,62 +144,60 @@ export function gossipFields(msg: GossipMsg): unknown[] {
  */
 export function decodeGossipFields(code: number, f: readonly unknown[], prefix: string): GossipMsg {
   // Object literals evaluate in order, so the first bad field in wire order is the one reported.
+  const x = prefix;
   switch (code) {
-    case MessageType.Ping: {
-      const p = `${prefix}ping.`;
+    case MessageType.Ping:
       return {
         type: 'ping',
-        seq: u32(at(f, 0), `${p}seq`),
-        target: name(at(f, 1), `${p}target`),
-        source: name(at(f, 2), `${p}source`),
-        sourceHost: host(at(f, 3), `${p}sourceHost`),
-        sourcePort: port(at(f, 4), `${p}sourcePort`),
+        seq: seq(at(f, 0), x, 'ping.seq'),
+        target: name(at(f, 1), x, 'ping.target'),
+        source: name(at(f, 2), x, 'ping.source'),
+        sourceHost: host(at(f, 3), x, 'ping.sourceHost'),
+        sourcePort: port(at(f, 4), x, 'ping.sourcePort'),
       };
-    }
-    case MessageType.PingReq: {
-      const p = `${prefix}ping-req.`;
+    case MessageType.PingReq:
       return {
         type: 'ping-req',
-        seq: u32(at(f, 0), `${p}seq`),
-        target: name(at(f, 1), `${p}target`),
-        targetHost: host(at(f, 2), `${p}targetHost`),
-        targetPort: port(at(f, 3), `${p}targetPort`),
-        source: name(at(f, 4), `${p}source`),
-        sourceHost: host(at(f, 5), `${p}sourceHost`),
-        sourcePort: port(at(f, 6), `${p}sourcePort`),
-        wantNack: bool(at(f, 7), `${p}wantNack`),
+        seq: seq(at(f, 0), x, 'ping-req.seq'),
+        target: name(at(f, 1), x, 'ping-req.target'),
+        targetHost: host(at(f, 2), x, 'ping-req.targetHost'),
+        targetPort: port(at(f, 3), x, 'ping-req.targetPort'),
+        source: name(at(f, 4), x, 'ping-req.source'),
+        sourceHost: host(at(f, 5), x, 'ping-req.sourceHost'),
+        sourcePort: port(at(f, 6), x, 'ping-req.sourcePort'),
+        wantNack: bool(at(f, 7), x, 'ping-req.wantNack'),
       };
-    }
     case MessageType.Ack:
-      return { type: 'ack', seq: u32(at(f, 0), `${prefix}ack.seq`) };
+      return { type: 'ack', seq: seq(at(f, 0), x, 'ack.seq') };
     case MessageType.Nack:
-      return { type: 'nack', seq: u32(at(f, 0), `${prefix}nack.seq`) };
-    case MessageType.Alive: {
-      const p = `${prefix}alive.`;
+      return { type: 'nack', seq: seq(at(f, 0), x, 'nack.seq') };
+    case MessageType.Alive:
       return {
         type: 'alive',
-        name: name(at(f, 0), `${p}name`),
-        host: host(at(f, 1), `${p}host`),
-        port: port(at(f, 2), `${p}port`),
-        incarnation: incarnation(at(f, 3), `${p}incarnation`),
+        name: name(at(f, 0), x, 'alive.name'),
+        host: host(at(f, 1), x, 'alive.host'),
+        port: port(at(f, 2), x, 'alive.port'),
+        incarnation: incarnation(at(f, 3), x, 'alive.incarnation'),
       };
-    }
     case MessageType.Suspect:
-    case MessageType.Dead: {
-      const type = code === MessageType.Suspect ? 'suspect' : 'dead';
-      const p = `${prefix}${type}.`;
       return {
-        type,
-        name: name(at(f, 0), `${p}name`),
-        incarnation: incarnation(at(f, 1), `${p}incarnation`),
-        from: name(at(f, 2), `${p}from`),
+        type: 'suspect',
+        name: name(at(f, 0), x, 'suspect.name'),
+        incarnation: incarnation(at(f, 1), x, 'suspect.incarnation'),
+        from: name(at(f, 2), x, 'suspect.from'),
       };
-    }
+    case MessageType.Dead:
+      return {
+        type: 'dead',
+        name: name(at(f, 0), x, 'dead.name'),
+        incarnation: incarnation(at(f, 1), x, 'dead.incarnation'),
+        from: name(at(f, 2), x, 'dead.from'),
+      };
     case MessageType.Leave:
       return {
         type: 'leave',
-        name: name(at(f, 0), `${prefix}leave.name`),
-        incarnation: incarnation(at(f, 1), `${prefix}leave.incarnation`),
+        name: name(at(f, 0), x, 'leave.name'),
+        incarnation: incarnation(at(f, 1), x, 'leave.incarnation'),
       };
     default:
       throw new CodecError('unknown_type', `${prefix}type ${code} is not a gossip message`);
@@ -208,19 +209,19 @@ export function memberFields(m: MemberState): unknown[] {
   return [m.name, m.host, m.port, m.incarnation, StatusCode[m.status]];
 }
 
-export function decodeMember(v: unknown, path: string): MemberState {
-  const f = array(v, path);
+/** `prefix` locates the member in error details, e.g. "push-pull.members[12]". */
+export function decodeMember(v: unknown, prefix: string): MemberState {
+  const f = array(v, prefix, '');
   return {
-    name: name(at(f, 0), `${path}.name`),
-    host: host(at(f, 1), `${path}.host`),
-    port: port(at(f, 2), `${path}.port`),
-    incarnation: incarnation(at(f, 3), `${path}.incarnation`),
-    status: status(at(f, 4), `${path}.status`),
+    name: name(at(f, 0), prefix, '.name'),
+    host: host(at(f, 1), prefix, '.host'),
+    port: port(at(f, 2), prefix, '.port'),
+    incarnation: incarnation(at(f, 3), prefix, '.incarnation'),
+    status: status(at(f, 4), prefix, '.status'),
   };
 }
 
-function status(v: unknown, path: string): MemberStatus {
-  const code = intIn(v, path, STATUS_BY_CODE.length - 1);
+function status(v: unknown, prefix: string, field: string): MemberStatus {
+  const code = intIn(v, prefix, field, STATUS_BY_CODE.length - 1);
   return STATUS_BY_CODE[code] as MemberStatus;
 }
-

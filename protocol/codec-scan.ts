@@ -117,15 +117,31 @@ class Scanner {
     if (count > (this.end - pos) / 2) throw malformed(`map claims ${count} entries, ${this.end - pos} bytes remain`);
     let p = pos;
     for (let i = 0; i < count; i++) {
-      p = this.value(p, depth + 1);
-      p = this.value(p, depth + 1);
+      p = this.value(this.key(p, depth + 1), depth + 1);
     }
     return p;
   }
 
+  /**
+   * Map keys become object property names, which msgpackr refuses for containers and bin; refuse
+   * them here so that everything msgpackr is handed decodes.
+   */
+  private key(pos: number, depth: number): number {
+    const token = this.byte(pos);
+    const container = (token >= 0x80 && token <= 0x9f) || (token >= 0xdc && token <= 0xdf);
+    const bin = token >= 0xc4 && token <= 0xc6;
+    if (container || bin) throw malformed(`map key at offset ${pos} is not a string, number, boolean or nil`);
+    return this.value(pos, depth);
+  }
+
   private str(pos: number, length: number): number {
     const stop = this.blob(pos, length);
-    if (!isUtf8(this.bytes.subarray(pos, stop))) throw malformed(`string at offset ${pos} is not valid UTF-8`);
+    // Names and hosts are nearly always ASCII; a byte loop beats a subarray and a native call.
+    let i = pos;
+    while (i < stop && (this.bytes[i] as number) < 0x80) i++;
+    if (i < stop && !isUtf8(this.bytes.subarray(i, stop))) {
+      throw malformed(`string at offset ${pos} is not valid UTF-8`);
+    }
     return stop;
   }
 

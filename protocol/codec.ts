@@ -164,7 +164,7 @@ export function decodePacket(bytes: Uint8Array): DecodeResult<PacketMsg> {
   return guarded(() => {
     const code = readHeader(bytes, LIMITS.packetBytesMax);
     if (code === MessageType.Compound) return decodeCompound(decodeBody(bytes));
-    if (isGossipCode(code)) return decodeGossipFields(code, array(decodeBody(bytes), 'body'), '');
+    if (isGossipCode(code)) return decodeGossipFields(code, array(decodeBody(bytes), '', 'body'), '');
     if (code === MessageType.PushPull) {
       throw new CodecError('unknown_type', 'push-pull (type 10) is carried only over a stream');
     }
@@ -214,33 +214,36 @@ function decodeBody(bytes: Uint8Array): unknown {
   return value;
 }
 
+// Error-path prefixes for compound parts, built once rather than per part decoded.
+const PART_PREFIXES: readonly string[] = Array.from({ length: LIMITS.compoundPartsMax }, (_, i) => `parts[${i}].`);
+
 function decodeCompound(body: unknown): CompoundMsg {
-  const raw = array(body, 'compound');
+  const raw = array(body, '', 'compound');
   if (raw.length > LIMITS.compoundPartsMax) {
     throw new CodecError('too_many', `compound of ${raw.length} parts exceeds ${LIMITS.compoundPartsMax}`);
   }
   const parts: GossipMsg[] = [];
   for (let i = 0; i < raw.length; i++) {
-    const path = `parts[${i}]`;
-    const part = array(raw[i], path);
+    const prefix = PART_PREFIXES[i] as string; // i < compoundPartsMax, checked above
+    const part = array(raw[i], prefix, 'part');
     const code = part[0];
     if (typeof code !== 'number' || !Number.isInteger(code) || code < 0 || code > 0xff) {
-      throw new CodecError('bad_field', `${path}.type: expected a message type code in [0, 255]`);
+      throw new CodecError('bad_field', `${prefix}type: expected a message type code in [0, 255]`);
     }
-    if (code === MessageType.Compound) throw new CodecError('bad_field', `${path}: compound inside a compound`);
-    if (code === MessageType.PushPull) throw new CodecError('bad_field', `${path}: push-pull inside a compound`);
+    if (code === MessageType.Compound) throw new CodecError('bad_field', `${prefix}part: compound inside a compound`);
+    if (code === MessageType.PushPull) throw new CodecError('bad_field', `${prefix}part: push-pull inside a compound`);
     // Types this agent does not know come from newer agents: skip them, keep the rest.
     if (!isGossipCode(code)) continue;
-    parts.push(decodeGossipFields(code, array(part[1], `${path}.fields`), `${path}.`));
+    parts.push(decodeGossipFields(code, array(part[1], prefix, 'fields'), prefix));
   }
   return { type: 'compound', parts };
 }
 
 function decodePushPullBody(body: unknown): PushPullMsg {
-  const f = array(body, 'push-pull');
-  const join = bool(f[0], 'push-pull.join');
-  const source = name(f[1], 'push-pull.source');
-  const raw = array(f[2], 'push-pull.members');
+  const f = array(body, '', 'push-pull');
+  const join = bool(f[0], '', 'push-pull.join');
+  const source = name(f[1], '', 'push-pull.source');
+  const raw = array(f[2], '', 'push-pull.members');
   if (raw.length > LIMITS.pushPullMembersMax) {
     throw new CodecError('too_many', `${raw.length} members exceed ${LIMITS.pushPullMembersMax}`);
   }

@@ -65,6 +65,9 @@ const T_JOIN_RETRY = 'join-retry';
 const T_RECONNECT = 'reconnect';
 const T_REAP = 'reap';
 const SUSPICION_PREFIX = 's:';
+const LAST_CHANCE_PREFIX = 'lc:';
+/** Last-chance probes before a suspicion expires, at these multiples of the probe timeout before it. */
+const LAST_CHANCE_OFFSETS = [6, 4, 2] as const;
 const RELAY_PREFIX = 'r:';
 /** Packets one forward batch may send to each target; the queue carries the rest. */
 const FORWARD_PACKETS_MAX = 4;
@@ -203,6 +206,7 @@ export class SwimNode {
       else if (key === T_REAP) this.onReap();
       else if (key === T_RECONNECT) this.onReconnectTick();
       else if (key.startsWith(SUSPICION_PREFIX)) this.onSuspicionTimeout(key.slice(SUSPICION_PREFIX.length));
+      else if (key.startsWith(LAST_CHANCE_PREFIX)) this.onLastChance(key.slice(LAST_CHANCE_PREFIX.length));
       else if (key.startsWith(RELAY_PREFIX)) this.onRelayTimeout(Number(key.slice(RELAY_PREFIX.length)));
     }
     return this.flush();
@@ -332,7 +336,7 @@ export class SwimNode {
       const s = this.selfRecord;
       if (!this.leaving && (msg.incarnation > s.incarnation ||
           (msg.incarnation === s.incarnation && (msg.host !== s.host || msg.port !== s.port)))) {
-        this.refute(msg.incarnation);
+        this.refute(msg.incarnation, true);
       }
       return;
     }
@@ -358,12 +362,14 @@ export class SwimNode {
     this.table.setStatus(r, 'alive', this.now);
     this.dropSuspicion(r.name);
     this.emit(r, previous);
-    this.enqueue(msg, true);
+    this.enqueue(msg, previous === 'dead' || previous === 'left');
   }
 
   private applySuspect(msg: SuspectMsg): void {
     if (msg.name === this.name) {
-      if (!this.leaving && msg.incarnation >= this.selfRecord.incarnation) this.refute(msg.incarnation);
+      if (this.leaving) return;
+      if (msg.incarnation >= this.selfRecord.incarnation) this.refute(msg.incarnation, false, msg.from);
+      else this.answerStaleAccusation(msg.from);
       return;
     }
     const r = this.table.get(msg.name);
@@ -372,7 +378,7 @@ export class SwimNode {
     if (r.status === 'suspect' && msg.incarnation === r.incarnation) {
       const s = this.suspicions.get(r.name);
       if (s !== undefined && s.confirm(msg.from)) {
-        this.deadlines.set(SUSPICION_PREFIX + r.name, s.deadline());
+        this.scheduleSuspicion(r.name, s);
         // Others count confirmations too; pass this one on through the queue (not the fast path).
         this.enqueue(msg, false);
       }
@@ -387,14 +393,18 @@ export class SwimNode {
     const timeouts = suspicionTimeouts(n, this.profile.probeIntervalMs, this.profile.suspicionMult, this.profile.suspicionMaxMult);
     const s = new Suspicion(this.now, msg.incarnation, msg.from, expected, timeouts);
     this.suspicions.set(r.name, s);
-    this.deadlines.set(SUSPICION_PREFIX + r.name, s.deadline());
+    this.scheduleSuspicion(r.name, s);
     this.emit(r, previous);
-    this.enqueue(msg, true);
+    this.enqueue(msg, false);
+    // Our own accusation goes straight to the accused too, so it can refute within a round trip.
+    if (msg.from === this.name) this.sendParts(r, [encodePart(msg)]);
   }
 
   private applyDead(msg: DeadMsg): void {
     if (msg.name === this.name) {
-      if (!this.leaving && msg.incarnation >= this.selfRecord.incarnation) this.refute(msg.incarnation);
+      if (this.leaving) return;
+      if (msg.incarnation >= this.selfRecord.incarnation) this.refute(msg.incarnation, true);
+      else this.answerStaleAccusation(msg.from);
       return;
     }
     const r = this.table.get(msg.name);
@@ -411,7 +421,7 @@ export class SwimNode {
   private applyLeave(msg: LeaveMsg): void {
     if (msg.name === this.name) {
       // A leave from a previous life of ours: we are here, so say so.
-      if (!this.leaving && msg.incarnation >= this.selfRecord.incarnation) this.refute(msg.incarnation);
+      if (!this.leaving && msg.incarnation >= this.selfRecord.incarnation) this.refute(msg.incarnation, true);
       return;
     }
     const r = this.table.get(msg.name);
@@ -425,7 +435,12 @@ export class SwimNode {
     this.enqueue(msg, true);
   }
 
-  private refute(accused: number): void {
+  /**
+   * Raises our incarnation above an accusation. A suspicion is answered through the queue and
+   * straight to the accuser; only a death (or a stale leave) takes the fast path, because only then
+   * have others stopped routing to us.
+   */
+  private refute(accused: number, forward: boolean, accuser?: string): void {
     const s = this.selfRecord;
     s.incarnation = Math.max(s.incarnation, accused) + 1;
     this.stats.suspicionsRefuted++;
@@ -433,13 +448,27 @@ export class SwimNode {
     this.awareness.apply(1);
     this.emit(s, s.status);
     const alive = this.aliveOf(s);
-    this.enqueue(alive, true);
+    this.enqueue(alive, forward);
     // Across a healing partition the peer that told us is the one side that surely needs to know.
     if (this.refuteNotify !== null) this.sendParts(this.refuteNotify, [encodePart(alive)]);
+    const a = accuser === undefined || accuser === this.name ? undefined : this.table.get(accuser);
+    if (a !== undefined && isLive(a.status)) this.sendParts(a, [encodePart(alive)]);
+  }
+
+  /**
+   * An accuser still holds an incarnation we already refuted: our refutation missed it (lost, or
+   * its queue expired before reaching it). Tell it directly; it costs one packet per accusation.
+   */
+  private answerStaleAccusation(accuser: string): void {
+    const a = accuser === this.name ? undefined : this.table.get(accuser);
+    if (a !== undefined && isLive(a.status)) this.sendParts(a, [encodePart(this.aliveOf(this.selfRecord))]);
   }
 
   private dropSuspicion(name: string): void {
-    if (this.suspicions.delete(name)) this.deadlines.clear(SUSPICION_PREFIX + name);
+    if (this.suspicions.delete(name)) {
+      this.deadlines.clear(SUSPICION_PREFIX + name);
+      this.deadlines.clear(LAST_CHANCE_PREFIX + name);
+    }
   }
 
   /**
@@ -553,6 +582,41 @@ export class SwimNode {
     if (relay === undefined) return;
     this.relays.delete(seq);
     if (relay.wantNack) this.sendParts(relay.requester, [encodePart({ type: 'nack', seq: relay.requesterSeq })]);
+  }
+
+  private scheduleSuspicion(name: string, s: Suspicion): void {
+    this.deadlines.set(SUSPICION_PREFIX + name, s.deadline());
+    this.scheduleLastChance(name, s);
+  }
+
+  /**
+   * Before a suspicion expires, probe the suspect directly, carrying the suspicion (the buddy
+   * system). Gossip leaves about e^−fanout of the cluster without a refutation; these few probes
+   * come only from the nodes still suspecting near the end, which are exactly those it missed.
+   */
+  private scheduleLastChance(name: string, s: Suspicion): void {
+    const deadline = s.deadline();
+    for (const k of LAST_CHANCE_OFFSETS) {
+      const at = deadline - k * this.profile.probeTimeoutMs;
+      if (at > this.now && at > s.startedAt) {
+        this.deadlines.set(LAST_CHANCE_PREFIX + name, at);
+        return;
+      }
+    }
+    this.deadlines.clear(LAST_CHANCE_PREFIX + name);
+  }
+
+  private onLastChance(name: string): void {
+    const r = this.table.get(name);
+    const s = this.suspicions.get(name);
+    if (r === undefined || s === undefined || r.status !== 'suspect') return;
+    const ping = encodePart({
+      type: 'ping', seq: this.nextSeq(), target: name, source: this.name,
+      sourceHost: this.selfRecord.host, sourcePort: this.selfRecord.port,
+    });
+    const buddy = encodePart({ type: 'suspect', name, incarnation: r.incarnation, from: this.name });
+    this.sendParts(r, [ping, buddy]);
+    this.scheduleLastChance(name, s);
   }
 
   private onSuspicionTimeout(name: string): void {

@@ -256,6 +256,8 @@ export class SimEngine<N extends SimulatedNode = SwimNode> {
       this.drop('noRoute');
       return;
     }
+    // Loss and partitions are decided at send time: a datagram already in flight when a partition
+    // starts still lands, as it would within one latency on a real network.
     const fate = this.network.datagramFate(s.index, dst.index);
     if (fate !== null) {
       this.drop(fate);

@@ -60,7 +60,7 @@ export class Simulator<N extends SimulatedNode = SwimNode> extends SimEngine<N> 
     return this.slot(name).paused;
   }
 
-  /** Bytes of datagrams and push-pull requests sent by `name` (across restarts). */
+  /** Bytes `name` sent in datagrams and push-pull requests and replies, across restarts. */
   bytesSentBy(name: string): number {
     return this.slot(name).bytesSent;
   }

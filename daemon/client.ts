@@ -1,0 +1,206 @@
+/**
+ * Typed client of the agent's local socket (`import { Client } from 'swimd/client'`).
+ * Every answer is decoded from unknown JSON and checked against the interface contract in
+ * DESIGN.md before it is returned; every failure is a ClientError with a `code` to branch on.
+ */
+import { ClientError } from './client-error.js';
+import { send, type RawRequest, type Transport } from './client-http.js';
+import {
+  asObject, decodeInfo, decodeJoin, decodeMembers, decodeServices, errorMessage, parseJson, str,
+  type Info, type JoinResult, type Member, type MemberStatus, type ServiceEntry,
+} from './client-decode.js';
+import { watchEvents, type WatchEvent, type WatchOptions } from './client-watch.js';
+
+export { ClientError, isClientError, type ClientErrorCode } from './client-error.js';
+export {
+  HEALTHS, MEMBER_STATUSES,
+  type Health, type Info, type JoinFailure, type JoinResult, type Member, type MemberStatus, type ServiceEntry,
+} from './client-decode.js';
+export type { WatchEvent, WatchOptions } from './client-watch.js';
+
+export interface ClientOptions {
+  readonly socketPath: string;
+  /** Per-request timeout. Default 10 s; a `wait` on a mutation extends it by the wait. */
+  readonly timeoutMs?: number;
+  /** Largest answer accepted. Default 64 MiB (a full catalogue of a large cluster fits). */
+  readonly maxResponseBytes?: number;
+}
+
+export const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * How long a mutation may wait for every alive member to confirm it: a number of milliseconds or a
+ * duration string the agent understands ("500ms", "5s", "1m").
+ */
+export type Wait = number | string;
+
+export interface WaitOption {
+  readonly wait?: Wait;
+}
+
+/** A service instance to register; the agent fills in defaults for what is left out. */
+export interface Registration {
+  readonly name: string;
+  readonly port: number;
+  readonly id?: string;
+  readonly address?: string;
+  readonly tags?: readonly string[];
+  readonly meta?: Readonly<Record<string, string>>;
+  readonly version?: string;
+  readonly weight?: number;
+  readonly check?: CheckDefinition;
+}
+
+/** Exactly one of http, tcp or ttl. */
+export interface CheckDefinition {
+  readonly http?: string;
+  readonly tcp?: string;
+  readonly ttl?: string;
+  readonly interval?: string;
+}
+
+export type CheckStatus = 'pass' | 'warn' | 'fail';
+
+export interface ServicesQuery {
+  readonly name?: string;
+  readonly passing?: boolean;
+  readonly tag?: string;
+}
+
+/** Parses a wait duration into ms for timeout arithmetic; unknown forms count as zero extra time. */
+function waitMs(w: Wait | undefined): number {
+  if (w === undefined) return 0;
+  if (typeof w === 'number') return Math.max(0, w);
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(w.trim());
+  if (m === null) return 0;
+  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[m[2] ?? 'ms'] ?? 1;
+  return Number(m[1]) * unit;
+}
+
+function waitParam(w: Wait | undefined): string {
+  if (w === undefined) return '';
+  const text = typeof w === 'number' ? `${Math.round(w)}ms` : w;
+  return `?wait=${encodeURIComponent(text)}`;
+}
+
+export class Client {
+  private readonly transport: Transport;
+
+  constructor(opts: ClientOptions) {
+    this.transport = {
+      socketPath: opts.socketPath,
+      timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      maxResponseBytes: opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+    };
+  }
+
+  get socketPath(): string {
+    return this.transport.socketPath;
+  }
+
+  /** All members the agent knows, itself included; `status` filters by member status. */
+  async members(opts: { status?: MemberStatus } = {}): Promise<Member[]> {
+    const path = opts.status === undefined ? '/v1/members' : `/v1/members?status=${opts.status}`;
+    const all = decodeMembers(await this.json({ method: 'GET', path }));
+    // Filtered here as well: an agent that ignored the parameter must not widen the answer.
+    return opts.status === undefined ? all : all.filter((m) => m.status === opts.status);
+  }
+
+  async info(): Promise<Info> {
+    return decodeInfo(await this.json({ method: 'GET', path: '/v1/info' }));
+  }
+
+  /** Asks the agent to join the cluster through these seeds; resolves once they answered or gave up. */
+  async join(addresses: readonly string[]): Promise<JoinResult> {
+    return decodeJoin(await this.json({
+      method: 'POST',
+      path: '/v1/join',
+      body: { addresses },
+      // The agent waits for the seeds itself (DAEMON_LIMITS.apiJoinWaitMs); do not cut it short.
+      timeoutMs: this.transport.timeoutMs + 5_000,
+    }));
+  }
+
+  /** Asks the agent to leave the cluster gracefully; it then shuts down. */
+  async leave(): Promise<void> {
+    await this.call({ method: 'POST', path: '/v1/leave' });
+  }
+
+  /** Prometheus text exposition, returned verbatim. */
+  async metrics(): Promise<string> {
+    return (await this.call({ method: 'GET', path: '/v1/metrics' })).text;
+  }
+
+  async services(q: ServicesQuery = {}): Promise<ServiceEntry[]> {
+    const params = new URLSearchParams();
+    if (q.name !== undefined) params.set('name', q.name);
+    if (q.passing === true) params.set('passing', '1');
+    if (q.tag !== undefined) params.set('tag', q.tag);
+    const qs = params.toString();
+    return decodeServices(await this.json({ method: 'GET', path: `/v1/services${qs === '' ? '' : `?${qs}`}` }));
+  }
+
+  /** Registers (or replaces) a service instance; resolves to the id the agent stored it under. */
+  async register(entry: Registration, opts: WaitOption = {}): Promise<{ id: string }> {
+    const answer = await this.json({
+      method: 'PUT',
+      path: `/v1/services${waitParam(opts.wait)}`,
+      body: entry,
+      timeoutMs: this.transport.timeoutMs + waitMs(opts.wait),
+    });
+    const o = asObject(answer, 'register answer');
+    return { id: str(o, 'id', 'register answer') };
+  }
+
+  async deregister(id: string, opts: WaitOption = {}): Promise<void> {
+    await this.mutate('DELETE', `/v1/services/${encodeURIComponent(id)}`, opts);
+  }
+
+  async drain(id: string, opts: WaitOption = {}): Promise<void> {
+    await this.mutate('POST', `/v1/services/${encodeURIComponent(id)}/drain`, opts);
+  }
+
+  async undrain(id: string, opts: WaitOption = {}): Promise<void> {
+    await this.mutate('POST', `/v1/services/${encodeURIComponent(id)}/undrain`, opts);
+  }
+
+  /** Reports the outcome of a TTL check, addressed by the id of the service it belongs to. */
+  async check(id: string, status: CheckStatus, note?: string): Promise<void> {
+    const req: RawRequest = note === undefined
+      ? { method: 'POST', path: `/v1/checks/${encodeURIComponent(id)}/${status}` }
+      : { method: 'POST', path: `/v1/checks/${encodeURIComponent(id)}/${status}`, body: { note } };
+    await this.call(req);
+  }
+
+  /**
+   * Streams changes: a snapshot, then one event per change. Reconnects with the last index seen when
+   * the connection drops; ends when `signal` aborts; throws when retries run out.
+   */
+  watch(opts: WatchOptions = {}): AsyncIterable<WatchEvent> {
+    return watchEvents(this.transport, opts);
+  }
+
+  private async mutate(method: 'POST' | 'DELETE', path: string, opts: WaitOption): Promise<void> {
+    await this.call({
+      method,
+      path: `${path}${waitParam(opts.wait)}`,
+      timeoutMs: this.transport.timeoutMs + waitMs(opts.wait),
+    });
+  }
+
+  private async json(req: RawRequest): Promise<unknown> {
+    const res = await this.call(req);
+    return parseJson(res.text, `${req.method} ${req.path.split('?')[0] ?? ''}`);
+  }
+
+  /** One request; any 4xx/5xx becomes an 'http' ClientError carrying the agent's message and body. */
+  private async call(req: RawRequest): Promise<{ status: number; text: string }> {
+    const res = await send(this.transport, req);
+    if (res.status >= 200 && res.status < 300) return res;
+    let body: unknown = null;
+    try { body = JSON.parse(res.text) as unknown; } catch { /* a non-JSON error body: status alone */ }
+    const msg = errorMessage(body) ?? `HTTP ${res.status}`;
+    throw new ClientError('http', msg, { status: res.status, body });
+  }
+}

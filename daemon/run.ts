@@ -1,0 +1,111 @@
+import { Agent } from './agent.js';
+import { type AgentConfig, type AgentFlags, ConfigError, diffConfig, resolveConfig } from './config.js';
+import { DAEMON_LIMITS } from './limits.js';
+import { Logger } from './log.js';
+import { SeedJoiner } from './seed-joiner.js';
+
+/**
+ * `swimd agent`: the process around an Agent — config, seeds, signals, exit code.
+ *
+ * Exit codes: 0 after a graceful stop (SIGTERM, SIGINT, POST /v1/leave); 1 when start-up fails;
+ * 2 for an invalid configuration. If the graceful leave has not finished within
+ * DAEMON_LIMITS.shutdownDeadlineMs the process exits (status 0) anyway.
+ */
+
+export type { AgentFlags } from './config.js';
+
+export async function runAgent(flags: AgentFlags): Promise<number> {
+  let config: AgentConfig;
+  try {
+    config = resolveConfig(flags);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`swimd: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  const log = new Logger(config.logLevel);
+
+  let agent: Agent | null = null;
+  let exit: (code: number) => void = () => undefined;
+  const exited = new Promise<number>((resolve) => {
+    exit = resolve;
+  });
+  let shuttingDown = false;
+  const shutdown = (reason: string): void => {
+    if (shuttingDown || agent === null) return;
+    shuttingDown = true;
+    log.info('shutting down', { reason });
+    // unref: a clean shutdown must not wait for this timer, but a hung one is cut short by it.
+    const hard = setTimeout(() => {
+      log.warn('graceful leave did not finish in time; exiting', { deadline_ms: DAEMON_LIMITS.shutdownDeadlineMs });
+      process.exit(0);
+    }, DAEMON_LIMITS.shutdownDeadlineMs);
+    hard.unref();
+    agent.leave().then(
+      () => exit(0),
+      (err: unknown) => {
+        log.error('error during leave', { err });
+        exit(0);
+      },
+    ).finally(() => clearTimeout(hard));
+  };
+
+  try {
+    agent = await Agent.start(config, log, { onLeaveRequested: () => shutdown('leave requested over the API') });
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`swimd: ${e.message}\n`);
+      return 2;
+    }
+    log.error('cannot start the agent', { err: e });
+    return 1;
+  }
+
+  const seeds = new SeedJoiner(agent, log);
+  seeds.add(config.join);
+
+  const onTerm = (): void => shutdown('SIGTERM');
+  const onInt = (): void => shutdown('SIGINT');
+  const onHup = (): void => {
+    const next = reload(flags, config, log);
+    if (next === null) return;
+    const added = next.join.filter((s) => !config.join.includes(s));
+    config = next;
+    seeds.add(added);
+  };
+  process.on('SIGTERM', onTerm);
+  process.on('SIGINT', onInt);
+  process.on('SIGHUP', onHup);
+
+  const code = await exited;
+  seeds.stop();
+  process.off('SIGTERM', onTerm);
+  process.off('SIGINT', onInt);
+  process.off('SIGHUP', onHup);
+  return code;
+}
+
+/**
+ * SIGHUP: re-reads the file and applies the reloadable fields. Returns the config now in effect
+ * (the running one with the reloadable fields replaced), or null when the new file is invalid.
+ */
+function reload(flags: AgentFlags, current: AgentConfig, log: Logger): AgentConfig | null {
+  let next: AgentConfig;
+  try {
+    next = resolveConfig(flags);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      log.error('config reload failed; keeping the running configuration', { error: e.message });
+      return null;
+    }
+    throw e;
+  }
+  const { reloadable, restartRequired } = diffConfig(current, next);
+  for (const c of restartRequired) log.warn('config change needs a restart; not applied', { ...c });
+  if (next.logLevel !== current.logLevel) log.setLevel(next.logLevel);
+  for (const c of reloadable) log.info('config change applied', { ...c });
+  if (reloadable.length === 0 && restartRequired.length === 0) log.info('config reloaded; nothing changed');
+  return { ...current, logLevel: next.logLevel, join: next.join };
+}

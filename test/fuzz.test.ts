@@ -1,0 +1,354 @@
+/**
+ * Seeded fuzzing of the wire decoders: random bytes and mutated valid packets and push-pull states
+ * (bit flips, byte overwrites, truncation, extension, insertion, deletion, length-field tampering,
+ * splicing) go through decodePacket and decodePushPull. No exception may escape, every error must be
+ * a known reason, and whatever decodes must re-encode and decode to an equal value.
+ *
+ *   SWIMD_FUZZ_SEED=N    seed (default 0x5eed); a failure prints the seed, input number and hex.
+ *   SWIMD_FUZZ_COUNT=N   inputs (default 50,000). An opt-in long run:
+ *                        SWIMD_FUZZ_COUNT=1000000 node --test dist/test/fuzz.test.js
+ */
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { Packr } from 'msgpackr';
+import { decodePacket, decodePushPull, encodePacket, encodePushPull } from '../protocol/codec.js';
+import { LIMITS } from '../protocol/limits.js';
+import {
+  PROTOCOL_VERSION,
+  type DecodeErrorReason,
+  type GossipMsg,
+  type MemberState,
+  type PacketMsg,
+  type PushPullMsg,
+} from '../protocol/messages.js';
+import { Rng } from '../protocol/rng.js';
+
+const SEED = envInt('SWIMD_FUZZ_SEED', 0x5eed);
+const COUNT = envInt('SWIMD_FUZZ_COUNT', 50_000);
+const HEAP_GROWTH_MAX = 64 * 1024 * 1024;
+
+function envInt(name: string, fallback: number): number {
+  const text = process.env[name];
+  if (text === undefined || text === '') return fallback;
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got ${text}`);
+  return n;
+}
+
+const REASONS: ReadonlySet<DecodeErrorReason> = new Set<DecodeErrorReason>([
+  'empty',
+  'too_large',
+  'bad_version',
+  'unknown_type',
+  'malformed',
+  'bad_field',
+  'too_many',
+]);
+
+// ---------------------------------------------------------------------------------------------
+// Valid inputs
+
+const CHARS = ['a', 'z', '0', '-', '.', '_', 'é', 'ß', '节', '点', '😀', ' ', '\u0000', '\u007f'];
+
+function randText(rng: Rng, maxBytes: number): string {
+  const target = rng.int(4) === 0 ? maxBytes : 1 + rng.int(Math.min(maxBytes, 24));
+  let s = '';
+  let bytes = 0;
+  for (;;) {
+    const c = CHARS[rng.int(CHARS.length)] as string;
+    const n = Buffer.byteLength(c, 'utf8');
+    if (bytes + n > target) break;
+    s += c;
+    bytes += n;
+  }
+  return s === '' ? 'x' : s;
+}
+
+const U32_EDGES = [0, 1, 127, 128, 255, 256, 65_535, 65_536, 2 ** 31 - 1, 2 ** 31, LIMITS.seqMax];
+
+function randU32(rng: Rng): number {
+  return rng.int(3) === 0 ? (U32_EDGES[rng.int(U32_EDGES.length)] as number) : rng.nextU32();
+}
+
+function randPort(rng: Rng): number {
+  return rng.int(4) === 0 ? [0, 1, 127, 128, 255, 256, 65_535][rng.int(7)] as number : rng.int(65_536);
+}
+
+const nameOf = (rng: Rng): string => randText(rng, LIMITS.nameBytesMax);
+const hostOf = (rng: Rng): string => randText(rng, LIMITS.addressBytesMax);
+const incOf = (rng: Rng): number => Math.min(randU32(rng), LIMITS.incarnationMax);
+
+function randGossip(rng: Rng): GossipMsg {
+  switch (rng.int(8)) {
+    case 0:
+      return {
+        type: 'ping',
+        seq: randU32(rng),
+        target: nameOf(rng),
+        source: nameOf(rng),
+        sourceHost: hostOf(rng),
+        sourcePort: randPort(rng),
+      };
+    case 1:
+      return {
+        type: 'ping-req',
+        seq: randU32(rng),
+        target: nameOf(rng),
+        targetHost: hostOf(rng),
+        targetPort: randPort(rng),
+        source: nameOf(rng),
+        sourceHost: hostOf(rng),
+        sourcePort: randPort(rng),
+        wantNack: rng.int(2) === 0,
+      };
+    case 2:
+      return { type: 'ack', seq: randU32(rng) };
+    case 3:
+      return { type: 'nack', seq: randU32(rng) };
+    case 4:
+      return { type: 'alive', name: nameOf(rng), host: hostOf(rng), port: randPort(rng), incarnation: incOf(rng) };
+    case 5:
+      return { type: 'suspect', name: nameOf(rng), incarnation: incOf(rng), from: nameOf(rng) };
+    case 6:
+      return { type: 'dead', name: nameOf(rng), incarnation: incOf(rng), from: nameOf(rng) };
+    default:
+      return { type: 'leave', name: nameOf(rng), incarnation: incOf(rng) };
+  }
+}
+
+const STATUSES: readonly MemberState['status'][] = ['alive', 'suspect', 'dead', 'left'];
+
+function randPushPull(rng: Rng): PushPullMsg {
+  const members = Array.from({ length: rng.int(6) }, () => ({
+    name: nameOf(rng),
+    host: hostOf(rng),
+    port: randPort(rng),
+    incarnation: incOf(rng),
+    status: STATUSES[rng.int(4)] as MemberState['status'],
+  }));
+  return { type: 'push-pull', join: rng.int(2) === 0, source: nameOf(rng), members };
+}
+
+function randValid(rng: Rng): Uint8Array {
+  const pick = rng.int(10);
+  if (pick < 4) return encodePacket(randGossip(rng));
+  if (pick < 8) {
+    return encodePacket({ type: 'compound', parts: Array.from({ length: rng.int(12) }, () => randGossip(rng)) });
+  }
+  return encodePushPull(randPushPull(rng));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mutations
+
+/**
+ * Boundary values and msgpack type bytes: fixint, fixmap, fixarray and fixstr edges, nil, 0xc1, bin,
+ * floats, wide integers, ext, and wide str, array and map headers.
+ */
+const INTERESTING = [
+  0x00, 0x01, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xca,
+  0xcb, 0xcc, 0xce, 0xcf, 0xd3, 0xd4, 0xd9, 0xdb, 0xdc, 0xdd, 0xde, 0xdf, 0xe0, 0xff,
+];
+
+/** Multi-byte headers that claim lengths the input cannot hold, or nesting it should not have. */
+const HEADERS: readonly number[][] = [
+  [0xdd, 0xff, 0xff, 0xff, 0xff],
+  [0xdd, 0x00, 0x01, 0x00, 0x00],
+  [0xdc, 0xff, 0xff],
+  [0xdf, 0x7f, 0xff, 0xff, 0xff],
+  [0xdb, 0xff, 0xff, 0xff, 0xff],
+  [0xc6, 0x00, 0xff, 0xff, 0xff],
+  [0xc9, 0xff, 0xff, 0xff, 0xff, 0x78],
+  [0x9f, 0x9f, 0x9f, 0x9f, 0x9f, 0x9f, 0x9f, 0x9f, 0x9f, 0x9f],
+  [0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+  [0xcb, 0x7f, 0xf8, 0, 0, 0, 0, 0, 0],
+];
+
+function randBytes(rng: Rng, n: number): number[] {
+  const one = (): number => (rng.int(2) === 0 ? (INTERESTING[rng.int(INTERESTING.length)] as number) : rng.int(256));
+  return Array.from({ length: n }, one);
+}
+
+function mutate(rng: Rng, input: Uint8Array): Uint8Array {
+  const b = Array.from(input);
+  const pos = (): number => rng.int(b.length + 1);
+  const body = (): number => 2 + rng.int(Math.max(1, b.length - 2));
+  switch (rng.int(10)) {
+    case 0: {
+      const p = rng.int(Math.max(1, b.length));
+      b[p] = ((b[p] ?? 0) ^ (1 << rng.int(8))) & 0xff;
+      break;
+    }
+    case 1:
+      b[body()] = INTERESTING[rng.int(INTERESTING.length)] as number;
+      break;
+    case 2:
+      b.length = pos();
+      break;
+    case 3:
+      b.push(...randBytes(rng, 1 + rng.int(rng.int(4) === 0 ? 400 : 8)));
+      break;
+    case 4:
+      b.splice(pos(), 0, ...randBytes(rng, 1 + rng.int(4)));
+      break;
+    case 5:
+      b.splice(rng.int(Math.max(1, b.length)), 1 + rng.int(4));
+      break;
+    case 6: {
+      // Rewrite a length: a fix-size header keeps its family, a wide one gets new length bytes.
+      const p = body();
+      const v = b[p] ?? 0;
+      if (v >= 0x80 && v <= 0x8f) b[p] = 0x80 | rng.int(16);
+      else if (v >= 0x90 && v <= 0x9f) b[p] = 0x90 | rng.int(16);
+      else if (v >= 0xa0 && v <= 0xbf) b[p] = 0xa0 | rng.int(32);
+      else for (let i = 1; i <= 4 && p + i < b.length; i++) b[p + i] = rng.int(256);
+      break;
+    }
+    case 7: {
+      const header = HEADERS[rng.int(HEADERS.length)] as number[];
+      b.splice(body(), rng.int(2) === 0 ? 0 : header.length, ...header);
+      break;
+    }
+    case 8: {
+      // Splice: the head of this input and the tail of another valid one.
+      const other = Array.from(randValid(rng));
+      b.length = pos();
+      b.push(...other.slice(rng.int(other.length + 1)));
+      break;
+    }
+    default: {
+      const from = rng.int(Math.max(1, b.length));
+      const chunk = b.slice(from, from + 1 + rng.int(16));
+      b.splice(pos(), 0, ...chunk);
+    }
+  }
+  return Uint8Array.from(b);
+}
+
+// Structured mutation needs a plain msgpack codec to take a valid body apart and put it back.
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false });
+
+const ODD_VALUES: readonly unknown[] = [
+  null, true, false, -1, 0, 1.5, -0.5, 2 ** 32, 2 ** 53, -(2 ** 40), 65_536, '', 'x', 'é'.repeat(65),
+  'h'.repeat(LIMITS.addressBytesMax + 1), [], [1], [[]], {}, { a: 1 }, new Uint8Array([1]), 3, 9, 10, 255,
+];
+
+/** Replaces one value somewhere in a valid body with another well-formed msgpack value. */
+function mutateValue(rng: Rng, input: Uint8Array): Uint8Array {
+  const body: unknown = packr.unpack(input.subarray(2));
+  const replacement = (): unknown => ODD_VALUES[rng.int(ODD_VALUES.length)];
+  let node: unknown = body;
+  for (;;) {
+    if (!Array.isArray(node) || node.length === 0) break;
+    const i = rng.int(node.length + 1);
+    if (i === node.length) {
+      node.push(replacement()); // an appended field: must be ignored
+      break;
+    }
+    if (!Array.isArray(node[i]) || rng.int(3) === 0) {
+      node[i] = replacement();
+      break;
+    }
+    node = node[i];
+  }
+  return Uint8Array.from([input[0] ?? 0, input[1] ?? 0, ...packr.pack(body)]);
+}
+
+function randomInput(rng: Rng): Uint8Array {
+  const pick = rng.int(20);
+  if (pick < 2) {
+    const bytes = randBytes(rng, rng.int(64));
+    // Half the time give random bytes a valid header so the body decoder sees them.
+    if (bytes.length >= 2 && rng.int(2) === 0) {
+      bytes[0] = PROTOCOL_VERSION;
+      bytes[1] = 1 + rng.int(10);
+    }
+    return Uint8Array.from(bytes);
+  }
+  let bytes = randValid(rng);
+  if (pick < 4) return bytes;
+  if (pick < 8) return mutateValue(rng, bytes);
+  const rounds = 1 + rng.int(4);
+  for (let i = 0; i < rounds; i++) bytes = mutate(rng, bytes);
+  return bytes;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checking
+
+type Stats = Map<string, number>;
+
+function count(stats: Stats, key: string): void {
+  stats.set(key, (stats.get(key) ?? 0) + 1);
+}
+
+function check(index: number, bytes: Uint8Array, stats: Stats): void {
+  const where = (): string => `SWIMD_FUZZ_SEED=${SEED} input #${index} hex=${Buffer.from(bytes).toString('hex')}`;
+  const run = <T>(
+    label: string,
+    decode: (b: Uint8Array) => ReturnType<typeof decodePacket> | ReturnType<typeof decodePushPull>,
+    reencode: (v: T) => Uint8Array,
+  ): void => {
+    let r;
+    try {
+      r = decode(bytes);
+    } catch (e) {
+      assert.fail(`${label} threw ${String(e)} — ${where()}`);
+    }
+    if (!r.ok) {
+      if (!REASONS.has(r.reason) || typeof r.detail !== 'string') {
+        assert.fail(`${label} bad error ${JSON.stringify(r)} — ${where()}`);
+      }
+      // The pre-scan is meant to leave msgpackr nothing to object to; its own errors mean a gap.
+      if (r.detail.startsWith('msgpack:')) assert.fail(`${label} fell through to msgpackr: ${r.detail} — ${where()}`);
+      count(stats, `${label}:${r.reason}`);
+      return;
+    }
+    count(stats, `${label}:ok`);
+    let again: Uint8Array;
+    try {
+      again = reencode(r.value as T);
+    } catch (e) {
+      assert.fail(`${label} decoded ${JSON.stringify(r.value)} but re-encoding threw ${String(e)} — ${where()}`);
+    }
+    const r2 = decode(again);
+    assert.deepStrictEqual(r2, r, `${label} re-encode/decode differs — ${where()}`);
+  };
+  run<PacketMsg>('packet', decodePacket, encodePacket);
+  run<PushPullMsg>('push-pull', decodePushPull, encodePushPull);
+}
+
+function collectGarbage(): () => void {
+  v8.setFlagsFromString('--expose-gc');
+  const gc: unknown = vm.runInNewContext('gc');
+  return typeof gc === 'function' ? () => void gc() : () => undefined;
+}
+
+test(`fuzz decodePacket and decodePushPull with ${COUNT} seeded inputs (seed ${SEED})`, (t) => {
+  const gc = collectGarbage();
+  gc();
+  const heapBefore = process.memoryUsage().heapUsed;
+  const rng = new Rng(SEED);
+  const stats: Stats = new Map();
+  const started = Date.now();
+  for (let i = 0; i < COUNT; i++) check(i, randomInput(rng), stats);
+  const elapsed = Date.now() - started;
+  gc();
+  const growth = process.memoryUsage().heapUsed - heapBefore;
+  t.diagnostic(`${COUNT} inputs in ${elapsed} ms, heap growth ${(growth / 1024 / 1024).toFixed(1)} MiB`);
+  t.diagnostic([...stats].sort().map(([k, v]) => `${k}=${v}`).join(' '));
+  assert.ok(growth < HEAP_GROWTH_MAX, `heap grew ${growth} bytes over ${COUNT} inputs (seed ${SEED})`);
+  // The mutations must reach past the header checks, or the run proves little.
+  if (COUNT >= 10_000) {
+    const expected = ['ok', 'malformed', 'bad_field', 'bad_version', 'unknown_type'].flatMap((r) => [
+      `packet:${r}`,
+      `push-pull:${r}`,
+    ]);
+    for (const key of expected) {
+      assert.ok((stats.get(key) ?? 0) > 0, `no ${key} outcome in ${COUNT} inputs (seed ${SEED})`);
+    }
+  }
+});
