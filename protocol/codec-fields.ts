@@ -7,6 +7,7 @@
 
 import { LIMITS } from './limits.js';
 import { CodecError } from './codec-scan.js';
+import { confirmFields, decodeConfirmFields, decodeConfirmRequestFields, decodeServiceFields, serviceFields } from './codec-service.js';
 import {
   MessageType,
   STATUS_BY_CODE,
@@ -101,12 +102,19 @@ export function gossipCode(msg: GossipMsg): number {
       return MessageType.Dead;
     case 'leave':
       return MessageType.Leave;
+    case 'service':
+      return MessageType.Service;
+    case 'confirm':
+      return MessageType.Confirm;
+    case 'confirm-request':
+      return MessageType.ConfirmRequest;
   }
 }
 
 /** True for the codes that `decodeGossipFields` understands. */
 export function isGossipCode(code: number): boolean {
-  return code >= MessageType.Ping && code <= MessageType.Leave;
+  return (code >= MessageType.Ping && code <= MessageType.Leave) || code === MessageType.Service ||
+    code === MessageType.Confirm || code === MessageType.ConfirmRequest;
 }
 
 /** A gossip message's fields, in wire order. */
@@ -135,6 +143,11 @@ export function gossipFields(msg: GossipMsg): unknown[] {
       return [msg.name, msg.incarnation, msg.from];
     case 'leave':
       return [msg.name, msg.incarnation];
+    case 'service':
+      return serviceFields(msg);
+    case 'confirm':
+    case 'confirm-request':
+      return confirmFields(msg);
   }
 }
 
@@ -199,6 +212,12 @@ export function decodeGossipFields(code: number, f: readonly unknown[], prefix: 
         name: name(at(f, 0), x, 'leave.name'),
         incarnation: incarnation(at(f, 1), x, 'leave.incarnation'),
       };
+    case MessageType.Service:
+      return decodeServiceFields(f, x);
+    case MessageType.Confirm:
+      return decodeConfirmFields(f, x);
+    case MessageType.ConfirmRequest:
+      return decodeConfirmRequestFields(f, x);
     default:
       throw new CodecError('unknown_type', `${prefix}type ${code} is not a gossip message`);
   }

@@ -13,6 +13,7 @@
  * transport can separate from their uses), no sequential mode, no extension types at all.
  */
 
+import { decodeServiceFields, serviceFields } from './codec-service.js';
 import { Packr, Unpackr, type Options } from 'msgpackr';
 import { LIMITS } from './limits.js';
 import { CodecError, scanMsgpack } from './codec-scan.js';
@@ -108,7 +109,7 @@ export function encodePacket(msg: PacketMsg): Uint8Array {
 
 /** A push-pull state for a stream: header plus `[join, source, members]`. */
 export function encodePushPull(msg: PushPullMsg): Uint8Array {
-  const body = [msg.join, msg.source, msg.members.map(memberFields)];
+  const body = [msg.join, msg.source, msg.members.map(memberFields), msg.services.map(serviceFields)];
   checkEncodable(() => decodePushPullBody(body));
   return withHeader(MessageType.PushPull, streamPackr.pack(body), LIMITS.streamBytesMax);
 }
@@ -248,5 +249,14 @@ function decodePushPullBody(body: unknown): PushPullMsg {
     throw new CodecError('too_many', `${raw.length} members exceed ${LIMITS.pushPullMembersMax}`);
   }
   const members = raw.map((m, i) => decodeMember(m, `push-pull.members[${i}]`));
-  return { type: 'push-pull', join, source, members };
+  // Appended field: an older agent sends none.
+  const rawServices = f.length > 3 ? array(f[3], '', 'push-pull.services') : [];
+  if (rawServices.length > LIMITS.servicesMax) {
+    throw new CodecError('too_many', `${rawServices.length} services exceed ${LIMITS.servicesMax}`);
+  }
+  const services = rawServices.map((e, i) => {
+    const prefix = `push-pull.services[${i}].`;
+    return decodeServiceFields(array(e, prefix, 'entry'), prefix);
+  });
+  return { type: 'push-pull', join, source, members, services };
 }

@@ -1,5 +1,5 @@
 import type { Address } from './address.js';
-import type { DecodeErrorReason, MemberStatus } from './messages.js';
+import type { DecodeErrorReason, Health, MemberStatus } from './messages.js';
 
 /** A member as the local node sees it. */
 export interface MemberView {
@@ -18,6 +18,48 @@ export interface MemberEvent {
   readonly previous: MemberStatus | null;
 }
 
+/** A service instance as the local node sees it (its owner's death shows as critical health). */
+export interface ServiceView {
+  readonly node: string;
+  readonly id: string;
+  readonly name: string;
+  readonly address: string;
+  readonly port: number;
+  readonly tags: readonly string[];
+  readonly meta: Readonly<Record<string, string>>;
+  readonly version: string;
+  readonly weight: number;
+  readonly health: Health;
+  readonly draining: boolean;
+  /** The owner's version of this entry. */
+  readonly rev: number;
+}
+
+export type ServiceChange = 'registered' | 'updated' | 'deregistered';
+
+/** A change in the local view of one service instance. */
+export interface ServiceEvent {
+  readonly type: 'service';
+  readonly change: ServiceChange;
+  /** The entry after the change (for a deregistration: as it was last seen). */
+  readonly service: ServiceView;
+  readonly previous: ServiceView | null;
+}
+
+/** A propagation barrier finished: every live member confirmed (done) or time ran out. */
+export interface BarrierEvent {
+  readonly type: 'barrier';
+  readonly barrierId: number;
+  readonly serviceId: string;
+  readonly rev: number;
+  readonly done: boolean;
+  /** Members that confirmed. */
+  readonly confirmed: readonly string[];
+  /** Members that had not confirmed when time ran out (empty when done). */
+  readonly pending: readonly string[];
+  readonly elapsedMs: number;
+}
+
 /**
  * What the core asks its driver to do. The driver carries effects out in order and never
  * interprets them beyond that.
@@ -32,6 +74,10 @@ export type Effect =
   | { readonly kind: 'push-pull'; readonly to: Address; readonly bytes: Uint8Array; readonly join: boolean }
   /** The local view of a member changed. */
   | { readonly kind: 'event'; readonly event: MemberEvent }
+  /** The local view of a service instance changed. */
+  | { readonly kind: 'service'; readonly event: ServiceEvent }
+  /** A propagation barrier finished. */
+  | { readonly kind: 'barrier'; readonly event: BarrierEvent }
   /** An input was dropped; the driver counts it by reason. */
   | { readonly kind: 'rejected'; readonly reason: DecodeErrorReason | PolicyRejectReason; readonly detail: string };
 

@@ -27,6 +27,30 @@ export const LIMITS = {
   pendingProbesMax: 1024,
   /** Seed addresses given to one join. */
   joinSeedsMax: 64,
+  /** Service ids and names: bytes of UTF-8. */
+  serviceIdBytesMax: 128,
+  /** Tags on one service instance, and bytes of one tag. */
+  serviceTagsMax: 32,
+  serviceTagBytesMax: 64,
+  /** Meta pairs on one service instance, and bytes of one key and of one value. */
+  serviceMetaMax: 32,
+  serviceMetaKeyBytesMax: 64,
+  serviceMetaValueBytesMax: 256,
+  /** Version label of a service instance. */
+  serviceVersionBytesMax: 64,
+  /** Largest weight; 0 means "registered, send nothing". */
+  serviceWeightMax: 65_535,
+  /**
+   * An encoded entry must leave this much of a packet free, so it always fits beside a probe and
+   * its headers; a registration that does not fit is refused.
+   */
+  serviceReserveBytes: 400,
+  /** Service instances one node may own (tombstones included). */
+  servicesPerNodeMax: 512,
+  /** Catalog entries one node holds in total, tombstones included; also the push-pull cap. */
+  servicesMax: 50_000,
+  /** Propagation barriers in progress at once on one node. */
+  barriersMax: 256,
   /** Nesting depth the decoder accepts in any value. */
   decodeDepthMax: 8,
   /** Probe sequence numbers are unsigned 32-bit on the wire; senders wrap to 0 past this. */

@@ -21,12 +21,14 @@ export const MessageType = {
   Leave: 8,
   Compound: 9,
   PushPull: 10,
-  /** Reserved for service-catalog entries. */
+  /** One service-catalog entry (or its tombstone). */
   Service: 11,
-  /** Reserved for propagation-barrier confirmations. */
+  /** A member's answer to a confirm request: the version of an entry it holds. */
   Confirm: 12,
   /** Reserved for the encrypted envelope. */
   Encrypted: 13,
+  /** Propagation barrier: "tell me which version of this entry you hold". */
+  ConfirmRequest: 14,
 } as const;
 export type MessageTypeCode = (typeof MessageType)[keyof typeof MessageType];
 
@@ -120,6 +122,56 @@ export interface PushPullMsg {
   readonly join: boolean;
   readonly source: string;
   readonly members: readonly MemberState[];
+  /** Every catalog entry and tombstone the sender holds (appended field: absent from older agents). */
+  readonly services: readonly ServiceMsg[];
+}
+
+/** Health of a service instance. Codes are part of the wire format. */
+export const HealthCode = { passing: 0, warning: 1, critical: 2 } as const;
+export type Health = keyof typeof HealthCode;
+export const HEALTH_BY_CODE: readonly Health[] = ['passing', 'warning', 'critical'];
+
+/**
+ * One service instance, owned by the node that registered it. `rev` is the owner's version
+ * counter: the highest wins everywhere. A deregistration is a tombstone (`deleted`), whose other
+ * fields are empty; it outranks every older version so no stale copy can bring the entry back.
+ */
+export interface ServiceMsg {
+  readonly type: 'service';
+  readonly node: string;
+  readonly id: string;
+  readonly rev: number;
+  readonly deleted: boolean;
+  readonly name: string;
+  readonly address: string;
+  readonly port: number;
+  readonly tags: readonly string[];
+  /** Key/value pairs, sent as a list of pairs (never as a map: no key can reach an object prototype). */
+  readonly meta: readonly (readonly [string, string])[];
+  readonly version: string;
+  readonly weight: number;
+  readonly health: Health;
+  readonly draining: boolean;
+}
+
+/** Propagation barrier: `from` asks which version of (owner, id) the receiver holds. */
+export interface ConfirmRequestMsg {
+  readonly type: 'confirm-request';
+  readonly reqId: number;
+  readonly owner: string;
+  readonly id: string;
+  readonly rev: number;
+  readonly from: string;
+}
+
+/** The answer: `from` holds version `rev` of (owner, id) (0 when it holds none). */
+export interface ConfirmMsg {
+  readonly type: 'confirm';
+  readonly reqId: number;
+  readonly owner: string;
+  readonly id: string;
+  readonly rev: number;
+  readonly from: string;
 }
 
 /** Messages that may travel in a datagram (alone or inside a compound). */
@@ -131,7 +183,10 @@ export type GossipMsg =
   | AliveMsg
   | SuspectMsg
   | DeadMsg
-  | LeaveMsg;
+  | LeaveMsg
+  | ServiceMsg
+  | ConfirmRequestMsg
+  | ConfirmMsg;
 
 export type PacketMsg = GossipMsg | CompoundMsg;
 export type Message = PacketMsg | PushPullMsg;

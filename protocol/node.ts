@@ -1,15 +1,19 @@
 import { type Address, sameAddress } from './address.js';
 import { Awareness } from './awareness.js';
+import { Barriers } from './barrier.js';
+import type { ServiceSpec } from './catalog.js';
+import type { CatalogHost } from './catalog-host.js';
 import { BroadcastQueue } from './broadcast-queue.js';
 import { compoundOverhead, decodePacket, decodePushPull, encodeCompound, encodePart, encodePushPull } from './codec.js';
-import type { Effect, MemberView } from './effects.js';
+import type { Effect, MemberView, ServiceView } from './effects.js';
 import { LIMITS } from './limits.js';
 import { isLive, type MemberRecord, MemberTable, viewOf } from './member-table.js';
 import type {
-  AliveMsg, DeadMsg, GossipMsg, LeaveMsg, MemberState, MemberStatus, PingMsg, PingReqMsg, SuspectMsg,
+  AliveMsg, DeadMsg, GossipMsg, Health, LeaveMsg, MemberState, MemberStatus, PingMsg, PingReqMsg, ServiceMsg, SuspectMsg,
 } from './messages.js';
 import type { Profile } from './profiles.js';
 import { Rng } from './rng.js';
+import { ServiceGossip } from './service-gossip.js';
 import { Suspicion, suspicionTimeouts } from './suspicion.js';
 import { Deadlines } from './timers.js';
 
@@ -27,6 +31,8 @@ export interface SwimNodeOptions {
   readonly incarnation?: number;
   /** Datagram size limit; defaults to LIMITS.packetBytesDefault. */
   readonly packetBytes?: number;
+  /** Version counter of this node's own catalog entries to continue from (persisted by the daemon). */
+  readonly catalogRevision?: number;
 }
 
 export interface NodeStats {
@@ -107,6 +113,8 @@ export class SwimNode {
   private joinAttempts = 0;
   /** While merging a peer's state: the peer, so that a refutation also goes straight back to it. */
   private refuteNotify: Address | null = null;
+  private readonly catalog: ServiceGossip;
+  private readonly barriers: Barriers;
 
   constructor(opts: SwimNodeOptions) {
     this.name = opts.name;
@@ -121,6 +129,9 @@ export class SwimNode {
       status: 'alive', changedAt: opts.now,
     };
     this.table.add(this.selfRecord);
+    const host = this.catalogHost();
+    this.catalog = new ServiceGossip(host, this.packetBytes, opts.catalogRevision ?? 0);
+    this.barriers = new Barriers(host, this.catalog, 2 * opts.profile.gossipIntervalMs);
     this.enqueue(this.aliveOf(this.selfRecord), false);
     // Stagger the first probe so nodes started together do not probe in lockstep.
     this.deadlines.set(T_PROBE, opts.now + this.rng.int(opts.profile.probeIntervalMs));
@@ -163,8 +174,8 @@ export class SwimNode {
       this.out.push({ kind: 'rejected', reason: decoded.reason, detail: decoded.detail });
       return { reply: null, effects: this.flush() };
     }
-    this.mergeState(decoded.value.source, decoded.value.members);
-    const reply = encodePushPull({ type: 'push-pull', join: false, source: this.name, members: this.fullState() });
+    this.mergeState(decoded.value.source, decoded.value.members, decoded.value.services);
+    const reply = this.pushPullBytes(false);
     void from;
     return { reply, effects: this.flush() };
   }
@@ -178,7 +189,7 @@ export class SwimNode {
       return this.flush();
     }
     void from;
-    this.mergeState(decoded.value.source, decoded.value.members);
+    this.mergeState(decoded.value.source, decoded.value.members, decoded.value.services);
     if (!this.joined && this.joinSeeds.length > 0) {
       this.joined = true;
       this.deadlines.clear(T_JOIN_RETRY);
@@ -208,6 +219,7 @@ export class SwimNode {
       else if (key.startsWith(SUSPICION_PREFIX)) this.onSuspicionTimeout(key.slice(SUSPICION_PREFIX.length));
       else if (key.startsWith(LAST_CHANCE_PREFIX)) this.onLastChance(key.slice(LAST_CHANCE_PREFIX.length));
       else if (key.startsWith(RELAY_PREFIX)) this.onRelayTimeout(Number(key.slice(RELAY_PREFIX.length)));
+      else this.barriers.onTimer(key);
     }
     return this.flush();
   }
@@ -263,6 +275,59 @@ export class SwimNode {
     return this.table.liveCount;
   }
 
+  // ---- Service catalog ------------------------------------------------------------------------
+
+  /** Registers (or, with an existing id, updates) a service instance owned by this node. Throws CatalogError. */
+  registerService(now: number, spec: ServiceSpec): { service: ServiceView; effects: Effect[] } {
+    this.now = now;
+    const service = this.catalog.register(spec);
+    return { service, effects: this.flush() };
+  }
+
+  /** Deregisters an own instance, leaving a tombstone; returns its version. Throws CatalogError. */
+  deregisterService(now: number, id: string): { rev: number; effects: Effect[] } {
+    this.now = now;
+    const rev = this.catalog.deregister(id);
+    return { rev, effects: this.flush() };
+  }
+
+  /** Sets health and/or draining of an own instance; returns its version. Throws CatalogError. */
+  updateService(now: number, id: string, patch: { health?: Health; draining?: boolean }): { rev: number; effects: Effect[] } {
+    this.now = now;
+    const rev = this.catalog.update(id, patch);
+    return { rev, effects: this.flush() };
+  }
+
+  /**
+   * Waits until every live member holds the current version of own entry `id` (or its tombstone);
+   * the outcome arrives as a 'barrier' effect. Throws CatalogError.
+   */
+  startBarrier(now: number, id: string, timeoutMs: number): { barrierId: number; effects: Effect[] } {
+    this.now = now;
+    const barrierId = this.barriers.start(id, timeoutMs);
+    return { barrierId, effects: this.flush() };
+  }
+
+  /** Every visible service instance, own ones included. */
+  services(): ServiceView[] {
+    return this.catalog.views();
+  }
+
+  /** This node's own live entries, as stored (for persistence). */
+  ownServices(): ServiceMsg[] {
+    return this.catalog.own();
+  }
+
+  /** Version counter of own catalog entries (for persistence). */
+  catalogRevision(): number {
+    return this.catalog.revision;
+  }
+
+  /** Version of (owner, id) held here, 0 if none (tombstones count). */
+  serviceRevision(owner: string, id: string): number {
+    return this.catalog.catalog.get(owner, id)?.rev ?? 0;
+  }
+
   /** Updates waiting in the dissemination queue. */
   pendingBroadcasts(): number {
     return this.queue.size;
@@ -282,6 +347,9 @@ export class SwimNode {
       case 'suspect': return this.applySuspect(msg);
       case 'dead': return this.applyDead(msg);
       case 'leave': return this.applyLeave(msg);
+      case 'service': return this.catalog.onService(msg);
+      case 'confirm-request': return this.barriers.onRequest(from, msg, this.name);
+      case 'confirm': return this.barriers.onConfirm(msg);
     }
   }
 
@@ -475,7 +543,7 @@ export class SwimNode {
    * Merges a peer's full state. A peer's `dead` becomes our `suspect`, so a partition that heals
    * gives the accused a chance to refute instead of being killed by stale news.
    */
-  private mergeState(source: string, members: readonly MemberState[]): void {
+  private mergeState(source: string, members: readonly MemberState[], services: readonly ServiceMsg[]): void {
     const peer = this.table.get(source);
     this.refuteNotify = peer === undefined || peer === this.selfRecord ? null : { host: peer.host, port: peer.port };
     try {
@@ -483,6 +551,7 @@ export class SwimNode {
     } finally {
       this.refuteNotify = null;
     }
+    for (const m of services) this.catalog.onService(m);
   }
 
   private mergeMembers(source: string, members: readonly MemberState[]): void {
@@ -630,9 +699,11 @@ export class SwimNode {
 
   // ---- Dissemination ------------------------------------------------------------------------
 
-  private enqueue(msg: GossipMsg, forward: boolean): void {
-    const key = 'm:' + (msg as { name: string }).name;
-    const part = encodePart(msg);
+  private enqueue(msg: AliveMsg | SuspectMsg | DeadMsg | LeaveMsg, forward: boolean): void {
+    this.disseminate('m:' + msg.name, encodePart(msg), forward);
+  }
+
+  private disseminate(key: string, part: Uint8Array, forward: boolean): void {
     this.queue.enqueue(key, part);
     if (!this.deadlines.has(T_GOSSIP)) this.deadlines.set(T_GOSSIP, this.now + this.profile.gossipIntervalMs);
     if (forward) {
@@ -718,7 +789,7 @@ export class SwimNode {
   }
 
   private pushPullBytes(join: boolean): Uint8Array {
-    return encodePushPull({ type: 'push-pull', join, source: this.name, members: this.fullState() });
+    return encodePushPull({ type: 'push-pull', join, source: this.name, members: this.fullState(), services: this.catalog.state() });
   }
 
   private sendJoin(): void {
@@ -740,6 +811,7 @@ export class SwimNode {
 
   private onReap(): void {
     this.deadlines.set(T_REAP, this.now + this.reapCheckInterval());
+    this.catalog.collect(this.now, this.profile.reapAfterMs);
     const expired: string[] = [];
     for (const r of this.table.values()) {
       if ((r.status === 'dead' || r.status === 'left') && r !== this.selfRecord && this.now - r.changedAt >= this.profile.reapAfterMs) {
@@ -747,6 +819,7 @@ export class SwimNode {
       }
     }
     for (const name of expired) {
+      this.catalog.dropOwner(name, this.table.get(name)?.status);
       this.table.remove(name);
       this.queue.remove('m:' + name);
       this.dropSuspicion(name);
@@ -755,12 +828,37 @@ export class SwimNode {
 
   // ---- Helpers ------------------------------------------------------------------------------
 
+  private catalogHost(): CatalogHost {
+    return {
+      name: this.name,
+      now: () => this.now,
+      memberStatus: (name) => this.table.get(name)?.status,
+      memberAddress: (name) => {
+        const r = this.table.get(name);
+        return r === undefined ? undefined : { host: r.host, port: r.port };
+      },
+      liveOthers: () => {
+        const out: string[] = [];
+        for (const r of this.table.values()) if (r !== this.selfRecord && isLive(r.status)) out.push(r.name);
+        return out;
+      },
+      disseminate: (key, part, forward) => this.disseminate(key, part, forward),
+      send: (to, parts) => this.sendParts(to, parts),
+      serviceEvent: (event) => this.out.push({ kind: 'service', event }),
+      barrierEvent: (event) => this.out.push({ kind: 'barrier', event }),
+      setTimer: (key, at) => this.deadlines.set(key, at),
+      clearTimer: (key) => this.deadlines.clear(key),
+      reject: (reason, detail) => this.out.push({ kind: 'rejected', reason, detail }),
+    };
+  }
+
   private aliveOf(r: MemberRecord): AliveMsg {
     return { type: 'alive', name: r.name, host: r.host, port: r.port, incarnation: r.incarnation };
   }
 
   private emit(r: MemberRecord, previous: MemberStatus | null): void {
     this.out.push({ kind: 'event', event: { type: 'member', member: viewOf(r), previous } });
+    if (previous !== r.status) this.catalog.onOwnerStatus(r.name, previous ?? undefined, r.status);
   }
 
   private nextSeq(): number {

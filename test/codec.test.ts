@@ -135,6 +135,7 @@ test('push-pull round-trips with no, some, and the maximum number of members', (
       join: count % 2 === 0,
       source: 'node-a',
       members: Array.from({ length: count }, (_, i) => member(i, statuses[i % 4])),
+      services: [],
     };
     const bytes = encodePushPull(msg);
     assert.ok(bytes.length <= LIMITS.streamBytesMax);
@@ -145,6 +146,7 @@ test('push-pull round-trips with no, some, and the maximum number of members', (
     join: true,
     source: longName,
     members: Array.from({ length: 3 }, (_, i) => ({ ...member(i), name: longName, host: longHost })),
+    services: [],
   };
   assert.deepStrictEqual(decodeOk(decodePushPull(encodePushPull(full))), full);
 });
@@ -157,7 +159,7 @@ test('trailing fields, parts elements and unknown part types are ignored', () =>
     name: 'n',
     incarnation: 2,
   });
-  const body = [[11, ['service stuff']], [3, [1], 'extra'], [200, 'anything'], [0, []], [4, [2, 'x']], [13, null]];
+  const body = [[15, ['future stuff']], [3, [1], 'extra'], [200, 'anything'], [0, []], [4, [2, 'x']], [13, null]];
   assert.deepStrictEqual(decodeOk(decodePacket(raw(9, body))), {
     type: 'compound',
     parts: [
@@ -165,13 +167,17 @@ test('trailing fields, parts elements and unknown part types are ignored', () =>
       { type: 'nack', seq: 2 },
     ],
   });
-  const pp = raw(10, [false, 'a', [['m', 'h', 1, 2, 3, 'future']], { more: 1 }]);
+  const pp = raw(10, [false, 'a', [['m', 'h', 1, 2, 3, 'future']], [], { more: 1 }]);
   assert.deepStrictEqual(decodeOk(decodePushPull(pp)), {
     type: 'push-pull',
     join: false,
     source: 'a',
     members: [{ name: 'm', host: 'h', port: 1, incarnation: 2, status: 'left' }],
+    services: [],
   });
+  // An older agent sends no services field at all.
+  const old = raw(10, [false, 'a', [['m', 'h', 1, 2, 3]]]);
+  assert.deepStrictEqual(decodeOk(decodePushPull(old)).services, []);
 });
 
 test('header errors: empty, oversize, version, unknown type', () => {
@@ -183,7 +189,7 @@ test('header errors: empty, oversize, version, unknown type', () => {
   expectError(decodePacket(raw(3, [1], 2)), 'bad_version');
   expectError(decodePushPull(raw(10, [true, 'a', []], 255)), 'bad_version');
   expectError(decodePacket(Uint8Array.of(PROTOCOL_VERSION)), 'malformed', 'header');
-  for (const type of [0, 11, 12, 13, 14, 255]) expectError(decodePacket(raw(type, [1])), 'unknown_type');
+  for (const type of [0, 13, 15, 16, 255]) expectError(decodePacket(raw(type, [1])), 'unknown_type');
   expectError(decodePacket(raw(10, [true, 'a', []])), 'unknown_type', 'stream');
   expectError(decodePushPull(encodePacket({ type: 'ack', seq: 1 })), 'unknown_type');
   // A packet of exactly the maximum size is not refused for its size.
@@ -204,7 +210,7 @@ test('every truncation of every valid packet is malformed, and trailing bytes ar
     expectError(decodePacket(Uint8Array.from([...bytes, 0])), 'malformed', 'trailing');
     expectError(decodePacket(Uint8Array.from([...bytes, 0xc0, 0xc0])), 'malformed', 'trailing');
   }
-  const pp = encodePushPull({ type: 'push-pull', join: true, source: 'a', members: [member(1), member(2)] });
+  const pp = encodePushPull({ type: 'push-pull', join: true, source: 'a', members: [member(1), member(2)], services: [] });
   for (let n = 1; n < pp.length; n++) expectError(decodePushPull(pp.subarray(0, n)), 'malformed');
   expectError(decodePushPull(Uint8Array.from([...pp, 1])), 'malformed', 'trailing');
 });
@@ -428,10 +434,11 @@ test('encoders refuse messages no peer would accept', () => {
     join: false,
     source: 'a',
     members: Array.from({ length: LIMITS.pushPullMembersMax + 1 }, (_, i) => member(i)),
+    services: [],
   };
   assert.throws(() => encodePushPull(tooMany), RangeError);
   const badStatus = { ...member(1), status: 'gone' } as unknown as MemberState;
-  const withBadStatus: PushPullMsg = { type: 'push-pull', join: false, source: 'a', members: [badStatus] };
+  const withBadStatus: PushPullMsg = { type: 'push-pull', join: false, source: 'a', members: [badStatus], services: [] };
   assert.throws(() => encodePushPull(withBadStatus), RangeError);
 });
 

@@ -129,7 +129,7 @@ function randPushPull(rng: Rng): PushPullMsg {
     incarnation: incOf(rng),
     status: STATUSES[rng.int(4)] as MemberState['status'],
   }));
-  return { type: 'push-pull', join: rng.int(2) === 0, source: nameOf(rng), members };
+  return { type: 'push-pull', join: rng.int(2) === 0, source: nameOf(rng), members, services: [] };
 }
 
 function randValid(rng: Rng): Uint8Array {

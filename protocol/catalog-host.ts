@@ -1,0 +1,22 @@
+import type { Address } from './address.js';
+import type { BarrierEvent, ServiceEvent } from './effects.js';
+import type { DecodeErrorReason, MemberStatus } from './messages.js';
+import type { PolicyRejectReason } from './effects.js';
+
+/** What the catalog and the barrier need from the node that hosts them. */
+export interface CatalogHost {
+  readonly name: string;
+  now(): number;
+  memberStatus(name: string): MemberStatus | undefined;
+  memberAddress(name: string): Address | undefined;
+  /** Names of alive and suspect members other than self. */
+  liveOthers(): string[];
+  /** Queues an update for dissemination under `key`; `forward` also sends it out at once. */
+  disseminate(key: string, part: Uint8Array, forward: boolean): void;
+  send(to: Address, parts: Uint8Array[]): void;
+  serviceEvent(e: ServiceEvent): void;
+  barrierEvent(e: BarrierEvent): void;
+  setTimer(key: string, at: number): void;
+  clearTimer(key: string): void;
+  reject(reason: DecodeErrorReason | PolicyRejectReason, detail: string): void;
+}

@@ -1,0 +1,96 @@
+/**
+ * Wire mapping of the catalog messages: service entries and the barrier's confirm request/answer.
+ * Same rules as codec-fields.ts: fields in declared order, every value checked, extra trailing
+ * elements ignored.
+ */
+import { CodecError } from './codec-scan.js';
+import { LIMITS } from './limits.js';
+import {
+  HEALTH_BY_CODE, HealthCode, type ConfirmMsg, type ConfirmRequestMsg, type Health, type ServiceMsg,
+} from './messages.js';
+
+function bad(prefix: string, field: string, expected: string): CodecError {
+  return new CodecError('bad_field', `${prefix}${field}: expected ${expected}`);
+}
+
+function at(f: readonly unknown[], i: number): unknown {
+  return i < f.length ? f[i] : undefined;
+}
+
+function int(v: unknown, prefix: string, field: string, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) throw bad(prefix, field, `integer in [0, ${max}]`);
+  return v === 0 ? 0 : v;
+}
+
+function str(v: unknown, prefix: string, field: string, maxBytes: number, allowEmpty: boolean): string {
+  if (typeof v !== 'string' || (!allowEmpty && v.length === 0) || Buffer.byteLength(v, 'utf8') > maxBytes) {
+    throw bad(prefix, field, `${allowEmpty ? '' : 'non-empty '}string of at most ${maxBytes} UTF-8 bytes`);
+  }
+  return v;
+}
+
+function bool(v: unknown, prefix: string, field: string): boolean {
+  if (typeof v !== 'boolean') throw bad(prefix, field, 'boolean');
+  return v;
+}
+
+function list(v: unknown, prefix: string, field: string, max: number): readonly unknown[] {
+  if (!Array.isArray(v)) throw bad(prefix, field, 'array');
+  if (v.length > max) throw new CodecError('too_many', `${prefix}${field}: ${v.length} items exceed ${max}`);
+  return v;
+}
+
+export function serviceFields(m: ServiceMsg): unknown[] {
+  return [
+    m.node, m.id, m.rev, m.deleted, m.name, m.address, m.port, [...m.tags],
+    m.meta.map(([k, v]) => [k, v]), m.version, m.weight, HealthCode[m.health], m.draining,
+  ];
+}
+
+export function decodeServiceFields(f: readonly unknown[], x: string): ServiceMsg {
+  const node = str(at(f, 0), x, 'service.node', LIMITS.nameBytesMax, false);
+  const id = str(at(f, 1), x, 'service.id', LIMITS.serviceIdBytesMax, false);
+  const rev = int(at(f, 2), x, 'service.rev', LIMITS.incarnationMax);
+  const deleted = bool(at(f, 3), x, 'service.deleted');
+  // A tombstone carries empty fields; a live entry must name itself and where it is.
+  const name = str(at(f, 4), x, 'service.name', LIMITS.serviceIdBytesMax, deleted);
+  const address = str(at(f, 5), x, 'service.address', LIMITS.addressBytesMax, deleted);
+  const port = int(at(f, 6), x, 'service.port', 65_535);
+  const tags = list(at(f, 7), x, 'service.tags', LIMITS.serviceTagsMax).map((t, i) =>
+    str(t, x, `service.tags[${i}]`, LIMITS.serviceTagBytesMax, false));
+  const meta = list(at(f, 8), x, 'service.meta', LIMITS.serviceMetaMax).map((p, i): [string, string] => {
+    const pair = list(p, x, `service.meta[${i}]`, 2);
+    if (pair.length !== 2) throw bad(x, `service.meta[${i}]`, 'a [key, value] pair');
+    return [
+      str(pair[0], x, `service.meta[${i}].key`, LIMITS.serviceMetaKeyBytesMax, false),
+      str(pair[1], x, `service.meta[${i}].value`, LIMITS.serviceMetaValueBytesMax, true),
+    ];
+  });
+  const version = str(at(f, 9), x, 'service.version', LIMITS.serviceVersionBytesMax, true);
+  const weight = int(at(f, 10), x, 'service.weight', LIMITS.serviceWeightMax);
+  const health = HEALTH_BY_CODE[int(at(f, 11), x, 'service.health', HEALTH_BY_CODE.length - 1)] as Health;
+  const draining = bool(at(f, 12), x, 'service.draining');
+  return { type: 'service', node, id, rev, deleted, name, address, port, tags, meta, version, weight, health, draining };
+}
+
+export function confirmFields(m: ConfirmRequestMsg | ConfirmMsg): unknown[] {
+  return [m.reqId, m.owner, m.id, m.rev, m.from];
+}
+
+function confirmBody(type: string, f: readonly unknown[], x: string): { reqId: number; owner: string; id: string; rev: number; from: string } {
+  return {
+    reqId: int(at(f, 0), x, `${type}.reqId`, LIMITS.seqMax),
+    owner: str(at(f, 1), x, `${type}.owner`, LIMITS.nameBytesMax, false),
+    id: str(at(f, 2), x, `${type}.id`, LIMITS.serviceIdBytesMax, false),
+    rev: int(at(f, 3), x, `${type}.rev`, LIMITS.incarnationMax),
+    from: str(at(f, 4), x, `${type}.from`, LIMITS.nameBytesMax, false),
+  };
+}
+
+export function decodeConfirmFields(f: readonly unknown[], x: string): ConfirmMsg {
+  return { type: 'confirm', ...confirmBody('confirm', f, x) };
+}
+
+export function decodeConfirmRequestFields(f: readonly unknown[], x: string): ConfirmRequestMsg {
+  return { type: 'confirm-request', ...confirmBody('confirm-request', f, x) };
+}

@@ -1,0 +1,166 @@
+import {
+  Catalog, CatalogError, catalogKey, entryFromSpec, sameView, serviceView, type ServiceSpec, tombstoneOf,
+} from './catalog.js';
+import type { CatalogHost } from './catalog-host.js';
+import { encodePart } from './codec.js';
+import type { ServiceView } from './effects.js';
+import { LIMITS } from './limits.js';
+import type { Health, MemberStatus, ServiceMsg } from './messages.js';
+
+/** Broadcast-queue keys of catalog entries; member updates use 'm:'. */
+export function serviceQueueKey(node: string, id: string): string {
+  return 's:' + catalogKey(node, id);
+}
+
+/**
+ * The service catalog of one node: its own registrations (which only it may change, with a version
+ * counter only it raises) and everyone else's, merged by highest version, with views adjusted for
+ * the owner's membership status.
+ */
+export class ServiceGossip {
+  readonly catalog = new Catalog();
+  /** Highest version this node has given (or seen given) to one of its own entries. */
+  private ownRev: number;
+
+  constructor(private readonly host: CatalogHost, private readonly packetBytes: number, startRev: number) {
+    this.ownRev = startRev;
+  }
+
+  /** The version counter of this node's own entries (persisted by the daemon). */
+  get revision(): number {
+    return this.ownRev;
+  }
+
+  // ---- Local changes ------------------------------------------------------------------------
+
+  register(spec: ServiceSpec): ServiceView {
+    const existing = this.catalog.get(this.host.name, spec.id);
+    if ((existing === undefined || existing.deleted) && this.catalog.ownedBy(this.host.name).filter((m) => !m.deleted).length >= LIMITS.servicesPerNodeMax) {
+      throw new CatalogError('limit', 'id', `this node already owns ${LIMITS.servicesPerNodeMax} service instances`);
+    }
+    const entry = entryFromSpec(this.host.name, spec, this.ownRev + 1);
+    const part = encodePart(entry);
+    const room = this.packetBytes - LIMITS.serviceReserveBytes;
+    if (part.length > room) {
+      throw new CatalogError('too_large', 'service', `the entry encodes to ${part.length} bytes; at most ${room} fit in one packet (fewer tags or less meta)`);
+    }
+    this.ownRev++;
+    this.store(entry, part);
+    return serviceView(entry, 'alive') as ServiceView;
+  }
+
+  deregister(id: string): number {
+    const cur = this.catalog.get(this.host.name, id);
+    if (cur === undefined || cur.deleted) throw new CatalogError('not_found', 'id', `no service instance ${JSON.stringify(id)} is registered on this node`);
+    const t = tombstoneOf(this.host.name, id, ++this.ownRev);
+    this.store(t, encodePart(t));
+    return t.rev;
+  }
+
+  /** Changes health or draining of an own entry; returns its version (unchanged if nothing changed). */
+  update(id: string, patch: { health?: Health; draining?: boolean }): number {
+    const cur = this.catalog.get(this.host.name, id);
+    if (cur === undefined || cur.deleted) throw new CatalogError('not_found', 'id', `no service instance ${JSON.stringify(id)} is registered on this node`);
+    const health = patch.health ?? cur.health;
+    const draining = patch.draining ?? cur.draining;
+    if (health === cur.health && draining === cur.draining) return cur.rev;
+    const next: ServiceMsg = { ...cur, rev: ++this.ownRev, health, draining };
+    this.store(next, encodePart(next));
+    return next.rev;
+  }
+
+  /** Own entries, live ones only. */
+  own(): ServiceMsg[] {
+    return this.catalog.ownedBy(this.host.name).filter((m) => !m.deleted);
+  }
+
+  // ---- Remote input -------------------------------------------------------------------------
+
+  onService(msg: ServiceMsg): void {
+    if (msg.node === this.host.name) {
+      this.onOwnEntryEcho(msg);
+      return;
+    }
+    const { stored, previous, refused } = this.catalog.put(msg, this.host.now());
+    if (refused) {
+      this.host.reject('limit', `catalog full: entry ${msg.node}/${msg.id} refused`);
+      return;
+    }
+    if (!stored) return;
+    const owner = this.host.memberStatus(msg.node);
+    this.emitChange(previous === undefined ? null : serviceView(previous, owner), serviceView(msg, owner));
+    this.host.disseminate(serviceQueueKey(msg.node, msg.id), encodePart(msg), true);
+  }
+
+  /**
+   * A copy of one of our own entries came back. If it is newer than what we hold, it is from a
+   * previous life of this node (state lost on restart): raise our counter past it and re-assert
+   * what we actually have — the current entry, or a tombstone if we no longer have it.
+   */
+  private onOwnEntryEcho(msg: ServiceMsg): void {
+    const cur = this.catalog.get(this.host.name, msg.id);
+    if (cur !== undefined && msg.rev <= cur.rev) return;
+    this.ownRev = Math.max(this.ownRev, msg.rev);
+    if (cur !== undefined) {
+      const next: ServiceMsg = { ...cur, rev: ++this.ownRev };
+      this.store(next, encodePart(next));
+    } else if (!msg.deleted) {
+      const t = tombstoneOf(this.host.name, msg.id, ++this.ownRev);
+      this.store(t, encodePart(t));
+    } else {
+      // A tombstone of ours we had forgotten: keep it so the entry cannot come back.
+      this.catalog.put(msg, this.host.now());
+    }
+  }
+
+  /** Emits view changes for every entry of `node` after its membership status changed. */
+  onOwnerStatus(node: string, previous: MemberStatus | undefined, next: MemberStatus | undefined): void {
+    if (node === this.host.name) return;
+    for (const m of this.catalog.ownedBy(node)) this.emitChange(serviceView(m, previous), serviceView(m, next));
+  }
+
+  /** The owner was reaped: forget its entries. */
+  dropOwner(node: string, lastStatus: MemberStatus | undefined): void {
+    for (const m of this.catalog.dropNode(node)) this.emitChange(serviceView(m, lastStatus), null);
+  }
+
+  views(): ServiceView[] {
+    const out: ServiceView[] = [];
+    for (const s of this.catalog.all()) {
+      const v = serviceView(s.msg, s.msg.node === this.host.name ? 'alive' : this.host.memberStatus(s.msg.node));
+      if (v !== null) out.push(v);
+    }
+    return out;
+  }
+
+  /** Every entry and tombstone, for a push-pull state. */
+  state(): ServiceMsg[] {
+    const out: ServiceMsg[] = [];
+    for (const s of this.catalog.all()) {
+      if (out.length >= LIMITS.servicesMax) break;
+      out.push(s.msg);
+    }
+    return out;
+  }
+
+  collect(now: number, ttlMs: number): void {
+    this.catalog.collectTombstones(now, ttlMs);
+  }
+
+  // ---- Helpers ------------------------------------------------------------------------------
+
+  private store(entry: ServiceMsg, part: Uint8Array): void {
+    const { previous } = this.catalog.put(entry, this.host.now());
+    this.emitChange(previous === undefined ? null : serviceView(previous, 'alive'), serviceView(entry, 'alive'));
+    this.host.disseminate(serviceQueueKey(entry.node, entry.id), part, true);
+  }
+
+  private emitChange(before: ServiceView | null, after: ServiceView | null): void {
+    if (sameView(before, after)) return;
+    if (after === null) {
+      if (before !== null) this.host.serviceEvent({ type: 'service', change: 'deregistered', service: before, previous: before });
+      return;
+    }
+    this.host.serviceEvent({ type: 'service', change: before === null ? 'registered' : 'updated', service: after, previous: before });
+  }
+}
