@@ -3,19 +3,23 @@ import { Awareness } from './awareness.js';
 import { Barriers } from './barrier.js';
 import type { ServiceSpec } from './catalog.js';
 import type { CatalogHost } from './catalog-host.js';
-import { BroadcastQueue } from './broadcast-queue.js';
-import { compoundOverhead, decodePacket, decodePushPull, encodeCompound, encodePart, encodePushPull } from './codec.js';
+import { decodePacket, decodePushPull, encodePart, encodePushPull } from './codec.js';
+import { Dissemination } from './dissemination.js';
 import type { Effect, MemberView, ServiceView } from './effects.js';
 import { LIMITS } from './limits.js';
 import { isLive, type MemberRecord, MemberTable, viewOf } from './member-table.js';
 import type {
-  AliveMsg, DeadMsg, GossipMsg, Health, LeaveMsg, MemberState, MemberStatus, PingMsg, PingReqMsg, ServiceMsg, SuspectMsg,
+  AliveMsg, DeadMsg, GossipMsg, Health, LeaveMsg, MemberState, MemberStatus, ServiceMsg, SuspectMsg,
 } from './messages.js';
+import { NodeContext, type NodeStats, TIMER } from './node-context.js';
+import { Prober } from './prober.js';
 import type { Profile } from './profiles.js';
 import { Rng } from './rng.js';
 import { ServiceGossip } from './service-gossip.js';
 import { Suspicion, suspicionTimeouts } from './suspicion.js';
 import { Deadlines } from './timers.js';
+
+export type { NodeStats } from './node-context.js';
 
 export interface SwimNodeOptions {
   readonly name: string;
@@ -35,54 +39,15 @@ export interface SwimNodeOptions {
   readonly catalogRevision?: number;
 }
 
-export interface NodeStats {
-  probesSent: number;
-  probesFailed: number;
-  indirectProbesSent: number;
-  suspicionsRaised: number;
-  suspicionsRefuted: number;
-  declaredDead: number;
-  probeRttSumMs: number;
-  probeRttCount: number;
-  /** Probes dropped without judgement because this node itself ran late (e.g. it was paused). */
-  probesInconclusive: number;
-}
-
-interface ActiveProbe {
-  readonly seq: number;
-  readonly target: string;
-  readonly startedAt: number;
-  expectedNacks: number;
-  nacks: number;
-}
-
-interface Relay {
-  readonly requester: Address;
-  readonly requesterSeq: number;
-  readonly wantNack: boolean;
-}
-
-const T_PROBE = 'probe';
-const T_PROBE_TIMEOUT = 'probe-timeout';
-const T_GOSSIP = 'gossip';
-const T_FORWARD = 'forward';
-const T_PUSH_PULL = 'push-pull';
-const T_JOIN_RETRY = 'join-retry';
-const T_RECONNECT = 'reconnect';
-const T_REAP = 'reap';
-const SUSPICION_PREFIX = 's:';
-const LAST_CHANCE_PREFIX = 'lc:';
 /** Last-chance probes before a suspicion expires, at these multiples of the probe timeout before it. */
 const LAST_CHANCE_OFFSETS = [6, 4, 2] as const;
-const RELAY_PREFIX = 'r:';
-/** Packets one forward batch may send to each target; the queue carries the rest. */
-const FORWARD_PACKETS_MAX = 4;
 const JOIN_RETRY_MAX_MS = 30_000;
-const SEQ_MOD = 2 ** 32;
 
 /**
- * The SWIM state machine of one node, with Lifeguard's refinements. Pure: it is handed the time
- * with every input and returns effects; its only randomness is its seeded Rng.
+ * The SWIM state machine of one node, with Lifeguard's refinements, and the node's service catalog.
+ * Pure: it is handed the time with every input and returns effects; its only randomness is its
+ * seeded Rng. Probing lives in prober.ts, spreading updates in dissemination.ts, the catalog in
+ * service-gossip.ts and barrier.ts; this file holds membership state and the inputs.
  */
 export class SwimNode {
   readonly name: string;
@@ -91,53 +56,60 @@ export class SwimNode {
     declaredDead: 0, probeRttSumMs: 0, probeRttCount: 0, probesInconclusive: 0,
   };
 
+  private readonly ctx: NodeContext;
   private readonly profile: Profile;
-  private readonly packetBytes: number;
-  private readonly rng: Rng;
   private readonly table: MemberTable;
   private readonly selfRecord: MemberRecord;
   private readonly deadlines = new Deadlines();
-  private readonly queue = new BroadcastQueue();
   private readonly awareness: Awareness;
+  private readonly diss: Dissemination;
+  private readonly prober: Prober;
   private readonly suspicions = new Map<string, Suspicion>();
-  private readonly relays = new Map<number, Relay>();
-  /** Updates learned since the last forward batch, by queue key. */
-  private readonly forwardPending = new Map<string, Uint8Array>();
-  private probe: ActiveProbe | null = null;
-  private seq = 0;
-  private now: number;
-  private out: Effect[] = [];
+  private readonly catalog: ServiceGossip;
+  private readonly barriers: Barriers;
   private leaving = false;
   private joinSeeds: Address[] = [];
   private joined = false;
   private joinAttempts = 0;
   /** While merging a peer's state: the peer, so that a refutation also goes straight back to it. */
   private refuteNotify: Address | null = null;
-  private readonly catalog: ServiceGossip;
-  private readonly barriers: Barriers;
 
   constructor(opts: SwimNodeOptions) {
     this.name = opts.name;
     this.profile = opts.profile;
-    this.packetBytes = Math.min(LIMITS.packetBytesMax, Math.max(LIMITS.packetBytesMin, opts.packetBytes ?? LIMITS.packetBytesDefault));
-    this.rng = new Rng(opts.seed);
-    this.now = opts.now;
+    const packetBytes = Math.min(LIMITS.packetBytesMax, Math.max(LIMITS.packetBytesMin, opts.packetBytes ?? LIMITS.packetBytesDefault));
+    const rng = new Rng(opts.seed);
     this.awareness = new Awareness(opts.profile.awarenessMax);
-    this.table = new MemberTable(opts.name, this.rng);
+    this.table = new MemberTable(opts.name, rng);
     this.selfRecord = {
       name: opts.name, host: opts.host, port: opts.port, incarnation: opts.incarnation ?? 0,
       status: 'alive', changedAt: opts.now,
     };
     this.table.add(this.selfRecord);
+    this.ctx = new NodeContext(opts.name, opts.profile, packetBytes, rng, this.table, this.selfRecord, this.deadlines, this.awareness, this.stats, opts.now);
+    this.diss = new Dissemination(this.ctx);
+    this.prober = new Prober(this.ctx, this.diss, (t) => this.applySuspect({ type: 'suspect', name: t.name, incarnation: t.incarnation, from: this.name }));
     const host = this.catalogHost();
-    this.catalog = new ServiceGossip(host, this.packetBytes, opts.catalogRevision ?? 0);
+    this.catalog = new ServiceGossip(host, packetBytes, opts.catalogRevision ?? 0);
     this.barriers = new Barriers(host, this.catalog, 2 * opts.profile.gossipIntervalMs);
     this.enqueue(this.aliveOf(this.selfRecord), false);
     // Stagger the first probe so nodes started together do not probe in lockstep.
-    this.deadlines.set(T_PROBE, opts.now + this.rng.int(opts.profile.probeIntervalMs));
-    this.deadlines.set(T_PUSH_PULL, opts.now + this.pushPullInterval() * (0.5 + this.rng.next()));
-    this.deadlines.set(T_REAP, opts.now + this.reapCheckInterval());
-    this.deadlines.set(T_RECONNECT, opts.now + opts.profile.reconnectIntervalMs * (0.5 + this.rng.next()));
+    this.deadlines.set(TIMER.probe, opts.now + rng.int(opts.profile.probeIntervalMs));
+    this.deadlines.set(TIMER.pushPull, opts.now + this.pushPullInterval() * (0.5 + rng.next()));
+    this.deadlines.set(TIMER.reap, opts.now + this.reapCheckInterval());
+    this.deadlines.set(TIMER.reconnect, opts.now + opts.profile.reconnectIntervalMs * (0.5 + rng.next()));
+  }
+
+  private get now(): number {
+    return this.ctx.now;
+  }
+
+  private set now(t: number) {
+    this.ctx.now = t;
+  }
+
+  private get out(): Effect[] {
+    return this.ctx.out;
   }
 
   // ---- Inputs -------------------------------------------------------------------------------
@@ -192,7 +164,7 @@ export class SwimNode {
     this.mergeState(decoded.value.source, decoded.value.members, decoded.value.services);
     if (!this.joined && this.joinSeeds.length > 0) {
       this.joined = true;
-      this.deadlines.clear(T_JOIN_RETRY);
+      this.deadlines.clear(TIMER.joinRetry);
     }
     return this.flush();
   }
@@ -208,17 +180,17 @@ export class SwimNode {
   tick(now: number): Effect[] {
     this.now = now;
     for (const { key, at } of this.deadlines.due(now)) {
-      if (key === T_PROBE) this.onProbeTick(at);
-      else if (key === T_PROBE_TIMEOUT) this.onProbeTimeout();
-      else if (key === T_GOSSIP) this.onGossipTick();
-      else if (key === T_FORWARD) this.flushForward();
-      else if (key === T_PUSH_PULL) this.onPushPullTick();
-      else if (key === T_JOIN_RETRY) this.onJoinRetry();
-      else if (key === T_REAP) this.onReap();
-      else if (key === T_RECONNECT) this.onReconnectTick();
-      else if (key.startsWith(SUSPICION_PREFIX)) this.onSuspicionTimeout(key.slice(SUSPICION_PREFIX.length));
-      else if (key.startsWith(LAST_CHANCE_PREFIX)) this.onLastChance(key.slice(LAST_CHANCE_PREFIX.length));
-      else if (key.startsWith(RELAY_PREFIX)) this.onRelayTimeout(Number(key.slice(RELAY_PREFIX.length)));
+      if (key === TIMER.probe) this.prober.onProbeTick(at, this.leaving);
+      else if (key === TIMER.probeTimeout) this.prober.onProbeTimeout();
+      else if (key === TIMER.gossip) this.diss.onGossipTick();
+      else if (key === TIMER.forward) this.diss.flushForward();
+      else if (key === TIMER.pushPull) this.onPushPullTick();
+      else if (key === TIMER.joinRetry) this.onJoinRetry();
+      else if (key === TIMER.reap) this.onReap();
+      else if (key === TIMER.reconnect) this.onReconnectTick();
+      else if (key.startsWith(TIMER.suspicionPrefix)) this.onSuspicionTimeout(key.slice(TIMER.suspicionPrefix.length));
+      else if (key.startsWith(TIMER.lastChancePrefix)) this.onLastChance(key.slice(TIMER.lastChancePrefix.length));
+      else if (key.startsWith(TIMER.relayPrefix)) this.prober.onRelayTimeout(Number(key.slice(TIMER.relayPrefix.length)));
       else this.barriers.onTimer(key);
     }
     return this.flush();
@@ -233,17 +205,15 @@ export class SwimNode {
     this.now = now;
     if (this.leaving) return this.flush();
     this.leaving = true;
-    this.probe = null;
-    this.deadlines.clear(T_PROBE);
-    this.deadlines.clear(T_PROBE_TIMEOUT);
-    this.deadlines.clear(T_PUSH_PULL);
-    this.deadlines.clear(T_JOIN_RETRY);
-    this.deadlines.clear(T_RECONNECT);
+    this.prober.stop();
+    this.deadlines.clear(TIMER.pushPull);
+    this.deadlines.clear(TIMER.joinRetry);
+    this.deadlines.clear(TIMER.reconnect);
     const previous = this.selfRecord.status;
     this.table.setStatus(this.selfRecord, 'left', now);
     this.emit(this.selfRecord, previous);
     this.enqueue({ type: 'leave', name: this.name, incarnation: this.selfRecord.incarnation }, true);
-    this.flushForward();
+    this.diss.flushForward();
     return this.flush();
   }
 
@@ -330,19 +300,17 @@ export class SwimNode {
 
   /** Updates waiting in the dissemination queue. */
   pendingBroadcasts(): number {
-    return this.queue.size;
+    return this.diss.pending;
   }
 
   // ---- Message handling ---------------------------------------------------------------------
 
   private handleGossip(from: Address, msg: GossipMsg): void {
     switch (msg.type) {
-      case 'ping': return this.onPing(from, msg);
-      case 'ping-req': return this.onPingReq(from, msg);
-      case 'ack': return this.onAck(msg.seq);
-      case 'nack':
-        if (this.probe !== null && this.probe.seq === msg.seq) this.probe.nacks++;
-        return;
+      case 'ping': return this.prober.onPing(from, msg);
+      case 'ping-req': return this.prober.onPingReq(from, msg);
+      case 'ack': return this.prober.onAck(msg.seq);
+      case 'nack': return this.prober.onNack(msg.seq);
       case 'alive': return this.applyAlive(msg);
       case 'suspect': return this.applySuspect(msg);
       case 'dead': return this.applyDead(msg);
@@ -351,48 +319,6 @@ export class SwimNode {
       case 'confirm-request': return this.barriers.onRequest(from, msg, this.name);
       case 'confirm': return this.barriers.onConfirm(msg);
     }
-  }
-
-  private onPing(from: Address, msg: PingMsg): void {
-    if (msg.target !== this.name) {
-      this.out.push({ kind: 'rejected', reason: 'not_for_us', detail: `ping for ${msg.target}` });
-      return;
-    }
-    this.sendParts(from, [encodePart({ type: 'ack', seq: msg.seq })]);
-  }
-
-  private onPingReq(from: Address, msg: PingReqMsg): void {
-    if (this.relays.size >= LIMITS.pendingProbesMax) {
-      this.out.push({ kind: 'rejected', reason: 'limit', detail: 'too many relayed probes' });
-      return;
-    }
-    const seq = this.nextSeq();
-    this.relays.set(seq, { requester: from, requesterSeq: msg.seq, wantNack: msg.wantNack });
-    const ping: PingMsg = {
-      type: 'ping', seq, target: msg.target, source: this.name,
-      sourceHost: this.selfRecord.host, sourcePort: this.selfRecord.port,
-    };
-    this.sendParts({ host: msg.targetHost, port: msg.targetPort }, [encodePart(ping)]);
-    this.deadlines.set(RELAY_PREFIX + seq, this.now + this.awareness.scale(this.profile.probeTimeoutMs));
-  }
-
-  private onAck(seq: number): void {
-    const p = this.probe;
-    if (p !== null && p.seq === seq) {
-      this.stats.probeRttSumMs += this.now - p.startedAt;
-      this.stats.probeRttCount++;
-      this.awareness.apply(-1);
-      this.probe = null;
-      this.deadlines.clear(T_PROBE_TIMEOUT);
-      return;
-    }
-    const relay = this.relays.get(seq);
-    if (relay !== undefined) {
-      this.relays.delete(seq);
-      this.deadlines.clear(RELAY_PREFIX + seq);
-      this.sendParts(relay.requester, [encodePart({ type: 'ack', seq: relay.requesterSeq })]);
-    }
-    // Any other ack is late or duplicated: harmless, not counted as hostile.
   }
 
   // ---- State updates (SWIM precedence) ------------------------------------------------------
@@ -534,8 +460,8 @@ export class SwimNode {
 
   private dropSuspicion(name: string): void {
     if (this.suspicions.delete(name)) {
-      this.deadlines.clear(SUSPICION_PREFIX + name);
-      this.deadlines.clear(LAST_CHANCE_PREFIX + name);
+      this.deadlines.clear(TIMER.suspicionPrefix + name);
+      this.deadlines.clear(TIMER.lastChancePrefix + name);
     }
   }
 
@@ -581,80 +507,10 @@ export class SwimNode {
     return out;
   }
 
-  // ---- Probing ------------------------------------------------------------------------------
-
-  private onProbeTick(scheduledAt: number): void {
-    const late = this.now - scheduledAt > this.profile.probeIntervalMs;
-    if (this.probe !== null) this.finishFailedProbe(late);
-    this.deadlines.set(T_PROBE, this.now + this.awareness.scale(this.profile.probeIntervalMs));
-    if (this.leaving) return;
-    const target = this.table.nextProbeTarget();
-    if (target === null) return;
-    const seq = this.nextSeq();
-    this.probe = { seq, target: target.name, startedAt: this.now, expectedNacks: 0, nacks: 0 };
-    this.stats.probesSent++;
-    const parts = [encodePart({
-      type: 'ping', seq, target: target.name, source: this.name,
-      sourceHost: this.selfRecord.host, sourcePort: this.selfRecord.port,
-    })];
-    // Buddy system: tell a suspect it is suspected so it can refute at once.
-    if (target.status === 'suspect') {
-      parts.push(encodePart({ type: 'suspect', name: target.name, incarnation: target.incarnation, from: this.name }));
-    }
-    this.sendParts(target, parts);
-    this.deadlines.set(T_PROBE_TIMEOUT, this.now + this.awareness.scale(this.profile.probeTimeoutMs));
-  }
-
-  private onProbeTimeout(): void {
-    const p = this.probe;
-    if (p === null) return;
-    const target = this.table.get(p.target);
-    if (target === undefined || !isLive(target.status)) {
-      this.probe = null;
-      return;
-    }
-    const helpers = this.table.sample(this.profile.indirectChecks, (r) => r.status === 'alive', p.target);
-    const req: PingReqMsg = {
-      type: 'ping-req', seq: p.seq, target: target.name, targetHost: target.host, targetPort: target.port,
-      source: this.name, sourceHost: this.selfRecord.host, sourcePort: this.selfRecord.port, wantNack: true,
-    };
-    const part = encodePart(req);
-    for (const h of helpers) this.sendParts(h, [part]);
-    p.expectedNacks = helpers.length;
-    this.stats.indirectProbesSent += helpers.length;
-  }
-
-  private finishFailedProbe(late: boolean): void {
-    const p = this.probe as ActiveProbe;
-    this.probe = null;
-    this.deadlines.clear(T_PROBE_TIMEOUT);
-    if (late) {
-      // We were not running when the answer was due (paused, overloaded): no verdict on the target.
-      this.stats.probesInconclusive++;
-      this.awareness.apply(1);
-      return;
-    }
-    // Lifeguard: missing nacks mean our own links or process are unhealthy.
-    if (p.expectedNacks > 0) {
-      if (p.nacks < p.expectedNacks) this.awareness.apply(p.expectedNacks - p.nacks);
-    } else {
-      this.awareness.apply(1);
-    }
-    this.stats.probesFailed++;
-    const target = this.table.get(p.target);
-    if (target === undefined || !isLive(target.status)) return;
-    this.applySuspect({ type: 'suspect', name: target.name, incarnation: target.incarnation, from: this.name });
-  }
-
-  private onRelayTimeout(seq: number): void {
-    const relay = this.relays.get(seq);
-    if (relay === undefined) return;
-    this.relays.delete(seq);
-    if (relay.wantNack) this.sendParts(relay.requester, [encodePart({ type: 'nack', seq: relay.requesterSeq })]);
-  }
+  // ---- Suspicion timers ---------------------------------------------------------------------
 
   private scheduleSuspicion(name: string, s: Suspicion): void {
-    this.deadlines.set(SUSPICION_PREFIX + name, s.deadline());
+    this.deadlines.set(TIMER.suspicionPrefix + name, s.deadline());
     this.scheduleLastChance(name, s);
   }
 
@@ -668,23 +524,18 @@ export class SwimNode {
     for (const k of LAST_CHANCE_OFFSETS) {
       const at = deadline - k * this.profile.probeTimeoutMs;
       if (at > this.now && at > s.startedAt) {
-        this.deadlines.set(LAST_CHANCE_PREFIX + name, at);
+        this.deadlines.set(TIMER.lastChancePrefix + name, at);
         return;
       }
     }
-    this.deadlines.clear(LAST_CHANCE_PREFIX + name);
+    this.deadlines.clear(TIMER.lastChancePrefix + name);
   }
 
   private onLastChance(name: string): void {
     const r = this.table.get(name);
     const s = this.suspicions.get(name);
     if (r === undefined || s === undefined || r.status !== 'suspect') return;
-    const ping = encodePart({
-      type: 'ping', seq: this.nextSeq(), target: name, source: this.name,
-      sourceHost: this.selfRecord.host, sourcePort: this.selfRecord.port,
-    });
-    const buddy = encodePart({ type: 'suspect', name, incarnation: r.incarnation, from: this.name });
-    this.sendParts(r, [ping, buddy]);
+    this.prober.probeWithSuspicion(r);
     this.scheduleLastChance(name, s);
   }
 
@@ -700,68 +551,11 @@ export class SwimNode {
   // ---- Dissemination ------------------------------------------------------------------------
 
   private enqueue(msg: AliveMsg | SuspectMsg | DeadMsg | LeaveMsg, forward: boolean): void {
-    this.disseminate('m:' + msg.name, encodePart(msg), forward);
+    this.diss.disseminate('m:' + msg.name, encodePart(msg), forward);
   }
 
-  private disseminate(key: string, part: Uint8Array, forward: boolean): void {
-    this.queue.enqueue(key, part);
-    if (!this.deadlines.has(T_GOSSIP)) this.deadlines.set(T_GOSSIP, this.now + this.profile.gossipIntervalMs);
-    if (forward) {
-      this.forwardPending.set(key, part);
-      if (!this.deadlines.has(T_FORWARD)) this.deadlines.set(T_FORWARD, this.now + this.profile.forwardBatchMs);
-    }
-  }
-
-  /** Fanout for fresh updates: grows like ln(n) so that e^−F of the cluster stays well under one node. */
-  private forwardFanout(): number {
-    return Math.ceil(Math.log(Math.max(2, this.table.liveCount))) + this.profile.forwardFanoutExtra;
-  }
-
-  /** Sends the updates learned since the last batch to a few random members at once. */
-  private flushForward(): void {
-    this.deadlines.clear(T_FORWARD);
-    if (this.forwardPending.size === 0) return;
-    const parts = [...this.forwardPending.values()];
-    this.forwardPending.clear();
-    const packets: Uint8Array[] = [];
-    let batch: Uint8Array[] = [];
-    let size = compoundOverhead(LIMITS.compoundPartsMax);
-    for (const part of parts) {
-      if (batch.length > 0 && (size + part.length > this.packetBytes || batch.length >= LIMITS.compoundPartsMax)) {
-        packets.push(encodeCompound(batch));
-        if (packets.length >= FORWARD_PACKETS_MAX) { batch = []; break; }
-        batch = [];
-        size = compoundOverhead(LIMITS.compoundPartsMax);
-      }
-      batch.push(part);
-      size += part.length;
-    }
-    if (batch.length > 0) packets.push(encodeCompound(batch));
-    const targets = this.table.sample(this.forwardFanout(), (r) => isLive(r.status));
-    for (const t of targets) for (const bytes of packets) this.out.push({ kind: 'send', to: t, bytes });
-  }
-
-  private onGossipTick(): void {
-    if (this.queue.size === 0) return;
-    const targets = this.table.sample(this.profile.gossipFanout, (r) => isLive(r.status));
-    for (const t of targets) {
-      const parts = this.queue.take(this.packetBytes - compoundOverhead(LIMITS.compoundPartsMax), 0, this.retransmitLimit(), LIMITS.compoundPartsMax);
-      if (parts.length === 0) break;
-      this.out.push({ kind: 'send', to: t, bytes: encodeCompound(parts) });
-    }
-    if (this.queue.size > 0) this.deadlines.set(T_GOSSIP, this.now + this.profile.gossipIntervalMs);
-  }
-
-  private retransmitLimit(): number {
-    return this.profile.retransmitMult * Math.ceil(Math.log10(this.table.liveCount + 1));
-  }
-
-  /** Sends `parts` to `to` in one compound packet, filling the rest of it with queued updates. */
   private sendParts(to: Address, parts: Uint8Array[]): void {
-    let used = compoundOverhead(LIMITS.compoundPartsMax);
-    for (const p of parts) used += p.length;
-    const extra = this.queue.take(this.packetBytes - used, 0, this.retransmitLimit(), LIMITS.compoundPartsMax - parts.length);
-    this.out.push({ kind: 'send', to: { host: to.host, port: to.port }, bytes: encodeCompound(extra.length > 0 ? parts.concat(extra) : parts) });
+    this.diss.send(to, parts);
   }
 
   // ---- Anti-entropy, join, reaping ----------------------------------------------------------
@@ -773,7 +567,7 @@ export class SwimNode {
   }
 
   private onPushPullTick(): void {
-    this.deadlines.set(T_PUSH_PULL, this.now + this.pushPullInterval());
+    this.deadlines.set(TIMER.pushPull, this.now + this.pushPullInterval());
     if (this.leaving) return;
     const [peer] = this.table.sample(1, (r) => r.status === 'alive');
     if (peer === undefined) return;
@@ -781,7 +575,7 @@ export class SwimNode {
   }
 
   private onReconnectTick(): void {
-    this.deadlines.set(T_RECONNECT, this.now + this.profile.reconnectIntervalMs * (0.5 + this.rng.next()));
+    this.deadlines.set(TIMER.reconnect, this.now + this.profile.reconnectIntervalMs * (0.5 + this.ctx.rng.next()));
     if (this.leaving) return;
     const [peer] = this.table.sample(1, (r) => r.status === 'dead');
     if (peer === undefined) return;
@@ -798,7 +592,7 @@ export class SwimNode {
     for (const seed of this.joinSeeds) this.out.push({ kind: 'push-pull', to: seed, bytes, join: true });
     const backoff = Math.min(JOIN_RETRY_MAX_MS, this.profile.joinRetryMs * 2 ** Math.min(this.joinAttempts, 10));
     this.joinAttempts++;
-    this.deadlines.set(T_JOIN_RETRY, this.now + backoff);
+    this.deadlines.set(TIMER.joinRetry, this.now + backoff);
   }
 
   private onJoinRetry(): void {
@@ -810,7 +604,7 @@ export class SwimNode {
   }
 
   private onReap(): void {
-    this.deadlines.set(T_REAP, this.now + this.reapCheckInterval());
+    this.deadlines.set(TIMER.reap, this.now + this.reapCheckInterval());
     this.catalog.collect(this.now, this.profile.reapAfterMs);
     const expired: string[] = [];
     for (const r of this.table.values()) {
@@ -821,7 +615,7 @@ export class SwimNode {
     for (const name of expired) {
       this.catalog.dropOwner(name, this.table.get(name)?.status);
       this.table.remove(name);
-      this.queue.remove('m:' + name);
+      this.diss.forget('m:' + name);
       this.dropSuspicion(name);
     }
   }
@@ -842,7 +636,7 @@ export class SwimNode {
         for (const r of this.table.values()) if (r !== this.selfRecord && isLive(r.status)) out.push(r.name);
         return out;
       },
-      disseminate: (key, part, forward) => this.disseminate(key, part, forward),
+      disseminate: (key, part, forward) => this.diss.disseminate(key, part, forward),
       send: (to, parts) => this.sendParts(to, parts),
       serviceEvent: (event) => this.out.push({ kind: 'service', event }),
       barrierEvent: (event) => this.out.push({ kind: 'barrier', event }),
@@ -861,14 +655,7 @@ export class SwimNode {
     if (previous !== r.status) this.catalog.onOwnerStatus(r.name, previous ?? undefined, r.status);
   }
 
-  private nextSeq(): number {
-    this.seq = (this.seq + 1) % SEQ_MOD;
-    return this.seq;
-  }
-
   private flush(): Effect[] {
-    const out = this.out;
-    this.out = [];
-    return out;
+    return this.ctx.flush();
   }
 }

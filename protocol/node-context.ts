@@ -1,0 +1,73 @@
+import type { Awareness } from './awareness.js';
+import type { Effect } from './effects.js';
+import type { MemberRecord, MemberTable } from './member-table.js';
+import type { Profile } from './profiles.js';
+import type { Rng } from './rng.js';
+import type { Deadlines } from './timers.js';
+
+/** Counters a node keeps about its own protocol activity (exported as metrics by the daemon). */
+export interface NodeStats {
+  probesSent: number;
+  probesFailed: number;
+  indirectProbesSent: number;
+  suspicionsRaised: number;
+  suspicionsRefuted: number;
+  declaredDead: number;
+  probeRttSumMs: number;
+  probeRttCount: number;
+  /** Probes dropped without judgement because this node itself ran late (e.g. it was paused). */
+  probesInconclusive: number;
+}
+
+/** Timer keys. Per-member and per-request timers append a name or number to a prefix. */
+export const TIMER = {
+  probe: 'probe',
+  probeTimeout: 'probe-timeout',
+  gossip: 'gossip',
+  forward: 'forward',
+  pushPull: 'push-pull',
+  joinRetry: 'join-retry',
+  reconnect: 'reconnect',
+  reap: 'reap',
+  suspicionPrefix: 's:',
+  lastChancePrefix: 'lc:',
+  relayPrefix: 'r:',
+} as const;
+
+const SEQ_MOD = 2 ** 32;
+
+/**
+ * State shared by the parts of one node (membership, probing, dissemination, catalog): the clock
+ * of the current input, the effects it produces, and the structures every part reads.
+ */
+export class NodeContext {
+  now: number;
+  out: Effect[] = [];
+  private seq = 0;
+
+  constructor(
+    readonly name: string,
+    readonly profile: Profile,
+    readonly packetBytes: number,
+    readonly rng: Rng,
+    readonly table: MemberTable,
+    readonly selfRecord: MemberRecord,
+    readonly deadlines: Deadlines,
+    readonly awareness: Awareness,
+    readonly stats: NodeStats,
+    now: number,
+  ) {
+    this.now = now;
+  }
+
+  nextSeq(): number {
+    this.seq = (this.seq + 1) % SEQ_MOD;
+    return this.seq;
+  }
+
+  flush(): Effect[] {
+    const out = this.out;
+    this.out = [];
+    return out;
+  }
+}

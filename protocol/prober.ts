@@ -1,0 +1,170 @@
+import type { Address } from './address.js';
+import { encodePart } from './codec.js';
+import type { Dissemination } from './dissemination.js';
+import { LIMITS } from './limits.js';
+import { isLive, type MemberRecord } from './member-table.js';
+import type { PingMsg, PingReqMsg } from './messages.js';
+import { type NodeContext, TIMER } from './node-context.js';
+
+interface ActiveProbe {
+  readonly seq: number;
+  readonly target: string;
+  readonly startedAt: number;
+  expectedNacks: number;
+  nacks: number;
+}
+
+interface Relay {
+  readonly requester: Address;
+  readonly requesterSeq: number;
+  readonly wantNack: boolean;
+}
+
+/**
+ * The probe cycle: one member per (awareness-scaled) probe interval in shuffled round-robin order;
+ * a direct ping, then indirect pings through k members after the probe timeout; a verdict at the
+ * end of the interval. Also the other side: answering pings and relaying indirect ones, with a nack
+ * when the target stays silent (Lifeguard).
+ */
+export class Prober {
+  private probe: ActiveProbe | null = null;
+  private readonly relays = new Map<number, Relay>();
+
+  constructor(
+    private readonly ctx: NodeContext,
+    private readonly diss: Dissemination,
+    /** Called when a probe of a live member failed: the node raises the suspicion. */
+    private readonly onFailed: (target: MemberRecord) => void,
+  ) {}
+
+  stop(): void {
+    this.probe = null;
+    this.ctx.deadlines.clear(TIMER.probe);
+    this.ctx.deadlines.clear(TIMER.probeTimeout);
+  }
+
+  onProbeTick(scheduledAt: number, leaving: boolean): void {
+    const { ctx } = this;
+    const late = ctx.now - scheduledAt > ctx.profile.probeIntervalMs;
+    if (this.probe !== null) this.finishFailedProbe(late);
+    if (leaving) return;
+    ctx.deadlines.set(TIMER.probe, ctx.now + ctx.awareness.scale(ctx.profile.probeIntervalMs));
+    const target = ctx.table.nextProbeTarget();
+    if (target === null) return;
+    const seq = ctx.nextSeq();
+    this.probe = { seq, target: target.name, startedAt: ctx.now, expectedNacks: 0, nacks: 0 };
+    ctx.stats.probesSent++;
+    const parts = [encodePart(this.ping(seq, target.name))];
+    // Buddy system: tell a suspect it is suspected so it can refute at once.
+    if (target.status === 'suspect') {
+      parts.push(encodePart({ type: 'suspect', name: target.name, incarnation: target.incarnation, from: ctx.name }));
+    }
+    this.diss.send(target, parts);
+    ctx.deadlines.set(TIMER.probeTimeout, ctx.now + ctx.awareness.scale(ctx.profile.probeTimeoutMs));
+  }
+
+  onProbeTimeout(): void {
+    const { ctx } = this;
+    const p = this.probe;
+    if (p === null) return;
+    const target = ctx.table.get(p.target);
+    if (target === undefined || !isLive(target.status)) {
+      this.probe = null;
+      return;
+    }
+    const helpers = ctx.table.sample(ctx.profile.indirectChecks, (r) => r.status === 'alive', p.target);
+    const req: PingReqMsg = {
+      type: 'ping-req', seq: p.seq, target: target.name, targetHost: target.host, targetPort: target.port,
+      source: ctx.name, sourceHost: ctx.selfRecord.host, sourcePort: ctx.selfRecord.port, wantNack: true,
+    };
+    const part = encodePart(req);
+    for (const h of helpers) this.diss.send(h, [part]);
+    p.expectedNacks = helpers.length;
+    ctx.stats.indirectProbesSent += helpers.length;
+  }
+
+  private finishFailedProbe(late: boolean): void {
+    const { ctx } = this;
+    const p = this.probe as ActiveProbe;
+    this.probe = null;
+    ctx.deadlines.clear(TIMER.probeTimeout);
+    if (late) {
+      // We were not running when the answer was due (paused, overloaded): no verdict on the target.
+      ctx.stats.probesInconclusive++;
+      ctx.awareness.apply(1);
+      return;
+    }
+    // Lifeguard: missing nacks mean our own links or process are unhealthy.
+    if (p.expectedNacks > 0) {
+      if (p.nacks < p.expectedNacks) ctx.awareness.apply(p.expectedNacks - p.nacks);
+    } else {
+      ctx.awareness.apply(1);
+    }
+    ctx.stats.probesFailed++;
+    const target = ctx.table.get(p.target);
+    if (target !== undefined && isLive(target.status)) this.onFailed(target);
+  }
+
+  onPing(from: Address, msg: PingMsg): void {
+    if (msg.target !== this.ctx.name) {
+      this.ctx.out.push({ kind: 'rejected', reason: 'not_for_us', detail: `ping for ${msg.target}` });
+      return;
+    }
+    this.diss.send(from, [encodePart({ type: 'ack', seq: msg.seq })]);
+  }
+
+  onPingReq(from: Address, msg: PingReqMsg): void {
+    const { ctx } = this;
+    if (this.relays.size >= LIMITS.pendingProbesMax) {
+      ctx.out.push({ kind: 'rejected', reason: 'limit', detail: 'too many relayed probes' });
+      return;
+    }
+    const seq = ctx.nextSeq();
+    this.relays.set(seq, { requester: from, requesterSeq: msg.seq, wantNack: msg.wantNack });
+    this.diss.send({ host: msg.targetHost, port: msg.targetPort }, [encodePart(this.ping(seq, msg.target))]);
+    ctx.deadlines.set(TIMER.relayPrefix + seq, ctx.now + ctx.awareness.scale(ctx.profile.probeTimeoutMs));
+  }
+
+  onAck(seq: number): void {
+    const { ctx } = this;
+    const p = this.probe;
+    if (p !== null && p.seq === seq) {
+      ctx.stats.probeRttSumMs += ctx.now - p.startedAt;
+      ctx.stats.probeRttCount++;
+      ctx.awareness.apply(-1);
+      this.probe = null;
+      ctx.deadlines.clear(TIMER.probeTimeout);
+      return;
+    }
+    const relay = this.relays.get(seq);
+    if (relay !== undefined) {
+      this.relays.delete(seq);
+      ctx.deadlines.clear(TIMER.relayPrefix + seq);
+      this.diss.send(relay.requester, [encodePart({ type: 'ack', seq: relay.requesterSeq })]);
+    }
+    // Any other ack is late or duplicated: harmless, not counted as hostile.
+  }
+
+  onNack(seq: number): void {
+    if (this.probe !== null && this.probe.seq === seq) this.probe.nacks++;
+  }
+
+  onRelayTimeout(seq: number): void {
+    const relay = this.relays.get(seq);
+    if (relay === undefined) return;
+    this.relays.delete(seq);
+    if (relay.wantNack) this.diss.send(relay.requester, [encodePart({ type: 'nack', seq: relay.requesterSeq })]);
+  }
+
+  /** A direct probe that carries a suspicion (used before a suspicion expires). */
+  probeWithSuspicion(r: MemberRecord): void {
+    const { ctx } = this;
+    const buddy = encodePart({ type: 'suspect', name: r.name, incarnation: r.incarnation, from: ctx.name });
+    this.diss.send(r, [encodePart(this.ping(ctx.nextSeq(), r.name)), buddy]);
+  }
+
+  private ping(seq: number, target: string): PingMsg {
+    const { ctx } = this;
+    return { type: 'ping', seq, target, source: ctx.name, sourceHost: ctx.selfRecord.host, sourcePort: ctx.selfRecord.port };
+  }
+}
