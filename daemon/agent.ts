@@ -64,7 +64,9 @@ export class Agent implements AgentApi {
     const metrics = new Metrics();
     const events = new MemberEvents(log);
     // Fail fast, before touching ports or state, when another agent owns the socket.
-    await claimSocketPath(config.socket);
+    if ((await claimSocketPath(config.socket)) === 'stale-removed') {
+      log.warn('removed a stale socket left by an agent that did not shut down cleanly', { socket: config.socket });
+    }
     const store = await StateStore.open(config.dataDir, config.name, log);
     let driver: Driver | null = null;
     let ports: BoundPorts;

@@ -30,8 +30,12 @@ export interface PushPullOutcome {
   readonly join: boolean;
 }
 
+/** The part of SwimNode the driver calls (a fake implements it in tests). */
+export type DrivenNode = Pick<SwimNode,
+  'join' | 'handlePacket' | 'handlePushPull' | 'handlePushPullReply' | 'handlePushPullFailed' | 'tick' | 'nextDeadline' | 'leave'>;
+
 export interface DriverDeps {
-  readonly node: SwimNode;
+  readonly node: DrivenNode;
   readonly udp: DatagramSender;
   readonly pushPull: PushPullFn;
   readonly clock: Clock;

@@ -40,6 +40,8 @@ export const DAEMON_LIMITS = {
   apiRequestTimeoutMs: 10_000,
   /** Time to receive the request headers. */
   apiHeadersTimeoutMs: 5_000,
+  /** How often request and header timeouts are checked (Node's default, 30 s, would let them slip). */
+  apiTimeoutCheckMs: 1_000,
   /** Idle keep-alive connections are closed after this. */
   apiKeepAliveTimeoutMs: 5_000,
   /** Bytes queued on one streaming response (watch) before the slow reader is cut off. */

@@ -25,6 +25,8 @@ export async function runAgent(flags: AgentFlags): Promise<number> {
     }
     throw e;
   }
+  // A closed log pipe must not crash the agent (EPIPE is emitted as an 'error' event).
+  process.stderr.on('error', () => undefined);
   const log = new Logger(config.logLevel);
 
   let agent: Agent | null = null;

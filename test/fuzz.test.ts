@@ -1,5 +1,6 @@
 /**
- * Seeded fuzzing of the wire decoders: random bytes and mutated valid packets and push-pull states
+ * Seeded fuzzing of the wire decoders: random bytes and mutated valid packets (membership and catalog
+ * messages: service entries, confirms, confirm requests) and push-pull states with services
  * (bit flips, byte overwrites, truncation, extension, insertion, deletion, length-field tampering,
  * splicing) go through decodePacket and decodePushPull. No exception may escape, every error must be
  * a known reason, and whatever decodes must re-encode and decode to an equal value.
@@ -14,15 +15,17 @@ import assert from 'node:assert/strict';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { Packr } from 'msgpackr';
-import { decodePacket, decodePushPull, encodePacket, encodePushPull } from '../protocol/codec.js';
+import { compoundOverhead, decodePacket, decodePushPull, encodePacket, encodePart, encodePushPull } from '../protocol/codec.js';
 import { LIMITS } from '../protocol/limits.js';
 import {
   PROTOCOL_VERSION,
   type DecodeErrorReason,
   type GossipMsg,
+  type Health,
   type MemberState,
   type PacketMsg,
   type PushPullMsg,
+  type ServiceMsg,
 } from '../protocol/messages.js';
 import { Rng } from '../protocol/rng.js';
 
@@ -81,8 +84,75 @@ const nameOf = (rng: Rng): string => randText(rng, LIMITS.nameBytesMax);
 const hostOf = (rng: Rng): string => randText(rng, LIMITS.addressBytesMax);
 const incOf = (rng: Rng): number => Math.min(randU32(rng), LIMITS.incarnationMax);
 
+const HEALTHS: readonly Health[] = ['passing', 'warning', 'critical'];
+
+/** Mostly a few items, sometimes up to the limit. */
+function randCount(rng: Rng, max: number): number {
+  const r = rng.int(10);
+  if (r === 0) return max;
+  if (r === 1) return rng.int(max + 1);
+  return rng.int(4);
+}
+
+/** Mostly short text, sometimes at the byte limit, sometimes empty where empty is allowed. */
+function optText(rng: Rng, maxBytes: number): string {
+  return rng.int(4) === 0 ? '' : randText(rng, maxBytes);
+}
+
+function randService(rng: Rng): ServiceMsg {
+  const node = nameOf(rng);
+  const id = randText(rng, LIMITS.serviceIdBytesMax);
+  const rev = incOf(rng);
+  if (rng.int(4) === 0) {
+    // A tombstone as the catalog makes it: every other field empty.
+    return {
+      type: 'service', node, id, rev, deleted: true, name: '', address: '', port: 0, tags: [], meta: [],
+      version: '', weight: 0, health: HEALTHS[rng.int(3)] as Health, draining: false,
+    };
+  }
+  const tags = Array.from({ length: randCount(rng, LIMITS.serviceTagsMax) }, () => randText(rng, LIMITS.serviceTagBytesMax));
+  const meta = Array.from({ length: randCount(rng, LIMITS.serviceMetaMax) }, (): [string, string] => [
+    randText(rng, LIMITS.serviceMetaKeyBytesMax),
+    optText(rng, LIMITS.serviceMetaValueBytesMax),
+  ]);
+  return {
+    type: 'service',
+    node,
+    id,
+    rev,
+    deleted: false,
+    name: randText(rng, LIMITS.serviceIdBytesMax),
+    address: hostOf(rng),
+    port: randPort(rng),
+    tags,
+    meta,
+    version: optText(rng, LIMITS.serviceVersionBytesMax),
+    weight: rng.int(3) === 0 ? ([0, 1, 255, 256, LIMITS.serviceWeightMax][rng.int(5)] as number) : rng.int(LIMITS.serviceWeightMax + 1),
+    health: HEALTHS[rng.int(3)] as Health,
+    draining: rng.int(2) === 0,
+  };
+}
+
+function randConfirm(rng: Rng, type: 'confirm' | 'confirm-request'): GossipMsg {
+  return {
+    type,
+    reqId: randU32(rng),
+    owner: nameOf(rng),
+    id: randText(rng, LIMITS.serviceIdBytesMax),
+    rev: incOf(rng),
+    from: nameOf(rng),
+  };
+}
+
 function randGossip(rng: Rng): GossipMsg {
-  switch (rng.int(8)) {
+  switch (rng.int(12)) {
+    case 8:
+    case 9:
+      return randService(rng);
+    case 10:
+      return randConfirm(rng, 'confirm');
+    case 11:
+      return randConfirm(rng, 'confirm-request');
     case 0:
       return {
         type: 'ping',
@@ -129,14 +199,29 @@ function randPushPull(rng: Rng): PushPullMsg {
     incarnation: incOf(rng),
     status: STATUSES[rng.int(4)] as MemberState['status'],
   }));
-  return { type: 'push-pull', join: rng.int(2) === 0, source: nameOf(rng), members, services: [] };
+  const services = Array.from({ length: rng.int(3) === 0 ? 0 : 1 + rng.int(5) }, () => randService(rng));
+  return { type: 'push-pull', join: rng.int(2) === 0, source: nameOf(rng), members, services };
+}
+
+/** Up to `want` random parts, stopping before the compound would exceed the largest datagram. */
+function randParts(rng: Rng, want: number): GossipMsg[] {
+  const parts: GossipMsg[] = [];
+  let bytes = compoundOverhead(want);
+  for (let i = 0; i < want; i++) {
+    const msg = randGossip(rng);
+    const size = encodePart(msg).length;
+    if (bytes + size > LIMITS.packetBytesMax) break;
+    bytes += size;
+    parts.push(msg);
+  }
+  return parts;
 }
 
 function randValid(rng: Rng): Uint8Array {
   const pick = rng.int(10);
   if (pick < 4) return encodePacket(randGossip(rng));
   if (pick < 8) {
-    return encodePacket({ type: 'compound', parts: Array.from({ length: rng.int(12) }, () => randGossip(rng)) });
+    return encodePacket({ type: 'compound', parts: randParts(rng, rng.int(12)) });
   }
   return encodePushPull(randPushPull(rng));
 }
@@ -234,9 +319,21 @@ const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: fal
 const ODD_VALUES: readonly unknown[] = [
   null, true, false, -1, 0, 1.5, -0.5, 2 ** 32, 2 ** 53, -(2 ** 40), 65_536, '', 'x', 'é'.repeat(65),
   'h'.repeat(LIMITS.addressBytesMax + 1), [], [1], [[]], {}, { a: 1 }, new Uint8Array([1]), 3, 9, 10, 255,
+  // Catalog fields: health codes, weights, ports, tag and meta shapes at and past their limits.
+  2, 11, 12, 14, 65_535, 70_000, LIMITS.serviceWeightMax + 1, 'x'.repeat(LIMITS.serviceTagBytesMax + 1),
+  'v'.repeat(LIMITS.serviceMetaValueBytesMax + 1), ['t'], [''], Array(LIMITS.serviceTagsMax + 1).fill('t'),
+  [['k', 'v']], [['k']], [['k', 'v', 'w']], [['', 'v']], [['k', 1]], { k: 'v' },
+  Array.from({ length: LIMITS.serviceMetaMax + 1 }, (_, i) => [`k${i}`, 'v']),
+  // Own "__proto__" / "constructor" keys: decoding them must not reach Object.prototype.
+  JSON.parse('{"__proto__": {"polluted": 1}}') as unknown, JSON.parse('{"constructor": {"prototype": {"polluted": 1}}}') as unknown,
+  [['__proto__', 'polluted'], ['constructor', 'x']],
 ];
 
-/** Replaces one value somewhere in a valid body with another well-formed msgpack value. */
+/**
+ * Replaces one value somewhere in a valid body with another well-formed msgpack value, or inflates a
+ * non-empty list (tags, meta, members, services, parts) with copies of its first element past the
+ * catalog's count limits.
+ */
 function mutateValue(rng: Rng, input: Uint8Array): Uint8Array {
   const body: unknown = packr.unpack(input.subarray(2));
   const replacement = (): unknown => ODD_VALUES[rng.int(ODD_VALUES.length)];
@@ -248,7 +345,14 @@ function mutateValue(rng: Rng, input: Uint8Array): Uint8Array {
       node.push(replacement()); // an appended field: must be ignored
       break;
     }
-    if (!Array.isArray(node[i]) || rng.int(3) === 0) {
+    const child: unknown = node[i];
+    if (Array.isArray(child) && child.length > 0 && rng.int(4) === 0) {
+      // Small items may be copied far past a limit; containers only just past the 32-item caps.
+      const n = Array.isArray(child[0]) ? LIMITS.serviceTagsMax + rng.int(2) : [LIMITS.serviceTagsMax + 1, 256][rng.int(2)] as number;
+      node[i] = Array(n).fill(child[0]);
+      break;
+    }
+    if (!Array.isArray(child) || rng.int(3) === 0) {
       node[i] = replacement();
       break;
     }
@@ -264,7 +368,7 @@ function randomInput(rng: Rng): Uint8Array {
     // Half the time give random bytes a valid header so the body decoder sees them.
     if (bytes.length >= 2 && rng.int(2) === 0) {
       bytes[0] = PROTOCOL_VERSION;
-      bytes[1] = 1 + rng.int(10);
+      bytes[1] = 1 + rng.int(14);
     }
     return Uint8Array.from(bytes);
   }
@@ -283,6 +387,21 @@ type Stats = Map<string, number>;
 
 function count(stats: Stats, key: string): void {
   stats.set(key, (stats.get(key) ?? 0) + 1);
+}
+
+// Catalog coverage: which catalog messages decoded, and which catalog fields were refused.
+const CATALOG_FIELD = /(?:^|\.)(service|confirm-request|confirm)\.([A-Za-z]+)/;
+
+function countCatalog(stats: Stats, value: PacketMsg | PushPullMsg): void {
+  const parts = value.type === 'compound' ? value.parts : value.type === 'push-pull' ? value.services : [value];
+  for (const p of parts) {
+    if (p.type === 'service' || p.type === 'confirm' || p.type === 'confirm-request') count(stats, `decoded:${p.type}`);
+  }
+}
+
+function protoPolluted(): boolean {
+  return Object.prototype.hasOwnProperty.call(Object.prototype, 'polluted') ||
+    ({} as Record<string, unknown>).polluted !== undefined || ({}).constructor !== Object;
 }
 
 function check(index: number, bytes: Uint8Array, stats: Stats): void {
@@ -305,9 +424,17 @@ function check(index: number, bytes: Uint8Array, stats: Stats): void {
       // The pre-scan is meant to leave msgpackr nothing to object to; its own errors mean a gap.
       if (r.detail.startsWith('msgpack:')) assert.fail(`${label} fell through to msgpackr: ${r.detail} — ${where()}`);
       count(stats, `${label}:${r.reason}`);
+      const field = CATALOG_FIELD.exec(r.detail);
+      if (field !== null) {
+        count(stats, `refused:${r.reason}:${field[1]}.${field[2]}`);
+        if (r.reason === 'too_many') count(stats, `refused:too_many:${field[1]}`);
+      }
+      if (protoPolluted()) assert.fail(`${label} polluted Object.prototype — ${where()}`);
       return;
     }
     count(stats, `${label}:ok`);
+    countCatalog(stats, r.value);
+    if (protoPolluted()) assert.fail(`${label} polluted Object.prototype — ${where()}`);
     let again: Uint8Array;
     try {
       again = reencode(r.value as T);
@@ -347,6 +474,18 @@ test(`fuzz decodePacket and decodePushPull with ${COUNT} seeded inputs (seed ${S
       `packet:${r}`,
       `push-pull:${r}`,
     ]);
+    // ...and must reach the catalog decoders, both their successes and their field checks. Single
+    // fields are rarer targets, so their coverage is held to the default run's size.
+    expected.push('decoded:service', 'decoded:confirm', 'decoded:confirm-request');
+    if (COUNT >= 50_000) {
+      expected.push('refused:too_many:service');
+      for (const f of ['node', 'id', 'rev', 'deleted', 'name', 'address', 'port', 'tags', 'meta', 'version', 'weight', 'health', 'draining']) {
+        expected.push(`refused:bad_field:service.${f}`);
+      }
+      for (const f of ['reqId', 'owner', 'id', 'rev', 'from']) {
+        expected.push(`refused:bad_field:confirm.${f}`, `refused:bad_field:confirm-request.${f}`);
+      }
+    }
     for (const key of expected) {
       assert.ok((stats.get(key) ?? 0) > 0, `no ${key} outcome in ${COUNT} inputs (seed ${SEED})`);
     }

@@ -37,6 +37,7 @@ export class ApiServer {
       headersTimeout: DAEMON_LIMITS.apiHeadersTimeoutMs,
       keepAliveTimeout: DAEMON_LIMITS.apiKeepAliveTimeoutMs,
       maxHeaderSize: DAEMON_LIMITS.apiHeaderBytesMax,
+      connectionsCheckingInterval: DAEMON_LIMITS.apiTimeoutCheckMs,
     });
     server.maxConnections = DAEMON_LIMITS.apiConnectionsMax;
     const api = new ApiServer(server, opts);
@@ -47,8 +48,10 @@ export class ApiServer {
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       void api.handle(router, req, res);
     });
-    server.on('clientError', (err, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large'
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+      if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       else socket.destroy();
       opts.log.debug('api client error', { err });
     });

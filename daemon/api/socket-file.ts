@@ -24,14 +24,17 @@ export interface SocketIdentity {
 
 const PROBE_TIMEOUT_MS = 1_000;
 
-/** Makes `path` available for listen(): creates the directory, removes a stale socket. */
-export async function claimSocketPath(path: string): Promise<void> {
+/**
+ * Makes `path` available for listen(): creates the directory, removes a stale socket. Returns
+ * 'stale-removed' when it removed one, so the caller can log it.
+ */
+export async function claimSocketPath(path: string): Promise<'free' | 'stale-removed'> {
   await mkdir(dirname(path), { recursive: true, mode: 0o755 });
   let st;
   try {
     st = await lstat(path);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 'free';
     throw e;
   }
   if (!st.isSocket()) throw new Error(`${path} exists and is not a socket; refusing to replace it`);
@@ -40,6 +43,7 @@ export async function claimSocketPath(path: string): Promise<void> {
   await unlink(path).catch((e: NodeJS.ErrnoException) => {
     if (e.code !== 'ENOENT') throw e;
   });
+  return 'stale-removed';
 }
 
 function probeSocket(path: string): Promise<'alive' | 'stale'> {

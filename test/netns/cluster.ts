@@ -6,15 +6,15 @@
  * Teardown order matters and is the same on every path (normal, failed, interrupted): observer,
  * agents, namespaces, temporary folder.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Member } from '../../daemon/client.js';
 import { HostAgent, type AgentSettings } from './agents.js';
 import { onAbnormalExit } from './cleanup.js';
-import { Faults } from './faults.js';
+import { Faults, type DelayOptions, type LossOptions } from './faults.js';
 import { countersFrom, type Counters } from './metrics.js';
-import { Network, type Host } from './network.js';
+import { Network, pidAlive, type Host } from './network.js';
 import { Observer, POLL_INTERVAL_MS } from './observer.js';
 import { Timeline } from './timeline.js';
 
@@ -24,6 +24,21 @@ export interface NetnsClusterOptions extends Partial<AgentSettings> {
   readonly startAgents?: number;
   /** Time allowed for the started agents to see one another alive. */
   readonly convergeTimeoutMs?: number;
+}
+
+/** Temporary folders are named after the creating process, like the namespaces, for the same sweep. */
+const DIR_PREFIX = 'swimd-nt-';
+let dirsSwept = false;
+
+/** Removes folders of earlier runs whose process is gone (killed before its cleanup could run). */
+function sweepStaleDirs(): void {
+  if (dirsSwept) return;
+  dirsSwept = true;
+  for (const entry of readdirSync(tmpdir())) {
+    const m = /^swimd-nt-(\d+)-/.exec(entry);
+    if (m === null || Number(m[1]) === process.pid || pidAlive(Number(m[1]))) continue;
+    rmSync(join(tmpdir(), entry), { recursive: true, force: true });
+  }
 }
 
 const DEFAULT_SETTINGS: AgentSettings = {
@@ -62,8 +77,9 @@ export class NetnsCluster {
     const network = await Network.create(opts.hosts);
     let dir: string;
     try {
+      sweepStaleDirs();
       // Short prefix: a Unix socket path is limited to 107 bytes.
-      dir = mkdtempSync(join(tmpdir(), 'swimd-nt-'));
+      dir = mkdtempSync(join(tmpdir(), `${DIR_PREFIX}${process.pid}-`));
     } catch (e) {
       await network.destroy();
       throw e;
@@ -132,6 +148,50 @@ export class NetnsCluster {
   resume(agent: HostAgent): number {
     const t = this.timeline.mark(`SIGCONT ${agent.name}`);
     agent.resume();
+    return t;
+  }
+
+  // Fault controls that also mark the timeline, so every report lines changes up against them.
+
+  async setLoss(agents: readonly HostAgent[], pct: number, opts: LossOptions = {}): Promise<number> {
+    const t = this.timeline.mark(`loss ${pct}%${opts.udpOnly === true ? ' (udp only)' : ''} on ${this.names(agents).join(',')}`);
+    await this.faults.setLoss(agents.map((a) => a.host), pct, opts);
+    return t;
+  }
+
+  async clearLoss(): Promise<number> {
+    const t = this.timeline.mark('loss off');
+    await this.faults.clearLoss();
+    return t;
+  }
+
+  async partition(a: readonly HostAgent[], b: readonly HostAgent[]): Promise<number> {
+    const t = this.timeline.mark(`partition {${this.names(a).join(',')}} | {${this.names(b).join(',')}}`);
+    await this.faults.partition(a.map((x) => x.host), b.map((x) => x.host));
+    return t;
+  }
+
+  /** One-way: what `from` sends never reaches `to`; `from` still hears `to`. */
+  async block(from: readonly HostAgent[], to: readonly HostAgent[]): Promise<number> {
+    const t = this.timeline.mark(`one-way cut: ${this.names(from).join(',')} -> ${this.names(to).join(',')} dropped`);
+    await this.faults.block(from.map((x) => x.host), to.map((x) => x.host));
+    return t;
+  }
+
+  async heal(): Promise<number> {
+    const t = this.timeline.mark('heal partitions');
+    await this.faults.heal();
+    return t;
+  }
+
+  async setDelay(agent: HostAgent, ms: number, opts: DelayOptions = {}): Promise<number> {
+    await this.faults.setDelay(agent.host, ms, opts);
+    return this.timeline.mark(`delay ${ms} ms${opts.jitterMs === undefined ? '' : ` ±${opts.jitterMs} ms`} on ${agent.name}`);
+  }
+
+  async clearDelay(agent: HostAgent): Promise<number> {
+    const t = this.timeline.mark(`delay off on ${agent.name}`);
+    await this.faults.clearDelay(agent.host);
     return t;
   }
 

@@ -44,7 +44,7 @@ function addressOf(index: number): string {
   return [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].join('.');
 }
 
-function pidAlive(pid: number): boolean {
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { test } from 'node:test';
+import { LIMITS } from '../protocol/limits.js';
+import { DAEMON_LIMITS } from '../daemon/limits.js';
+import { silentLogger } from '../daemon/log.js';
+import { Metrics } from '../daemon/metrics.js';
+import { frame, pushPullRequest, StreamServer } from '../daemon/stream-transport.js';
+
+type TestCtx = { after: (fn: () => void | Promise<void>) => void };
+
+async function server(t: TestCtx, reply: (req: Uint8Array) => Uint8Array | null) {
+  const metrics = new Metrics();
+  const s = await StreamServer.listen('127.0.0.1', 0, (_from, req) => reply(req), metrics, silentLogger());
+  t.after(() => s.close());
+  return { s, metrics };
+}
+
+function closed(sock: Socket): Promise<void> {
+  return new Promise((r) => sock.once('close', () => r()));
+}
+
+test('one framed request, one framed reply', async (t) => {
+  const { s, metrics } = await server(t, (req) => Uint8Array.from([...req].reverse()));
+  const reply = await pushPullRequest({ host: '127.0.0.1', port: s.port }, new Uint8Array([1, 2, 3]));
+  assert.deepEqual([...reply], [3, 2, 1]);
+  const big = new Uint8Array(1 << 20).fill(7);
+  assert.equal((await pushPullRequest({ host: '127.0.0.1', port: s.port }, big)).length, big.length);
+  assert.equal(metrics.streams.get('in\u0000ok'), 2);
+});
+
+test('no reply and refused connections reject the request', async (t) => {
+  const { s } = await server(t, () => null);
+  await assert.rejects(pushPullRequest({ host: '127.0.0.1', port: s.port }, new Uint8Array([1])), /closed without a reply/);
+  await s.close();
+  await assert.rejects(pushPullRequest({ host: '127.0.0.1', port: s.port }, new Uint8Array([1])), /ECONNREFUSED/);
+});
+
+test('a frame header above the limit is cut off before any body is read', async (t) => {
+  let served = 0;
+  const { s, metrics } = await server(t, () => { served++; return null; });
+  const sock = connect(s.port, '127.0.0.1');
+  const header = Buffer.alloc(4);
+  header.writeUInt32BE(LIMITS.streamBytesMax + 1, 0);
+  sock.on('error', () => undefined);
+  sock.write(header);
+  await closed(sock);
+  assert.equal(served, 0);
+  assert.equal(metrics.streams.get('in\u0000failed'), 1);
+});
+
+test('connections beyond the concurrent-stream cap are refused', async (t) => {
+  const { s, metrics } = await server(t, () => new Uint8Array(0));
+  const idle: Socket[] = [];
+  t.after(() => idle.forEach((c) => c.destroy()));
+  for (let i = 0; i < DAEMON_LIMITS.streamsInboundMax; i++) {
+    const c = connect(s.port, '127.0.0.1');
+    c.on('error', () => undefined);
+    await new Promise((r) => c.once('connect', r));
+    idle.push(c);
+  }
+  await new Promise((r) => setTimeout(r, 20));
+  const extra = connect(s.port, '127.0.0.1');
+  extra.on('error', () => undefined);
+  extra.write(frame(new Uint8Array([1])));
+  await closed(extra);
+  assert.equal(metrics.streams.get('in\u0000refused'), 1);
+  // Once a slot frees, requests are served again.
+  idle.pop()?.destroy();
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal((await pushPullRequest({ host: '127.0.0.1', port: s.port }, new Uint8Array([5]))).length, 0);
+});
