@@ -12,7 +12,7 @@ import { bindPorts, type BoundPorts } from './bind.js';
 import { type AgentConfig, ConfigError } from './config.js';
 import { isUnspecified } from './config-fields.js';
 import { type Clock, Driver, monotonicClock } from './driver.js';
-import { MemberEvents } from './events.js';
+import { AgentEvents } from './events.js';
 import { joinAndWait } from './join-wait.js';
 import { DAEMON_LIMITS } from './limits.js';
 import type { Logger } from './log.js';
@@ -39,7 +39,7 @@ interface Parts {
   readonly log: Logger;
   readonly clock: Clock;
   readonly metrics: Metrics;
-  readonly events: MemberEvents;
+  readonly events: AgentEvents;
   readonly store: StateStore;
   readonly ports: BoundPorts;
   readonly node: SwimNode;
@@ -62,7 +62,7 @@ export class Agent implements AgentApi {
     }
     const clock = opts.clock ?? monotonicClock;
     const metrics = new Metrics();
-    const events = new MemberEvents(log);
+    const events = new AgentEvents(log);
     // Fail fast, before touching ports or state, when another agent owns the socket.
     if ((await claimSocketPath(config.socket)) === 'stale-removed') {
       log.warn('removed a stale socket left by an agent that did not shut down cleanly', { socket: config.socket });
@@ -126,7 +126,7 @@ export class Agent implements AgentApi {
     return this.p.advertise;
   }
 
-  get events(): MemberEvents {
+  get events(): AgentEvents {
     return this.p.events;
   }
 

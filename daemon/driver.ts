@@ -1,7 +1,7 @@
 import type { Address } from '../protocol/address.js';
-import type { Effect, MemberEvent } from '../protocol/effects.js';
+import type { BarrierEvent, Effect } from '../protocol/effects.js';
 import type { SwimNode } from '../protocol/node.js';
-import type { MemberEvents } from './events.js';
+import type { AgentEvent, AgentEvents } from './events.js';
 import { DAEMON_LIMITS } from './limits.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
@@ -41,7 +41,7 @@ export interface DriverDeps {
   readonly clock: Clock;
   readonly metrics: Metrics;
   readonly log: Logger;
-  readonly events: MemberEvents;
+  readonly events: AgentEvents;
   /** Called after every input; the agent persists a risen incarnation from here. */
   readonly afterInput?: () => void;
 }
@@ -55,6 +55,7 @@ export class Driver {
   private outbound = 0;
   private stopped = false;
   private readonly outcomeListeners = new Set<(o: PushPullOutcome) => void>();
+  private readonly barrierListeners = new Set<(e: BarrierEvent) => void>();
 
   constructor(private readonly d: DriverDeps) {}
 
@@ -102,6 +103,28 @@ export class Driver {
     this.input('leave', (now) => this.d.node.leave(now));
   }
 
+  /**
+   * Runs a local operation on the core (register, drain, start a barrier …) and carries out its
+   * effects. Errors the operation throws (e.g. CatalogError) reach the caller; nothing is applied.
+   */
+  invoke<T>(what: string, call: (now: number) => { value: T; effects: Effect[] }): T {
+    if (this.stopped) throw new Error('the agent is shutting down');
+    const { value, effects } = call(this.d.clock());
+    this.apply(effects);
+    this.d.afterInput?.();
+    this.rearm();
+    void what;
+    return value;
+  }
+
+  /** Notified when a propagation barrier finishes. */
+  onBarrier(listener: (e: BarrierEvent) => void): () => void {
+    this.barrierListeners.add(listener);
+    return () => {
+      this.barrierListeners.delete(listener);
+    };
+  }
+
   /** Notified of every push-pull this node initiated, when it completes or fails. */
   onPushPullOutcome(listener: (o: PushPullOutcome) => void): () => void {
     this.outcomeListeners.add(listener);
@@ -127,7 +150,8 @@ export class Driver {
   }
 
   private apply(effects: readonly Effect[]): void {
-    const events: MemberEvent[] = [];
+    const events: AgentEvent[] = [];
+    const barriers: BarrierEvent[] = [];
     for (const e of effects) {
       switch (e.kind) {
         case 'send':
@@ -137,7 +161,11 @@ export class Driver {
           this.startPushPull(e.to, e.bytes, e.join);
           break;
         case 'event':
+        case 'service':
           events.push(e.event);
+          break;
+        case 'barrier':
+          barriers.push(e.event);
           break;
         case 'rejected':
           this.d.metrics.reject(e.reason);
@@ -147,12 +175,18 @@ export class Driver {
     }
     // Emitted after all sends so that a watcher never learns of a change before the cluster does.
     for (const ev of events) {
-      const m = ev.member;
-      this.d.log.info(`member ${m.status}`, {
-        member: m.name, address: describe(m), incarnation: m.incarnation, previous: ev.previous,
-      });
+      if (ev.type === 'member') {
+        const m = ev.member;
+        this.d.log.info(`member ${m.status}`, {
+          member: m.name, address: describe(m), incarnation: m.incarnation, previous: ev.previous,
+        });
+      } else {
+        const s = ev.service;
+        this.d.log.info(`service ${ev.change}`, { node: s.node, id: s.id, health: s.health, draining: s.draining, rev: s.rev });
+      }
       this.d.events.emit(ev);
     }
+    for (const b of barriers) for (const l of [...this.barrierListeners]) l(b);
   }
 
   private startPushPull(to: Address, bytes: Uint8Array, join: boolean): void {

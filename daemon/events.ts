@@ -1,22 +1,25 @@
-import type { MemberEvent } from '../protocol/effects.js';
+import type { MemberEvent, ServiceEvent } from '../protocol/effects.js';
 import { DAEMON_LIMITS } from './limits.js';
 import type { Logger } from './log.js';
 
 /**
- * In-process fan-out of member events to watch streams and other listeners. Listeners run
+ * In-process fan-out of member and service events to watch streams and other listeners. Listeners run
  * synchronously inside the driver, so they must only queue work: calling back into the agent from
  * a listener would re-enter the protocol core.
  */
 
-export type MemberListener = (event: MemberEvent) => void;
+/** A change in this agent's view: of a member, or of a service instance. */
+export type AgentEvent = MemberEvent | ServiceEvent;
 
-export class MemberEvents {
-  private readonly listeners = new Set<MemberListener>();
+export type AgentEventListener = (event: AgentEvent) => void;
+
+export class AgentEvents {
+  private readonly listeners = new Set<AgentEventListener>();
 
   constructor(private readonly log: Logger) {}
 
   /** Returns the unsubscribe function, or null when DAEMON_LIMITS.eventSubscribersMax are taken. */
-  subscribe(listener: MemberListener): (() => void) | null {
+  subscribe(listener: AgentEventListener): (() => void) | null {
     if (this.listeners.size >= DAEMON_LIMITS.eventSubscribersMax) return null;
     this.listeners.add(listener);
     return () => {
@@ -28,13 +31,13 @@ export class MemberEvents {
     return this.listeners.size;
   }
 
-  emit(event: MemberEvent): void {
+  emit(event: AgentEvent): void {
     for (const listener of [...this.listeners]) {
       try {
         listener(event);
       } catch (err) {
         // One broken subscriber must not starve the others or the driver.
-        this.log.error('member event listener threw', { err });
+        this.log.error('event listener threw', { err });
       }
     }
   }

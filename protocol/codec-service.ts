@@ -59,8 +59,8 @@ export function decodeServiceFields(f: readonly unknown[], x: string): ServiceMs
   const tags = list(at(f, 7), x, 'service.tags', LIMITS.serviceTagsMax).map((t, i) =>
     str(t, x, `service.tags[${i}]`, LIMITS.serviceTagBytesMax, false));
   const meta = list(at(f, 8), x, 'service.meta', LIMITS.serviceMetaMax).map((p, i): [string, string] => {
-    const pair = list(p, x, `service.meta[${i}]`, 2);
-    if (pair.length !== 2) throw bad(x, `service.meta[${i}]`, 'a [key, value] pair');
+    if (!Array.isArray(p) || p.length !== 2) throw bad(x, `service.meta[${i}]`, 'a [key, value] pair');
+    const pair: readonly unknown[] = p;
     return [
       str(pair[0], x, `service.meta[${i}].key`, LIMITS.serviceMetaKeyBytesMax, false),
       str(pair[1], x, `service.meta[${i}].value`, LIMITS.serviceMetaValueBytesMax, true),

@@ -48,7 +48,12 @@ export const LIMITS = {
   /** Service instances one node may own (tombstones included). */
   servicesPerNodeMax: 512,
   /** Catalog entries one node holds in total, tombstones included; also the push-pull cap. */
-  servicesMax: 50_000,
+  servicesMax: 20_000,
+  /**
+   * Bytes of catalog entries one push-pull state carries; the rest of a larger catalog spreads by
+   * gossip only. Half the stream, so a full member list always fits beside it.
+   */
+  pushPullServiceBytesMax: 4 * 1024 * 1024,
   /** Propagation barriers in progress at once on one node. */
   barriersMax: 256,
   /** Nesting depth the decoder accepts in any value. */

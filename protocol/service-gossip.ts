@@ -133,11 +133,15 @@ export class ServiceGossip {
     return out;
   }
 
-  /** Every entry and tombstone, for a push-pull state. */
+  /** Entries and tombstones for a push-pull state, within LIMITS.pushPullServiceBytesMax. */
   state(): ServiceMsg[] {
     const out: ServiceMsg[] = [];
+    let bytes = 0;
     for (const s of this.catalog.all()) {
       if (out.length >= LIMITS.servicesMax) break;
+      // The part encoding is a close upper bound of the entry's size inside the state.
+      bytes += encodePart(s.msg).length;
+      if (bytes > LIMITS.pushPullServiceBytesMax) break;
       out.push(s.msg);
     }
     return out;

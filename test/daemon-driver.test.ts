@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { Address } from '../protocol/address.js';
 import type { Effect } from '../protocol/effects.js';
 import { type DrivenNode, Driver, type PushPullFn } from '../daemon/driver.js';
-import { MemberEvents } from '../daemon/events.js';
+import { AgentEvents } from '../daemon/events.js';
 import { DAEMON_LIMITS } from '../daemon/limits.js';
 import { silentLogger } from '../daemon/log.js';
 import { Metrics } from '../daemon/metrics.js';
@@ -46,7 +46,7 @@ function makeDriver(node: FakeNode, pushPull: PushPullFn = () => Promise.reject(
   const log = silentLogger();
   const sent: Address[] = [];
   const driver = new Driver({
-    node, udp: { send: (to) => sent.push(to) }, pushPull, clock: () => performance.now(), metrics, log, events: new MemberEvents(log),
+    node, udp: { send: (to) => sent.push(to) }, pushPull, clock: () => performance.now(), metrics, log, events: new AgentEvents(log),
   });
   return { driver, metrics, sent };
 }

@@ -26,7 +26,7 @@ import { describeChanges, falseDeaths, suspicionsSeen, timesToStatus } from './n
 import { withNetnsCluster, type NetnsCluster, type NetnsClusterOptions } from './netns/cluster.js';
 import { suiteConfig } from './netns/config.js';
 import { NetemUnsupported, pathLossPct } from './netns/faults.js';
-import { delta, sum, type Counters } from './netns/metrics.js';
+import { COUNTERS, delta, sum, type Counters } from './netns/metrics.js';
 import { POLL_INTERVAL_MS } from './netns/observer.js';
 import { preflight } from './netns/preflight.js';
 import { ms, Report, spread, type Figures } from './netns/report.js';
@@ -69,7 +69,11 @@ function clusterOpts(extra: Partial<NetnsClusterOptions> = {}): NetnsClusterOpti
 /** Summed counter increases; an agent absent from `before` (started in between) counts from zero. */
 function increase(before: ReadonlyMap<string, Counters>, after: ReadonlyMap<string, Counters>): Counters {
   const zero = sum([]);
-  return sum([...after].map(([name, a]) => delta(before.get(name) ?? zero, a)));
+  const total = sum([...after].map(([name, a]) => delta(before.get(name) ?? zero, a)));
+  // A counter missing from /v1/metrics (renamed in daemon/metrics.ts?) must not pass as "0 suspicions".
+  const missing = (Object.keys(COUNTERS) as (keyof typeof COUNTERS)[]).filter((k) => Number.isNaN(total[k]));
+  assert.deepEqual(missing.map((k) => COUNTERS[k]), [], 'metrics missing from GET /v1/metrics');
+  return total;
 }
 
 function suspicionFigures(m: Counters): Figures {

@@ -37,7 +37,7 @@ export interface DelayOptions {
   readonly jitterMs?: number;
 }
 
-interface HostFaults {
+export interface HostFaults {
   lossPct: number;
   udpOnly: boolean;
   /** Addresses whose packets this host never receives (enforced at this host's ingress). */

@@ -15,6 +15,7 @@
  * creator is gone is recognisably stale: it is removed (with any agent still inside it) the next
  * time a harness starts.
  */
+import { readFileSync } from 'node:fs';
 import { onAbnormalExit } from './cleanup.js';
 import { must, run, runSyncQuiet } from './sys.js';
 
@@ -44,12 +45,19 @@ function addressOf(index: number): string {
   return [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].join('.');
 }
 
+/** True while `pid` runs; a zombie (killed, not yet reaped) counts as gone. */
 export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    // /proc/PID/stat: "pid (comm) state ...", and comm may itself contain spaces or parentheses.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
   }
 }
 
