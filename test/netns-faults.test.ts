@@ -9,8 +9,11 @@
  *
  * Every scenario prints its measured figures as diagnostics ("scenario: key = value") for the
  * README's "Failure behaviour" section; SWIMD_NETNS_REPORT=path also writes them as JSON
- * (bench/netns-report.ts turns that file into the README table). The default durations are the
- * full-length ones (120 s of loss, 30 s partitions): the whole suite takes about 9 minutes.
+ * (bench/netns-report.ts turns that file into the README tables). The default durations are the
+ * full-length ones (120 s of loss, 30 s partitions), in CI too: the suite takes about 6.5 minutes on
+ * the 2-core machine. Shorter runs for development: SWIMD_NETNS_LOSS_S, SWIMD_NETNS_ONE_HOST_LOSS_S,
+ * SWIMD_NETNS_PARTITION_S, SWIMD_NETNS_ONE_WAY_S, SWIMD_NETNS_PAUSE_S (seconds); more hosts:
+ * SWIMD_NETNS_HOSTS (test/netns/config.ts).
  *
  * Assertions are about correctness (no healthy host declared dead, every host converges); figures
  * (detection, join and heal times, suspicion counts) are reported, with only the bounds the design
