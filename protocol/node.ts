@@ -217,6 +217,18 @@ export class SwimNode {
     return this.flush();
   }
 
+  /**
+   * Adds members as alive without spreading them or emitting events: for simulations that start
+   * from an already converged cluster, where a real join of thousands of nodes would dominate the
+   * run. Members already known are left as they are.
+   */
+  preload(members: readonly MemberState[]): void {
+    for (const m of members) {
+      if (m.name === this.name || this.table.get(m.name) !== undefined || this.table.size >= LIMITS.membersMax) continue;
+      this.table.add({ name: m.name, host: m.host, port: m.port, incarnation: m.incarnation, status: 'alive', changedAt: this.now });
+    }
+  }
+
   // ---- Queries ------------------------------------------------------------------------------
 
   /** Every known member including self. */
