@@ -19,6 +19,13 @@ export const LIMITS = {
   pushPullMembersMax: 10_000,
   /** Bytes of one push-pull stream (request or reply). */
   streamBytesMax: 8 * 1024 * 1024,
+  /** Bytes of a cluster label, in config and in the labelled header (type 15). */
+  clusterLabelBytesMax: 64,
+  /**
+   * Most bytes the daemon's transport layer adds around a packet or stream payload: the labelled
+   * header (3 + label) and the encryption envelope (2 header + 12 nonce + 16 tag).
+   */
+  wrapBytesMax: 3 + 64 + 30,
   /** Members tracked by one node, counting dead and left members not yet reaped (equal to the push-pull cap, so a full state always fits). */
   membersMax: 10_000,
   /** Pending updates in the dissemination queue; the oldest, most-sent are dropped beyond it. */

@@ -29,6 +29,12 @@ export const MessageType = {
   Encrypted: 13,
   /** Propagation barrier: "tell me which version of this entry you hold". */
   ConfirmRequest: 14,
+  /**
+   * Cluster label in front of a packet or stream payload: [version][15][length u8][label][inner],
+   * where inner is a whole packet (plain or Encrypted). Added and checked by the daemon's transport
+   * layer, never by the core; an unlabelled packet belongs to the cluster named "default".
+   */
+  Labelled: 15,
 } as const;
 export type MessageTypeCode = (typeof MessageType)[keyof typeof MessageType];
 

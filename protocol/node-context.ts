@@ -23,6 +23,7 @@ export interface NodeStats {
 export const TIMER = {
   probe: 'probe',
   probeTimeout: 'probe-timeout',
+  probeRetry: 'probe-retry',
   gossip: 'gossip',
   forward: 'forward',
   pushPull: 'push-pull',

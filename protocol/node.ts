@@ -182,6 +182,7 @@ export class SwimNode {
     for (const { key, at } of this.deadlines.due(now)) {
       if (key === TIMER.probe) this.prober.onProbeTick(at, this.leaving);
       else if (key === TIMER.probeTimeout) this.prober.onProbeTimeout();
+      else if (key === TIMER.probeRetry) this.prober.onProbeRetry();
       else if (key === TIMER.gossip) this.diss.onGossipTick();
       else if (key === TIMER.forward) this.diss.flushForward();
       else if (key === TIMER.pushPull) this.onPushPullTick();

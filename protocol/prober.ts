@@ -41,6 +41,7 @@ export class Prober {
     this.probe = null;
     this.ctx.deadlines.clear(TIMER.probe);
     this.ctx.deadlines.clear(TIMER.probeTimeout);
+    this.ctx.deadlines.clear(TIMER.probeRetry);
   }
 
   onProbeTick(scheduledAt: number, leaving: boolean): void {
@@ -60,7 +61,22 @@ export class Prober {
       parts.push(encodePart({ type: 'suspect', name: target.name, incarnation: target.incarnation, from: ctx.name }));
     }
     this.diss.send(target, parts);
-    ctx.deadlines.set(TIMER.probeTimeout, ctx.now + ctx.awareness.scale(ctx.profile.probeTimeoutMs));
+    const timeout = ctx.awareness.scale(ctx.profile.probeTimeoutMs);
+    ctx.deadlines.set(TIMER.probeTimeout, ctx.now + timeout);
+    ctx.deadlines.set(TIMER.probeRetry, ctx.now + timeout / 2);
+  }
+
+  /**
+   * Halfway through the probe timeout without an ack, ping once more. On a lossy link this turns
+   * most lost pings or acks into a late ack instead of a round of indirect probes and a suspicion;
+   * on a healthy one the ack has long arrived and nothing is sent.
+   */
+  onProbeRetry(): void {
+    const p = this.probe;
+    if (p === null) return;
+    const target = this.ctx.table.get(p.target);
+    if (target === undefined || !isLive(target.status)) return;
+    this.diss.send(target, [encodePart(this.ping(p.seq, target.name))]);
   }
 
   onProbeTimeout(): void {
@@ -134,6 +150,7 @@ export class Prober {
       ctx.awareness.apply(-1);
       this.probe = null;
       ctx.deadlines.clear(TIMER.probeTimeout);
+      ctx.deadlines.clear(TIMER.probeRetry);
       return;
     }
     const relay = this.relays.get(seq);
