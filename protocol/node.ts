@@ -3,20 +3,18 @@ import { Awareness } from './awareness.js';
 import { Barriers } from './barrier.js';
 import type { ServiceSpec } from './catalog.js';
 import type { CatalogHost } from './catalog-host.js';
-import { decodePacket, decodePushPull, encodePart, encodePushPull } from './codec.js';
+import { decodePacket, decodePushPull, encodePushPull } from './codec.js';
 import { Dissemination } from './dissemination.js';
 import type { Effect, MemberView, ServiceView } from './effects.js';
 import { LIMITS } from './limits.js';
 import { isLive, type MemberRecord, MemberTable, viewOf } from './member-table.js';
-import type {
-  AliveMsg, DeadMsg, GossipMsg, Health, LeaveMsg, MemberState, MemberStatus, ServiceMsg, SuspectMsg,
-} from './messages.js';
+import type { GossipMsg, Health, MemberState, ServiceMsg } from './messages.js';
 import { NodeContext, type NodeStats, TIMER } from './node-context.js';
+import { Membership } from './membership.js';
 import { Prober } from './prober.js';
 import type { Profile } from './profiles.js';
 import { Rng } from './rng.js';
 import { ServiceGossip } from './service-gossip.js';
-import { Suspicion, suspicionTimeouts } from './suspicion.js';
 import { Deadlines } from './timers.js';
 
 export type { NodeStats } from './node-context.js';
@@ -39,8 +37,6 @@ export interface SwimNodeOptions {
   readonly catalogRevision?: number;
 }
 
-/** Last-chance probes before a suspicion expires, at these multiples of the probe timeout before it. */
-const LAST_CHANCE_OFFSETS = [6, 4, 2] as const;
 const JOIN_RETRY_MAX_MS = 30_000;
 
 /**
@@ -64,15 +60,12 @@ export class SwimNode {
   private readonly awareness: Awareness;
   private readonly diss: Dissemination;
   private readonly prober: Prober;
-  private readonly suspicions = new Map<string, Suspicion>();
   private readonly catalog: ServiceGossip;
   private readonly barriers: Barriers;
-  private leaving = false;
+  private readonly membership: Membership;
   private joinSeeds: Address[] = [];
   private joined = false;
   private joinAttempts = 0;
-  /** While merging a peer's state: the peer, so that a refutation also goes straight back to it. */
-  private refuteNotify: Address | null = null;
 
   constructor(opts: SwimNodeOptions) {
     this.name = opts.name;
@@ -88,11 +81,15 @@ export class SwimNode {
     this.table.add(this.selfRecord);
     this.ctx = new NodeContext(opts.name, opts.profile, packetBytes, rng, this.table, this.selfRecord, this.deadlines, this.awareness, this.stats, opts.now);
     this.diss = new Dissemination(this.ctx);
-    this.prober = new Prober(this.ctx, this.diss, (t) => this.applySuspect({ type: 'suspect', name: t.name, incarnation: t.incarnation, from: this.name }));
+    this.membership = new Membership(this.ctx, this.diss, {
+      onStatusChange: (name, previous, next) => this.catalog.onOwnerStatus(name, previous, next),
+      probeWithSuspicion: (r) => this.prober.probeWithSuspicion(r),
+    });
+    this.prober = new Prober(this.ctx, this.diss, (t) => this.membership.applySuspect({ type: 'suspect', name: t.name, incarnation: t.incarnation, from: this.name }));
     const host = this.catalogHost();
     this.catalog = new ServiceGossip(host, packetBytes, opts.catalogRevision ?? 0);
     this.barriers = new Barriers(host, this.catalog, 2 * opts.profile.gossipIntervalMs);
-    this.enqueue(this.aliveOf(this.selfRecord), false);
+    this.membership.enqueue(this.membership.aliveOf(this.selfRecord), false);
     // Stagger the first probe so nodes started together do not probe in lockstep.
     this.deadlines.set(TIMER.probe, opts.now + rng.int(opts.profile.probeIntervalMs));
     this.deadlines.set(TIMER.pushPull, opts.now + this.pushPullInterval() * (0.5 + rng.next()));
@@ -180,7 +177,7 @@ export class SwimNode {
   tick(now: number): Effect[] {
     this.now = now;
     for (const { key, at } of this.deadlines.due(now)) {
-      if (key === TIMER.probe) this.prober.onProbeTick(at, this.leaving);
+      if (key === TIMER.probe) this.prober.onProbeTick(at, this.membership.leaving);
       else if (key === TIMER.probeTimeout) this.prober.onProbeTimeout();
       else if (key === TIMER.probeRetry) this.prober.onProbeRetry();
       else if (key === TIMER.gossip) this.diss.onGossipTick();
@@ -189,8 +186,8 @@ export class SwimNode {
       else if (key === TIMER.joinRetry) this.onJoinRetry();
       else if (key === TIMER.reap) this.onReap();
       else if (key === TIMER.reconnect) this.onReconnectTick();
-      else if (key.startsWith(TIMER.suspicionPrefix)) this.onSuspicionTimeout(key.slice(TIMER.suspicionPrefix.length));
-      else if (key.startsWith(TIMER.lastChancePrefix)) this.onLastChance(key.slice(TIMER.lastChancePrefix.length));
+      else if (key.startsWith(TIMER.suspicionPrefix)) this.membership.onSuspicionTimeout(key.slice(TIMER.suspicionPrefix.length));
+      else if (key.startsWith(TIMER.lastChancePrefix)) this.membership.onLastChance(key.slice(TIMER.lastChancePrefix.length));
       else if (key.startsWith(TIMER.relayPrefix)) this.prober.onRelayTimeout(Number(key.slice(TIMER.relayPrefix.length)));
       else this.barriers.onTimer(key);
     }
@@ -204,16 +201,16 @@ export class SwimNode {
   /** Announce a graceful leave; afterwards the node stops probing but keeps spreading its leave. */
   leave(now: number): Effect[] {
     this.now = now;
-    if (this.leaving) return this.flush();
-    this.leaving = true;
+    if (this.membership.leaving) return this.flush();
+    this.membership.leaving = true;
     this.prober.stop();
     this.deadlines.clear(TIMER.pushPull);
     this.deadlines.clear(TIMER.joinRetry);
     this.deadlines.clear(TIMER.reconnect);
     const previous = this.selfRecord.status;
     this.table.setStatus(this.selfRecord, 'left', now);
-    this.emit(this.selfRecord, previous);
-    this.enqueue({ type: 'leave', name: this.name, incarnation: this.selfRecord.incarnation }, true);
+    this.membership.emit(this.selfRecord, previous);
+    this.membership.enqueue({ type: 'leave', name: this.name, incarnation: this.selfRecord.incarnation }, true);
     this.diss.flushForward();
     return this.flush();
   }
@@ -324,254 +321,22 @@ export class SwimNode {
       case 'ping-req': return this.prober.onPingReq(from, msg);
       case 'ack': return this.prober.onAck(msg.seq);
       case 'nack': return this.prober.onNack(msg.seq);
-      case 'alive': return this.applyAlive(msg);
-      case 'suspect': return this.applySuspect(msg);
-      case 'dead': return this.applyDead(msg);
-      case 'leave': return this.applyLeave(msg);
+      case 'alive': return this.membership.applyAlive(msg);
+      case 'suspect': return this.membership.applySuspect(msg);
+      case 'dead': return this.membership.applyDead(msg);
+      case 'leave': return this.membership.applyLeave(msg);
       case 'service': return this.catalog.onService(msg);
       case 'confirm-request': return this.barriers.onRequest(from, msg, this.name);
       case 'confirm': return this.barriers.onConfirm(msg);
     }
   }
 
-  // ---- State updates (SWIM precedence) ------------------------------------------------------
+  // ---- Anti-entropy, join, reaping ----------------------------------------------------------
 
-  private applyAlive(msg: AliveMsg): void {
-    if (msg.name === this.name) {
-      // Only we raise our incarnation. A copy of us with an incarnation at least ours but another
-      // address, or a higher one (from a previous life whose state we lost), must be overridden.
-      const s = this.selfRecord;
-      if (!this.leaving && (msg.incarnation > s.incarnation ||
-          (msg.incarnation === s.incarnation && (msg.host !== s.host || msg.port !== s.port)))) {
-        this.refute(msg.incarnation, true);
-      }
-      return;
-    }
-    const r = this.table.get(msg.name);
-    if (r === undefined) {
-      if (this.table.size >= LIMITS.membersMax) {
-        this.out.push({ kind: 'rejected', reason: 'limit', detail: 'member table full' });
-        return;
-      }
-      const rec: MemberRecord = {
-        name: msg.name, host: msg.host, port: msg.port, incarnation: msg.incarnation, status: 'alive', changedAt: this.now,
-      };
-      this.table.add(rec);
-      this.emit(rec, null);
-      this.enqueue(msg, true);
-      return;
-    }
-    if (msg.incarnation <= r.incarnation) return;
-    const previous = r.status;
-    r.incarnation = msg.incarnation;
-    r.host = msg.host;
-    r.port = msg.port;
-    this.table.setStatus(r, 'alive', this.now);
-    this.dropSuspicion(r.name);
-    this.emit(r, previous);
-    this.enqueue(msg, previous === 'dead' || previous === 'left');
-  }
-
-  private applySuspect(msg: SuspectMsg): void {
-    if (msg.name === this.name) {
-      if (this.leaving) return;
-      if (msg.incarnation >= this.selfRecord.incarnation) this.refute(msg.incarnation, false, msg.from);
-      else this.answerStaleAccusation(msg.from);
-      return;
-    }
-    const r = this.table.get(msg.name);
-    if (r === undefined || msg.incarnation < r.incarnation) return;
-    if ((r.status === 'dead' || r.status === 'left') && msg.incarnation <= r.incarnation) return;
-    if (r.status === 'suspect' && msg.incarnation === r.incarnation) {
-      const s = this.suspicions.get(r.name);
-      if (s !== undefined && s.confirm(msg.from)) {
-        this.scheduleSuspicion(r.name, s);
-        // Others count confirmations too; pass this one on through the queue (not the fast path).
-        this.enqueue(msg, false);
-      }
-      return;
-    }
-    const previous = r.status;
-    r.incarnation = msg.incarnation;
-    this.table.setStatus(r, 'suspect', this.now);
-    this.stats.suspicionsRaised++;
-    const n = this.table.liveCount;
-    const expected = Math.max(0, Math.min(this.profile.indirectChecks, n - 2));
-    const timeouts = suspicionTimeouts(n, this.profile.probeIntervalMs, this.profile.suspicionMult, this.profile.suspicionMaxMult);
-    const s = new Suspicion(this.now, msg.incarnation, msg.from, expected, timeouts);
-    this.suspicions.set(r.name, s);
-    this.scheduleSuspicion(r.name, s);
-    this.emit(r, previous);
-    this.enqueue(msg, false);
-    // Our own accusation goes straight to the accused too, so it can refute within a round trip.
-    if (msg.from === this.name) this.sendParts(r, [encodePart(msg)]);
-  }
-
-  private applyDead(msg: DeadMsg): void {
-    if (msg.name === this.name) {
-      if (this.leaving) return;
-      if (msg.incarnation >= this.selfRecord.incarnation) this.refute(msg.incarnation, true);
-      else this.answerStaleAccusation(msg.from);
-      return;
-    }
-    const r = this.table.get(msg.name);
-    if (r === undefined || msg.incarnation < r.incarnation) return;
-    if ((r.status === 'dead' || r.status === 'left') && msg.incarnation <= r.incarnation) return;
-    const previous = r.status;
-    r.incarnation = msg.incarnation;
-    this.table.setStatus(r, 'dead', this.now);
-    this.dropSuspicion(r.name);
-    this.emit(r, previous);
-    this.enqueue(msg, true);
-  }
-
-  private applyLeave(msg: LeaveMsg): void {
-    if (msg.name === this.name) {
-      // A leave from a previous life of ours: we are here, so say so.
-      if (!this.leaving && msg.incarnation >= this.selfRecord.incarnation) this.refute(msg.incarnation, true);
-      return;
-    }
-    const r = this.table.get(msg.name);
-    if (r === undefined || msg.incarnation < r.incarnation) return;
-    if (r.status === 'left' && msg.incarnation <= r.incarnation) return;
-    const previous = r.status;
-    r.incarnation = msg.incarnation;
-    this.table.setStatus(r, 'left', this.now);
-    this.dropSuspicion(r.name);
-    this.emit(r, previous);
-    this.enqueue(msg, true);
-  }
-
-  /**
-   * Raises our incarnation above an accusation. A suspicion is answered through the queue and
-   * straight to the accuser; only a death (or a stale leave) takes the fast path, because only then
-   * have others stopped routing to us.
-   */
-  private refute(accused: number, forward: boolean, accuser?: string): void {
-    const s = this.selfRecord;
-    s.incarnation = Math.max(s.incarnation, accused) + 1;
-    this.stats.suspicionsRefuted++;
-    // Being accused is a hint that we may be the slow one (Lifeguard).
-    this.awareness.apply(1);
-    this.emit(s, s.status);
-    const alive = this.aliveOf(s);
-    this.enqueue(alive, forward);
-    // Across a healing partition the peer that told us is the one side that surely needs to know.
-    if (this.refuteNotify !== null) this.sendParts(this.refuteNotify, [encodePart(alive)]);
-    const a = accuser === undefined || accuser === this.name ? undefined : this.table.get(accuser);
-    if (a !== undefined && isLive(a.status)) this.sendParts(a, [encodePart(alive)]);
-  }
-
-  /**
-   * An accuser still holds an incarnation we already refuted: our refutation missed it (lost, or
-   * its queue expired before reaching it). Tell it directly; it costs one packet per accusation.
-   */
-  private answerStaleAccusation(accuser: string): void {
-    const a = accuser === this.name ? undefined : this.table.get(accuser);
-    if (a !== undefined && isLive(a.status)) this.sendParts(a, [encodePart(this.aliveOf(this.selfRecord))]);
-  }
-
-  private dropSuspicion(name: string): void {
-    if (this.suspicions.delete(name)) {
-      this.deadlines.clear(TIMER.suspicionPrefix + name);
-      this.deadlines.clear(TIMER.lastChancePrefix + name);
-    }
-  }
-
-  /**
-   * Merges a peer's full state. A peer's `dead` becomes our `suspect`, so a partition that heals
-   * gives the accused a chance to refute instead of being killed by stale news.
-   */
   private mergeState(source: string, members: readonly MemberState[], services: readonly ServiceMsg[]): void {
-    const peer = this.table.get(source);
-    this.refuteNotify = peer === undefined || peer === this.selfRecord ? null : { host: peer.host, port: peer.port };
-    try {
-      this.mergeMembers(source, members);
-    } finally {
-      this.refuteNotify = null;
-    }
+    this.membership.mergeFrom(source, members);
     for (const m of services) this.catalog.onService(m);
   }
-
-  private mergeMembers(source: string, members: readonly MemberState[]): void {
-    for (const m of members) {
-      switch (m.status) {
-        case 'alive':
-          this.applyAlive({ type: 'alive', name: m.name, host: m.host, port: m.port, incarnation: m.incarnation });
-          break;
-        case 'suspect':
-        case 'dead':
-          if (this.table.get(m.name) === undefined && m.name !== this.name) break;
-          this.applySuspect({ type: 'suspect', name: m.name, incarnation: m.incarnation, from: source });
-          break;
-        case 'left':
-          this.applyLeave({ type: 'leave', name: m.name, incarnation: m.incarnation });
-          break;
-      }
-    }
-  }
-
-  private fullState(): MemberState[] {
-    const out: MemberState[] = [];
-    for (const r of this.table.values()) {
-      if (out.length >= LIMITS.pushPullMembersMax) break;
-      out.push({ name: r.name, host: r.host, port: r.port, incarnation: r.incarnation, status: r.status });
-    }
-    return out;
-  }
-
-  // ---- Suspicion timers ---------------------------------------------------------------------
-
-  private scheduleSuspicion(name: string, s: Suspicion): void {
-    this.deadlines.set(TIMER.suspicionPrefix + name, s.deadline());
-    this.scheduleLastChance(name, s);
-  }
-
-  /**
-   * Before a suspicion expires, probe the suspect directly, carrying the suspicion (the buddy
-   * system). Gossip leaves about e^−fanout of the cluster without a refutation; these few probes
-   * come only from the nodes still suspecting near the end, which are exactly those it missed.
-   */
-  private scheduleLastChance(name: string, s: Suspicion): void {
-    const deadline = s.deadline();
-    for (const k of LAST_CHANCE_OFFSETS) {
-      const at = deadline - k * this.profile.probeTimeoutMs;
-      if (at > this.now && at > s.startedAt) {
-        this.deadlines.set(TIMER.lastChancePrefix + name, at);
-        return;
-      }
-    }
-    this.deadlines.clear(TIMER.lastChancePrefix + name);
-  }
-
-  private onLastChance(name: string): void {
-    const r = this.table.get(name);
-    const s = this.suspicions.get(name);
-    if (r === undefined || s === undefined || r.status !== 'suspect') return;
-    this.prober.probeWithSuspicion(r);
-    this.scheduleLastChance(name, s);
-  }
-
-  private onSuspicionTimeout(name: string): void {
-    const r = this.table.get(name);
-    const s = this.suspicions.get(name);
-    this.suspicions.delete(name);
-    if (r === undefined || s === undefined || r.status !== 'suspect' || r.incarnation !== s.incarnation) return;
-    this.stats.declaredDead++;
-    this.applyDead({ type: 'dead', name, incarnation: r.incarnation, from: this.name });
-  }
-
-  // ---- Dissemination ------------------------------------------------------------------------
-
-  private enqueue(msg: AliveMsg | SuspectMsg | DeadMsg | LeaveMsg, forward: boolean): void {
-    this.diss.disseminate('m:' + msg.name, encodePart(msg), forward);
-  }
-
-  private sendParts(to: Address, parts: Uint8Array[]): void {
-    this.diss.send(to, parts);
-  }
-
-  // ---- Anti-entropy, join, reaping ----------------------------------------------------------
 
   private pushPullInterval(): number {
     const n = this.table.liveCount;
@@ -581,7 +346,7 @@ export class SwimNode {
 
   private onPushPullTick(): void {
     this.deadlines.set(TIMER.pushPull, this.now + this.pushPullInterval());
-    if (this.leaving) return;
+    if (this.membership.leaving) return;
     const [peer] = this.table.sample(1, (r) => r.status === 'alive');
     if (peer === undefined) return;
     this.out.push({ kind: 'push-pull', to: { host: peer.host, port: peer.port }, bytes: this.pushPullBytes(false), join: false });
@@ -589,18 +354,18 @@ export class SwimNode {
 
   private onReconnectTick(): void {
     this.deadlines.set(TIMER.reconnect, this.now + this.profile.reconnectIntervalMs * (0.5 + this.ctx.rng.next()));
-    if (this.leaving) return;
+    if (this.membership.leaving) return;
     const [peer] = this.table.sample(1, (r) => r.status === 'dead');
     if (peer === undefined) return;
     this.out.push({ kind: 'push-pull', to: { host: peer.host, port: peer.port }, bytes: this.pushPullBytes(false), join: false });
   }
 
   private pushPullBytes(join: boolean): Uint8Array {
-    return encodePushPull({ type: 'push-pull', join, source: this.name, members: this.fullState(), services: this.catalog.state() });
+    return encodePushPull({ type: 'push-pull', join, source: this.name, members: this.membership.fullState(), services: this.catalog.state() });
   }
 
   private sendJoin(): void {
-    if (this.joinSeeds.length === 0 || this.leaving) return;
+    if (this.joinSeeds.length === 0 || this.membership.leaving) return;
     const bytes = this.pushPullBytes(true);
     for (const seed of this.joinSeeds) this.out.push({ kind: 'push-pull', to: seed, bytes, join: true });
     const backoff = Math.min(JOIN_RETRY_MAX_MS, this.profile.joinRetryMs * 2 ** Math.min(this.joinAttempts, 10));
@@ -629,7 +394,7 @@ export class SwimNode {
       this.catalog.dropOwner(name, this.table.get(name)?.status);
       this.table.remove(name);
       this.diss.forget('m:' + name);
-      this.dropSuspicion(name);
+      this.membership.dropSuspicion(name);
     }
   }
 
@@ -650,22 +415,13 @@ export class SwimNode {
         return out;
       },
       disseminate: (key, part, forward) => this.diss.disseminate(key, part, forward),
-      send: (to, parts) => this.sendParts(to, parts),
+      send: (to, parts) => this.diss.send(to, parts),
       serviceEvent: (event) => this.out.push({ kind: 'service', event }),
       barrierEvent: (event) => this.out.push({ kind: 'barrier', event }),
       setTimer: (key, at) => this.deadlines.set(key, at),
       clearTimer: (key) => this.deadlines.clear(key),
       reject: (reason, detail) => this.out.push({ kind: 'rejected', reason, detail }),
     };
-  }
-
-  private aliveOf(r: MemberRecord): AliveMsg {
-    return { type: 'alive', name: r.name, host: r.host, port: r.port, incarnation: r.incarnation };
-  }
-
-  private emit(r: MemberRecord, previous: MemberStatus | null): void {
-    this.out.push({ kind: 'event', event: { type: 'member', member: viewOf(r), previous } });
-    if (previous !== r.status) this.catalog.onOwnerStatus(r.name, previous ?? undefined, r.status);
   }
 
   private flush(): Effect[] {

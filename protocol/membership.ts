@@ -1,0 +1,294 @@
+import type { Address } from './address.js';
+import { encodePart } from './codec.js';
+import type { Dissemination } from './dissemination.js';
+import { LIMITS } from './limits.js';
+import { isLive, type MemberRecord, viewOf } from './member-table.js';
+import type { AliveMsg, DeadMsg, LeaveMsg, MemberState, MemberStatus, SuspectMsg } from './messages.js';
+import { type NodeContext, TIMER } from './node-context.js';
+import { Suspicion, suspicionTimeouts } from './suspicion.js';
+
+/** Last-chance probes before a suspicion expires, at these multiples of the probe timeout before it. */
+const LAST_CHANCE_OFFSETS = [6, 4, 2] as const;
+
+export interface MembershipHooks {
+  /** A member's status changed (the catalog adjusts the views of its service instances). */
+  onStatusChange(name: string, previous: MemberStatus | undefined, next: MemberStatus): void;
+  /** Probe a suspect directly, carrying the suspicion. */
+  probeWithSuspicion(r: MemberRecord): void;
+}
+
+/**
+ * Membership state under SWIM's precedence rules: alive, suspect, dead and left updates, Lifeguard's
+ * suspicion timers, refutation of accusations against this node, and merging of a peer's state.
+ */
+export class Membership {
+  /** Set once this node announced its leave: it no longer refutes anything. */
+  leaving = false;
+  private readonly suspicions = new Map<string, Suspicion>();
+  /** While merging a peer's state: the peer, so that a refutation also goes straight back to it. */
+  private refuteNotify: Address | null = null;
+
+  constructor(private readonly ctx: NodeContext, private readonly diss: Dissemination, private readonly hooks: MembershipHooks) {}
+
+  private get name(): string {
+    return this.ctx.name;
+  }
+
+  private get now(): number {
+    return this.ctx.now;
+  }
+
+  private get table(): NodeContext['table'] {
+    return this.ctx.table;
+  }
+
+  private get selfRecord(): MemberRecord {
+    return this.ctx.selfRecord;
+  }
+
+  private get profile(): NodeContext['profile'] {
+    return this.ctx.profile;
+  }
+
+  applyAlive(msg: AliveMsg): void {
+    if (msg.name === this.name) {
+      // Only we raise our incarnation. A copy of us with an incarnation at least ours but another
+      // address, or a higher one (from a previous life whose state we lost), must be overridden.
+      const s = this.selfRecord;
+      if (!this.leaving && (msg.incarnation > s.incarnation ||
+          (msg.incarnation === s.incarnation && (msg.host !== s.host || msg.port !== s.port)))) {
+        this.refute(msg.incarnation, true);
+      }
+      return;
+    }
+    const r = this.table.get(msg.name);
+    if (r === undefined) {
+      if (this.table.size >= LIMITS.membersMax) {
+        this.ctx.out.push({ kind: 'rejected', reason: 'limit', detail: 'member table full' });
+        return;
+      }
+      const rec: MemberRecord = {
+        name: msg.name, host: msg.host, port: msg.port, incarnation: msg.incarnation, status: 'alive', changedAt: this.now,
+      };
+      this.table.add(rec);
+      this.emit(rec, null);
+      this.enqueue(msg, true);
+      return;
+    }
+    if (msg.incarnation <= r.incarnation) return;
+    const previous = r.status;
+    r.incarnation = msg.incarnation;
+    r.host = msg.host;
+    r.port = msg.port;
+    this.table.setStatus(r, 'alive', this.now);
+    this.dropSuspicion(r.name);
+    this.emit(r, previous);
+    this.enqueue(msg, previous === 'dead' || previous === 'left');
+  }
+
+  applySuspect(msg: SuspectMsg): void {
+    if (msg.name === this.name) {
+      if (this.leaving) return;
+      if (msg.incarnation >= this.selfRecord.incarnation) this.refute(msg.incarnation, false, msg.from);
+      else this.answerStaleAccusation(msg.from);
+      return;
+    }
+    const r = this.table.get(msg.name);
+    if (r === undefined || msg.incarnation < r.incarnation) return;
+    if ((r.status === 'dead' || r.status === 'left') && msg.incarnation <= r.incarnation) return;
+    if (r.status === 'suspect' && msg.incarnation === r.incarnation) {
+      const s = this.suspicions.get(r.name);
+      if (s !== undefined && s.confirm(msg.from)) {
+        this.scheduleSuspicion(r.name, s);
+        // Others count confirmations too; pass this one on through the queue (not the fast path).
+        this.enqueue(msg, false);
+      }
+      return;
+    }
+    const previous = r.status;
+    r.incarnation = msg.incarnation;
+    this.table.setStatus(r, 'suspect', this.now);
+    this.ctx.stats.suspicionsRaised++;
+    const n = this.table.liveCount;
+    const expected = Math.max(0, Math.min(this.profile.indirectChecks, n - 2));
+    const timeouts = suspicionTimeouts(n, this.profile.probeIntervalMs, this.profile.suspicionMult, this.profile.suspicionMaxMult);
+    const s = new Suspicion(this.now, msg.incarnation, msg.from, expected, timeouts);
+    this.suspicions.set(r.name, s);
+    this.scheduleSuspicion(r.name, s);
+    this.emit(r, previous);
+    this.enqueue(msg, false);
+    // Our own accusation goes straight to the accused too, so it can refute within a round trip.
+    if (msg.from === this.name) this.sendParts(r, [encodePart(msg)]);
+  }
+
+  applyDead(msg: DeadMsg): void {
+    if (msg.name === this.name) {
+      if (this.leaving) return;
+      if (msg.incarnation >= this.selfRecord.incarnation) this.refute(msg.incarnation, true);
+      else this.answerStaleAccusation(msg.from);
+      return;
+    }
+    const r = this.table.get(msg.name);
+    if (r === undefined || msg.incarnation < r.incarnation) return;
+    if ((r.status === 'dead' || r.status === 'left') && msg.incarnation <= r.incarnation) return;
+    const previous = r.status;
+    r.incarnation = msg.incarnation;
+    this.table.setStatus(r, 'dead', this.now);
+    this.dropSuspicion(r.name);
+    this.emit(r, previous);
+    this.enqueue(msg, true);
+  }
+
+  applyLeave(msg: LeaveMsg): void {
+    if (msg.name === this.name) {
+      // A leave from a previous life of ours: we are here, so say so.
+      if (!this.leaving && msg.incarnation >= this.selfRecord.incarnation) this.refute(msg.incarnation, true);
+      return;
+    }
+    const r = this.table.get(msg.name);
+    if (r === undefined || msg.incarnation < r.incarnation) return;
+    if (r.status === 'left' && msg.incarnation <= r.incarnation) return;
+    const previous = r.status;
+    r.incarnation = msg.incarnation;
+    this.table.setStatus(r, 'left', this.now);
+    this.dropSuspicion(r.name);
+    this.emit(r, previous);
+    this.enqueue(msg, true);
+  }
+
+  /**
+   * Raises our incarnation above an accusation. A suspicion is answered through the queue and
+   * straight to the accuser; only a death (or a stale leave) takes the fast path, because only then
+   * have others stopped routing to us.
+   */
+  private refute(accused: number, forward: boolean, accuser?: string): void {
+    const s = this.selfRecord;
+    s.incarnation = Math.max(s.incarnation, accused) + 1;
+    this.ctx.stats.suspicionsRefuted++;
+    // Being accused is a hint that we may be the slow one (Lifeguard).
+    this.ctx.awareness.apply(1);
+    this.emit(s, s.status);
+    const alive = this.aliveOf(s);
+    this.enqueue(alive, forward);
+    // Across a healing partition the peer that told us is the one side that surely needs to know.
+    if (this.refuteNotify !== null) this.sendParts(this.refuteNotify, [encodePart(alive)]);
+    const a = accuser === undefined || accuser === this.name ? undefined : this.table.get(accuser);
+    if (a !== undefined && isLive(a.status)) this.sendParts(a, [encodePart(alive)]);
+  }
+
+  /**
+   * An accuser still holds an incarnation we already refuted: our refutation missed it (lost, or
+   * its queue expired before reaching it). Tell it directly; it costs one packet per accusation.
+   */
+  private answerStaleAccusation(accuser: string): void {
+    const a = accuser === this.name ? undefined : this.table.get(accuser);
+    if (a !== undefined && isLive(a.status)) this.sendParts(a, [encodePart(this.aliveOf(this.selfRecord))]);
+  }
+
+  dropSuspicion(name: string): void {
+    if (this.suspicions.delete(name)) {
+      this.ctx.deadlines.clear(TIMER.suspicionPrefix + name);
+      this.ctx.deadlines.clear(TIMER.lastChancePrefix + name);
+    }
+  }
+
+  /**
+   * Merges a peer's member list. A peer's `dead` becomes our `suspect`, so a partition that heals
+   * gives the accused a chance to refute instead of being killed by stale news.
+   */
+  mergeFrom(source: string, members: readonly MemberState[]): void {
+    const peer = this.table.get(source);
+    this.refuteNotify = peer === undefined || peer === this.selfRecord ? null : { host: peer.host, port: peer.port };
+    try {
+      this.mergeMembers(source, members);
+    } finally {
+      this.refuteNotify = null;
+    }
+  }
+
+  private mergeMembers(source: string, members: readonly MemberState[]): void {
+    for (const m of members) {
+      switch (m.status) {
+        case 'alive':
+          this.applyAlive({ type: 'alive', name: m.name, host: m.host, port: m.port, incarnation: m.incarnation });
+          break;
+        case 'suspect':
+        case 'dead':
+          if (this.table.get(m.name) === undefined && m.name !== this.name) break;
+          this.applySuspect({ type: 'suspect', name: m.name, incarnation: m.incarnation, from: source });
+          break;
+        case 'left':
+          this.applyLeave({ type: 'leave', name: m.name, incarnation: m.incarnation });
+          break;
+      }
+    }
+  }
+
+  fullState(): MemberState[] {
+    const out: MemberState[] = [];
+    for (const r of this.table.values()) {
+      if (out.length >= LIMITS.pushPullMembersMax) break;
+      out.push({ name: r.name, host: r.host, port: r.port, incarnation: r.incarnation, status: r.status });
+    }
+    return out;
+  }
+
+  // ---- Suspicion timers ---------------------------------------------------------------------
+
+  private scheduleSuspicion(name: string, s: Suspicion): void {
+    this.ctx.deadlines.set(TIMER.suspicionPrefix + name, s.deadline());
+    this.scheduleLastChance(name, s);
+  }
+
+  /**
+   * Before a suspicion expires, probe the suspect directly, carrying the suspicion (the buddy
+   * system). Gossip leaves about e^−fanout of the cluster without a refutation; these few probes
+   * come only from the nodes still suspecting near the end, which are exactly those it missed.
+   */
+  private scheduleLastChance(name: string, s: Suspicion): void {
+    const deadline = s.deadline();
+    for (const k of LAST_CHANCE_OFFSETS) {
+      const at = deadline - k * this.profile.probeTimeoutMs;
+      if (at > this.now && at > s.startedAt) {
+        this.ctx.deadlines.set(TIMER.lastChancePrefix + name, at);
+        return;
+      }
+    }
+    this.ctx.deadlines.clear(TIMER.lastChancePrefix + name);
+  }
+
+  onLastChance(name: string): void {
+    const r = this.table.get(name);
+    const s = this.suspicions.get(name);
+    if (r === undefined || s === undefined || r.status !== 'suspect') return;
+    this.hooks.probeWithSuspicion(r);
+    this.scheduleLastChance(name, s);
+  }
+
+  onSuspicionTimeout(name: string): void {
+    const r = this.table.get(name);
+    const s = this.suspicions.get(name);
+    this.suspicions.delete(name);
+    if (r === undefined || s === undefined || r.status !== 'suspect' || r.incarnation !== s.incarnation) return;
+    this.ctx.stats.declaredDead++;
+    this.applyDead({ type: 'dead', name, incarnation: r.incarnation, from: this.name });
+  }
+
+  /** Spreads an update about a member. */
+  enqueue(msg: AliveMsg | SuspectMsg | DeadMsg | LeaveMsg, forward: boolean): void {
+    this.diss.disseminate('m:' + msg.name, encodePart(msg), forward);
+  }
+
+  private sendParts(to: Address, parts: Uint8Array[]): void {
+    this.diss.send(to, parts);
+  }
+
+  aliveOf(r: MemberRecord): AliveMsg {
+    return { type: 'alive', name: r.name, host: r.host, port: r.port, incarnation: r.incarnation };
+  }
+
+  emit(r: MemberRecord, previous: MemberStatus | null): void {
+    this.ctx.out.push({ kind: 'event', event: { type: 'member', member: viewOf(r), previous } });
+    if (previous !== r.status) this.hooks.onStatusChange(r.name, previous ?? undefined, r.status);
+  }
+}
