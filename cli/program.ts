@@ -8,6 +8,8 @@ import { isClientError, type ClientError } from '../daemon/client.js';
 import { registerAgent } from './commands/agent.js';
 import { registerInfo } from './commands/info.js';
 import { registerJoin } from './commands/join.js';
+import { registerKeygen } from './commands/keygen.js';
+import { registerKeyring } from './commands/keyring.js';
 import { registerLeave } from './commands/leave.js';
 import { registerMembers } from './commands/members.js';
 import { CliFailure, makeCtx, type Ctx, type Io } from './context.js';
@@ -49,6 +51,8 @@ Examples:
   registerInfo(program, ctx);
   registerJoin(program, ctx);
   registerLeave(program, ctx);
+  registerKeygen(program, ctx);
+  registerKeyring(program, ctx);
 
   // Subcommands inherit the output routing and exit override, but only when created afterwards.
   for (const cmd of program.commands) {

@@ -4,11 +4,14 @@ import { sameAddress } from '../protocol/address.js';
 import type { MemberView } from '../protocol/effects.js';
 import { SwimNode } from '../protocol/node.js';
 import { PROFILES } from '../protocol/profiles.js';
-import type { AgentApi, AgentInfo, JoinResult } from './api/agent-api.js';
+import type { AgentApi, AgentInfo, JoinResult, KeyringControl } from './api/agent-api.js';
 import { buildRoutes } from './api/routes.js';
 import { ApiServer } from './api/server.js';
 import { claimSocketPath } from './api/socket-file.js';
 import { bindPorts, type BoundPorts } from './bind.js';
+import { type ConfigApply, LocalServices } from './catalog/local-services.js';
+import type { Registration } from './catalog/registration.js';
+import { loadServices } from './catalog/services-file.js';
 import { type AgentConfig, ConfigError } from './config.js';
 import { isUnspecified } from './config-fields.js';
 import { type Clock, Driver, monotonicClock } from './driver.js';
@@ -19,9 +22,11 @@ import type { Logger } from './log.js';
 import { Metrics, renderMetrics } from './metrics.js';
 import { describe, isIPv6Host, pickAdvertiseHost } from './net-util.js';
 import { StateStore } from './persistence.js';
+import { openSecurity, type Security } from './security/open.js';
 import { pushPullRequest } from './stream-transport.js';
 import { resolveSeeds } from './seeds.js';
 import { VERSION } from './version.js';
+import { EventLog, indexBase } from './watch/event-log.js';
 
 /**
  * One running agent: sockets, protocol core, driver, persistence and the local API, started and
@@ -46,6 +51,9 @@ interface Parts {
   readonly driver: Driver;
   readonly advertise: Address;
   readonly startedAt: number;
+  readonly watchLog: EventLog;
+  readonly security: Security;
+  readonly services: LocalServices;
 }
 
 export class Agent implements AgentApi {
@@ -56,10 +64,6 @@ export class Agent implements AgentApi {
   private constructor(private readonly p: Parts, private readonly opts: AgentOptions) {}
 
   static async start(config: AgentConfig, log: Logger, opts: AgentOptions = {}): Promise<Agent> {
-    if (config.encryptKeyFile !== null) {
-      // Running in clear text when the operator asked for encryption would be a silent downgrade.
-      throw new ConfigError(`encrypt_key_file ${config.encryptKeyFile}: gossip encryption is not available in this version; remove the setting to run unencrypted`);
-    }
     const clock = opts.clock ?? monotonicClock;
     const metrics = new Metrics();
     const events = new AgentEvents(log);
@@ -68,15 +72,28 @@ export class Agent implements AgentApi {
       log.warn('removed a stale socket left by an agent that did not shut down cleanly', { socket: config.socket });
     }
     const store = await StateStore.open(config.dataDir, config.name, log);
+    const saved = await loadServices(config.dataDir, log).catch(async (e: unknown) => {
+      await store.close();
+      throw e;
+    });
+    let security: Security;
+    try {
+      security = await openSecurity(config, { metrics, log, clock });
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
+    const channel = security.channel;
     let driver: Driver | null = null;
+    let services: LocalServices | null = null;
     let ports: BoundPorts;
     try {
       ports = await bindPorts({
         bind: config.bind,
-        packetBytes: config.packetBytes,
+        packetBytes: security.receiveBytes,
         // Inputs arriving in the instant before the driver exists are dropped like any lost packet.
-        onPacket: (from, bytes) => driver?.handlePacket(from, bytes),
-        onStream: (from, bytes) => (driver === null ? null : driver.handlePushPull(from, bytes)),
+        onPacket: channel.packets((from, bytes) => driver?.handlePacket(from, bytes)),
+        onStream: channel.streams((from, bytes) => (driver === null ? null : driver.handlePushPull(from, bytes))),
         metrics,
         log,
       });
@@ -96,16 +113,32 @@ export class Agent implements AgentApi {
       seed: randomBytes(4).readUInt32BE(0),
       now: clock(),
       incarnation: store.startIncarnation,
-      packetBytes: config.packetBytes,
+      packetBytes: security.corePacketBytes,
+      // Versions of this node's catalog entries keep rising across restarts.
+      catalogRevision: saved.revision,
     });
+    // Attached before the driver starts, so the watch log holds every event of this lifetime.
+    const watchLog = new EventLog(node, indexBase(Date.now()));
+    watchLog.attach(events);
     driver = new Driver({
-      node, udp: ports.udp, pushPull: pushPullRequest, clock, metrics, log, events,
-      afterInput: () => store.noteIncarnation(node.self().incarnation),
+      node, udp: channel.sender(ports.udp), pushPull: channel.pushPull(pushPullRequest), clock, metrics, log, events,
+      afterInput: () => {
+        store.noteIncarnation(node.self().incarnation);
+        services?.afterInput();
+      },
     });
-    const agent = new Agent({ config, log, clock, metrics, events, store, ports, node, driver, advertise, startedAt: clock() }, opts);
+    services = new LocalServices({ node, driver, advertiseHost: advertise.host, dataDir: config.dataDir, saved, log });
+    const agent = new Agent({ config, log, clock, metrics, events, store, ports, node, driver, advertise, startedAt: clock(), watchLog, security, services }, opts);
+    try {
+      // Before the first join, so that the first state exchange already carries them.
+      agent.startServices(await services.start(config.services));
+    } catch (e) {
+      await agent.stop();
+      throw e;
+    }
     driver.start();
     try {
-      agent.api = await ApiServer.start({ socketPath: config.socket, routes: buildRoutes(agent), metrics, log });
+      agent.api = await ApiServer.start({ socketPath: config.socket, routes: buildRoutes(agent, watchLog, log, services), metrics, log });
     } catch (e) {
       await agent.stop();
       throw e;
@@ -113,6 +146,7 @@ export class Agent implements AgentApi {
     log.info('agent started', {
       name: config.name, advertise: describe(advertise), bind: describe({ host: config.bind.host, port: ports.port }),
       socket: config.socket, profile: config.profile, incarnation: store.startIncarnation, version: VERSION,
+      cluster: config.cluster, encryption: security.mode,
     });
     return agent;
   }
@@ -128,6 +162,10 @@ export class Agent implements AgentApi {
 
   get events(): AgentEvents {
     return this.p.events;
+  }
+
+  keyring(): KeyringControl | null {
+    return this.p.security.keyring;
   }
 
   members(): readonly MemberView[] {
@@ -161,7 +199,14 @@ export class Agent implements AgentApi {
       localHealth: this.p.node.localHealth(),
       uptimeSeconds: this.uptimeSeconds(),
       lateTickThresholdMs: DAEMON_LIMITS.lateTickThresholdMs,
-    });
+    }) + this.p.services.metricsText();
+  }
+
+  /** SIGHUP: the config file's services as they now are; errors are logged, the rest applied. */
+  reloadServices(wanted: readonly Registration[]): void {
+    if (this.stopping !== null) return;
+    const r = this.p.services.applyConfig(wanted);
+    for (const e of r.errors) this.p.log.error('config service not applied', { id: e.id, reason: e.message });
   }
 
   async join(seeds: readonly string[]): Promise<JoinResult> {
@@ -204,8 +249,11 @@ export class Agent implements AgentApi {
   stop(): Promise<void> {
     if (this.stopping === null) {
       this.stopping = (async () => {
+        // Checks and waits end before the driver, so none of them reaches a stopped core.
+        const servicesStopped = this.p.services.stop();
         this.p.driver.stop();
         const steps: [string, () => Promise<void>][] = [
+          ['services', () => servicesStopped],
           ['api', async () => { await this.api?.close(); }],
           ['push-pull listener', () => this.p.ports.stream.close()],
           ['udp socket', () => this.p.ports.udp.close()],
@@ -222,6 +270,20 @@ export class Agent implements AgentApi {
       })();
     }
     return this.stopping;
+  }
+
+  /**
+   * A config-file service the core refuses (too large for a packet, over a limit) stops start-up
+   * like any other bad field; one clashing with an API registration is only logged, because the
+   * agent must start for that registration to be removed.
+   */
+  private startServices(r: ConfigApply): void {
+    const refused = r.errors.filter((e) => !e.conflict);
+    for (const e of r.errors.filter((x) => x.conflict)) this.p.log.error('config service not registered', { id: e.id, reason: e.message });
+    if (refused.length > 0) {
+      const where = this.p.config.configFile === null ? 'config' : `config ${this.p.config.configFile}`;
+      throw new ConfigError(`${where}: field "services": ${refused.map((e) => `id ${JSON.stringify(e.id)}: ${e.message}`).join('; ')}`);
+    }
   }
 
   private uptimeSeconds(): number {

@@ -1,42 +1,44 @@
 /**
  * The watch stream: NDJSON from GET /v1/watch, one event a line. When the connection drops (agent
- * restart, socket hiccup) the stream reconnects by itself with the last index seen, so a consumer sees
- * no gap: the agent either resumes from that index or sends a fresh snapshot marked as a reset.
- * Retries are bounded and back off; a run of failures without a single event in between gives up.
+ * restart, socket hiccup, the agent cutting off a reader that fell behind) the stream reconnects by
+ * itself with the last index seen, so a consumer sees no gap: the agent either resumes right after
+ * that index or sends a fresh snapshot marked `reset: true`, which the consumer rebuilds from.
+ * Retries are bounded and back off; a run of failures without a single line in between gives up.
  */
 import type http from 'node:http';
 import { ClientError } from './client-error.js';
 import { connectError, openRequest, timeoutError, type Transport } from './client-http.js';
-import { asObject, errorMessage, int, parseJson, str } from './client-decode.js';
+import { errorMessage } from './client-decode.js';
+import { decodeWatchLine, type WatchEvent } from './client-watch-decode.js';
 
-export interface WatchEvent {
-  /** "snapshot", "reset", or the kind of change; the agent may add kinds, so it is not narrowed here. */
-  readonly type: string;
-  /** Position in the agent's change log; resume point after a reconnect. */
-  readonly index: number;
-  readonly [field: string]: unknown;
-}
+export {
+  decodeWatchLine,
+  type MemberEventKind, type ServiceEventKind,
+  type WatchEnd, type WatchEvent, type WatchHeartbeat, type WatchMemberEvent, type WatchServiceEvent, type WatchSnapshot,
+} from './client-watch-decode.js';
 
 export interface WatchOptions {
-  /** Resume after this index instead of starting with a snapshot. */
+  /** Resume after this index (the `index` of the last line handled) instead of starting with a snapshot. */
   readonly index?: number;
   /** Ends the stream (the iterator just finishes) when aborted. */
   readonly signal?: AbortSignal;
   /** Consecutive failed connections tolerated before the error is thrown. Default 5. */
   readonly maxRetries?: number;
+  /** Also give up once connections have been failing for this long. Default: no time bound. */
+  readonly retryForMs?: number;
   /** First backoff delay; doubles per consecutive failure up to maxBackoffMs. Default 100 ms. */
   readonly initialBackoffMs?: number;
   readonly maxBackoffMs?: number;
-  /** Longest accepted line; a longer one is a bad_response rather than an unbounded buffer. */
+  /**
+   * A connection that delivers nothing for this long is taken for dead and replaced. The agent
+   * writes a heartbeat every 10 s on an idle stream. Default 35 s.
+   */
+  readonly idleTimeoutMs?: number;
+  /** Longest accepted line (a snapshot of a large cluster is one line). Default 64 MiB. */
   readonly maxLineBytes?: number;
 }
 
-const DEFAULTS = { maxRetries: 5, initialBackoffMs: 100, maxBackoffMs: 5_000, maxLineBytes: 4 * 1024 * 1024 };
-
-export function decodeWatchEvent(line: string): WatchEvent {
-  const o = asObject(parseJson(line, 'watch event'), 'watch event');
-  return { ...o, type: str(o, 'type', 'watch event'), index: int(o, 'index', 'watch event') };
-}
+const DEFAULTS = { maxRetries: 5, initialBackoffMs: 100, maxBackoffMs: 5_000, idleTimeoutMs: 35_000, maxLineBytes: 64 * 1024 * 1024 };
 
 /** Failures worth a reconnect: the agent may be restarting. A 4xx or a garbled answer will not heal. */
 function retryable(e: ClientError): boolean {
@@ -58,8 +60,13 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   });
 }
 
+interface Connection {
+  readonly request: http.ClientRequest;
+  readonly response: http.IncomingMessage;
+}
+
 /** Opens one watch connection and waits for the status line; non-200 answers become errors. */
-function connect(t: Transport, path: string): Promise<{ request: http.ClientRequest; response: http.IncomingMessage }> {
+function connect(t: Transport, path: string): Promise<Connection> {
   return new Promise((resolve, reject) => {
     const { request } = openRequest(t, { method: 'GET', path });
     const timer = setTimeout(() => {
@@ -87,53 +94,94 @@ function connect(t: Transport, path: string): Promise<{ request: http.ClientRequ
   });
 }
 
+/**
+ * Splits a byte stream into lines. Only new bytes are searched for a newline, so a snapshot line of
+ * many megabytes arriving in small chunks costs linear time, and a line is bounded by `maxBytes`.
+ */
+async function* lines(response: AsyncIterable<Buffer>, maxBytes: number, onChunk: () => void): AsyncGenerator<string> {
+  let parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of response) {
+    onChunk();
+    let start = 0;
+    let nl: number;
+    while ((nl = chunk.indexOf(0x0a, start)) >= 0) {
+      parts.push(chunk.subarray(start, nl));
+      const line = Buffer.concat(parts).toString('utf8').trim();
+      parts = [];
+      size = 0;
+      start = nl + 1;
+      if (line !== '') yield line;
+    }
+    if (start < chunk.length) {
+      parts.push(chunk.subarray(start));
+      size += chunk.length - start;
+    }
+    if (size > maxBytes) throw new ClientError('bad_response', `watch line longer than ${maxBytes} bytes`);
+  }
+}
+
 export async function* watchEvents(t: Transport, opts: WatchOptions = {}): AsyncGenerator<WatchEvent, void, undefined> {
   const maxRetries = opts.maxRetries ?? DEFAULTS.maxRetries;
   const maxLine = opts.maxLineBytes ?? DEFAULTS.maxLineBytes;
+  const idleMs = opts.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs;
+  const firstBackoff = opts.initialBackoffMs ?? DEFAULTS.initialBackoffMs;
   const signal = opts.signal;
   let lastIndex = opts.index;
   let failures = 0;
-  let backoff = opts.initialBackoffMs ?? DEFAULTS.initialBackoffMs;
+  let failingSince = 0;
+  let backoff = firstBackoff;
 
   while (!isAborted(signal)) {
     const path = lastIndex === undefined ? '/v1/watch' : `/v1/watch?index=${lastIndex}`;
-    let conn: { request: http.ClientRequest; response: http.IncomingMessage } | undefined;
+    let conn: Connection | undefined;
+    let idle: NodeJS.Timeout | undefined;
+    let idleExpired = false;
     const onAbort = (): void => { conn?.request.destroy(); };
     signal?.addEventListener('abort', onAbort, { once: true });
     let failure: ClientError | undefined;
     try {
       conn = await connect(t, path);
       if (isAborted(signal)) return;
-      let pending = '';
-      for await (const chunk of conn.response as AsyncIterable<Buffer>) {
-        pending += chunk.toString('utf8');
-        let nl: number;
-        while ((nl = pending.indexOf('\n')) >= 0) {
-          const line = pending.slice(0, nl).trim();
-          pending = pending.slice(nl + 1);
-          if (line === '') continue;
-          const event = decodeWatchEvent(line);
-          lastIndex = event.index;
-          failures = 0;
-          backoff = opts.initialBackoffMs ?? DEFAULTS.initialBackoffMs;
-          yield event;
+      const live = conn;
+      const armIdle = (): void => {
+        clearTimeout(idle);
+        idle = setTimeout(() => { idleExpired = true; live.request.destroy(); }, idleMs);
+      };
+      armIdle();
+      for await (const text of lines(live.response as AsyncIterable<Buffer>, maxLine, armIdle)) {
+        const line = decodeWatchLine(text);
+        if (line === null) continue;
+        lastIndex = line.index;
+        failures = 0;
+        backoff = firstBackoff;
+        if (line.type === 'error') {
+          // The agent ends the stream after this line; reconnecting from its index is what it asks for.
+          failure = new ClientError('io', `the agent ended the watch stream: ${line.error}`);
+          continue;
         }
-        if (Buffer.byteLength(pending, 'utf8') > maxLine) {
-          throw new ClientError('bad_response', `watch line longer than ${maxLine} bytes`);
-        }
+        // The consumer's own pace is not the agent's silence.
+        clearTimeout(idle);
+        yield line;
+        armIdle();
       }
-      // The agent closed the stream (shutdown or restart): reconnect and resume.
-      failure = new ClientError('io', `the agent on ${t.socketPath} closed the watch stream`);
+      failure ??= new ClientError('io', `the agent on ${t.socketPath} closed the watch stream`);
     } catch (e) {
       if (isAborted(signal)) return;
-      failure = e instanceof ClientError ? e : connectError(t.socketPath, e);
+      failure = idleExpired
+        ? new ClientError('timeout', `the watch stream on ${t.socketPath} was silent for ${idleMs} ms`)
+        : e instanceof ClientError ? e : connectError(t.socketPath, e);
       if (!retryable(failure)) throw failure;
     } finally {
+      clearTimeout(idle);
       signal?.removeEventListener('abort', onAbort);
       conn?.request.destroy();
     }
+    if (isAborted(signal)) return;
+    if (failures === 0) failingSince = Date.now();
     failures++;
-    if (failures > maxRetries) throw failure;
+    const failingFor = Date.now() - failingSince;
+    if (failures > maxRetries || (opts.retryForMs !== undefined && failingFor >= opts.retryForMs)) throw failure;
     await sleep(backoff, signal);
     backoff = Math.min(backoff * 2, opts.maxBackoffMs ?? DEFAULTS.maxBackoffMs);
   }

@@ -9,6 +9,7 @@ import {
   asObject, decodeInfo, decodeJoin, decodeMembers, decodeServices, errorMessage, parseJson, str,
   type Info, type JoinResult, type Member, type MemberStatus, type ServiceEntry,
 } from './client-decode.js';
+import { decodeKeyring, type KeyringKey } from './client-keyring.js';
 import { watchEvents, type WatchEvent, type WatchOptions } from './client-watch.js';
 
 export { ClientError, isClientError, type ClientErrorCode } from './client-error.js';
@@ -17,6 +18,7 @@ export {
   type Health, type Info, type JoinFailure, type JoinResult, type Member, type MemberStatus, type ServiceEntry,
 } from './client-decode.js';
 export type { WatchEvent, WatchOptions } from './client-watch.js';
+export type { KeyringKey } from './client-keyring.js';
 
 export interface ClientOptions {
   readonly socketPath: string;
@@ -130,6 +132,19 @@ export class Client {
   /** Prometheus text exposition, returned verbatim. */
   async metrics(): Promise<string> {
     return (await this.call({ method: 'GET', path: '/v1/metrics' })).text;
+  }
+
+  /** The agent's gossip keys, primary first. Fails with HTTP 409 when encryption is off. */
+  async keyring(): Promise<KeyringKey[]> {
+    return decodeKeyring(await this.json({ method: 'GET', path: '/v1/keyring' }));
+  }
+
+  /**
+   * Changes the local agent's keyring: install a key (it decrypts), use it (it encrypts), remove a
+   * key that is not the primary. Resolves to the keyring after the change.
+   */
+  async keyringChange(op: 'install' | 'use' | 'remove', key: string): Promise<KeyringKey[]> {
+    return decodeKeyring(await this.json({ method: 'POST', path: `/v1/keyring/${op}`, body: { key } }));
   }
 
   async services(q: ServicesQuery = {}): Promise<ServiceEntry[]> {

@@ -136,6 +136,11 @@ export function parseLogLevel(v: unknown): LogLevel {
   return s;
 }
 
+export function parseBool(v: unknown): boolean {
+  if (typeof v !== 'boolean') throw new Invalid(`expected true or false, got ${show(v)}`);
+  return v;
+}
+
 export function parsePacketBytes(v: unknown): number {
   const lo = LIMITS.packetBytesMin;
   const hi = LIMITS.packetBytesMax;

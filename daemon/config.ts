@@ -5,9 +5,11 @@ import { addressKey } from '../protocol/address.js';
 import { LIMITS } from '../protocol/limits.js';
 import type { Profile } from '../protocol/profiles.js';
 import {
-  type AdvertiseAddress, DEFAULT_PORT, Invalid, parseAdvertise, parseBind, parseCluster, parseLogLevel,
+  type AdvertiseAddress, DEFAULT_PORT, Invalid, parseAdvertise, parseBind, parseBool, parseCluster, parseLogLevel,
   parseName, parsePacketBytes, parsePath, parseProfile, parseSeeds, type ValueSource,
 } from './config-fields.js';
+import { describeConfigServices, parseConfigServices } from './catalog/config-services.js';
+import type { Registration } from './catalog/registration.js';
 import { DAEMON_LIMITS } from './limits.js';
 import type { LogLevel } from './log.js';
 import { currentPlatform, defaultDataDir, defaultSocketPath, type Env, type Platform, SOCKET_ENV } from './paths.js';
@@ -55,8 +57,16 @@ export interface AgentConfig {
   readonly profile: Profile['name'];
   readonly cluster: string;
   readonly encryptKeyFile: string | null;
+  /**
+   * With encryption on: refuse unencrypted input (default true) / encrypt what is sent (default
+   * true). Setting them false is for turning encryption on in a running cluster (daemon/SECURITY.md).
+   */
+  readonly encryptVerifyIncoming: boolean;
+  readonly encryptVerifyOutgoing: boolean;
   readonly logLevel: LogLevel;
   readonly packetBytes: number;
+  /** Service instances registered from the config file (daemon/CATALOG.md); reloaded on SIGHUP. */
+  readonly services: readonly Registration[];
 }
 
 /** A bad config: the message names the file (or flag), the field and the reason, on one line. */
@@ -67,12 +77,13 @@ export class ConfigError extends Error {
 /** Config-file keys, in the order they are documented and reported. */
 export const CONFIG_FIELDS = [
   'name', 'bind', 'advertise', 'join', 'socket', 'data_dir', 'profile', 'cluster',
-  'encrypt_key_file', 'log_level', 'packet_bytes',
+  'encrypt_key_file', 'encrypt_verify_incoming', 'encrypt_verify_outgoing', 'log_level', 'packet_bytes',
+  'services',
 ] as const;
 export type ConfigField = (typeof CONFIG_FIELDS)[number];
 
 /** Fields SIGHUP applies to a running agent; a change to any other field needs a restart. */
-export const RELOADABLE_FIELDS: readonly ConfigField[] = ['log_level', 'join'];
+export const RELOADABLE_FIELDS: readonly ConfigField[] = ['log_level', 'join', 'services'];
 
 export const DEFAULTS = {
   bind: `0.0.0.0:${DEFAULT_PORT}`,
@@ -80,12 +91,15 @@ export const DEFAULTS = {
   cluster: 'default',
   logLevel: 'info',
   packetBytes: LIMITS.packetBytesDefault,
+  encryptVerifyIncoming: true,
+  encryptVerifyOutgoing: true,
 } as const;
 
 const FLAG_OF: Readonly<Record<ConfigField, string | null>> = {
   name: 'name', bind: 'bind', advertise: 'advertise', join: 'join', socket: 'socket',
   data_dir: 'data-dir', profile: 'profile', cluster: 'cluster', encrypt_key_file: 'encrypt-key-file',
-  log_level: 'log-level', packet_bytes: null,
+  log_level: 'log-level', packet_bytes: null, encrypt_verify_incoming: null, encrypt_verify_outgoing: null,
+  services: null,
 };
 
 export function resolveConfig(flags: AgentFlags, env: Env = process.env, platform: Platform = currentPlatform()): AgentConfig {
@@ -118,8 +132,12 @@ export function resolveConfig(flags: AgentFlags, env: Env = process.env, platfor
   const encryptKeyFile = pick('encrypt_key_file', flags.encryptKeyFile, path()) ?? null;
   const logLevel = pick('log_level', flags.logLevel, parseLogLevel) ?? DEFAULTS.logLevel;
   const packetBytes = pick('packet_bytes', undefined, parsePacketBytes) ?? DEFAULTS.packetBytes;
+  const encryptVerifyIncoming = pick('encrypt_verify_incoming', undefined, parseBool) ?? DEFAULTS.encryptVerifyIncoming;
+  const encryptVerifyOutgoing = pick('encrypt_verify_outgoing', undefined, parseBool) ?? DEFAULTS.encryptVerifyOutgoing;
+  const services = pick('services', undefined, parseConfigServices) ?? [];
 
-  return { configFile, name, bind, advertise, join, socket, dataDir, profile, cluster, encryptKeyFile, logLevel, packetBytes };
+  return { configFile, name, bind, advertise, join, socket, dataDir, profile, cluster, encryptKeyFile, logLevel, packetBytes,
+    encryptVerifyIncoming, encryptVerifyOutgoing, services };
 }
 
 function labelled<T>(where: string, parse: () => T): T {
@@ -205,7 +223,10 @@ function displayFields(c: AgentConfig): Record<ConfigField, string> {
     profile: c.profile,
     cluster: c.cluster,
     encrypt_key_file: c.encryptKeyFile ?? '(none)',
+    encrypt_verify_incoming: String(c.encryptVerifyIncoming),
+    encrypt_verify_outgoing: String(c.encryptVerifyOutgoing),
     log_level: c.logLevel,
     packet_bytes: String(c.packetBytes),
+    services: describeConfigServices(c.services),
   };
 }

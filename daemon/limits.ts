@@ -14,6 +14,22 @@ export const DAEMON_LIMITS = {
    * idle timeout, so a peer dribbling one byte at a time cannot hold a slot.
    */
   streamDeadlineMs: 10_000,
+  /** Largest push-pull frame: the core's stream cap plus the label header and encryption envelope. */
+  streamFrameBytesMax: LIMITS.streamBytesMax + LIMITS.wrapBytesMax,
+  /** Keys in the keyring (one primary, the rest decrypt only); trial decryption is bounded by it. */
+  keyringKeysMax: 16,
+  /** Largest encrypt_key_file read at start-up. */
+  keyFileBytesMax: 4096,
+  /** Largest keyring file read from data_dir. */
+  keyringFileBytesMax: 16 * 1024,
+  /**
+   * Rejections worth an operator's attention (another cluster, undecryptable, plaintext) are logged
+   * once per peer and reason in this interval, for at most rejectLogPeersMax peers, and at most
+   * rejectLogLinesMax lines in all per interval, so a flood costs counters, not log volume.
+   */
+  rejectLogIntervalMs: 60_000,
+  rejectLogPeersMax: 1024,
+  rejectLogLinesMax: 20,
   /** UDP sends not yet completed by the kernel; beyond it datagrams are dropped and counted. */
   udpSendsInFlightMax: 4096,
   /** A timer firing later than this after its deadline counts as a late tick. */
@@ -28,8 +44,8 @@ export const DAEMON_LIMITS = {
   pathBytesMax: 4096,
   /** Unix socket paths: sun_path holds 108 bytes including the terminating NUL on Linux. */
   socketPathBytesMax: 107,
-  /** Bytes of a cluster name. */
-  clusterBytesMax: 64,
+  /** Bytes of a cluster name (it travels in the labelled header). */
+  clusterBytesMax: LIMITS.clusterLabelBytesMax,
   /** Request body of any API call. */
   apiBodyBytesMax: 64 * 1024,
   /** Request headers of any API call. */
@@ -52,6 +68,31 @@ export const DAEMON_LIMITS = {
   apiJoinGraceMs: 250,
   /** Subscribers to member events (watch streams and in-process listeners). */
   eventSubscribersMax: 256,
+  /**
+   * Events the watch log keeps so that `GET /v1/watch?index=N` can resume exactly; an older index
+   * gets a fresh snapshot marked as a reset. The log also stays under watchLogBytesMax (a service
+   * event can carry up to ~25 KB of tags and meta, so a count alone would not bound memory).
+   */
+  watchLogEventsMax: 4096,
+  watchLogBytesMax: 8 * 1024 * 1024,
+  /**
+   * Open watch streams. Below apiConnectionsMax so that watchers can never lock plain requests
+   * (register, drain, a --wait) out of the socket.
+   */
+  watchStreamsMax: 96,
+  /**
+   * A watch stream stops writing while more than this many bytes wait for its client to read them,
+   * and goes on from the shared log once they drain. A client that falls behind by the whole log
+   * is cut off with a final error line, so a stalled reader costs this buffer and no more.
+   */
+  watchStreamBufferBytes: 256 * 1024,
+  /** A watch stream that has written nothing for this long writes a heartbeat line. */
+  watchHeartbeatMs: 10_000,
+  /**
+   * After the last line of a stream (end or cut-off) the client gets this long to read it; then the
+   * connection is closed regardless, so a reader that stopped reading cannot hold it.
+   */
+  apiStreamEndGraceMs: 5_000,
   /** Time a graceful leave is given to spread before the sockets close. */
   leaveSpreadMs: 300,
   /** SIGTERM/SIGINT/POST /v1/leave: the process exits by then even if shutdown hangs. */
@@ -61,6 +102,42 @@ export const DAEMON_LIMITS = {
   seedRetryMaxMs: 30_000,
   /** Attempts to find a port free for both TCP and UDP when binding port 0. */
   bindPortAttempts: 5,
+
+  // ---- Local service catalog: registrations, health checks, waits ----
+  /** Services in the config file (each also counts against the core's per-node limit). */
+  configServicesMax: LIMITS.servicesPerNodeMax,
+  /** Health checks run by one agent: one per registered instance at most. */
+  checksMax: LIMITS.servicesPerNodeMax,
+  /** Checks running at once (each holds one connection); the others wait for a slot. */
+  checksConcurrentMax: 32,
+  /** Interval of HTTP and TCP checks. */
+  checkIntervalMinMs: 1_000,
+  checkIntervalMaxMs: 3_600_000,
+  /** Timeout of one HTTP or TCP check; never longer than its interval. */
+  checkTimeoutMinMs: 100,
+  checkTimeoutMaxMs: 60_000,
+  /** TTL of a TTL check. */
+  checkTtlMinMs: 1_000,
+  checkTtlMaxMs: 86_400_000,
+  /** success_before_passing and failures_before_critical. */
+  checkThresholdMax: 100,
+  /** Bytes of an HTTP check URL and of a TCP check target. */
+  checkTargetBytesMax: 2048,
+  /** Bytes of an HTTP check's response body read (for the log); the rest is never read. */
+  checkHttpBodyBytesMax: 512,
+  /** Bytes of the note sent with a TTL check update. */
+  checkNoteBytesMax: 1024,
+  /** `?wait` with no value; and the longest wait accepted. */
+  waitDefaultMs: 30_000,
+  waitMaxMs: 300_000,
+  /** Largest services.json read from data_dir (512 instances with maximal tags and meta fit). */
+  servicesFileBytesMax: 16 * 1024 * 1024,
+  /**
+   * The catalog revision is persisted this far ahead of the last version used, so that it need not
+   * be written on every health change; it is rewritten when half the headroom is used up. A restart
+   * skips at most this many versions (of 2^32).
+   */
+  catalogRevisionHeadroom: 1024,
 } as const;
 
 export type DaemonLimits = typeof DAEMON_LIMITS;

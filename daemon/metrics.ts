@@ -118,7 +118,7 @@ function sorted(m: ReadonlyMap<string, number>): [string, number][] {
   return [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-class Exposition {
+export class Exposition {
   private readonly lines: string[] = [];
 
   family(name: string, type: 'counter' | 'gauge' | 'summary', help: string): void {

@@ -76,6 +76,7 @@ export async function runAgent(flags: AgentFlags): Promise<number> {
     const added = next.join.filter((s) => !config.join.includes(s));
     config = next;
     seeds.add(added);
+    agent?.reloadServices(next.services);
   };
   process.on('SIGTERM', onTerm);
   process.on('SIGINT', onInt);
@@ -109,5 +110,5 @@ function reload(flags: AgentFlags, current: AgentConfig, log: Logger): AgentConf
   if (next.logLevel !== current.logLevel) log.setLevel(next.logLevel);
   for (const c of reloadable) log.info('config change applied', { ...c });
   if (reloadable.length === 0 && restartRequired.length === 0) log.info('config reloaded; nothing changed');
-  return { ...current, logLevel: next.logLevel, join: next.join };
+  return { ...current, logLevel: next.logLevel, join: next.join, services: next.services };
 }

@@ -1,6 +1,5 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import type { Address } from '../protocol/address.js';
-import { LIMITS } from '../protocol/limits.js';
 import { DAEMON_LIMITS } from './limits.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
@@ -9,7 +8,8 @@ import { describe, errCode, normalizeHost } from './net-util.js';
 /**
  * Push-pull streams over TCP. One exchange per connection: the initiator writes one frame, the
  * responder writes one frame back (or closes without one), then both close. A frame is a 4-byte
- * big-endian length followed by that many bytes, at most LIMITS.streamBytesMax.
+ * big-endian length followed by that many bytes, at most DAEMON_LIMITS.streamFrameBytesMax (the
+ * core's LIMITS.streamBytesMax plus the label header and encryption envelope around it).
  */
 
 const HEADER_BYTES = 4;
@@ -37,7 +37,7 @@ class FrameReader {
       if (this.have < HEADER_BYTES) return null;
       const all = Buffer.concat(this.chunks);
       this.need = all.readUInt32BE(0);
-      if (this.need > LIMITS.streamBytesMax) return { error: `frame of ${this.need} bytes exceeds ${LIMITS.streamBytesMax}` };
+      if (this.need > DAEMON_LIMITS.streamFrameBytesMax) return { error: `frame of ${this.need} bytes exceeds ${DAEMON_LIMITS.streamFrameBytesMax}` };
       this.chunks = [all.subarray(HEADER_BYTES)];
       this.have -= HEADER_BYTES;
     }
@@ -123,7 +123,8 @@ function serve(socket: Socket, active: Set<Socket>, handler: StreamHandler, metr
       return fail('handler error');
     }
     finished = true;
-    metrics.stream('in', 'ok');
+    // A request the handler refused (another cluster, undecryptable, malformed) was not served.
+    metrics.stream('in', reply === null ? 'failed' : 'ok');
     if (reply === null) socket.end();
     else socket.end(frame(reply));
   });

@@ -46,6 +46,8 @@ const MEMBERS = [
   { name: 'n0', address: '127.0.0.1', port: 7000, status: 'alive', incarnation: 5, extra: 'kept out' },
 ];
 
+const SNAPSHOT = (index: number): string => JSON.stringify({ type: 'snapshot', index, reset: false, members: [], services: [] });
+
 async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
@@ -187,10 +189,10 @@ test('watch resumes from the last index after the connection drops', async () =>
     connection++;
     res.writeHead(200, { 'content-type': 'application/x-ndjson' });
     if (connection === 1) {
-      res.write('{"type":"snapshot","index":1,"members":[]}\n{"type":"member","in');
-      res.end('dex":2}\n'); // a line split across chunks, then the agent goes away
+      res.write(`${SNAPSHOT(1)}\n{"type":"member","index":2,"event":"jo`);
+      res.end(`ined","member":${JSON.stringify(MEMBERS[1])}}\n`); // a line split across chunks, then the agent goes away
     } else {
-      res.write('{"type":"member","index":3}\n');
+      res.write(`{"type":"member","index":3,"event":"dead","member":${JSON.stringify(MEMBERS[0])}}\n`);
     }
   });
   after(() => a.close());
@@ -204,7 +206,7 @@ test('watch resumes from the last index after the connection drops', async () =>
 });
 
 test('watch gives up after a bounded number of failed reconnects', async () => {
-  const a = await fakeAgent((_req, _b, res) => { res.writeHead(200); res.end('{"type":"snapshot","index":7}\n'); });
+  const a = await fakeAgent((_req, _b, res) => { res.writeHead(200); res.end(`${SNAPSHOT(7)}\n`); });
   const c = new Client({ socketPath: a.socket });
   const seen: number[] = [];
   const started = Date.now();
@@ -228,7 +230,7 @@ test('watch does not retry a request the agent refuses', async () => {
 });
 
 test('aborting a watch ends the stream quietly', async () => {
-  const a = await fakeAgent((_req, _b, res) => { res.writeHead(200); res.write('{"type":"snapshot","index":1}\n'); });
+  const a = await fakeAgent((_req, _b, res) => { res.writeHead(200); res.write(`${SNAPSHOT(1)}\n`); });
   after(() => a.close());
   const ctl = new AbortController();
   const seen: number[] = [];

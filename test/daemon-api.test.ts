@@ -14,6 +14,7 @@ import { SocketInUseError } from '../daemon/api/socket-file.js';
 import { DAEMON_LIMITS } from '../daemon/limits.js';
 import { silentLogger } from '../daemon/log.js';
 import { Metrics } from '../daemon/metrics.js';
+import { EventLog } from '../daemon/watch/event-log.js';
 
 type TestCtx = { after: (fn: () => void | Promise<void>) => void };
 
@@ -54,7 +55,8 @@ function tempDir(t: TestCtx): string {
 async function startApi(t: TestCtx, socketPath: string, extra: Route[] = []): Promise<{ api: ApiServer; agent: FakeAgent; metrics: Metrics }> {
   const agent = new FakeAgent();
   const metrics = new Metrics();
-  const api = await ApiServer.start({ socketPath, routes: [...buildRoutes(agent), ...extra], metrics, log: silentLogger() });
+  const watch = new EventLog({ members: () => agent.members(), services: () => [] }, 1000);
+  const api = await ApiServer.start({ socketPath, routes: [...buildRoutes(agent, watch), ...extra], metrics, log: silentLogger() });
   t.after(() => api.close());
   return { api, agent, metrics };
 }

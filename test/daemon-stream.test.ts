@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { test } from 'node:test';
-import { LIMITS } from '../protocol/limits.js';
 import { DAEMON_LIMITS } from '../daemon/limits.js';
 import { silentLogger } from '../daemon/log.js';
 import { Metrics } from '../daemon/metrics.js';
@@ -41,7 +40,7 @@ test('a frame header above the limit is cut off before any body is read', async 
   const { s, metrics } = await server(t, () => { served++; return null; });
   const sock = connect(s.port, '127.0.0.1');
   const header = Buffer.alloc(4);
-  header.writeUInt32BE(LIMITS.streamBytesMax + 1, 0);
+  header.writeUInt32BE(DAEMON_LIMITS.streamFrameBytesMax + 1, 0);
   sock.on('error', () => undefined);
   sock.write(header);
   await closed(sock);

@@ -48,7 +48,7 @@ export function registerAgent(program: Command, ctx: Ctx): void {
       defaultDataDir(process.env, platform)))
     .addOption(opt('--profile <profile>', 'timing profile', DEFAULTS.profile).choices(['lan', 'wan', 'local']))
     .addOption(opt('--cluster <name>', 'cluster name; packets of agents in another cluster are ignored', DEFAULTS.cluster))
-    .addOption(opt('--encrypt-key-file <file>', 'file holding the gossip encryption keyring', 'no encryption'))
+    .addOption(opt('--encrypt-key-file <file>', 'turns gossip encryption on: base64 keys (`swimd keygen`), one per line, the first encrypts; seeds the keyring kept in the data dir', 'no encryption'))
     .addOption(opt('--log-level <level>', 'verbosity of the JSON-lines log on stderr', DEFAULTS.logLevel).choices(LOG_LEVELS))
     .addHelpText('after', `
 Profiles: lan (one data centre), wan (high latency, slower failure detection),

@@ -14,6 +14,25 @@ export interface AgentApi {
   requestLeave(): void;
   /** Prometheus text exposition. */
   metricsText(): string;
+  /** The gossip keyring; null (or absent) when encryption is off. */
+  keyring?(): KeyringControl | null;
+}
+
+/** One key as the keyring routes show it. */
+export interface KeyringEntry {
+  readonly key: string;
+  readonly primary: boolean;
+}
+
+/**
+ * The keyring operations behind /v1/keyring. Mutations are persisted before they take effect and
+ * reject with a KeyringError (bad key, not installed, primary, full) when refused.
+ */
+export interface KeyringControl {
+  list(): readonly KeyringEntry[];
+  install(key: string): Promise<readonly KeyringEntry[]>;
+  use(key: string): Promise<readonly KeyringEntry[]>;
+  remove(key: string): Promise<readonly KeyringEntry[]>;
 }
 
 /** GET /v1/info. Fields may be added, never renamed. */

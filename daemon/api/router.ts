@@ -13,7 +13,7 @@ export interface RequestContext {
   /** Values of the pattern's ":name" segments, percent-decoded. */
   readonly params: Readonly<Record<string, string>>;
   readonly query: URLSearchParams;
-  /** The parsed JSON body (untrusted) for routes with body 'json'; undefined otherwise. */
+  /** The parsed JSON body (untrusted) for routes with body 'json' or a non-empty 'optional-json'; undefined otherwise. */
   readonly body: unknown;
   /** Aborted when the client goes away; long-running handlers and streams stop on it. */
   readonly signal: AbortSignal;
@@ -26,6 +26,12 @@ export interface StreamSink {
    * than DAEMON_LIMITS.apiStreamBufferBytesMax behind and was cut off. Never blocks.
    */
   send(value: unknown): boolean;
+  /** As send, for a value already serialized as one line of JSON (no newline), e.g. shared by many streams. */
+  sendJson(text: string): boolean;
+  /** Bytes queued on this response that the client has not taken yet. */
+  readonly buffered: number;
+  /** Resolves once the queue has drained or the stream has closed. */
+  drained(): Promise<void>;
   readonly signal: AbortSignal;
 }
 
@@ -39,8 +45,11 @@ export type Reply =
 export interface Route {
   readonly method: Method;
   readonly pattern: string;
-  /** 'json': the body must be one JSON value; 'none': any body is read (within the cap) and ignored. */
-  readonly body: 'none' | 'json';
+  /**
+   * 'json': the body must be one JSON value; 'optional-json': likewise, but an empty body is allowed
+   * (ctx.body is then undefined); 'none': any body is read (within the cap) and ignored.
+   */
+  readonly body: 'none' | 'json' | 'optional-json';
   readonly handle: (ctx: RequestContext) => Reply | Promise<Reply>;
 }
 

@@ -103,7 +103,7 @@ export class ApiServer {
       return finish(apiError(413, `request body larger than ${DAEMON_LIMITS.apiBodyBytesMax} bytes`));
     }
     let body: unknown;
-    if (route.body === 'json') {
+    if (route.body === 'json' || (route.body === 'optional-json' && read.bytes.length > 0)) {
       const parsed = parseJsonBody(read.bytes);
       if (!parsed.ok) return finish(apiError(400, parsed.error));
       body = parsed.value;
@@ -146,22 +146,43 @@ export class ApiServer {
     res.setHeader('Content-Type', 'application/x-ndjson; charset=utf-8');
     res.setHeader('Cache-Control', 'no-store');
     res.flushHeaders();
+    const write = (line: string): boolean => {
+      if (res.destroyed || res.writableEnded) return false;
+      // A backstop: stream handlers pace themselves on `buffered`, so only a handler that does not reaches this.
+      if (res.writableLength > DAEMON_LIMITS.apiStreamBufferBytesMax) {
+        this.opts.log.warn('stream client too slow; closing its stream', { buffered: res.writableLength });
+        res.destroy();
+        return false;
+      }
+      res.write(line + '\n');
+      return true;
+    };
     const sink: StreamSink = {
       signal: abort.signal,
-      send: (value: unknown): boolean => {
-        if (res.destroyed || res.writableEnded) return false;
-        if (res.writableLength > DAEMON_LIMITS.apiStreamBufferBytesMax) {
-          this.opts.log.warn('watch client too slow; closing its stream', { buffered: res.writableLength });
-          res.destroy();
-          return false;
-        }
-        res.write(JSON.stringify(value) + '\n');
-        return true;
+      send: (value: unknown): boolean => write(JSON.stringify(value)),
+      sendJson: write,
+      get buffered(): number {
+        return res.writableLength;
       },
+      drained: () => new Promise<void>((resolve) => {
+        if (res.destroyed || res.writableLength === 0) return resolve();
+        const done = (): void => {
+          res.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        res.on('drain', done);
+        res.on('close', done);
+      }),
     };
     try {
       await run(sink);
-      if (!res.destroyed) res.end();
+      if (!res.destroyed) {
+        res.end();
+        // A client that stopped reading would otherwise hold the connection and its buffer forever.
+        const timer = setTimeout(() => res.destroy(), DAEMON_LIMITS.apiStreamEndGraceMs);
+        res.once('close', () => clearTimeout(timer));
+      }
     } catch (err) {
       this.opts.log.error('api stream failed', { err });
       res.destroy();

@@ -46,3 +46,26 @@ export function timesToStatus(tl: Timeline, observers: readonly string[], member
 export function describeChanges(changes: readonly StatusChange[], since: number): string {
   return changes.map((c) => `${c.observer} saw ${c.member} ${c.from} -> ${c.to} (inc ${c.incarnation}) at +${((c.t - since) / 1000).toFixed(3)}s`).join('; ');
 }
+
+/**
+ * For each observer, the time from `since` until `member` reached `status` for good: the time of the
+ * observer's last change for that member, provided it is in `status` now (undefined otherwise). Differs
+ * from the first time when the status flapped, e.g. a crashed node briefly revived by its own last
+ * refutation still circulating.
+ */
+export function timesToSettled(tl: Timeline, observers: readonly string[], member: string, status: 'alive' | 'suspect' | 'dead', since: number): Map<string, number | undefined> {
+  return new Map(observers.map((o) => {
+    const last = tl.changes({ observer: o, member, after: since }).at(-1);
+    if (tl.statusOf(o, member) !== status) return [o, undefined];
+    return [o, last === undefined ? 0 : last.t - since];
+  }));
+}
+
+/** Changes that took `member` out of dead (back to alive or suspect) inside the window. */
+export function revivals(tl: Timeline, member: string, w: Window, observers?: readonly string[]): StatusChange[] {
+  return tl.changes({
+    member, after: w.after,
+    ...(w.before === undefined ? {} : { before: w.before }),
+    ...(observers === undefined ? {} : { observer: observers }),
+  }).filter((c) => c.from === 'dead' && (c.to === 'alive' || c.to === 'suspect'));
+}

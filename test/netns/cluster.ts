@@ -28,6 +28,7 @@ export interface NetnsClusterOptions extends Partial<AgentSettings> {
 
 /** Temporary folders are named after the creating process, like the namespaces, for the same sweep. */
 const DIR_PREFIX = 'swimd-nt-';
+const STALE_DIR = new RegExp(`^${DIR_PREFIX}(\\d+)-`);
 let dirsSwept = false;
 
 /** Removes folders of earlier runs whose process is gone (killed before its cleanup could run). */
@@ -35,7 +36,7 @@ function sweepStaleDirs(): void {
   if (dirsSwept) return;
   dirsSwept = true;
   for (const entry of readdirSync(tmpdir())) {
-    const m = /^swimd-nt-(\d+)-/.exec(entry);
+    const m = STALE_DIR.exec(entry);
     if (m === null || Number(m[1]) === process.pid || pidAlive(Number(m[1]))) continue;
     rmSync(join(tmpdir(), entry), { recursive: true, force: true });
   }
@@ -91,7 +92,8 @@ export class NetnsCluster {
       if (first.length > 0) {
         const [seed, ...rest] = first;
         if (seed !== undefined) await c.startAgent(seed, []);
-        const results = await Promise.allSettled(rest.map((a) => c.startAgent(a)));
+        const via = seed === undefined ? [] : [seed.gossipAddress];
+        const results = await Promise.allSettled(rest.map((a) => c.startAgent(a, via)));
         const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
         if (failed !== undefined) throw failed.reason;
         await c.waitConverged(opts.convergeTimeoutMs ?? 30_000);

@@ -1,0 +1,135 @@
+/**
+ * The proxy's view of one service, built from the agent's watch stream: which instances exist,
+ * which may take new requests, and a weighted choice among them. Pure (no sockets, no clock), so
+ * the routing rules can be tested without a cluster.
+ */
+import type { ServiceEntry, WatchEvent } from '../../daemon/client.js';
+
+export interface Backend {
+  /** node + "/" + id: an id is only unique within its owner node. */
+  readonly key: string;
+  readonly id: string;
+  readonly node: string;
+  readonly address: string;
+  readonly port: number;
+  readonly version: string;
+  readonly weight: number;
+  readonly health: ServiceEntry['health'];
+  readonly draining: boolean;
+}
+
+/** What happened to one backend because of one watch line, for the proxy's own log. */
+export interface BackendChange {
+  readonly key: string;
+  readonly change: 'added' | 'updated' | 'removed';
+  readonly backend: Backend;
+}
+
+export function backendKey(s: Pick<ServiceEntry, 'node' | 'id'>): string {
+  return `${s.node}/${s.id}`;
+}
+
+/**
+ * Only a passing instance that is not draining gets new requests. Warning is left out on purpose:
+ * the agent reports an instance answering 429 as warning, i.e. one that is shedding load.
+ */
+export function eligible(b: Backend): boolean {
+  return b.health === 'passing' && !b.draining;
+}
+
+function toBackend(s: ServiceEntry): Backend {
+  return {
+    key: backendKey(s), id: s.id, node: s.node, address: s.address, port: s.port,
+    version: s.version, weight: s.weight, health: s.health, draining: s.draining,
+  };
+}
+
+export class BackendTable {
+  private readonly byKey = new Map<string, Backend>();
+
+  constructor(readonly service: string) {}
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  get(key: string): Backend | undefined {
+    return this.byKey.get(key);
+  }
+
+  all(): Backend[] {
+    return [...this.byKey.values()];
+  }
+
+  eligible(): Backend[] {
+    return this.all().filter(eligible);
+  }
+
+  /**
+   * Applies one watch line. A snapshot replaces the whole view (it may be a reset after a gap, so
+   * anything not in it is gone); a service event adds, updates or removes one instance.
+   */
+  apply(e: WatchEvent): BackendChange[] {
+    if (e.type === 'snapshot') return this.replace(e.services.filter((s) => s.name === this.service));
+    if (e.type !== 'service') return [];
+    const renamed = e.previous !== undefined && e.previous.name === this.service && e.service.name !== this.service;
+    if (e.service.name !== this.service && !renamed) return [];
+    const key = backendKey(e.service);
+    if (e.event === 'deregistered' || renamed) return this.remove(key);
+    return [this.upsert(toBackend(e.service))];
+  }
+
+  private replace(services: readonly ServiceEntry[]): BackendChange[] {
+    const next = new Map(services.map((s) => [backendKey(s), toBackend(s)] as const));
+    const changes: BackendChange[] = [];
+    for (const [key, b] of this.byKey) if (!next.has(key)) changes.push({ key, change: 'removed', backend: b });
+    for (const key of changes.map((c) => c.key)) this.byKey.delete(key);
+    for (const b of next.values()) changes.push(this.upsert(b));
+    return changes;
+  }
+
+  private upsert(b: Backend): BackendChange {
+    const had = this.byKey.has(b.key);
+    this.byKey.set(b.key, b);
+    return { key: b.key, change: had ? 'updated' : 'added', backend: b };
+  }
+
+  private remove(key: string): BackendChange[] {
+    const b = this.byKey.get(key);
+    if (b === undefined) return [];
+    this.byKey.delete(key);
+    return [{ key, change: 'removed', backend: b }];
+  }
+}
+
+/**
+ * Weighted random choice. `random` returns [0, 1). Instances with weight ≤ 0 are only chosen when
+ * no candidate has a positive weight (an operator setting every weight to 0 should not black-hole
+ * the service).
+ */
+export function pickWeighted(candidates: readonly Backend[], random: () => number): Backend | undefined {
+  const weighted = candidates.filter((b) => b.weight > 0);
+  const pool = weighted.length > 0 ? weighted : candidates;
+  if (pool.length === 0) return undefined;
+  const total = weighted.length > 0 ? weighted.reduce((s, b) => s + b.weight, 0) : pool.length;
+  let r = random() * total;
+  for (const b of pool) {
+    r -= weighted.length > 0 ? b.weight : 1;
+    if (r < 0) return b;
+  }
+  return pool[pool.length - 1];
+}
+
+/**
+ * Chooses the backend for one request. With a pinned version (sticky mode), the client stays on that
+ * version while any instance of it may take requests; once none can, it falls through to the whole
+ * pool and is pinned again to whatever it gets.
+ */
+export function chooseBackend(table: BackendTable, pinned: string | undefined, random: () => number): Backend | undefined {
+  const pool = table.eligible();
+  if (pinned !== undefined) {
+    const same = pool.filter((b) => b.version === pinned);
+    if (same.length > 0) return pickWeighted(same, random);
+  }
+  return pickWeighted(pool, random);
+}

@@ -1,0 +1,164 @@
+/**
+ * Options of the deploy drill and their command-line form (`npm run bench -- --scenario deploy ...`).
+ * The defaults are sized for the drill's goal: each run offers 500 req/s for 45 s (22,500
+ * requests), with the deploy starting after 15 s of steady traffic.
+ */
+import { DurationError, parseDuration } from '../../daemon/duration.js';
+import type { RunName } from './analyze.js';
+
+export const RUN_NAMES: readonly RunName[] = ['swimd', 'naive', 'weighted'];
+
+export interface DeployDrillOptions {
+  readonly runs: readonly RunName[];
+  /** Requests per second offered through the proxy. */
+  readonly rate: number;
+  /** Load per run; extended when the deploy has not finished `tailMs` before it ends. */
+  readonly durationMs: number;
+  /** Steady traffic on v1 before the deploy starts. */
+  readonly deployAtMs: number;
+  /** Weighted run: how long v1 (weight 9) and v2 (weight 1) share traffic before v1 is retired. */
+  readonly splitMs: number;
+  /** Traffic kept up after the deploy's last step. */
+  readonly tailMs: number;
+  readonly concurrency: number;
+  /** Simulated clients (cookie jars) the requests are spread over. */
+  readonly clients: number;
+  readonly sticky: boolean;
+  /** The app's time per request. */
+  readonly serviceMs: number;
+  /** The HTTP check's interval, as the agent reads it. */
+  readonly checkInterval: string;
+  /** Longest propagation wait per mutation. */
+  readonly waitMs: number;
+  readonly requestTimeoutMs: number;
+  readonly profile: 'lan' | 'local';
+  /** Chart resolution. */
+  readonly binMs: number;
+  readonly json?: string;
+  readonly svg?: string;
+  /** Keep the agents' folder (logs, data) after each run. */
+  readonly keep: boolean;
+  /** Progress lines; default: stderr. */
+  readonly say?: (line: string) => void;
+  /** The summary table; default: stdout. */
+  readonly print?: (text: string) => void;
+}
+
+export const DEFAULT_DEPLOY_OPTIONS: DeployDrillOptions = {
+  runs: RUN_NAMES,
+  rate: 500,
+  durationMs: 45_000,
+  deployAtMs: 15_000,
+  splitMs: 10_000,
+  tailMs: 3_000,
+  concurrency: 64,
+  clients: 50,
+  sticky: false,
+  serviceMs: 5,
+  checkInterval: '1s',
+  waitMs: 10_000,
+  requestTimeoutMs: 10_000,
+  profile: 'local',
+  binMs: 250,
+  keep: false,
+};
+
+export const DEPLOY_USAGE = `deploy drill options:
+  --runs LIST            runs, comma-separated (default swimd,naive,weighted)
+  --rate N               requests per second through the proxy (default 500)
+  --duration D           load per run (default 45s)
+  --deploy-at D          steady traffic before the deploy (default 15s)
+  --split D              weighted run: time v1:v2 = 9:1 is held (default 10s)
+  --tail D               traffic after the deploy's last step, at least (default 3s)
+  --concurrency N        requests in flight at most (default 64)
+  --clients N            simulated clients, each with its own cookie (default 50)
+  --sticky               proxy keeps a client on the version it started with
+  --service-time D       the app's time per request (default 5ms)
+  --check-interval D     the app's HTTP check interval (default 1s)
+  --wait D               propagation wait per mutation (default 10s)
+  --profile lan|local    agents' timing profile (default local)
+  --bin D                chart resolution (default 250ms)
+  --json FILE            write {"runs": [...]} to FILE
+  --svg FILE             write the chart to FILE
+  --keep                 keep the agents' logs and data dirs`;
+
+export class OptionError extends Error {}
+
+function positiveInt(flag: string, v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < 1) throw new OptionError(`${flag}: expected a positive integer, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+function duration(flag: string, v: string): number {
+  try {
+    return parseDuration(v);
+  } catch (e) {
+    if (e instanceof DurationError) throw new OptionError(`${flag}: ${e.message}`);
+    throw e;
+  }
+}
+
+function runs(v: string): RunName[] {
+  const names = v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const out: RunName[] = [];
+  for (const n of names) {
+    const r = RUN_NAMES.find((x) => x === n);
+    if (r === undefined) throw new OptionError(`--runs: unknown run ${JSON.stringify(n)}; known: ${RUN_NAMES.join(', ')}`);
+    if (!out.includes(r)) out.push(r);
+  }
+  if (out.length === 0) throw new OptionError('--runs: name at least one run');
+  return out;
+}
+
+/**
+ * Reads the drill's flags from `argv` (flags only, e.g. process.argv.slice(2)). `--scenario deploy`
+ * is accepted and ignored, so the bench's whole argument list can be passed; any other unknown flag
+ * is an error naming it.
+ */
+export function parseDeployArgs(argv: readonly string[]): DeployDrillOptions {
+  const o: { -readonly [K in keyof DeployDrillOptions]: DeployDrillOptions[K] } = { ...DEFAULT_DEPLOY_OPTIONS };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const eq = arg.indexOf('=');
+    const flag = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
+    const inline = arg.startsWith('--') && eq > 0 ? arg.slice(eq + 1) : undefined;
+    const value = (): string => {
+      if (inline !== undefined) return inline;
+      const v = argv[++i];
+      if (v === undefined) throw new OptionError(`${flag}: a value is required`);
+      return v;
+    };
+    switch (flag) {
+      case '--scenario': {
+        const v = value();
+        if (v !== 'deploy') throw new OptionError(`--scenario: the deploy drill runs only with --scenario deploy, got ${JSON.stringify(v)}`);
+        break;
+      }
+      case '--runs': o.runs = runs(value()); break;
+      case '--rate': o.rate = positiveInt(flag, value()); break;
+      case '--duration': o.durationMs = duration(flag, value()); break;
+      case '--deploy-at': o.deployAtMs = duration(flag, value()); break;
+      case '--split': o.splitMs = duration(flag, value()); break;
+      case '--tail': o.tailMs = duration(flag, value()); break;
+      case '--concurrency': o.concurrency = positiveInt(flag, value()); break;
+      case '--clients': o.clients = positiveInt(flag, value()); break;
+      case '--sticky': o.sticky = true; break;
+      case '--service-time': o.serviceMs = duration(flag, value()); break;
+      case '--check-interval': { const v = value(); duration(flag, v); o.checkInterval = v; break; }
+      case '--wait': o.waitMs = duration(flag, value()); break;
+      case '--profile': {
+        const v = value();
+        if (v !== 'lan' && v !== 'local') throw new OptionError(`--profile: expected lan or local, got ${JSON.stringify(v)}`);
+        o.profile = v;
+        break;
+      }
+      case '--bin': o.binMs = Math.max(10, duration(flag, value())); break;
+      case '--json': o.json = value(); break;
+      case '--svg': o.svg = value(); break;
+      case '--keep': o.keep = true; break;
+      default: throw new OptionError(`unknown option ${JSON.stringify(arg)}\n${DEPLOY_USAGE}`);
+    }
+  }
+  return o;
+}

@@ -1,0 +1,60 @@
+/** The drill's human summary: one aligned table for all runs, then the details that explain it. */
+import type { RunSummary } from './analyze.js';
+
+export interface ReportRun {
+  readonly summary: RunSummary;
+  readonly error: string | null;
+}
+
+const fmt = (v: number | null, unit = ''): string => (v === null ? '-' : `${v}${unit}`);
+
+function table(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
+  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c] ?? 0) : cell.padStart(widths[c] ?? 0))).join('  ').trimEnd()).join('\n');
+}
+
+/** Only the weighted run holds both versions long enough for a split to mean anything. */
+function splitText(s: RunSummary): string {
+  if (s.split === null || s.name !== 'weighted') return '-';
+  const total = s.split.v1 + s.split.v2;
+  return `${total === 0 ? 0 : Math.round((1000 * s.split.v1) / total) / 10}/${s.split.v2_pct} %`;
+}
+
+const STEP_LABELS: readonly [keyof RunSummary['steps_ms'], string][] = [
+  ['register', 'register v2'], ['registered', 'registration confirmed everywhere'], ['passing', 'v2 passing on C'],
+  ['confirmed', 'passing confirmed everywhere'], ['split_end', 'end of the weighted split'], ['drain', 'drain v1'],
+  ['drained', 'drain confirmed everywhere'], ['idle', 'no v1 request in flight at the proxy'], ['stop', 'stop v1'],
+  ['stopped', 'v1 stopped'], ['deregistered', 'v1 deregistration confirmed everywhere'],
+];
+
+export function renderReport(runs: readonly ReportRun[], sticky: boolean): string {
+  const head = ['run', 'sent', 'succeeded', 'failed', 'drain→last v1', 'register→first v2', 'mixed window', 'longest gap', 'split v1/v2', 'p99 latency'];
+  const rows = runs.map(({ summary: s }) => [
+    s.name, String(s.sent), String(s.succeeded), String(s.failed),
+    fmt(s.drain_to_last_v1_ms, ' ms'), fmt(s.register_to_first_v2_ms, ' ms'), `${s.mixed_window_ms} ms`,
+    `${s.longest_gap_ms} ms`, splitText(s), `${s.latency_ms.p99} ms`,
+  ]);
+  const out = [table([head, ...rows]), ''];
+  for (const { summary: s, error } of runs) {
+    out.push(`${s.name}: ${s.duration_s} s of load, ${s.dropped} dropped by the load generator; longest gap at ${fmt(s.longest_gap_at_ms === null ? null : Math.round(s.longest_gap_at_ms) / 1000, ' s')}, p50 latency ${s.latency_ms.p50} ms, max ${s.latency_ms.max} ms`);
+    if (error !== null) out.push(`  DEPLOY FAILED: ${error}`);
+    const failures = Object.entries(s.failures).sort((a, b) => b[1] - a[1]);
+    if (failures.length > 0) {
+      out.push(`  failures: ${failures.map(([k, n]) => `${n} × ${k}`).join(', ')} over ${fmt(s.failed_window_ms, ' ms')}`);
+    }
+    const steps = STEP_LABELS.filter(([k]) => s.steps_ms[k] !== undefined).map(([k, label]) => `${label} +${s.steps_ms[k]} ms`);
+    if (steps.length > 0) out.push(`  steps: ${steps.join('; ')}`);
+    const learned = s.proxy_learned_ms;
+    if (learned.v2_eligible !== null || learned.v1_draining !== null) {
+      out.push(`  proxy learned: v2 routable ${fmt(learned.v2_eligible, ' ms')} after the register call; v1 draining ${fmt(learned.v1_draining, ' ms')} after the drain call`);
+    }
+    if (s.split !== null && s.name === 'weighted') {
+      out.push(`  weighted split over ${s.split.window_ms} ms: v1 ${s.split.v1}, v2 ${s.split.v2} (v2 ${s.split.v2_pct} %, weights 9:1 → 10 %)`);
+    }
+    if (sticky) {
+      const c = s.per_client;
+      out.push(`  per client (sticky): ${c.saw_both} of ${c.clients} clients got both versions; mixed window p50 ${fmt(c.mixed_window_p50_ms, ' ms')}, max ${fmt(c.mixed_window_max_ms, ' ms')}; ${c.switched_back} went back to v1 after v2`);
+    }
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,185 @@
+import { CatalogError } from '../../protocol/catalog.js';
+import type { ServiceView } from '../../protocol/effects.js';
+import { WaitCancelled } from '../catalog/barrier-waits.js';
+import { FieldError } from '../catalog/field-error.js';
+import { ServiceOpError, type ServicesApi } from '../catalog/local-services.js';
+import { parseRegistration } from '../catalog/registration.js';
+import { CheckError } from '../checks/runner.js';
+import { TTL_STATUSES, type TtlStatus } from '../checks/ttl-check.js';
+import { DurationError, formatDuration, parseDurationIn } from '../duration.js';
+import { DAEMON_LIMITS } from '../limits.js';
+import { apiError, isObject, json, unknownFields } from './http-util.js';
+import type { Reply, RequestContext, Route } from './router.js';
+
+/**
+ * The service catalog endpoints: list, register, deregister, drain, TTL check reports. Every
+ * mutation takes `?wait=DURATION` and then answers only when every live member holds the change
+ * (200, with `wait`), or when the time is up (504, naming the members that had not confirmed —
+ * the change itself was made and stays made).
+ */
+
+export function serviceRoutes(services: ServicesApi): Route[] {
+  const routes: Route[] = [
+    { method: 'GET', pattern: '/v1/services', body: 'none', handle: (ctx) => list(services, ctx.query) },
+    {
+      method: 'PUT', pattern: '/v1/services', body: 'json',
+      handle: (ctx) => mutate(services, ctx, async () => {
+        const view = await services.register(parseRegistration(ctx.body));
+        return { id: view.id, body: serviceJson(view) };
+      }),
+    },
+    {
+      method: 'DELETE', pattern: '/v1/services/:id', body: 'none',
+      handle: (ctx) => mutate(services, ctx, async () => {
+        const r = await services.deregister(param(ctx));
+        return { id: r.id, body: { id: r.id, deregistered: true, rev: r.rev } };
+      }),
+    },
+  ];
+  for (const [verb, draining] of [['drain', true], ['undrain', false]] as const) {
+    routes.push({
+      method: 'POST', pattern: `/v1/services/:id/${verb}`, body: 'none',
+      handle: (ctx) => mutate(services, ctx, async () => {
+        const view = await services.setDraining(param(ctx), draining);
+        return { id: view.id, body: serviceJson(view) };
+      }),
+    });
+  }
+  for (const status of TTL_STATUSES) {
+    routes.push({
+      method: 'POST', pattern: `/v1/checks/:id/${status}`, body: 'optional-json',
+      handle: (ctx) => mutate(services, ctx, async () => {
+        const view = services.reportCheck(param(ctx), status, note(ctx.body));
+        return { id: view.id, body: { ...serviceJson(view), check: status } };
+      }),
+    });
+  }
+  return routes;
+}
+
+/** One entry of GET /v1/services (fields may be added, never renamed). */
+export function serviceJson(v: ServiceView): Record<string, unknown> {
+  return {
+    node: v.node, id: v.id, name: v.name, address: v.address, port: v.port, tags: v.tags, meta: v.meta,
+    version: v.version, weight: v.weight, health: v.health, draining: v.draining, rev: v.rev,
+  };
+}
+
+function list(services: ServicesApi, q: URLSearchParams): Reply {
+  const bad = unknownParams(q, ['name', 'passing', 'tag']);
+  if (bad !== null) return bad;
+  const names = q.getAll('name');
+  if (names.length > 1) return apiError(400, 'name: give at most one');
+  const passingText = q.get('passing');
+  let passing = false;
+  if (passingText !== null) {
+    if (['', '1', 'true'].includes(passingText)) passing = true;
+    else if (!['0', 'false'].includes(passingText)) return apiError(400, `passing: expected 1, true, 0 or false, got ${JSON.stringify(passingText.slice(0, 20))}`);
+  }
+  const tags = q.getAll('tag');
+  const out = services.list()
+    .filter((v) => (names.length === 0 || v.name === names[0]) && (!passing || v.health === 'passing') && tags.every((t) => v.tags.includes(t)))
+    .sort((a, b) => cmp(a.name, b.name) || cmp(a.node, b.node) || cmp(a.id, b.id))
+    .map(serviceJson);
+  return json(200, out);
+}
+
+interface Done {
+  /** The instance whose current version (or tombstone) a wait is for. */
+  readonly id: string;
+  readonly body: Record<string, unknown>;
+}
+
+async function mutate(services: ServicesApi, ctx: RequestContext, op: () => Promise<Done>): Promise<Reply> {
+  const bad = unknownParams(ctx.query, ['wait']);
+  if (bad !== null) return bad;
+  // Checked before the change is made: a bad wait must not leave a change behind a 400.
+  const wait = parseWait(ctx.query);
+  if (typeof wait !== 'number' && wait !== null) return wait;
+  let done: Done;
+  try {
+    done = await op();
+  } catch (e) {
+    return failure(e);
+  }
+  if (wait === null) return json(200, done.body);
+  return waited(services, done, wait, ctx.signal);
+}
+
+async function waited(services: ServicesApi, done: Done, ms: number, signal: AbortSignal): Promise<Reply> {
+  let ev;
+  try {
+    ev = await services.waitFor(done.id, ms, signal);
+  } catch (e) {
+    // The change is made either way; say so, so that a retry is not taken for a second change.
+    const status = e instanceof CatalogError ? (e.code === 'limit' ? 429 : 404) : e instanceof WaitCancelled ? 503 : 0;
+    if (status === 0) throw e;
+    return json(status, { ...done.body, error: `the change was made, but cannot wait for it: ${(e as Error).message}` });
+  }
+  const wait = { done: ev.done, elapsed_ms: Math.round(ev.elapsedMs), confirmed: ev.confirmed.length, timeout_ms: ms };
+  if (ev.done) return json(200, { ...done.body, wait });
+  const pending = [...ev.pending].sort(cmp);
+  return json(504, {
+    ...done.body,
+    error: `not confirmed by ${pending.length} member${pending.length === 1 ? '' : 's'} within ${formatDuration(ms)}: ${pending.slice(0, 10).join(', ')}${pending.length > 10 ? ', …' : ''}`,
+    pending,
+    confirmed: ev.confirmed.length,
+    wait: { ...wait, pending },
+  });
+}
+
+/** null: no wait asked; a number: the wait in ms; a Reply: the 400 to send. */
+function parseWait(q: URLSearchParams): number | null | Reply {
+  const values = q.getAll('wait');
+  if (values.length === 0) return null;
+  if (values.length > 1) return apiError(400, 'wait: give at most one');
+  const text = values[0] as string;
+  if (text === '') return DAEMON_LIMITS.waitDefaultMs;
+  try {
+    return parseDurationIn(text, 1, DAEMON_LIMITS.waitMaxMs);
+  } catch (e) {
+    if (e instanceof DurationError) return apiError(400, `wait: ${e.message}`);
+    throw e;
+  }
+}
+
+function note(body: unknown): string {
+  if (body === undefined) return '';
+  if (!isObject(body)) throw new FieldError('body', 'expected an object such as {"note": "..."} or no body');
+  const extra = unknownFields(body, ['note']);
+  if (extra.length > 0) throw new FieldError(extra[0] as string, 'unknown field; known fields: note');
+  const n = body['note'];
+  if (n === undefined) return '';
+  if (typeof n !== 'string') throw new FieldError('note', 'expected a string');
+  if (Buffer.byteLength(n, 'utf8') > DAEMON_LIMITS.checkNoteBytesMax) throw new FieldError('note', `longer than ${DAEMON_LIMITS.checkNoteBytesMax} bytes`);
+  return n;
+}
+
+function param(ctx: RequestContext): string {
+  return ctx.params['id'] ?? '';
+}
+
+function failure(e: unknown): Reply {
+  if (e instanceof FieldError) return json(400, { error: e.message, field: e.field });
+  if (e instanceof CatalogError) {
+    const status = { invalid: 400, too_large: 413, limit: e.field === 'wait' ? 429 : 409, not_found: 404 }[e.code];
+    return json(status, { error: e.message, field: e.field });
+  }
+  if (e instanceof CheckError) {
+    const message = e.code === 'not_found' ? `${e.message}, so it takes no check reports` : e.message;
+    return json(409, { error: message });
+  }
+  if (e instanceof ServiceOpError) return apiError(e.code === 'conflict' ? 409 : 500, e.message);
+  throw e;
+}
+
+function unknownParams(q: URLSearchParams, known: readonly string[]): Reply | null {
+  for (const k of q.keys()) {
+    if (!known.includes(k)) return apiError(400, `unknown query parameter ${JSON.stringify(k.slice(0, 40))}; known: ${known.join(', ')}`);
+  }
+  return null;
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,121 @@
+import type { MemberEvent, ServiceEvent, ServiceView } from '../../protocol/effects.js';
+import { type MemberJson, memberJson } from '../api/routes-core.js';
+import type { AgentEvent } from '../events.js';
+
+/**
+ * The lines of the watch stream (GET /v1/watch), one JSON object each. Their shapes are part of the
+ * interface contract: fields may be added, never renamed. Members and services inside them have
+ * exactly the shapes of GET /v1/members and GET /v1/services, so a consumer decodes them once.
+ */
+
+export type MemberEventKind = 'joined' | 'suspect' | 'alive' | 'dead' | 'left' | 'updated';
+export type ServiceEventKind = 'registered' | 'updated' | 'health' | 'drained' | 'undrained' | 'deregistered';
+
+/** Shape of one entry of GET /v1/services. */
+export interface ServiceJson {
+  readonly node: string;
+  readonly id: string;
+  readonly name: string;
+  readonly address: string;
+  readonly port: number;
+  readonly tags: readonly string[];
+  readonly meta: Readonly<Record<string, string>>;
+  readonly version: string;
+  readonly weight: number;
+  readonly health: ServiceView['health'];
+  readonly draining: boolean;
+}
+
+export function serviceJson(s: ServiceView): ServiceJson {
+  return {
+    node: s.node, id: s.id, name: s.name, address: s.address, port: s.port, tags: [...s.tags], meta: { ...s.meta },
+    version: s.version, weight: s.weight, health: s.health, draining: s.draining,
+  };
+}
+
+export interface SnapshotLine {
+  readonly type: 'snapshot';
+  /** The index of the last event the snapshot includes; events follow from index + 1. */
+  readonly index: number;
+  /** True when the client asked to resume from an index this agent cannot resume from. */
+  readonly reset: boolean;
+  readonly members: readonly MemberJson[];
+  readonly services: readonly ServiceJson[];
+}
+
+export interface MemberLine {
+  readonly index: number;
+  readonly type: 'member';
+  readonly event: MemberEventKind;
+  readonly member: MemberJson;
+}
+
+export interface ServiceLine {
+  readonly index: number;
+  readonly type: 'service';
+  readonly event: ServiceEventKind;
+  readonly service: ServiceJson;
+  /** The entry before the change, when this agent had seen one. */
+  readonly previous?: ServiceJson;
+}
+
+/** Written on an idle stream: the index is the last event written, a valid resume point. */
+export interface HeartbeatLine {
+  readonly type: 'heartbeat';
+  readonly index: number;
+}
+
+/** The last line of a stream the agent ends; `index` is the last event written, to resume from. */
+export interface ErrorLine {
+  readonly type: 'error';
+  readonly index: number;
+  readonly error: string;
+}
+
+export type EventLine = MemberLine | ServiceLine;
+
+export function eventLine(index: number, event: AgentEvent): EventLine {
+  return event.type === 'member' ? memberLine(index, event) : serviceLine(index, event);
+}
+
+function memberLine(index: number, e: MemberEvent): MemberLine {
+  return { index, type: 'member', event: memberEventKind(e), member: memberJson(e.member) };
+}
+
+export function memberEventKind(e: MemberEvent): MemberEventKind {
+  const status = e.member.status;
+  if (e.previous === null) {
+    // First sight of a member already dead or gone (learned by push-pull) is not a join.
+    return status === 'alive' || status === 'suspect' ? 'joined' : status;
+  }
+  return e.previous === status ? 'updated' : status;
+}
+
+function serviceLine(index: number, e: ServiceEvent): ServiceLine {
+  const service = serviceJson(e.service);
+  const base = { index, type: 'service' as const, event: serviceEventKind(e), service };
+  return e.previous === null ? base : { ...base, previous: serviceJson(e.previous) };
+}
+
+/**
+ * The core reports a change as registered, updated or deregistered; an update whose only visible
+ * difference is health or draining is named for it, since that is what proxies act on.
+ */
+export function serviceEventKind(e: ServiceEvent): ServiceEventKind {
+  if (e.change !== 'updated' || e.previous === null) return e.change;
+  const changed = changedFields(serviceJson(e.previous), serviceJson(e.service));
+  if (changed.length === 1 && changed[0] === 'health') return 'health';
+  if (changed.length === 1 && changed[0] === 'draining') return e.service.draining ? 'drained' : 'undrained';
+  return 'updated';
+}
+
+function changedFields(a: ServiceJson, b: ServiceJson): (keyof ServiceJson)[] {
+  const keys = Object.keys(a) as (keyof ServiceJson)[];
+  return keys.filter((k) => canonical(a[k]) !== canonical(b[k]));
+}
+
+/** Meta maps compare by content: the same pairs may arrive in another order. */
+function canonical(v: ServiceJson[keyof ServiceJson]): string {
+  if (typeof v === 'object' && !Array.isArray(v)) return JSON.stringify(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
+  return JSON.stringify(v);
+}
