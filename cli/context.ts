@@ -28,6 +28,12 @@ export class CliFailure extends Error {
 }
 
 export function processIo(): Io {
+  // A reader that went away (`swimd watch --json | head -1`) ends the command, quietly, as for any
+  // Unix filter; other write errors are not expected on stdout and stay loud.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(0);
+  });
   return {
     out: (t) => { process.stdout.write(t); },
     err: (t) => { process.stderr.write(t); },

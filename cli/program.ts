@@ -6,12 +6,17 @@
 import { Command, CommanderError } from 'commander';
 import { isClientError, type ClientError } from '../daemon/client.js';
 import { registerAgent } from './commands/agent.js';
+import { registerCheck } from './commands/check.js';
 import { registerInfo } from './commands/info.js';
 import { registerJoin } from './commands/join.js';
 import { registerKeygen } from './commands/keygen.js';
 import { registerKeyring } from './commands/keyring.js';
 import { registerLeave } from './commands/leave.js';
 import { registerMembers } from './commands/members.js';
+import { registerRegister } from './commands/register.js';
+import { registerServiceOps } from './commands/service-ops.js';
+import { registerServices } from './commands/services.js';
+import { registerWatch } from './commands/watch.js';
 import { CliFailure, makeCtx, type Ctx, type Io } from './context.js';
 import { SOCKET_ENV } from './options.js';
 import { VERSION } from '../daemon/version.js';
@@ -31,6 +36,8 @@ export function buildProgram(ctx: Ctx): Command {
       outputError: (s, write) => write(s.startsWith('error: ') ? `swimd: ${s.slice('error: '.length)}` : s),
     })
     .exitOverride()
+    // Program options only before the command: `register --version 1.4.2` is the service's version.
+    .enablePositionalOptions()
     .showSuggestionAfterError(true);
   program.addHelpText('after', `
 Every command except \`agent\` talks to the local agent over its Unix socket:
@@ -43,11 +50,20 @@ Examples:
   $ swimd agent --bind 10.0.0.5:7946 --join 10.0.0.6:7946
   $ swimd members
   $ swimd members --status alive --json
+  $ swimd register --name web --port 8080 --check-http http://127.0.0.1:8080/health --wait
+  $ swimd drain web --wait 5s
+  $ swimd services web --passing
+  $ swimd watch
   $ swimd join 10.0.0.7:7946
   $ swimd help members`);
 
   registerAgent(program, ctx);
   registerMembers(program, ctx);
+  registerServices(program, ctx);
+  registerRegister(program, ctx);
+  registerServiceOps(program, ctx);
+  registerCheck(program, ctx);
+  registerWatch(program, ctx);
   registerInfo(program, ctx);
   registerJoin(program, ctx);
   registerLeave(program, ctx);

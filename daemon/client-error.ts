@@ -12,7 +12,12 @@ export type ClientErrorCode =
   /** No complete answer within the request timeout. */
   | 'timeout'
   /** Any other socket failure (permission denied, connection reset mid-answer, ...). */
-  | 'io';
+  | 'io'
+  /**
+   * A mutation asked to `wait` was made, but not every alive member confirmed it in time: the
+   * change stands. The error is a NotConfirmedError naming the members that had not confirmed.
+   */
+  | 'not_confirmed';
 
 export interface ClientErrorOptions {
   readonly status?: number;

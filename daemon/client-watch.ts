@@ -121,7 +121,17 @@ async function* lines(response: AsyncIterable<Buffer>, maxBytes: number, onChunk
   }
 }
 
+/** An event with the line it was decoded from, for callers that pass the stream on verbatim. */
+export interface WatchLine {
+  readonly text: string;
+  readonly event: WatchEvent;
+}
+
 export async function* watchEvents(t: Transport, opts: WatchOptions = {}): AsyncGenerator<WatchEvent, void, undefined> {
+  for await (const line of watchLines(t, opts)) yield line.event;
+}
+
+export async function* watchLines(t: Transport, opts: WatchOptions = {}): AsyncGenerator<WatchLine, void, undefined> {
   const maxRetries = opts.maxRetries ?? DEFAULTS.maxRetries;
   const maxLine = opts.maxLineBytes ?? DEFAULTS.maxLineBytes;
   const idleMs = opts.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs;
@@ -162,7 +172,7 @@ export async function* watchEvents(t: Transport, opts: WatchOptions = {}): Async
         }
         // The consumer's own pace is not the agent's silence.
         clearTimeout(idle);
-        yield line;
+        yield { text, event: line };
         armIdle();
       }
       failure ??= new ClientError('io', `the agent on ${t.socketPath} closed the watch stream`);

@@ -6,18 +6,29 @@
 import { ClientError } from './client-error.js';
 import { send, type RawRequest, type Transport } from './client-http.js';
 import {
-  asObject, decodeInfo, decodeJoin, decodeMembers, decodeServices, errorMessage, parseJson, str,
+  decodeMutation, notConfirmed, waitMs, waitQuery,
+  type CheckStatus, type MutationResult, type Registration, type WaitOption,
+} from './client-catalog.js';
+import {
+  decodeInfo, decodeJoin, decodeMembers, decodeServices, errorMessage, parseJson,
   type Info, type JoinResult, type Member, type MemberStatus, type ServiceEntry,
 } from './client-decode.js';
 import { decodeKeyring, type KeyringKey } from './client-keyring.js';
-import { watchEvents, type WatchEvent, type WatchOptions } from './client-watch.js';
+import { watchEvents, watchLines, type WatchEvent, type WatchLine, type WatchOptions } from './client-watch.js';
 
 export { ClientError, isClientError, type ClientErrorCode } from './client-error.js';
 export {
   HEALTHS, MEMBER_STATUSES,
   type Health, type Info, type JoinFailure, type JoinResult, type Member, type MemberStatus, type ServiceEntry,
 } from './client-decode.js';
-export type { WatchEvent, WatchOptions } from './client-watch.js';
+export {
+  NotConfirmedError,
+  type CheckDefinition, type CheckStatus, type MutationResult, type Registration, type Wait, type WaitOption, type WaitOutcome,
+} from './client-catalog.js';
+export type {
+  MemberEventKind, ServiceEventKind,
+  WatchEvent, WatchHeartbeat, WatchLine, WatchMemberEvent, WatchOptions, WatchServiceEvent, WatchSnapshot,
+} from './client-watch.js';
 export type { KeyringKey } from './client-keyring.js';
 
 export interface ClientOptions {
@@ -31,59 +42,10 @@ export interface ClientOptions {
 export const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
-/**
- * How long a mutation may wait for every alive member to confirm it: a number of milliseconds or a
- * duration string the agent understands ("500ms", "5s", "1m").
- */
-export type Wait = number | string;
-
-export interface WaitOption {
-  readonly wait?: Wait;
-}
-
-/** A service instance to register; the agent fills in defaults for what is left out. */
-export interface Registration {
-  readonly name: string;
-  readonly port: number;
-  readonly id?: string;
-  readonly address?: string;
-  readonly tags?: readonly string[];
-  readonly meta?: Readonly<Record<string, string>>;
-  readonly version?: string;
-  readonly weight?: number;
-  readonly check?: CheckDefinition;
-}
-
-/** Exactly one of http, tcp or ttl. */
-export interface CheckDefinition {
-  readonly http?: string;
-  readonly tcp?: string;
-  readonly ttl?: string;
-  readonly interval?: string;
-}
-
-export type CheckStatus = 'pass' | 'warn' | 'fail';
-
 export interface ServicesQuery {
   readonly name?: string;
   readonly passing?: boolean;
   readonly tag?: string;
-}
-
-/** Parses a wait duration into ms for timeout arithmetic; unknown forms count as zero extra time. */
-function waitMs(w: Wait | undefined): number {
-  if (w === undefined) return 0;
-  if (typeof w === 'number') return Math.max(0, w);
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(w.trim());
-  if (m === null) return 0;
-  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[m[2] ?? 'ms'] ?? 1;
-  return Number(m[1]) * unit;
-}
-
-function waitParam(w: Wait | undefined): string {
-  if (w === undefined) return '';
-  const text = typeof w === 'number' ? `${Math.round(w)}ms` : w;
-  return `?wait=${encodeURIComponent(text)}`;
 }
 
 export class Client {
@@ -156,36 +118,32 @@ export class Client {
     return decodeServices(await this.json({ method: 'GET', path: `/v1/services${qs === '' ? '' : `?${qs}`}` }));
   }
 
-  /** Registers (or replaces) a service instance; resolves to the id the agent stored it under. */
-  async register(entry: Registration, opts: WaitOption = {}): Promise<{ id: string }> {
-    const answer = await this.json({
-      method: 'PUT',
-      path: `/v1/services${waitParam(opts.wait)}`,
-      body: entry,
-      timeoutMs: this.transport.timeoutMs + waitMs(opts.wait),
-    });
-    const o = asObject(answer, 'register answer');
-    return { id: str(o, 'id', 'register answer') };
+  /**
+   * Registers (or, with an id already in use, updates) a service instance of this agent. With
+   * `wait`, resolves once every alive member holds it, or throws a NotConfirmedError (the
+   * registration stands) naming those that did not confirm in time.
+   */
+  async register(entry: Registration, opts: WaitOption = {}): Promise<MutationResult> {
+    return this.mutate('PUT', '/v1/services', opts, true, entry);
   }
 
-  async deregister(id: string, opts: WaitOption = {}): Promise<void> {
-    await this.mutate('DELETE', `/v1/services/${encodeURIComponent(id)}`, opts);
+  /** Removes an instance of this agent; with `wait`, as register. */
+  async deregister(id: string, opts: WaitOption = {}): Promise<MutationResult> {
+    return this.mutate('DELETE', `/v1/services/${encodeURIComponent(id)}`, opts, false);
   }
 
-  async drain(id: string, opts: WaitOption = {}): Promise<void> {
-    await this.mutate('POST', `/v1/services/${encodeURIComponent(id)}/drain`, opts);
+  /** Marks an instance as draining: it stays listed, and proxies send it no new traffic. */
+  async drain(id: string, opts: WaitOption = {}): Promise<MutationResult> {
+    return this.mutate('POST', `/v1/services/${encodeURIComponent(id)}/drain`, opts, true);
   }
 
-  async undrain(id: string, opts: WaitOption = {}): Promise<void> {
-    await this.mutate('POST', `/v1/services/${encodeURIComponent(id)}/undrain`, opts);
+  async undrain(id: string, opts: WaitOption = {}): Promise<MutationResult> {
+    return this.mutate('POST', `/v1/services/${encodeURIComponent(id)}/undrain`, opts, true);
   }
 
   /** Reports the outcome of a TTL check, addressed by the id of the service it belongs to. */
-  async check(id: string, status: CheckStatus, note?: string): Promise<void> {
-    const req: RawRequest = note === undefined
-      ? { method: 'POST', path: `/v1/checks/${encodeURIComponent(id)}/${status}` }
-      : { method: 'POST', path: `/v1/checks/${encodeURIComponent(id)}/${status}`, body: { note } };
-    await this.call(req);
+  async check(id: string, status: CheckStatus, note?: string): Promise<MutationResult> {
+    return this.mutate('POST', `/v1/checks/${encodeURIComponent(id)}/${status}`, {}, true, note === undefined ? undefined : { note });
   }
 
   /**
@@ -196,12 +154,26 @@ export class Client {
     return watchEvents(this.transport, opts);
   }
 
-  private async mutate(method: 'POST' | 'DELETE', path: string, opts: WaitOption): Promise<void> {
-    await this.call({
+  /** As watch(), each event with the exact line the agent sent (e.g. to pass the stream on). */
+  watchLines(opts: WatchOptions = {}): AsyncIterable<WatchLine> {
+    return watchLines(this.transport, opts);
+  }
+
+  private async mutate(method: 'PUT' | 'POST' | 'DELETE', path: string, opts: WaitOption, withService: boolean, body?: unknown): Promise<MutationResult> {
+    const req: RawRequest = {
       method,
-      path: `${path}${waitParam(opts.wait)}`,
+      path: `${path}${waitQuery(opts.wait)}`,
+      // The agent holds the answer for up to the wait; the request must outlast it.
       timeoutMs: this.transport.timeoutMs + waitMs(opts.wait),
-    });
+      ...(body === undefined ? {} : { body }),
+    };
+    let answer: unknown;
+    try {
+      answer = await this.json(req);
+    } catch (e) {
+      throw e instanceof ClientError ? notConfirmed(e) : e;
+    }
+    return decodeMutation(answer, `${method} ${path} answer`, withService);
   }
 
   private async json(req: RawRequest): Promise<unknown> {

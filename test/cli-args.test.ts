@@ -30,7 +30,7 @@ test('--help and --version exit 0 on stdout', async () => {
 });
 
 test('every command documents its options and shows examples', async () => {
-  for (const cmd of ['agent', 'members', 'info', 'join', 'leave']) {
+  for (const cmd of ['agent', 'members', 'info', 'join', 'leave', ...CATALOG_COMMANDS]) {
     const r = await run(cmd, '--help');
     assert.equal(r.code, 0, cmd);
     assert.match(r.out, /Examples?:/, cmd);
@@ -43,10 +43,18 @@ test('every command documents its options and shows examples', async () => {
   }
 });
 
-test('catalog commands are not offered before they work', async () => {
+const CATALOG_COMMANDS = ['services', 'register', 'deregister', 'drain', 'undrain', 'check', 'watch'];
+
+test('catalog commands are offered, and the mutations document --wait', async () => {
   const help = await run('--help');
-  for (const cmd of ['services', 'register', 'deregister', 'drain', 'undrain', 'check', 'watch', 'keygen', 'keyring']) {
-    assert.doesNotMatch(help.out, new RegExp(`\\n  ${cmd} `), cmd);
+  for (const cmd of CATALOG_COMMANDS) assert.match(help.out, new RegExp(`\\n  ${cmd} `), cmd);
+  for (const cmd of ['register', 'deregister', 'drain', 'undrain']) {
+    assert.match((await run(cmd, '--help')).out, /--wait \[duration\][\s\S]*exits 1 and names the members/, cmd);
+  }
+  const register = (await run('register', '--help')).out;
+  for (const flag of ['--name', '--port', '--id', '--address', '--tag', '--meta', '--version', '--weight',
+    '--check-http', '--check-tcp', '--check-ttl', '--interval']) {
+    assert.ok(register.includes(flag), flag);
   }
 });
 
@@ -66,6 +74,20 @@ test('usage errors exit 2 with a one-line reason', async () => {
     [['agent', 'extra'], /too many arguments/],
     [['nosuch'], /unknown command 'nosuch'/],
     [['members', '--sock', 'x'], /unknown option '--sock'/],
+    [['register', '--port', '80'], /required option '--name <name>' not specified/],
+    [['register', '--name', 'web', '--port', '0'], /'0' is invalid. expected a port/],
+    [['register', '--name', 'web', '--port', '80', '--meta', 'novalue'], /expected KEY=VALUE/],
+    [['register', '--name', 'web', '--port', '80', '--check-ttl', '10'], /--check-ttl: .*a unit is required/],
+    [['register', '--name', 'web', '--port', '80', '--check-ttl', '10s', '--check-tcp', '127.0.0.1:1'], /cannot be used with/],
+    [['register', '--name', 'web', '--port', '80', '--check-ttl', '10s', '--interval', '5s'], /--interval applies to --check-http and --check-tcp only/],
+    [['register', '--name', 'web', '--port', '80', '--check-http', 'ftp://x'], /--check-http: expected an http:\/\/ or https:\/\/ URL/],
+    [['register', '--name', 'web', '--port', '80', '--tag', ''], /--tag: must not be empty/],
+    [['drain', '--wait', 'web'], /put the ID before --wait/],
+    [['deregister', 'web', '--wait', '10m'], /between 1ms and 5m/],
+    [['check', 'ok', 'web'], /Allowed choices are pass, warn, fail/],
+    [['watch', '--index', '-3'], /unknown option|is invalid/],
+    [['watch', '--retry-for', 'soon'], /expected a duration/],
+    [['services', 'a', 'b'], /too many arguments/],
   ];
   for (const [args, reason] of cases) {
     const r = await run(...args);

@@ -46,6 +46,11 @@ const MEMBERS = [
   { name: 'n0', address: '127.0.0.1', port: 7000, status: 'alive', incarnation: 5, extra: 'kept out' },
 ];
 
+const SERVICE = {
+  node: 'n0', id: 'web-1', name: 'web', address: '127.0.0.1', port: 8080, tags: ['v2'], meta: { zone: 'a' },
+  version: '1.2', weight: 1, health: 'passing', draining: false, rev: 2,
+};
+
 const SNAPSHOT = (index: number): string => JSON.stringify({ type: 'snapshot', index, reset: false, members: [], services: [] });
 
 async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -162,13 +167,17 @@ test('a silent agent times out', async () => {
 test('services and mutations use the documented routes and wait parameter', async () => {
   const a = await fakeAgent((req, _b, res) => {
     if (req.method === 'GET') return json(res, 200, []);
-    if (req.method === 'PUT') return json(res, 200, { id: 'web-1' });
-    return json(res, 200, {});
+    if (req.method === 'DELETE') return json(res, 200, { id: 'web/1', deregistered: true, rev: 3 });
+    const wait = req.url?.includes('wait=') === true ? { wait: { done: true, elapsed_ms: 12, confirmed: 5, timeout_ms: 5000 } } : {};
+    return json(res, 200, { ...SERVICE, ...wait });
   });
   after(() => a.close());
   const c = new Client({ socketPath: a.socket });
   await c.services({ name: 'web', passing: true, tag: 'v2' });
-  assert.deepEqual(await c.register({ name: 'web', port: 8080 }, { wait: '5s' }), { id: 'web-1' });
+  const registered = await c.register({ name: 'web', port: 8080 }, { wait: '5s' });
+  assert.equal(registered.id, 'web-1');
+  assert.equal(registered.service?.port, 8080);
+  assert.deepEqual(registered.wait, { done: true, elapsedMs: 12, confirmed: 5, pending: [] });
   await c.deregister('web/1', { wait: 1500 });
   await c.drain('web-1');
   await c.undrain('web-1');

@@ -88,6 +88,7 @@ test('every body field is validated, with the field named', async (t) => {
   await bad({ name: 'web' }, 'port', /expected an integer between 1 and 65535, got undefined/);
   await bad({ name: 'web', port: 70000 }, 'port', /between 1 and 65535/);
   await bad({ port: 80 }, 'name', /expected a string/);
+  await bad({ name: 'web', port: 80, address: 'not an address' }, 'address', /expected an IP address or a host name/);
   await bad({ name: 'web', id: 'a b', port: 80 }, 'id', /may hold letters, digits/);
   await bad({ name: 'web', port: 80, tags: 'x' }, 'tags', /expected an array of strings/);
   await bad({ name: 'web', port: 80, tags: ['ok', 3] }, 'tags[1]', /expected a string/);
@@ -178,6 +179,12 @@ test('?wait with two agents: confirmed by the peer; 504 naming it once it stops 
   assert.equal((field(ok, 'wait') as Entry)['confirmed'], 1);
   const seen = entries(await call(b.config.socket, 'GET', '/v1/services'));
   assert.deepEqual(seen.map((e) => `${e['node']}/${e['id']}`), ['a/web']);
+  // A deregistration waits for the tombstone.
+  await call(sock, 'PUT', '/v1/services', { name: 'tmp', port: 81 });
+  const del = await call(sock, 'DELETE', '/v1/services/tmp?wait=5s');
+  assert.equal(del.status, 200, del.text);
+  assert.equal((field(del, 'wait') as Entry)['confirmed'], 1);
+  assert.deepEqual(entries(await call(b.config.socket, 'GET', '/v1/services?name=tmp')), [], 'the peer holds the tombstone');
 
   await b.stop();
   const late = await call(sock, 'PUT', '/v1/services?wait=300ms', { name: 'web', port: 81 });

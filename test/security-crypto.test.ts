@@ -8,6 +8,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { runCli } from '../cli/program.js';
 import type { AgentApi } from '../daemon/api/agent-api.js';
 import { keyringRoutes } from '../daemon/api/routes-keyring.js';
 import { ApiServer } from '../daemon/api/server.js';
@@ -355,4 +356,15 @@ test('keyring routes: list, install, use, remove, with errors mapped to 4xx', as
   const api2 = await ApiServer.start({ socketPath: socket2, routes: keyringRoutes(without as AgentApi), metrics: new Metrics(), log: silentLogger() });
   t.after(() => api2.close());
   assert.equal(await status(new Client({ socketPath: socket2 }).keyring()), 409, 'encryption off');
+});
+
+test('cli: keygen prints a usable key; a malformed key is a usage error before any agent is asked', async () => {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io = { out: (s: string) => { out.push(s); }, err: (s: string) => { err.push(s); } };
+  assert.equal(await runCli(['keygen'], io), 0);
+  assert.equal(parseKey(out.join('')).length, 32);
+  assert.equal(await runCli(['keyring', 'install', 'not-a-key', '--socket', '/nonexistent/x.sock'], io), 2);
+  assert.match(err.join(''), /expected a key: base64 of 32 bytes/);
+  assert.equal(await runCli(['keyring', 'list', '--socket', '/nonexistent/x.sock'], io), 1, 'no agent: operation failed');
 });

@@ -8,6 +8,9 @@ import type { RunName } from './analyze.js';
 
 export const RUN_NAMES: readonly RunName[] = ['swimd', 'naive', 'weighted'];
 
+/** Weights of the weighted run (v1 keeps most of the traffic while v2 takes a share, as a canary). */
+export const SPLIT_WEIGHTS = { v1: 9, v2: 1 } as const;
+
 export interface DeployDrillOptions {
   readonly runs: readonly RunName[];
   /** Requests per second offered through the proxy. */
@@ -16,7 +19,7 @@ export interface DeployDrillOptions {
   readonly durationMs: number;
   /** Steady traffic on v1 before the deploy starts. */
   readonly deployAtMs: number;
-  /** Weighted run: how long v1 (weight 9) and v2 (weight 1) share traffic before v1 is retired. */
+  /** Weighted run: how long v1 and v2 share traffic by SPLIT_WEIGHTS before v1 is retired. */
   readonly splitMs: number;
   /** Traffic kept up after the deploy's last step. */
   readonly tailMs: number;

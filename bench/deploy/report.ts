@@ -1,10 +1,14 @@
 /** The drill's human summary: one aligned table for all runs, then the details that explain it. */
 import type { RunSummary } from './analyze.js';
+import { SPLIT_WEIGHTS } from './options.js';
 
 export interface ReportRun {
   readonly summary: RunSummary;
   readonly error: string | null;
 }
+
+/** The drill's goal for the swimd deploy: not one request lost out of at least this many. */
+export const GOAL_REQUESTS = 20_000;
 
 const fmt = (v: number | null, unit = ''): string => (v === null ? '-' : `${v}${unit}`);
 
@@ -38,6 +42,10 @@ export function renderReport(runs: readonly ReportRun[], sticky: boolean): strin
   for (const { summary: s, error } of runs) {
     out.push(`${s.name}: ${s.duration_s} s of load, ${s.dropped} dropped by the load generator; longest gap at ${fmt(s.longest_gap_at_ms === null ? null : Math.round(s.longest_gap_at_ms) / 1000, ' s')}, p50 latency ${s.latency_ms.p50} ms, max ${s.latency_ms.max} ms`);
     if (error !== null) out.push(`  DEPLOY FAILED: ${error}`);
+    if (s.name === 'swimd') {
+      const met = error === null && s.failed === 0 && s.sent >= GOAL_REQUESTS;
+      out.push(`  goal (0 failed of at least ${GOAL_REQUESTS.toLocaleString('en-US')}): ${met ? 'met' : 'not met'}`);
+    }
     const failures = Object.entries(s.failures).sort((a, b) => b[1] - a[1]);
     if (failures.length > 0) {
       out.push(`  failures: ${failures.map(([k, n]) => `${n} × ${k}`).join(', ')} over ${fmt(s.failed_window_ms, ' ms')}`);
@@ -49,7 +57,11 @@ export function renderReport(runs: readonly ReportRun[], sticky: boolean): strin
       out.push(`  proxy learned: v2 routable ${fmt(learned.v2_eligible, ' ms')} after the register call; v1 draining ${fmt(learned.v1_draining, ' ms')} after the drain call`);
     }
     if (s.split !== null && s.name === 'weighted') {
-      out.push(`  weighted split over ${s.split.window_ms} ms: v1 ${s.split.v1}, v2 ${s.split.v2} (v2 ${s.split.v2_pct} %, weights 9:1 → 10 %)`);
+      const want = SPLIT_WEIGHTS.v2 / (SPLIT_WEIGHTS.v1 + SPLIT_WEIGHTS.v2);
+      const n = s.split.v1 + s.split.v2;
+      // Each request picks v2 with probability `want`: the count is binomial, hence the band.
+      const band = n === 0 ? 0 : Math.round(1960 * Math.sqrt((want * (1 - want)) / n)) / 10;
+      out.push(`  weighted split over ${s.split.window_ms} ms: v1 ${s.split.v1}, v2 ${s.split.v2} → v2 ${s.split.v2_pct} %; weights ${SPLIT_WEIGHTS.v1}:${SPLIT_WEIGHTS.v2} expect ${Math.round(1000 * want) / 10} % ± ${band} (95 %)`);
     }
     if (sticky) {
       const c = s.per_client;

@@ -9,7 +9,7 @@ import { analyzeRun, type RunName, type RunSummary } from './analyze.js';
 import { HostAgents } from './agents.js';
 import { eligible } from './backends.js';
 import { LoadGenerator, type LoadResult } from './load.js';
-import type { DeployDrillOptions } from './options.js';
+import { type DeployDrillOptions, SPLIT_WEIGHTS } from './options.js';
 import { DeployProxy } from './proxy.js';
 import {
   bringUp, type DrillContext, type Instance, keyOf, mark, naiveDeploy, retire, SERVICE, startInstance, swimdDeploy,
@@ -34,7 +34,7 @@ async function deploy(name: RunName, ctx: DrillContext, v1: Instance, hosts: Hos
       return naiveDeploy(ctx, v1, c, 'v2', 1);
     case 'weighted': {
       mark(ctx, 'v2_start');
-      const v2 = await startInstance(ctx, c, 'v2', 1);
+      const v2 = await startInstance(ctx, c, 'v2', SPLIT_WEIGHTS.v2);
       await bringUp(ctx, v2);
       ctx.say(`  holding v1:v2 = ${v1.registration.weight}:${v2.registration.weight} for ${o.splitMs} ms`);
       await sleep(o.splitMs);
@@ -60,7 +60,7 @@ export async function runOne(name: RunName, o: DeployDrillOptions, say: (line: s
       opts: { appHost: HOST, serviceMs: o.serviceMs, checkInterval: o.checkInterval, waitMs: o.waitMs, stepTimeoutMs: Math.max(o.waitMs, 15_000) },
     };
     // v1 is put in place before any load, the careful way; nothing about this part is measured.
-    const v1 = await startInstance(ctx, hosts.get('B'), 'v1', name === 'weighted' ? 9 : 1);
+    const v1 = await startInstance(ctx, hosts.get('B'), 'v1', name === 'weighted' ? SPLIT_WEIGHTS.v1 : 1);
     await hosts.get('B').client.register(v1.registration, { wait: o.waitMs });
     const p = proxy;
     await p.until('v1 routable', () => p.eligibleBackends().some((b) => b.key === keyOf(v1)), ctx.opts.stepTimeoutMs);

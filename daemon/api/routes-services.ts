@@ -1,5 +1,5 @@
 import { CatalogError } from '../../protocol/catalog.js';
-import type { ServiceView } from '../../protocol/effects.js';
+import type { BarrierEvent, ServiceView } from '../../protocol/effects.js';
 import { WaitCancelled } from '../catalog/barrier-waits.js';
 import { FieldError } from '../catalog/field-error.js';
 import { ServiceOpError, type ServicesApi } from '../catalog/local-services.js';
@@ -107,7 +107,7 @@ async function mutate(services: ServicesApi, ctx: RequestContext, op: () => Prom
 }
 
 async function waited(services: ServicesApi, done: Done, ms: number, signal: AbortSignal): Promise<Reply> {
-  let ev;
+  let ev: BarrierEvent;
   try {
     ev = await services.waitFor(done.id, ms, signal);
   } catch (e) {

@@ -1,6 +1,8 @@
+import { isIP } from 'node:net';
 import { CatalogError, entryFromSpec, type ServiceSpec } from '../../protocol/catalog.js';
 import type { Health } from '../../protocol/messages.js';
 import { checkJson, type CheckSpec, parseCheck } from '../checks/check-spec.js';
+import { isHostName } from '../config-fields.js';
 import { describeValue, FieldError } from './field-error.js';
 
 /**
@@ -49,6 +51,10 @@ export function parseRegistration(v: unknown, at = ''): Registration {
   // and registering the same name again updates that instance rather than adding a second one.
   const id = o['id'] === undefined ? name : text(o['id'], path('id'));
   const address = o['address'] === undefined ? null : text(o['address'], path('address'));
+  // Proxies connect to it: an address they cannot parse would fail far from its cause.
+  if (address !== null && isIP(address) === 0 && !isHostName(address)) {
+    throw new FieldError(path('address'), `expected an IP address or a host name, got ${describeValue(address)}`);
+  }
   const tags = o['tags'] === undefined ? [] : stringArray(o['tags'], path('tags'));
   const meta = o['meta'] === undefined ? {} : stringMap(o['meta'], path('meta'));
   const version = o['version'] === undefined ? '' : text(o['version'], path('version'), true);

@@ -2,7 +2,8 @@ import type { MemberView, ServiceView } from '../../protocol/effects.js';
 import { memberJson } from '../api/routes-core.js';
 import type { AgentEvent, AgentEvents } from '../events.js';
 import { DAEMON_LIMITS } from '../limits.js';
-import { eventLine, serviceJson, type SnapshotLine } from './lines.js';
+import { serviceJson } from '../api/routes-services.js';
+import { eventLine, type SnapshotLine } from './lines.js';
 
 /**
  * The agent's change log behind GET /v1/watch: every member and service event gets the next index
@@ -39,7 +40,8 @@ export function indexBase(wallClockMs: number): number {
   return Math.floor(wallClockMs) * 1000;
 }
 
-const byName = <T extends { name: string }>(a: T, b: T): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+const byName = <T extends { name: string }>(a: T, b: T): number => cmp(a.name, b.name);
 
 export class EventLog {
   private readonly lines: (string | undefined)[];
@@ -111,8 +113,10 @@ export class EventLog {
       index: this.last,
       reset,
       members: [...this.state.members()].sort(byName).map(memberJson),
-      services: [...this.state.services()].map(serviceJson)
-        .sort((a, b) => byName(a, b) || (a.node < b.node ? -1 : a.node > b.node ? 1 : 0) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
+      // In the order of GET /v1/services.
+      services: [...this.state.services()]
+        .sort((a, b) => byName(a, b) || cmp(a.node, b.node) || cmp(a.id, b.id))
+        .map(serviceJson),
     };
     return JSON.stringify(line);
   }

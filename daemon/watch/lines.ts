@@ -1,5 +1,6 @@
 import type { MemberEvent, ServiceEvent, ServiceView } from '../../protocol/effects.js';
 import { type MemberJson, memberJson } from '../api/routes-core.js';
+import { serviceJson } from '../api/routes-services.js';
 import type { AgentEvent } from '../events.js';
 
 /**
@@ -11,27 +12,8 @@ import type { AgentEvent } from '../events.js';
 export type MemberEventKind = 'joined' | 'suspect' | 'alive' | 'dead' | 'left' | 'updated';
 export type ServiceEventKind = 'registered' | 'updated' | 'health' | 'drained' | 'undrained' | 'deregistered';
 
-/** Shape of one entry of GET /v1/services. */
-export interface ServiceJson {
-  readonly node: string;
-  readonly id: string;
-  readonly name: string;
-  readonly address: string;
-  readonly port: number;
-  readonly tags: readonly string[];
-  readonly meta: Readonly<Record<string, string>>;
-  readonly version: string;
-  readonly weight: number;
-  readonly health: ServiceView['health'];
-  readonly draining: boolean;
-}
-
-export function serviceJson(s: ServiceView): ServiceJson {
-  return {
-    node: s.node, id: s.id, name: s.name, address: s.address, port: s.port, tags: [...s.tags], meta: { ...s.meta },
-    version: s.version, weight: s.weight, health: s.health, draining: s.draining,
-  };
-}
+/** An entry exactly as GET /v1/services lists it. */
+export type ServiceJson = ReturnType<typeof serviceJson>;
 
 export interface SnapshotLine {
   readonly type: 'snapshot';
@@ -103,19 +85,20 @@ function serviceLine(index: number, e: ServiceEvent): ServiceLine {
  */
 export function serviceEventKind(e: ServiceEvent): ServiceEventKind {
   if (e.change !== 'updated' || e.previous === null) return e.change;
-  const changed = changedFields(serviceJson(e.previous), serviceJson(e.service));
+  const changed = changedFields(e.previous, e.service);
   if (changed.length === 1 && changed[0] === 'health') return 'health';
   if (changed.length === 1 && changed[0] === 'draining') return e.service.draining ? 'drained' : 'undrained';
   return 'updated';
 }
 
-function changedFields(a: ServiceJson, b: ServiceJson): (keyof ServiceJson)[] {
-  const keys = Object.keys(a) as (keyof ServiceJson)[];
+/** Fields a consumer sees that differ; the owner's version counter changes with every update, so it is left out. */
+function changedFields(a: ServiceView, b: ServiceView): (keyof ServiceView)[] {
+  const keys = (Object.keys(a) as (keyof ServiceView)[]).filter((k) => k !== 'rev');
   return keys.filter((k) => canonical(a[k]) !== canonical(b[k]));
 }
 
 /** Meta maps compare by content: the same pairs may arrive in another order. */
-function canonical(v: ServiceJson[keyof ServiceJson]): string {
+function canonical(v: ServiceView[keyof ServiceView]): string {
   if (typeof v === 'object' && !Array.isArray(v)) return JSON.stringify(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
   return JSON.stringify(v);
 }

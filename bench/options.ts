@@ -1,0 +1,137 @@
+/**
+ * `npm run bench -- [options]`: parsing and validation. A bad option stops the bench before anything
+ * starts, with the option and the reason.
+ */
+import { availableParallelism } from 'node:os';
+import { parseArgs } from 'node:util';
+import { isProfileName, type Profile } from '../protocol/profiles.js';
+import { DEFAULT_SCENARIOS, isScenarioName, SCENARIOS, type ScenarioName } from './result.js';
+
+export type Mode = 'real' | 'sim' | 'dissemination-only';
+
+export interface BenchOptions {
+  readonly mode: Mode;
+  readonly nodes: number;
+  /** In run order; always starts with join. */
+  readonly scenarios: readonly ScenarioName[];
+  readonly steadyS: number;
+  readonly lossPct: number;
+  readonly latencyMs: number;
+  readonly jitterMs: number;
+  readonly joinSpreadMs: number;
+  readonly runs: number;
+  readonly seed: number;
+  readonly workers: number;
+  readonly profile: Profile['name'];
+  readonly json: string | null;
+  readonly svg: string | null;
+}
+
+export class UsageError extends Error {}
+
+export const USAGE = `npm run bench -- [options]
+
+Real agents on loopback (default), or the simulator driving the same protocol code.
+
+  --nodes N               agents / simulated nodes (default 200 real, 5000 sim, 1000000 dissemination-only)
+  --scenario NAME         ${SCENARIOS.join(', ')}; repeatable or comma-separated
+                          (default: ${DEFAULT_SCENARIOS.join(', ')}; join always runs)
+  --steady SECONDS        steady period in which false deaths and traffic are counted (default 30)
+  --loss PCT              datagram loss during the steady period, percent (default 0)
+  --join-spread-ms MS     spread the joins over this long (default 0: all at once)
+  --runs K                repeat K times; figures are medians, with min/max spread (default 1)
+  --profile NAME          lan, wan or local (default lan)
+  --workers W             real mode: worker processes (default one per core, at most 2)
+  --sim                   run on the deterministic simulator
+  --dissemination-only    with --sim: one update spreading through the dissemination code alone
+  --latency-ms MS         sim: one-way latency (default 1)
+  --jitter-ms MS          sim: latency is uniform in latency ± jitter (default latency / 2)
+  --seed N                sim: seed (default 1; run k uses seed + k - 1)
+  --json FILE             write every figure as one JSON object
+  --svg FILE              write a chart: fraction of nodes holding each change against time
+  --help
+`;
+
+export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        nodes: { type: 'string' }, scenario: { type: 'string', multiple: true }, steady: { type: 'string' },
+        loss: { type: 'string' }, 'join-spread-ms': { type: 'string' }, runs: { type: 'string' },
+        profile: { type: 'string' }, workers: { type: 'string' }, sim: { type: 'boolean' },
+        'dissemination-only': { type: 'boolean' }, 'latency-ms': { type: 'string' }, 'jitter-ms': { type: 'string' },
+        seed: { type: 'string' }, json: { type: 'string' }, svg: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help === true) return 'help';
+  if (v['dissemination-only'] === true && v.sim !== true) throw new UsageError('--dissemination-only needs --sim');
+  const mode: Mode = v.sim === true ? (v['dissemination-only'] === true ? 'dissemination-only' : 'sim') : 'real';
+  if (mode === 'real') {
+    for (const k of ['latency-ms', 'jitter-ms', 'seed'] as const) {
+      if (v[k] !== undefined) throw new UsageError(`--${k} applies to --sim only (real agents use loopback)`);
+    }
+  } else if (v.workers !== undefined) {
+    throw new UsageError('--workers applies to real mode only (the simulator runs in one process)');
+  }
+  const defaultNodes = mode === 'real' ? 200 : mode === 'sim' ? 5000 : 1_000_000;
+  const nodes = int(v.nodes, 'nodes', defaultNodes, 2, mode === 'real' ? 2000 : mode === 'sim' ? 10_000 : 10_000_000);
+  const latencyMs = num(v['latency-ms'], 'latency-ms', 1, 0, 10_000);
+  const profile = v.profile ?? 'lan';
+  if (!isProfileName(profile)) throw new UsageError(`--profile: expected lan, wan or local, got ${JSON.stringify(profile)}`);
+  return {
+    mode,
+    nodes,
+    scenarios: scenarios(v.scenario, mode),
+    steadyS: num(v.steady, 'steady', 30, 0, 86_400),
+    lossPct: num(v.loss, 'loss', 0, 0, 100),
+    latencyMs,
+    jitterMs: num(v['jitter-ms'], 'jitter-ms', latencyMs / 2, 0, latencyMs),
+    joinSpreadMs: num(v['join-spread-ms'], 'join-spread-ms', 0, 0, 600_000),
+    runs: int(v.runs, 'runs', 1, 1, 1000),
+    seed: int(v.seed, 'seed', 1, 0, 2 ** 32 - 1),
+    workers: int(v.workers, 'workers', Math.min(2, availableParallelism()), 1, 64),
+    profile,
+    json: v.json ?? null,
+    svg: v.svg ?? null,
+  };
+}
+
+function scenarios(given: readonly string[] | undefined, mode: Mode): ScenarioName[] {
+  if (mode === 'dissemination-only') {
+    if (given !== undefined) throw new UsageError('--scenario does not apply to --dissemination-only (it spreads one update)');
+    return [];
+  }
+  if (given === undefined) return [...DEFAULT_SCENARIOS];
+  const wanted = new Set<ScenarioName>(['join']);
+  for (const name of given.flatMap((g) => g.split(',')).map((s) => s.trim()).filter((s) => s !== '')) {
+    const n = name === 'steady' ? 'false_dead' : name;
+    if (!isScenarioName(n)) throw new UsageError(`--scenario: unknown scenario ${JSON.stringify(name)}; known: ${SCENARIOS.join(', ')}`);
+    wanted.add(n);
+  }
+  // A deregistration needs a registration first; it runs (and is reported) too.
+  if (wanted.has('deregister')) wanted.add('register');
+  return SCENARIOS.filter((s) => wanted.has(s));
+}
+
+function num(text: string | undefined, name: string, dflt: number, min: number, max: number): number {
+  if (text === undefined) return dflt;
+  const x = Number(text);
+  if (text.trim() === '' || !Number.isFinite(x) || x < min || x > max) {
+    throw new UsageError(`--${name}: expected a number from ${min} to ${max}, got ${JSON.stringify(text)}`);
+  }
+  return x;
+}
+
+function int(text: string | undefined, name: string, dflt: number, min: number, max: number): number {
+  const x = num(text, name, dflt, min, max);
+  if (!Number.isInteger(x)) throw new UsageError(`--${name}: expected a whole number, got ${JSON.stringify(text)}`);
+  return x;
+}

@@ -1,0 +1,250 @@
+/**
+ * Real mode: N agents on 127.0.0.1 spread over the worker processes, and the scenarios run against
+ * them in order. Each change is timed from the moment it happened to the moment each agent's own
+ * view held it, both on the shared clock.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { BenchOptions } from '../options.js';
+import { bar, type Progress } from '../progress.js';
+import type { Curve, CurveName, JsonObject, RunResult } from '../result.js';
+import { summarize } from '../stats.js';
+import { sharedNow } from './clock.js';
+import type { FalseDeadCounts, MemorySnapshot, TrafficSnapshot, Watch } from './ipc.js';
+import { WorkerPool } from './pool.js';
+
+/** After the join, until the join's own gossip has died down. */
+const SETTLE_AFTER_JOIN_MS = 5_000;
+const SETTLE_MS = 1_000;
+const JOIN_WAIT_MS = 60_000;
+const CHANGE_WAIT_MS = 30_000;
+const DEAD_WAIT_MS = 60_000;
+const POLL_MS = 50;
+const SERVICE_ID = 'bench-web';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 10 ** digits;
+const nameOf = (i: number): string => `a${i}`;
+
+export async function runReal(o: BenchOptions, progress: Progress): Promise<RunResult> {
+  const started = performance.now();
+  const pool = WorkerPool.open(Math.min(o.workers, o.nodes));
+  const dir = mkdtempSync(join(tmpdir(), 'swimd-bench-'));
+  try {
+    return await new RealRun(o, pool, dir, progress).run(started);
+  } finally {
+    progress.update('stopping agents');
+    await pool.close();
+  }
+}
+
+class RealRun {
+  private readonly figures: JsonObject = {};
+  private readonly curves: Partial<Record<CurveName, Curve>> = {};
+  /** Indices of running agents. */
+  private live: number[] = [];
+  private ports: number[] = [];
+  private victim: number | null = null;
+
+  constructor(private readonly o: BenchOptions, private readonly pool: WorkerPool, private readonly dir: string,
+    private readonly progress: Progress) {}
+
+  private get seed(): string {
+    return `127.0.0.1:${this.ports[0] ?? 0}`;
+  }
+
+  async run(started: number): Promise<RunResult> {
+    const o = this.o;
+    const f = this.figures;
+    f['nodes'] = o.nodes;
+    f['transport'] = 'udp';
+    f['mode'] = 'real';
+    f['profile'] = o.profile;
+    f['workers'] = this.pool.size;
+    await this.startAgents(Array.from({ length: o.nodes }, (_, i) => i));
+    await this.join();
+    await sleep(SETTLE_AFTER_JOIN_MS);
+    if (o.scenarios.includes('new_member')) await this.newMember();
+    if (o.scenarios.includes('register')) await this.service('register');
+    if (o.scenarios.includes('deregister')) await this.service('deregister');
+    if (o.scenarios.includes('dead')) await this.dead();
+    if (o.scenarios.includes('false_dead')) await this.steady();
+    await this.memory();
+    f['wall_ms'] = Math.round(performance.now() - started);
+    return { figures: f, curves: this.curves };
+  }
+
+  private async startAgents(indices: number[]): Promise<void> {
+    this.progress.update(`starting ${indices.length} agents in ${this.pool.size} processes`);
+    const byWorker = new Map<number, number[]>();
+    for (const i of indices) {
+      const w = this.pool.workerOf(i);
+      byWorker.set(w, [...(byWorker.get(w) ?? []), i]);
+    }
+    await Promise.all([...byWorker].map(async ([w, list]) => {
+      const r = await this.pool.call(w, 'start', { agents: list.map((index) => ({ index, name: nameOf(index) })), dir: this.dir, profile: this.o.profile });
+      list.forEach((index, k) => (this.ports[index] = r.ports[k] ?? 0));
+    }));
+    this.live.push(...indices);
+  }
+
+  /** Every agent but the first joins through the first; timed until each lists all N alive. */
+  private async join(): Promise<void> {
+    const n = this.o.nodes;
+    await this.arm('join', { kind: 'all-alive', total: n });
+    const at = sharedNow() + 100;
+    await Promise.all(Array.from({ length: this.pool.size }, (_, w) => this.pool.call(w, 'join', {
+      seed: this.seed, at, spreadMs: this.o.joinSpreadMs, total: n,
+      only: this.live.filter((i) => i !== 0 && this.pool.workerOf(i) === w),
+    })));
+    await this.waitFor('join', n, JOIN_WAIT_MS, 'join: agents listing all alive');
+    const { times } = await this.collect('join');
+    const lat = Object.values(times).map((t) => t - at);
+    this.curves.join = { latencies: lat, expected: n };
+    this.figures['join_all_ms'] = lat.length === n ? round(Math.max(...lat)) : null;
+    this.figures['join'] = { ...summarize(lat, n) };
+    this.figures['join_spread_ms'] = this.o.joinSpreadMs;
+  }
+
+  /** One more agent joins the settled cluster: timed until each old agent lists it alive. */
+  private async newMember(): Promise<void> {
+    const idx = this.o.nodes;
+    const old = this.live.length;
+    await this.startAgents([idx]);
+    await this.arm('new_member', { kind: 'member', member: nameOf(idx), status: 'alive' });
+    const at = sharedNow() + 20;
+    await this.pool.call(this.pool.workerOf(idx), 'join', { seed: this.seed, at, spreadMs: 0, total: 1, only: [idx] });
+    await this.waitFor('new_member', old, CHANGE_WAIT_MS, 'new member: agents listing it');
+    const { times } = await this.collect('new_member');
+    const lat = Object.entries(times).filter(([name]) => name !== nameOf(idx)).map(([, t]) => t - at);
+    this.curves.new_member = { latencies: lat, expected: old };
+    this.figures['new_member'] = { ...summarize(lat, old) };
+    await sleep(SETTLE_MS);
+  }
+
+  /** Through the owner's local API; timed from the owner's own view holding the change. */
+  private async service(which: 'register' | 'deregister'): Promise<void> {
+    const owner = this.live[1 % this.live.length] as number;
+    const ownerName = nameOf(owner);
+    await this.arm(which, { kind: 'service', owner: ownerName, id: SERVICE_ID, present: which === 'register' });
+    const api = await this.pool.call(this.pool.workerOf(owner), which, { agent: owner, id: SERVICE_ID });
+    const total = this.live.length;
+    await this.waitFor(which, total, CHANGE_WAIT_MS, `${which}: agents whose view holds it`);
+    const { times } = await this.collect(which);
+    const t0 = times[ownerName] ?? api.sentAt;
+    const lat = Object.entries(times).filter(([name]) => name !== ownerName).map(([, t]) => t - t0);
+    this.curves[which] = { latencies: lat, expected: total - 1 };
+    this.figures[which] = {
+      ...summarize(lat, total - 1),
+      // What a deploy tool sees around the change: request until applied, and until answered.
+      api_apply_ms: round(t0 - api.sentAt, 2),
+      api_answer_ms: round(api.answeredAt - api.sentAt, 2),
+    };
+    await sleep(SETTLE_MS);
+  }
+
+  /** One agent stops without a leave: timed until each other agent lists it dead. */
+  private async dead(): Promise<void> {
+    const victim = this.live[this.live.length - 1] as number;
+    await this.arm('dead', { kind: 'member', member: nameOf(victim), status: 'dead' });
+    const { at } = await this.pool.call(this.pool.workerOf(victim), 'kill', { agent: victim });
+    this.live = this.live.filter((i) => i !== victim);
+    this.victim = victim;
+    const expected = this.live.length;
+    await this.waitFor('dead', expected, DEAD_WAIT_MS, 'dead: agents listing it dead');
+    const { times } = await this.collect('dead');
+    const lat = Object.values(times).map((t) => t - at);
+    this.curves.dead = { latencies: lat, expected };
+    this.figures['dead'] = { ...summarize(lat, expected) };
+    await sleep(SETTLE_MS);
+  }
+
+  /** A quiet period, optionally lossy: false deaths, and the traffic of a cluster at rest. */
+  private async steady(): Promise<void> {
+    const o = this.o;
+    await this.arm('false_dead', { kind: 'false-dead', exclude: this.victim === null ? [] : [nameOf(this.victim)] });
+    const before = await this.pool.all('traffic', null);
+    await this.pool.all('loss', { fraction: o.lossPct / 100 });
+    const end = performance.now() + o.steadyS * 1000;
+    for (let left = end - performance.now(); left > 0; left = end - performance.now()) {
+      this.progress.update(`steady ${bar(o.steadyS * 1000 - left, o.steadyS * 1000)} of ${o.steadyS} s, loss ${o.lossPct}%`);
+      await sleep(Math.min(1000, left));
+    }
+    await this.pool.all('loss', { fraction: 0 });
+    const after = await this.pool.all('traffic', null);
+    const fd = mergeFalseDead(await Promise.all(Array.from({ length: this.pool.size }, (_, w) =>
+      this.pool.call(w, 'collect', { name: 'false_dead' }).then((r) => r.falseDead))));
+    const f = this.figures;
+    f['steady_s'] = o.steadyS;
+    f['loss_pct'] = o.lossPct;
+    f['false_dead'] = fd.events;
+    f['false_dead_members'] = fd.members.length;
+    f['suspicions_raised'] = fd.suspicions.length;
+    Object.assign(f, trafficFigures(before, after, this.live.length));
+  }
+
+  private async memory(): Promise<void> {
+    const mem: MemorySnapshot[] = await this.pool.all('memory', null);
+    const agents = mem.reduce((s, m) => s + m.agents, 0);
+    const mb = (b: number): number => round(b / 1e6, 2);
+    const rss = mem.reduce((s, m) => s + m.rss, 0);
+    const base = mem.reduce((s, m) => s + m.rssBaseline, 0);
+    const f = this.figures;
+    f['rss_mb_per_agent'] = agents > 0 ? mb(rss / agents) : null;
+    f['rss_mb_per_agent_marginal'] = agents > 0 ? mb((rss - base) / agents) : null;
+    f['rss_note'] = 'process RSS / agents in that process (agents share one Node.js runtime per worker); ' +
+      'marginal: (RSS - RSS before the first agent) / agents';
+    f['heap_mb_per_agent'] = agents > 0 ? mb(mem.reduce((s, m) => s + m.heapUsed, 0) / agents) : null;
+  }
+
+  private async arm(name: string, watch: Watch): Promise<void> {
+    await this.pool.all('watch', { name, watch });
+  }
+
+  private async collect(name: string): Promise<{ times: Record<string, number> }> {
+    const parts = await this.pool.all('collect', { name });
+    return { times: Object.assign({}, ...parts.map((p) => p.times)) as Record<string, number> };
+  }
+
+  /** Polls until `expected` agents met the watch, or the wait ran out (the shortfall is reported as reached < expected). */
+  private async waitFor(name: string, expected: number, maxMs: number, label: string): Promise<void> {
+    const end = performance.now() + maxMs;
+    for (;;) {
+      const reached = (await this.pool.all('progress', { name })).reduce((s, r) => s + r.reached, 0);
+      this.progress.update(`${label} ${bar(reached, expected)} ${reached}/${expected}`);
+      if (reached >= expected || performance.now() >= end) return;
+      await sleep(POLL_MS);
+    }
+  }
+}
+
+function mergeFalseDead(parts: readonly (FalseDeadCounts | null)[]): FalseDeadCounts {
+  const members = new Set<string>();
+  const suspicions = new Set<string>();
+  let events = 0;
+  for (const p of parts) {
+    if (p === null) continue;
+    events += p.events;
+    for (const m of p.members) members.add(m);
+    for (const s of p.suspicions) suspicions.add(s);
+  }
+  return { events, members: [...members], suspicions: [...suspicions] };
+}
+
+function trafficFigures(before: readonly TrafficSnapshot[], after: readonly TrafficSnapshot[], nodes: number): JsonObject {
+  const sum = (xs: readonly TrafficSnapshot[], k: keyof TrafficSnapshot): number => xs.reduce((s, x) => s + x[k], 0);
+  const seconds = (Math.max(...after.map((a) => a.at)) - Math.min(...before.map((b) => b.at))) / 1000;
+  const per = (k: keyof TrafficSnapshot): number => (sum(after, k) - sum(before, k)) / nodes / seconds;
+  const udp = per('udpBytes');
+  const tcp = per('tcpBytes');
+  return {
+    bytes_per_node_per_s: Math.round(udp + tcp),
+    udp_bytes_per_node_per_s: Math.round(udp),
+    push_pull_bytes_per_node_per_s: Math.round(tcp),
+    packets_per_node_per_s: round(per('udpPackets'), 2),
+    push_pull_connections_per_node_per_s: round(per('tcpConnections'), 4),
+    bytes_note: 'payload bytes the agents sent (UDP datagrams, including those the loss hook dropped, ' +
+      'plus push-pull TCP frames), without IP/UDP/TCP headers',
+  };
+}
