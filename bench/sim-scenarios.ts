@@ -1,134 +1,208 @@
 /**
- * Convergence scenarios on the deterministic simulator: the very protocol code the daemon runs,
- * on virtual time, for clusters larger than one machine can host.
+ * Simulated mode: the scenarios of real mode on the deterministic simulator — the very protocol code
+ * the daemon runs, every node with its full state, on virtual time — for clusters larger than one
+ * machine can host. Latencies are virtual milliseconds.
  */
-import type { MemberEvent } from '../protocol/effects.js';
+import type { MemberEvent, ServiceEvent } from '../protocol/effects.js';
 import { Simulator } from '../protocol/sim/simulator.js';
-import { type Summary, summarize } from './stats.js';
+import { lowerBoundFigures } from './dissemination/lower-bound.js';
+import type { BenchOptions } from './options.js';
+import { bar, type Progress } from './progress.js';
+import type { Curve, CurveName, JsonObject, RunResult } from './result.js';
+import { ObservedNode } from './sim-observed.js';
+import { summarize } from './stats.js';
 
-export interface SimScenarioOptions {
-  readonly nodes: number;
-  readonly seed: number;
-  readonly latencyMs: number;
-  readonly jitterMs: number;
-  /** Loss during the steady period, 0..1. */
-  readonly loss: number;
-  /** Length of the steady period in which false deaths are counted, ms (0 skips it). */
-  readonly steadyMs: number;
-  /** Called with a line of progress now and then. */
-  readonly progress?: (done: number, total: number, label: string) => void;
+/** The join's own gossip must have died down before anything else is measured; this long at most. */
+const SETTLE_MAX_MS = 180_000;
+const SETTLE_MS = 1_000;
+const JOIN_WAIT_MS = 600_000;
+const CHANGE_WAIT_MS = 30_000;
+const DEAD_WAIT_MS = 120_000;
+const SERVICE_ID = 'bench-web';
+
+type MemberListener = (time: number, observer: string, e: MemberEvent) => void;
+type ServiceListener = (time: number, observer: string, e: ServiceEvent) => void;
+
+export function runSim(o: BenchOptions, seed: number, progress: Progress): RunResult {
+  return new SimRun(o, seed, progress).run();
 }
 
-export interface SimScenarioResult {
-  readonly nodes: number;
-  readonly transport: 'sim';
-  readonly seed: number;
-  readonly latency_ms: number;
-  readonly loss_pct: number;
-  /** Virtual time from the first join until every node saw every node alive. */
-  readonly join_all_ms: number | null;
-  /** A new node joins a settled cluster: time until each old node lists it alive. */
-  readonly new_member: Summary;
-  /** A node is crashed: time until each other node lists it dead. */
-  readonly dead: Summary;
-  /** Healthy nodes declared dead by anyone during the steady period (events, one per observer). */
-  readonly false_dead: number;
-  /** Distinct suspicions (member, incarnation) raised during the steady period. */
-  readonly suspicions_raised: number;
-  readonly steady_ms: number;
-  readonly bytes_per_node_per_s: number;
-  readonly packets_per_node_per_s: number;
-  readonly wall_ms: number;
-  /** Per-node latencies, for charts. */
-  readonly curves: { readonly new_member: number[]; readonly dead: number[] };
-}
+class SimRun {
+  private readonly sim: Simulator<ObservedNode>;
+  private onMember: MemberListener | null = null;
+  private onService: ServiceListener | null = null;
+  private readonly figures: JsonObject = {};
+  private readonly curves: Partial<Record<CurveName, Curve>> = {};
+  private live: string[] = [];
+  private victim: string | null = null;
+  private lastDraw = 0;
 
-export function runSimScenarios(o: SimScenarioOptions): SimScenarioResult {
-  const started = performance.now();
-  let listener: ((time: number, observer: string, e: MemberEvent) => void) | null = null;
-  const sim = new Simulator({
-    seed: o.seed, profile: 'lan', latencyMs: o.latencyMs, jitterMs: o.jitterMs, recordEvents: false,
-    onEvent: (time, observer, e) => listener?.(time, observer, e),
-  });
-  const total = 4;
-  const names = sim.addNodes(o.nodes);
-  const seedNode = names[0] as string;
+  constructor(private readonly o: BenchOptions, seed: number, private readonly progress: Progress) {
+    this.sim = new Simulator<ObservedNode>({
+      seed, profile: o.profile, latencyMs: o.latencyMs, jitterMs: o.jitterMs, recordEvents: false,
+      onEvent: (t, observer, e) => this.onMember?.(t, observer, e),
+      factory: (opts) => new ObservedNode(opts, (t, observer, e) => this.onService?.(t, observer, e)),
+    });
+    this.figures['seed'] = seed;
+  }
 
-  // Join: everyone joins through one seed, spread over 1 s (agents never start in the same instant).
-  o.progress?.(0, total, 'join');
-  const aliveCount = new Map<string, number>(names.map((n) => [n, 1]));
-  let complete = 0;
-  listener = (_t, observer, e) => {
-    if (e.member.status === 'alive' && e.previous === null) {
-      const c = (aliveCount.get(observer) ?? 0) + 1;
-      aliveCount.set(observer, c);
-      if (c === o.nodes) complete++;
+  run(): RunResult {
+    const started = performance.now();
+    const o = this.o;
+    const f = this.figures;
+    Object.assign(f, { nodes: o.nodes, transport: 'sim', mode: 'sim', profile: o.profile, latency_ms: o.latencyMs, jitter_ms: o.jitterMs });
+    this.live = this.sim.addNodes(o.nodes);
+    this.join();
+    this.settle();
+    if (o.scenarios.includes('new_member')) this.newMember();
+    if (o.scenarios.includes('register')) this.service('register');
+    if (o.scenarios.includes('deregister')) this.service('deregister');
+    if (o.scenarios.includes('dead')) this.dead();
+    if (o.scenarios.includes('false_dead')) this.steady();
+    Object.assign(f, lowerBoundFigures(this.live.length, this.sim.profile, Math.max(0, o.latencyMs - o.jitterMs)));
+    f['heap_mb_per_node'] = Math.round((process.memoryUsage().heapUsed / this.live.length / 1e6) * 1000) / 1000;
+    f['virtual_ms'] = Math.round(this.sim.now);
+    f['sim_events'] = this.sim.stats.events;
+    f['wall_ms'] = Math.round(performance.now() - started);
+    return { figures: f, curves: this.curves };
+  }
+
+  private join(): void {
+    const n = this.o.nodes;
+    const seedNode = this.live[0] as string;
+    const aliveOthers = new Map<string, number>();
+    const done = new Map<string, number>();
+    this.onMember = (t, observer, e) => {
+      const was = e.previous === 'alive' ? 1 : 0;
+      const is = e.member.status === 'alive' ? 1 : 0;
+      if (was === is || e.member.name === observer) return;
+      const c = (aliveOthers.get(observer) ?? 0) + is - was;
+      aliveOthers.set(observer, c);
+      if (c + 1 >= n && !done.has(observer)) done.set(observer, t);
+    };
+    const t0 = this.sim.now;
+    this.sim.joinAll([seedNode], { spreadMs: this.o.joinSpreadMs });
+    this.runUntil(() => done.size >= n, JOIN_WAIT_MS, () => `join: nodes listing all alive ${bar(done.size, n)} ${done.size}/${n}`);
+    const lat = [...done.values()].map((t) => t - t0);
+    this.curves.join = { latencies: lat, expected: n };
+    this.figures['join_all_ms'] = lat.length === n ? Math.max(...lat) : null;
+    this.figures['join'] = { ...summarize(lat, n) };
+    this.figures['join_spread_ms'] = this.o.joinSpreadMs;
+    this.onMember = null;
+  }
+
+  /** Runs until no node has updates left to gossip, so later figures see a cluster at rest. */
+  private settle(): void {
+    const t0 = this.sim.now;
+    const pending = (): number => this.live.reduce((s, name) => s + this.sim.node(name).pendingBroadcasts(), 0);
+    let left = 0;
+    this.runUntil(() => (left = pending()) === 0, SETTLE_MAX_MS, () => `settling: updates still queued ${left}`, 100);
+    this.figures['settle_ms'] = Math.round(this.sim.now - t0);
+    this.sim.runFor(SETTLE_MS);
+  }
+
+  private newMember(): void {
+    const old = [...this.live];
+    const newcomer = this.sim.addNode();
+    const seen = new Map<string, number>();
+    this.onMember = (t, observer, e) => {
+      if (e.member.name === newcomer && e.member.status === 'alive' && observer !== newcomer && !seen.has(observer)) seen.set(observer, t);
+    };
+    const t0 = this.sim.now;
+    this.sim.join(newcomer, [old[1 % old.length] as string]);
+    this.runUntil(() => seen.size >= old.length, CHANGE_WAIT_MS, () => `new member ${bar(seen.size, old.length)}`);
+    const lat = [...seen.values()].map((t) => t - t0);
+    this.curves.new_member = { latencies: lat, expected: old.length };
+    this.figures['new_member'] = { ...summarize(lat, old.length) };
+    this.onMember = null;
+    this.live.push(newcomer);
+    this.sim.runFor(SETTLE_MS);
+  }
+
+  private service(which: 'register' | 'deregister'): void {
+    const owner = this.live[1 % this.live.length] as string;
+    const expected = this.live.length - 1;
+    const seen = new Map<string, number>();
+    this.onService = (t, observer, e) => {
+      if (observer === owner || seen.has(observer) || e.service.node !== owner || e.service.id !== SERVICE_ID) return;
+      if ((e.change === 'deregistered') === (which === 'deregister')) seen.set(observer, t);
+    };
+    const t0 = this.sim.now;
+    this.sim.act(owner, (node, now) => which === 'register'
+      ? node.registerService(now, { id: SERVICE_ID, name: 'bench', address: this.sim.address(owner).host, port: 9000 }).effects
+      : node.deregisterService(now, SERVICE_ID).effects);
+    this.runUntil(() => seen.size >= expected, CHANGE_WAIT_MS, () => `${which} ${bar(seen.size, expected)} ${seen.size}/${expected}`, 1);
+    const lat = [...seen.values()].map((t) => t - t0);
+    this.curves[which] = { latencies: lat, expected };
+    this.figures[which] = { ...summarize(lat, expected) };
+    this.onService = null;
+    this.sim.runFor(SETTLE_MS);
+  }
+
+  private dead(): void {
+    const victim = this.live[this.live.length - 1] as string;
+    this.live = this.live.filter((n) => n !== victim);
+    this.victim = victim;
+    const expected = this.live.length;
+    const seen = new Map<string, number>();
+    this.onMember = (t, observer, e) => {
+      if (e.member.name === victim && e.member.status === 'dead' && !seen.has(observer)) seen.set(observer, t);
+    };
+    const t0 = this.sim.now;
+    this.sim.crash(victim);
+    this.runUntil(() => seen.size >= expected, DEAD_WAIT_MS, () => `dead ${bar(seen.size, expected)} ${seen.size}/${expected}`);
+    const lat = [...seen.values()].map((t) => t - t0);
+    this.curves.dead = { latencies: lat, expected };
+    this.figures['dead'] = { ...summarize(lat, expected) };
+    this.onMember = null;
+    this.sim.runFor(SETTLE_MS);
+  }
+
+  private steady(): void {
+    const o = this.o;
+    const sim = this.sim;
+    let falseDead = 0;
+    const members = new Set<string>();
+    const suspicions = new Set<string>();
+    this.onMember = (_t, _observer, e) => {
+      if (e.member.name === this.victim) return;
+      if (e.member.status === 'dead') {
+        falseDead++;
+        members.add(e.member.name);
+      }
+      if (e.member.status === 'suspect') suspicions.add(`${e.member.name}:${e.member.incarnation}`);
+    };
+    sim.configure({ loss: o.lossPct / 100 });
+    const s0 = { ...sim.stats };
+    const ms = o.steadyS * 1000;
+    const end = sim.now + ms;
+    this.runUntil(() => sim.now >= end, ms, () => `steady ${bar(ms - (end - sim.now), ms)} of ${o.steadyS} s, loss ${o.lossPct}%`, 100);
+    sim.configure({ loss: 0 });
+    this.onMember = null;
+    const n = this.live.length;
+    const per = (d: number): number => (o.steadyS > 0 ? d / n / o.steadyS : 0);
+    const udp = per(sim.stats.bytesSent - s0.bytesSent);
+    const tcp = per(sim.stats.pushPullBytes - s0.pushPullBytes);
+    Object.assign(this.figures, {
+      steady_s: o.steadyS, loss_pct: o.lossPct, false_dead: falseDead, false_dead_members: members.size,
+      suspicions_raised: suspicions.size,
+      bytes_per_node_per_s: Math.round(udp + tcp), udp_bytes_per_node_per_s: Math.round(udp),
+      push_pull_bytes_per_node_per_s: Math.round(tcp),
+      packets_per_node_per_s: Math.round(per(sim.stats.packetsSent - s0.packetsSent) * 100) / 100,
+      bytes_note: 'payload bytes sent: datagrams (lost ones included) and push-pull request and reply bodies',
+    });
+  }
+
+  /** Runs in steps of `stepMs` virtual ms until `done` holds or `maxMs` passed, redrawing the progress line. */
+  private runUntil(done: () => boolean, maxMs: number, label: () => string, stepMs = 5): void {
+    const end = this.sim.now + maxMs;
+    while (!done() && this.sim.now < end) {
+      this.sim.runUntil(Math.min(end, this.sim.now + stepMs));
+      const wall = performance.now();
+      if (wall - this.lastDraw > 250) {
+        this.lastDraw = wall;
+        this.progress.update(`${label()} (virtual ${(this.sim.now / 1000).toFixed(2)} s)`);
+      }
     }
-  };
-  const joinStart = sim.now;
-  sim.joinAll([seedNode], { spreadMs: 1_000 });
-  const joinedAt = sim.runUntilCondition(() => complete >= o.nodes, 600_000, 10);
-  const join_all_ms = joinedAt === null ? null : joinedAt - joinStart;
-  sim.runFor(5_000);
-
-  // A new member.
-  o.progress?.(1, total, 'new member');
-  const newcomer = sim.addNode();
-  const seen = new Map<string, number>();
-  listener = (t, observer, e) => {
-    if (e.member.name === newcomer && e.member.status === 'alive' && !seen.has(observer)) seen.set(observer, t);
-  };
-  const t0 = sim.now;
-  sim.join(newcomer, [names[1 % names.length] as string]);
-  sim.runUntilCondition(() => seen.size >= o.nodes, 120_000, 5);
-  const newMember = [...seen.entries()].filter(([obs]) => obs !== newcomer).map(([, t]) => t - t0);
-  sim.runFor(5_000);
-
-  // A crash.
-  o.progress?.(2, total, 'dead');
-  const victim = names[Math.floor(names.length / 2)] as string;
-  const deadSeen = new Map<string, number>();
-  listener = (t, observer, e) => {
-    if (e.member.name === victim && e.member.status === 'dead' && !deadSeen.has(observer)) deadSeen.set(observer, t);
-  };
-  const t1 = sim.now;
-  sim.crash(victim);
-  const expectedDead = o.nodes; // every other old node plus the newcomer
-  sim.runUntilCondition(() => deadSeen.size >= expectedDead, 120_000, 10);
-  const dead = [...deadSeen.values()].map((t) => t - t1);
-
-  // Steady period with loss: count healthy nodes declared dead.
-  o.progress?.(3, total, 'steady');
-  let falseDead = 0;
-  const suspicions = new Set<string>();
-  listener = (_t, _observer, e) => {
-    if (e.member.name === victim) return;
-    if (e.member.status === 'dead') falseDead++;
-    if (e.member.status === 'suspect') suspicions.add(`${e.member.name}:${e.member.incarnation}`);
-  };
-  sim.configure({ loss: o.loss });
-  const bytes0 = sim.stats.bytesSent;
-  const packets0 = sim.stats.packetsSent;
-  sim.runFor(o.steadyMs);
-  const steadyS = o.steadyMs / 1000;
-  const liveNodes = o.nodes; // o.nodes old nodes + newcomer − victim
-  o.progress?.(4, total, 'done');
-
-  return {
-    nodes: o.nodes,
-    transport: 'sim',
-    seed: o.seed,
-    latency_ms: o.latencyMs,
-    loss_pct: o.loss * 100,
-    join_all_ms,
-    new_member: summarize(newMember, o.nodes),
-    dead: summarize(dead, expectedDead),
-    false_dead: falseDead,
-    suspicions_raised: suspicions.size,
-    steady_ms: o.steadyMs,
-    bytes_per_node_per_s: steadyS > 0 ? Math.round((sim.stats.bytesSent - bytes0) / liveNodes / steadyS) : 0,
-    packets_per_node_per_s: steadyS > 0 ? Math.round(((sim.stats.packetsSent - packets0) / liveNodes / steadyS) * 10) / 10 : 0,
-    wall_ms: Math.round(performance.now() - started),
-    curves: { new_member: newMember, dead },
-  };
+  }
 }

@@ -162,14 +162,15 @@ export async function* watchLines(t: Transport, opts: WatchOptions = {}): AsyncG
       for await (const text of lines(live.response as AsyncIterable<Buffer>, maxLine, armIdle)) {
         const line = decodeWatchLine(text);
         if (line === null) continue;
-        lastIndex = line.index;
-        failures = 0;
-        backoff = firstBackoff;
         if (line.type === 'error') {
-          // The agent ends the stream after this line; reconnecting from its index is what it asks for.
+          // The agent ends the stream after this line. Its index is the last event written, which is
+          // ours already; not taking it means an error line can never make us skip anything.
           failure = new ClientError('io', `the agent ended the watch stream: ${line.error}`);
           continue;
         }
+        lastIndex = line.index;
+        failures = 0;
+        backoff = firstBackoff;
         // The consumer's own pace is not the agent's silence.
         clearTimeout(idle);
         yield { text, event: line };

@@ -16,7 +16,7 @@ export function registerCheck(program: Command, ctx: Ctx): void {
     .description('report the health of an instance registered with --check-ttl (pass, warn or fail)')
     .addArgument(new Argument('<status>', 'pass (passing), warn (warning) or fail (critical)').choices(TTL_STATUSES))
     .argument('<ID>', 'id of the service instance the check belongs to')
-    .option('--note <text>', 'a short explanation, kept in the agent log');
+    .option('--note <text>', 'a short explanation, logged by the agent when the health changes');
   addClientOptions(cmd)
     .addHelpText('after', `
 Every report restarts the TTL; an instance that does not report again within

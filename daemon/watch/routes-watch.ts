@@ -5,7 +5,7 @@ import type { EventLog } from './event-log.js';
 import { runWatchStream } from './stream.js';
 
 /**
- * GET /v1/watch[?index=N]: NDJSON, one line per change (protocol in README, "Watching for changes").
+ * GET /v1/watch[?index=N]: NDJSON, one line per change (protocol in README, "Watch stream").
  *
  * Without an index: a snapshot line, then events. With an index N this agent still holds the events
  * after: those events, then live ones — no snapshot, since the client already has the state up to

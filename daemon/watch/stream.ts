@@ -66,7 +66,8 @@ export async function runWatchStream(log: EventLog, sink: StreamSink, opts: Stre
   const wakeup = new Wakeup();
   const unsubscribe = log.subscribe(() => wakeup.notify());
   if (unsubscribe === null) {
-    sink.sendJson(line({ type: 'error', index: log.index, error: `too many watch streams (at most ${log.streamsMax}); try again later` }));
+    // Only when streams opened at the same instant raced past the route's 503; the client retries.
+    sink.sendJson(line({ type: 'error', index: opts.after ?? log.index, error: `too many watch streams (at most ${log.streamsMax}); try again later` }));
     return;
   }
   const onAbort = (): void => wakeup.notify();
@@ -104,7 +105,8 @@ export async function runWatchStream(log: EventLog, sink: StreamSink, opts: Stre
             wakeup.notify();
           });
         }
-        // New events wake us too, to notice in time when the log is about to drop this client's place.
+        // New events wake us too: once the log drops this client's next event, it is told then, not
+        // whenever it next reads.
         await wakeup.wait(heartbeatMs);
         continue;
       }

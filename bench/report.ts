@@ -1,0 +1,114 @@
+/**
+ * The human summary: one aligned table of the timed scenarios, then the other figures, each with
+ * the target the issue set for it and whether this run met it. The targets are stated for 200 real
+ * agents on the lan profile; on other setups they are shown for comparison only.
+ */
+import type { Json, JsonObject } from './result.js';
+
+export interface Target {
+  /** Dotted path of the figure in the JSON. */
+  readonly figure: string;
+  readonly max: number;
+  readonly text: string;
+}
+
+export const TARGETS: readonly Target[] = [
+  { figure: 'join_all_ms', max: 2_000, text: 'all see all within 2 s' },
+  { figure: 'register.p99_ms', max: 50, text: 'p99 ≤ 50 ms' },
+  { figure: 'deregister.p99_ms', max: 50, text: 'p99 ≤ 50 ms' },
+  { figure: 'dead.p99_ms', max: 3_000, text: 'p99 ≤ 3 s' },
+  { figure: 'false_dead', max: 0, text: '0 (over 120 s at 5% and 15% loss)' },
+  { figure: 'bytes_per_node_per_s', max: 1_000, text: '≤ 1 KB/s per node' },
+];
+
+export function lookup(figures: JsonObject, path: string): Json | undefined {
+  let v: Json | undefined = figures;
+  for (const part of path.split('.')) {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+    v = v[part];
+  }
+  return v;
+}
+
+/** {figure: {target, value, met}} for the targets this run measured. */
+export function targetFigures(figures: JsonObject): JsonObject {
+  const out: JsonObject = {};
+  for (const t of TARGETS) {
+    const v = lookup(figures, t.figure);
+    if (v === undefined) continue;
+    out[t.figure] = { target_max: t.max, value: v, met: typeof v === 'number' && v <= t.max, target: t.text };
+  }
+  return out;
+}
+
+const ROWS = ['join', 'new_member', 'register', 'deregister', 'dead', 'dissemination'] as const;
+
+export function renderSummary(f: JsonObject, spread: Record<string, [number, number]>, header: string): string {
+  const lines: string[] = [header, ''];
+  const cell = (path: string, unit = ''): string => {
+    const v = lookup(f, path);
+    if (v === undefined) return '';
+    const s = spread[path];
+    const text = typeof v === 'number' ? `${fmt(v)}${unit}` : v === null ? '—' : String(v);
+    return s === undefined ? text : `${text} (${fmt(s[0])}–${fmt(s[1])})`;
+  };
+  const table: string[][] = [['change', 'nodes reached', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'target', 'met']];
+  for (const row of ROWS) {
+    const s = lookup(f, row);
+    if (typeof s !== 'object' || s === null || Array.isArray(s)) continue;
+    const target = TARGETS.find((t) => t.figure === `${row}.p99_ms` || (row === 'join' && t.figure === 'join_all_ms'));
+    table.push([
+      row, `${cell(`${row}.reached`)}/${cell(`${row}.expected`)}`,
+      cell(`${row}.p50_ms`), cell(`${row}.p90_ms`), cell(`${row}.p99_ms`), cell(`${row}.max_ms`),
+      target?.text ?? '', target === undefined ? '' : met(f, target),
+    ]);
+  }
+  lines.push(...align(table), '');
+  const add = (label: string, text: string, target?: Target): void => {
+    lines.push(`  ${label.padEnd(26)} ${text}${target === undefined ? '' : `   [target ${target.text}: ${met(f, target)}]`}`);
+  };
+  const t = (fig: string): Target | undefined => TARGETS.find((x) => x.figure === fig);
+  if (lookup(f, 'join_all_ms') !== undefined) add('join, all see all', `${cell('join_all_ms', ' ms')} (joins spread over ${cell('join_spread_ms', ' ms')})`, t('join_all_ms'));
+  if (lookup(f, 'register_lower_bound_ms') !== undefined) {
+    add('register lower bound', `${cell('register_lower_bound_ms', ' ms')} = ${cell('lower_bound.hops')} hops × ${cell('lower_bound.per_hop_ms', ' ms')} (forward fanout ${cell('lower_bound.forward_fanout')})` +
+      (lookup(f, 'register.max_ms') !== undefined ? `; measured: last node ${cell('register.max_ms', ' ms')}` : '') +
+      (lookup(f, 'dissemination.max_ms') !== undefined ? `; measured: last node ${cell('dissemination.max_ms', ' ms')}` : ''));
+  }
+  if (lookup(f, 'false_dead') !== undefined) {
+    add(`false deaths (${cell('steady_s', ' s')}, ${cell('loss_pct', '% loss')})`,
+      `${cell('false_dead')} events, ${cell('false_dead_members')} members; ${cell('suspicions_raised')} suspicions raised`, t('false_dead'));
+    add('traffic at rest, per node', `${cell('bytes_per_node_per_s', ' B/s')} (UDP ${cell('udp_bytes_per_node_per_s')} + push-pull ${cell('push_pull_bytes_per_node_per_s')}), ` +
+      `${cell('packets_per_node_per_s')} datagrams/s`, t('bytes_per_node_per_s'));
+  }
+  if (lookup(f, 'rss_mb_per_agent') !== undefined) {
+    add('memory per agent', `${cell('rss_mb_per_agent', ' MB')} RSS (process RSS / agents in it; marginal ${cell('rss_mb_per_agent_marginal', ' MB')}, heap ${cell('heap_mb_per_agent', ' MB')})`);
+  }
+  if (lookup(f, 'heap_mb_per_node') !== undefined) add('simulator heap per node', cell('heap_mb_per_node', ' MB'));
+  if (lookup(f, 'settle_ms') !== undefined) add('join gossip died down after', cell('settle_ms', ' ms (virtual)'));
+  if (lookup(f, 'packets_sent') !== undefined) {
+    add('messages', `${cell('packets_sent')} datagrams, ${cell('duplicates_received')} duplicate receipts, peak ${cell('peak_nodes_holding_state')} nodes holding state`);
+  }
+  add('wall time', cell('wall_ms', ' ms') + (lookup(f, 'virtual_ms') !== undefined ? ` (virtual ${cell('virtual_ms', ' ms')})` : ''));
+  for (const note of ['model_note', 'rss_note', 'bytes_note'] as const) {
+    const v = lookup(f, note);
+    if (typeof v === 'string') lines.push(`  note: ${v}`);
+  }
+  return lines.join('\n');
+}
+
+function met(f: JsonObject, t: Target): string {
+  const v = lookup(f, t.figure);
+  if (typeof v !== 'number') return 'NOT MEASURED (missing)';
+  return v <= t.max ? 'met' : 'MISSED';
+}
+
+function fmt(x: number): string {
+  if (Number.isInteger(x)) return String(x);
+  return Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(Math.abs(x) >= 10 ? 1 : 2);
+}
+
+function align(rows: readonly string[][]): string[] {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  return rows.map((r) => '  ' + r.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ').trimEnd());
+}
