@@ -1,9 +1,96 @@
-import { parseOptions } from './options.js';
+/**
+ * `npm run bench`: convergence benchmarks of swimd. Real agents on loopback by default; with --sim
+ * the simulator driving the same protocol code. Prints a summary; --json and --svg write the
+ * figures and a chart. See options.ts for every option.
+ */
+import { writeFileSync } from 'node:fs';
+import { availableParallelism, cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { aggregate } from './aggregate.js';
+import { deployMain, isDeployScenario } from './deploy/index.js';
+import { runDissemination } from './dissemination/spread.js';
+import { rerunWithLargerHeap } from './heap.js';
+import { type BenchOptions, parseOptions, USAGE, UsageError } from './options.js';
 import { Progress } from './progress.js';
 import { runReal } from './real/scenarios.js';
-const o = parseOptions(process.argv.slice(2));
-if (o === 'help') process.exit(0);
-const p = new Progress();
-const r = await runReal(o, p);
-p.clear();
-console.log(JSON.stringify(r.figures, null, 1));
+import { renderSummary, targetFigures } from './report.js';
+import type { Curve, CurveName, JsonObject, RunResult } from './result.js';
+import { runSim } from './sim-scenarios.js';
+import { renderSvg } from './svg.js';
+
+const CURVE_ORDER: readonly CurveName[] = ['register', 'deregister', 'new_member', 'dissemination', 'join', 'dead'];
+
+async function main(argv: readonly string[]): Promise<number> {
+  // The deploy drill has its own options and report (deploy/options.ts).
+  if (isDeployScenario(argv)) return deployMain(argv);
+  let o: BenchOptions | 'help';
+  try {
+    o = parseOptions(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`bench: ${e.message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (o === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (o.mode !== 'real') {
+    const code = rerunWithLargerHeap(fileURLToPath(import.meta.url), argv);
+    if (code !== null) return code;
+  }
+  const command = ['npm run bench --', ...argv].join(' ');
+  const progress = new Progress();
+  const runs: RunResult[] = [];
+  for (let k = 0; k < o.runs; k++) {
+    const tag = o.runs > 1 ? `run ${k + 1}/${o.runs}: ` : '';
+    const p = prefixed(progress, tag);
+    if (o.mode === 'real') runs.push(await runReal(o, p));
+    else if (o.mode === 'sim') runs.push(runSim(o, o.seed + k, p));
+    else runs.push(runDissemination(o, o.seed + k, p));
+  }
+  progress.clear();
+
+  const { figures, spread } = aggregate(runs.map((r) => r.figures));
+  const out: JsonObject = {
+    ...figures,
+    runs: o.runs,
+    scenarios: [...o.scenarios],
+    command,
+    targets: targetFigures(figures),
+    machine: { cpus: availableParallelism(), cpu_model: cpus()[0]?.model ?? 'unknown', node: process.version, platform: process.platform },
+  };
+  if (o.runs > 1) {
+    out['spread'] = Object.fromEntries(Object.entries(spread).map(([k, v]) => [k, [...v]]));
+    out['per_run'] = runs.map((r) => r.figures);
+  }
+  process.stdout.write(renderSummary(out, spread, header(o)) + '\n');
+  if (o.json !== null) {
+    writeFileSync(o.json, JSON.stringify(out, null, 2) + '\n');
+    process.stdout.write(`wrote ${o.json}\n`);
+  }
+  if (o.svg !== null) {
+    const curves = CURVE_ORDER
+      .map((name) => ({ name, runs: runs.map((r) => r.curves[name]).filter((c): c is Curve => c !== undefined) }))
+      .filter((c) => c.runs.length > 0);
+    writeFileSync(o.svg, renderSvg({ title: 'swimd: how fast every node learns of a change', subtitle: [header(o), command], curves }));
+    process.stdout.write(`wrote ${o.svg}\n`);
+  }
+  return 0;
+}
+
+function header(o: BenchOptions): string {
+  const runs = o.runs > 1 ? `, median of ${o.runs} runs` : '';
+  const loss = o.lossPct === 0 ? '' : o.mode === 'dissemination-only' ? `, loss ${o.lossPct}%` : `, loss ${o.lossPct}% in the steady period`;
+  if (o.mode === 'real') return `real agents on 127.0.0.1 (UDP/TCP), ${o.nodes} nodes in ${Math.min(o.workers, o.nodes)} processes, ${o.profile} profile${loss}${runs}`;
+  const net = `latency ${o.latencyMs} ± ${o.jitterMs} ms${loss}`;
+  if (o.mode === 'sim') return `simulator, ${o.nodes} nodes with full protocol state, ${o.profile} profile, ${net}${runs}`;
+  return `simulator, dissemination only, ${o.nodes} nodes, ${o.profile} profile, ${net}${runs}`;
+}
+
+function prefixed(p: Progress, tag: string): Progress {
+  if (tag === '') return p;
+  return Object.assign(Object.create(p) as Progress, { update: (t: string) => p.update(tag + t) });
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -15,6 +15,8 @@ export interface BenchOptions {
   /** In run order; always starts with join. */
   readonly scenarios: readonly ScenarioName[];
   readonly steadyS: number;
+  /** Wait before the steady period, counted from the start of the nodes; null: the default (steady.ts). */
+  readonly warmupS: number | null;
   readonly lossPct: number;
   readonly latencyMs: number;
   readonly jitterMs: number;
@@ -38,6 +40,8 @@ Real agents on loopback (default), or the simulator driving the same protocol co
                           (default: ${DEFAULT_SCENARIOS.join(', ')}; join always runs)
   --steady SECONDS        steady period in which false deaths and traffic are counted (default 30)
   --loss PCT              datagram loss during the steady period, percent (default 0)
+  --warmup SECONDS        the steady period starts no sooner than this after the nodes started
+                          (default: once every node's first push-pull is past, 46 s on lan)
   --join-spread-ms MS     spread the joins over this long (default 0: all at once)
   --runs K                repeat K times; figures are medians, with min/max spread (default 1)
   --profile NAME          lan, wan or local (default lan)
@@ -61,7 +65,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       allowPositionals: false,
       options: {
         nodes: { type: 'string' }, scenario: { type: 'string', multiple: true }, steady: { type: 'string' },
-        loss: { type: 'string' }, 'join-spread-ms': { type: 'string' }, runs: { type: 'string' },
+        loss: { type: 'string' }, warmup: { type: 'string' }, 'join-spread-ms': { type: 'string' }, runs: { type: 'string' },
         profile: { type: 'string' }, workers: { type: 'string' }, sim: { type: 'boolean' },
         'dissemination-only': { type: 'boolean' }, 'latency-ms': { type: 'string' }, 'jitter-ms': { type: 'string' },
         seed: { type: 'string' }, json: { type: 'string' }, svg: { type: 'string' }, help: { type: 'boolean', short: 'h' },
@@ -91,6 +95,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     nodes,
     scenarios: scenarios(v.scenario, mode),
     steadyS: num(v.steady, 'steady', 30, 0, 86_400),
+    warmupS: v.warmup === undefined ? null : num(v.warmup, 'warmup', 0, 0, 86_400),
     lossPct: num(v.loss, 'loss', 0, 0, 100),
     latencyMs,
     jitterMs: num(v['jitter-ms'], 'jitter-ms', latencyMs / 2, 0, latencyMs),

@@ -65,7 +65,7 @@ export function renderSummary(f: JsonObject, spread: Record<string, [number, num
   }
   lines.push(...align(table), '');
   const add = (label: string, text: string, target?: Target): void => {
-    lines.push(`  ${label.padEnd(26)} ${text}${target === undefined ? '' : `   [target ${target.text}: ${met(f, target)}]`}`);
+    lines.push(`  ${label.padEnd(30)} ${text}${target === undefined ? '' : `   [target ${target.text}: ${met(f, target)}]`}`);
   };
   const t = (fig: string): Target | undefined => TARGETS.find((x) => x.figure === fig);
   if (lookup(f, 'join_all_ms') !== undefined) add('join, all see all', `${cell('join_all_ms', ' ms')} (joins spread over ${cell('join_spread_ms', ' ms')})`, t('join_all_ms'));

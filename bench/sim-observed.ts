@@ -2,15 +2,23 @@
  * The simulator reports member events to its onEvent callback but carries service events no further,
  * so the benchmark builds its nodes from this subclass: the same SwimNode, with every input's
  * effects looked at on the way out for the service events the catalog scenarios time.
+ *
+ * It also reports push-pull requests and replies as they are made: the simulator's byte counter
+ * includes requests to peers that are down, whose connection a real network would refuse before
+ * a byte of them is sent, so the steady-state traffic figure counts from here instead.
  */
 import type { Address } from '../protocol/address.js';
 import type { Effect, ServiceEvent } from '../protocol/effects.js';
 import { SwimNode, type SwimNodeOptions } from '../protocol/node.js';
 
-export type ServiceListener = (time: number, observer: string, event: ServiceEvent) => void;
+export interface NodeHooks {
+  service(time: number, observer: string, event: ServiceEvent): void;
+  /** A push-pull request to `peer`, or this node's reply to one from `peer`, of `bytes` bytes. */
+  pushPull(kind: 'request' | 'reply', peer: Address, bytes: number): void;
+}
 
 export class ObservedNode extends SwimNode {
-  constructor(opts: SwimNodeOptions, private readonly onService: ServiceListener) {
+  constructor(opts: SwimNodeOptions, private readonly hooks: NodeHooks) {
     super(opts);
   }
 
@@ -25,6 +33,7 @@ export class ObservedNode extends SwimNode {
   override handlePushPull(now: number, from: Address, bytes: Uint8Array): { reply: Uint8Array | null; effects: Effect[] } {
     const r = super.handlePushPull(now, from, bytes);
     this.observe(now, r.effects);
+    if (r.reply !== null) this.hooks.pushPull('reply', from, r.reply.length);
     return r;
   }
 
@@ -41,7 +50,10 @@ export class ObservedNode extends SwimNode {
   }
 
   private observe(now: number, effects: Effect[]): Effect[] {
-    for (const e of effects) if (e.kind === 'service') this.onService(now, this.name, e.event);
+    for (const e of effects) {
+      if (e.kind === 'service') this.hooks.service(now, this.name, e.event);
+      else if (e.kind === 'push-pull') this.hooks.pushPull('request', e.to, e.bytes.length);
+    }
     return effects;
   }
 }

@@ -11,6 +11,7 @@ import { bar, type Progress } from './progress.js';
 import type { Curve, CurveName, JsonObject, RunResult } from './result.js';
 import { ObservedNode } from './sim-observed.js';
 import { summarize } from './stats.js';
+import { steadyStartsAfterMs } from './steady.js';
 
 /** The join's own gossip must have died down before anything else is measured; this long at most. */
 const SETTLE_MAX_MS = 180_000;
@@ -36,12 +37,21 @@ class SimRun {
   private live: string[] = [];
   private victim: string | null = null;
   private lastDraw = 0;
+  /** Hosts of running nodes, for the push-pull byte count. */
+  private readonly upHosts = new Set<string>();
+  private pushPullBytes = 0;
 
   constructor(private readonly o: BenchOptions, seed: number, private readonly progress: Progress) {
     this.sim = new Simulator<ObservedNode>({
       seed, profile: o.profile, latencyMs: o.latencyMs, jitterMs: o.jitterMs, recordEvents: false,
       onEvent: (t, observer, e) => this.onMember?.(t, observer, e),
-      factory: (opts) => new ObservedNode(opts, (t, observer, e) => this.onService?.(t, observer, e)),
+      factory: (opts) => new ObservedNode(opts, {
+        service: (t, observer, e) => this.onService?.(t, observer, e),
+        pushPull: (kind, peer, bytes) => {
+          // A request to a peer that is down never gets past the TCP handshake.
+          if (kind === 'reply' || this.upHosts.has(peer.host)) this.pushPullBytes += bytes;
+        },
+      }),
     });
     this.figures['seed'] = seed;
   }
@@ -52,6 +62,7 @@ class SimRun {
     const f = this.figures;
     Object.assign(f, { nodes: o.nodes, transport: 'sim', mode: 'sim', profile: o.profile, latency_ms: o.latencyMs, jitter_ms: o.jitterMs });
     this.live = this.sim.addNodes(o.nodes);
+    for (const name of this.live) this.upHosts.add(this.sim.address(name).host);
     this.join();
     this.settle();
     if (o.scenarios.includes('new_member')) this.newMember();
@@ -116,6 +127,7 @@ class SimRun {
     this.figures['new_member'] = { ...summarize(lat, old.length) };
     this.onMember = null;
     this.live.push(newcomer);
+    this.upHosts.add(this.sim.address(newcomer).host);
     this.sim.runFor(SETTLE_MS);
   }
 
@@ -150,6 +162,7 @@ class SimRun {
     };
     const t0 = this.sim.now;
     this.sim.crash(victim);
+    this.upHosts.delete(this.sim.address(victim).host);
     this.runUntil(() => seen.size >= expected, DEAD_WAIT_MS, () => `dead ${bar(seen.size, expected)} ${seen.size}/${expected}`);
     const lat = [...seen.values()].map((t) => t - t0);
     this.curves.dead = { latencies: lat, expected };
@@ -172,8 +185,13 @@ class SimRun {
       }
       if (e.member.status === 'suspect') suspicions.add(`${e.member.name}:${e.member.incarnation}`);
     };
+    // Nodes were built at time 0; see steadyStartsAfterMs for why the steady period waits.
+    const warm = steadyStartsAfterMs(o);
+    if (sim.now < warm) this.runUntil(() => sim.now >= warm, warm, () => 'waiting for every node\'s first push-pull to pass', 100);
+    this.figures['steady_starts_after_ms'] = Math.round(sim.now);
     sim.configure({ loss: o.lossPct / 100 });
     const s0 = { ...sim.stats };
+    const pp0 = this.pushPullBytes;
     const ms = o.steadyS * 1000;
     const end = sim.now + ms;
     this.runUntil(() => sim.now >= end, ms, () => `steady ${bar(ms - (end - sim.now), ms)} of ${o.steadyS} s, loss ${o.lossPct}%`, 100);
@@ -182,14 +200,15 @@ class SimRun {
     const n = this.live.length;
     const per = (d: number): number => (o.steadyS > 0 ? d / n / o.steadyS : 0);
     const udp = per(sim.stats.bytesSent - s0.bytesSent);
-    const tcp = per(sim.stats.pushPullBytes - s0.pushPullBytes);
+    const tcp = per(this.pushPullBytes - pp0);
     Object.assign(this.figures, {
       steady_s: o.steadyS, loss_pct: o.lossPct, false_dead: falseDead, false_dead_members: members.size,
       suspicions_raised: suspicions.size,
       bytes_per_node_per_s: Math.round(udp + tcp), udp_bytes_per_node_per_s: Math.round(udp),
       push_pull_bytes_per_node_per_s: Math.round(tcp),
       packets_per_node_per_s: Math.round(per(sim.stats.packetsSent - s0.packetsSent) * 100) / 100,
-      bytes_note: 'payload bytes sent: datagrams (lost ones included) and push-pull request and reply bodies',
+      bytes_note: 'payload bytes sent: datagrams (lost ones included) and push-pull request and reply bodies ' +
+        '(requests to a peer that is down are not counted: the connection would be refused first)',
     });
   }
 

@@ -36,6 +36,7 @@ test('deploy drill: the swimd deploy loses no request, the naive one does', { ti
   assert.ok(swimd.register_to_first_v2_ms !== null, 'v2 never answered');
   assert.ok(swimd.drain_to_last_v1_ms !== null, 'v1 never answered');
   assert.ok(swimd.steps_ms.deregistered !== undefined, 'the deploy did not reach the deregistration');
+  assert.equal(swimd.v1_after_proxy_knew_drain, 0, 'the proxy sent requests to v1 after it knew v1 was draining');
 
   assert.equal(naive.error, undefined, `the naive deploy failed: ${naive.error}`);
   assert.ok(naive.failed > 0, 'the naive deploy lost no request, so the drill shows nothing');

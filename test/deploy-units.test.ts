@@ -8,7 +8,7 @@ import type { ServiceEntry, WatchEvent } from '../daemon/client.js';
 import { analyzeRun, overlap } from '../bench/deploy/analyze.js';
 import { BackendTable, chooseBackend, pickWeighted, type Backend } from '../bench/deploy/backends.js';
 import type { RequestRecord } from '../bench/deploy/load.js';
-import { OptionError, parseDeployArgs } from '../bench/deploy/options.js';
+import { isDeployScenario, OptionError, parseDeployArgs } from '../bench/deploy/options.js';
 import { cookieValue } from '../bench/deploy/proxy.js';
 
 function entry(over: Partial<ServiceEntry> & Pick<ServiceEntry, 'id'>): ServiceEntry {
@@ -109,20 +109,28 @@ test('analysis: windows, gaps, split and per-client figures', () => {
   // Client 1: v1 at 10 and 30, v2 at 40 — no overlap; client 0: v1 at 0, v2 from 20 — none either.
   assert.deepEqual(s.per_client, { clients: 2, saw_both: 2, switched_back: 0, mixed_window_p50_ms: 0, mixed_window_max_ms: 0 });
   assert.deepEqual(s.proxy_learned_ms, { v2_eligible: 3, v1_draining: 1 });
-  assert.deepEqual(s.series.v1, [60, 0, 0]);
+  assert.equal(s.v1_after_proxy_knew_drain, 0);
+  // 120 ms in bins of 50: two bins, the last 70 ms wide.
+  assert.deepEqual(s.series.v1, [60, 0]);
+  assert.deepEqual(s.series.v2, [40, 14.29]);
   assert.equal(overlap({ first: 0, last: 10 }, { first: 5, last: 20 }), 5);
   assert.equal(overlap({ first: 0, last: 4 }, { first: 5, last: 20 }), 0);
 });
 
 test('options: flags, defaults and errors', () => {
-  const o = parseDeployArgs(['--scenario', 'deploy', '--runs', 'naive,swimd', '--rate=100', '--duration', '10s', '--sticky', '--json', 'x.json']);
+  const o = parseDeployArgs(['--scenario', 'deploy', '--only', 'naive,swimd', '--rate=100', '--duration', '10s', '--sticky', '--json', 'x.json']);
+  assert.ok(o !== 'help');
   assert.deepEqual(o.runs, ['naive', 'swimd']);
   assert.equal(o.rate, 100);
   assert.equal(o.durationMs, 10_000);
   assert.equal(o.sticky, true);
   assert.equal(o.json, 'x.json');
-  assert.equal(parseDeployArgs([]).rate, 500);
-  assert.throws(() => parseDeployArgs(['--runs', 'fast']), OptionError);
+  const d = parseDeployArgs([]);
+  assert.ok(d !== 'help' && d.rate === 500);
+  assert.equal(parseDeployArgs(['--scenario=deploy', '--help']), 'help');
+  assert.ok(isDeployScenario(['--scenario', 'deploy']) && isDeployScenario(['--scenario=join,deploy']));
+  assert.ok(!isDeployScenario(['--scenario', 'join']) && !isDeployScenario(['--json', 'deploy']));
+  assert.throws(() => parseDeployArgs(['--only', 'fast']), OptionError);
   assert.throws(() => parseDeployArgs(['--duration', '10']), /unit is required/);
   assert.throws(() => parseDeployArgs(['--bogus']), /unknown option/);
 });

@@ -70,6 +70,12 @@ export interface RunSummary {
   readonly steps_ms: Readonly<Partial<Record<MarkKind, number>>>;
   /** Each deploy step, ms after the load started (the chart's time axis). */
   readonly marks_ms: Readonly<Partial<Record<MarkKind, number>>>;
+  /**
+   * Requests v1 answered that were sent after the proxy had applied the drain: must be 0 (the proxy
+   * picks a backend after the request was sent, so these would be routing decisions made knowing
+   * v1 was draining).
+   */
+  readonly v1_after_proxy_knew_drain: number | null;
   /** When the proxy applied the change, ms after the call that made it. */
   readonly proxy_learned_ms: { readonly v2_eligible: number | null; readonly v1_draining: number | null };
   readonly duration_s: number;
@@ -139,13 +145,18 @@ function perClient(ok: readonly RequestRecord[]): PerClient {
 }
 
 function series(records: readonly RequestRecord[], t0: number, t1: number, binMs: number): Series {
-  const n = Math.max(1, Math.ceil((t1 - t0) / binMs));
+  // Rounded, so the last bin is between half and one and a half bins wide, never a sliver.
+  const n = Math.max(1, Math.round((t1 - t0) / binMs));
   const out = { bin_ms: binMs, v1: new Array<number>(n).fill(0), v2: new Array<number>(n).fill(0), failed: new Array<number>(n).fill(0) };
-  const scale = 1000 / binMs;
   for (const r of records) {
     const i = Math.min(n - 1, Math.max(0, Math.floor((r.start - t0) / binMs)));
     const row = !succeeded(r) ? out.failed : r.version === 'v1' ? out.v1 : r.version === 'v2' ? out.v2 : null;
-    if (row !== null) row[i] = (row[i] as number) + scale;
+    if (row !== null) row[i] = (row[i] as number) + 1;
+  }
+  // Counts to rates, the last bin by its own width.
+  const lastMs = Math.max(1, t1 - t0 - (n - 1) * binMs);
+  for (const row of [out.v1, out.v2, out.failed]) {
+    for (let i = 0; i < n; i++) row[i] = Math.round(((row[i] as number) * 1000 * 100) / (i === n - 1 ? lastMs : binMs)) / 100;
   }
   return out;
 }
@@ -209,6 +220,8 @@ export function analyzeRun(inp: RunInput): RunSummary {
     per_client: perClient(ok),
     steps_ms: steps,
     marks_ms: marks,
+    v1_after_proxy_knew_drain: inp.proxySawV1Draining === null ? null
+      : ok.filter((r) => r.version === 'v1' && r.start > (inp.proxySawV1Draining as number)).length,
     proxy_learned_ms: {
       v2_eligible: inp.proxySawV2 === null || register === null ? null : round(inp.proxySawV2 - register),
       v1_draining: inp.proxySawV1Draining === null || drain === null || markAt(inp.marks, 'drain') === null ? null : round(inp.proxySawV1Draining - drain),

@@ -6,12 +6,12 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { RunSummary } from './analyze.js';
-import { DEFAULT_DEPLOY_OPTIONS, type DeployDrillOptions } from './options.js';
+import { DEFAULT_DEPLOY_OPTIONS, DEPLOY_USAGE, type DeployDrillOptions, OptionError, parseDeployArgs } from './options.js';
 import { renderReport } from './report.js';
-import { runOne } from './run.js';
+import { type RunOutcome, runOne } from './run.js';
 import { renderSvg } from './svg.js';
 
-export { DEFAULT_DEPLOY_OPTIONS, DEPLOY_USAGE, OptionError, parseDeployArgs, type DeployDrillOptions } from './options.js';
+export { DEFAULT_DEPLOY_OPTIONS, DEPLOY_USAGE, isDeployScenario, OptionError, parseDeployArgs, type DeployDrillOptions } from './options.js';
 export type { RunSummary } from './analyze.js';
 
 export interface DrillRun extends RunSummary {
@@ -29,7 +29,7 @@ export interface DrillReport {
 export async function runDeployDrill(opts: Partial<DeployDrillOptions> = {}): Promise<DrillReport> {
   const o: DeployDrillOptions = { ...DEFAULT_DEPLOY_OPTIONS, ...opts };
   const say = o.say ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const outcomes = [];
+  const outcomes: RunOutcome[] = [];
   for (const name of o.runs) {
     const out = await runOne(name, o, say);
     if (out.logs !== null) say(out.logs);
@@ -45,6 +45,7 @@ export async function runDeployDrill(opts: Partial<DeployDrillOptions> = {}): Pr
         rate: o.rate, duration_ms: o.durationMs, deploy_at_ms: o.deployAtMs, split_ms: o.splitMs, concurrency: o.concurrency,
         clients: o.clients, sticky: o.sticky, service_ms: o.serviceMs, check_interval: o.checkInterval, profile: o.profile,
       },
+      command: o.command ?? null,
       runs,
     };
     writeFileSync(o.json, `${JSON.stringify(doc, null, 2)}\n`);
@@ -55,4 +56,25 @@ export async function runDeployDrill(opts: Partial<DeployDrillOptions> = {}): Pr
     say(`wrote ${o.svg}`);
   }
   return { runs, text };
+}
+
+/**
+ * The bench's entry for `--scenario deploy`: parses the whole argument list, runs the drill and
+ * returns the exit code (2 for a bad option, 1 when the swimd deploy did not complete).
+ */
+export async function deployMain(argv: readonly string[]): Promise<number> {
+  let o: DeployDrillOptions | 'help';
+  try {
+    o = parseDeployArgs(argv);
+  } catch (e) {
+    if (!(e instanceof OptionError)) throw e;
+    process.stderr.write(`bench: ${e.message}\n\n${DEPLOY_USAGE}`);
+    return 2;
+  }
+  if (o === 'help') {
+    process.stdout.write(DEPLOY_USAGE);
+    return 0;
+  }
+  const report = await runDeployDrill({ ...o, command: ['npm run bench --', ...argv].join(' ') });
+  return report.runs.some((r) => r.error !== undefined) ? 1 : 0;
 }

@@ -43,6 +43,8 @@ export interface DeployDrillOptions {
   readonly keep: boolean;
   /** Progress lines; default: stderr. */
   readonly say?: (line: string) => void;
+  /** The command line that started the drill, recorded in the JSON. */
+  readonly command?: string;
   /** The summary table; default: stdout. */
   readonly print?: (text: string) => void;
 }
@@ -66,8 +68,12 @@ export const DEFAULT_DEPLOY_OPTIONS: DeployDrillOptions = {
   keep: false,
 };
 
-export const DEPLOY_USAGE = `deploy drill options:
-  --runs LIST            runs, comma-separated (default swimd,naive,weighted)
+export const DEPLOY_USAGE = `npm run bench -- --scenario deploy [options]
+
+A deploy of a one-instance app behind a proxy fed by swimd, under steady load: the swimd way
+(register and wait, drain and wait), naively (stop, then start), and with a 9:1 weighted split.
+
+  --only LIST            runs to do, comma-separated (default swimd,naive,weighted)
   --rate N               requests per second through the proxy (default 500)
   --duration D           load per run (default 45s)
   --deploy-at D          steady traffic before the deploy (default 15s)
@@ -83,9 +89,18 @@ export const DEPLOY_USAGE = `deploy drill options:
   --bin D                chart resolution (default 250ms)
   --json FILE            write {"runs": [...]} to FILE
   --svg FILE             write the chart to FILE
-  --keep                 keep the agents' logs and data dirs`;
+  --keep                 keep the agents' logs and data dirs
+`;
 
 export class OptionError extends Error {}
+
+/** True when the bench's arguments ask for the deploy drill (`--scenario deploy`, alone or in a list). */
+export function isDeployScenario(argv: readonly string[]): boolean {
+  return argv.some((arg, i) => {
+    const value = arg.startsWith('--scenario=') ? arg.slice('--scenario='.length) : arg === '--scenario' ? argv[i + 1] : undefined;
+    return value !== undefined && value.split(',').map((s) => s.trim()).includes('deploy');
+  });
+}
 
 function positiveInt(flag: string, v: string): number {
   const n = Number(v);
@@ -107,10 +122,10 @@ function runs(v: string): RunName[] {
   const out: RunName[] = [];
   for (const n of names) {
     const r = RUN_NAMES.find((x) => x === n);
-    if (r === undefined) throw new OptionError(`--runs: unknown run ${JSON.stringify(n)}; known: ${RUN_NAMES.join(', ')}`);
+    if (r === undefined) throw new OptionError(`--only: unknown run ${JSON.stringify(n)}; known: ${RUN_NAMES.join(', ')}`);
     if (!out.includes(r)) out.push(r);
   }
-  if (out.length === 0) throw new OptionError('--runs: name at least one run');
+  if (out.length === 0) throw new OptionError('--only: name at least one run');
   return out;
 }
 
@@ -119,7 +134,7 @@ function runs(v: string): RunName[] {
  * is accepted and ignored, so the bench's whole argument list can be passed; any other unknown flag
  * is an error naming it.
  */
-export function parseDeployArgs(argv: readonly string[]): DeployDrillOptions {
+export function parseDeployArgs(argv: readonly string[]): DeployDrillOptions | 'help' {
   const o: { -readonly [K in keyof DeployDrillOptions]: DeployDrillOptions[K] } = { ...DEFAULT_DEPLOY_OPTIONS };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -135,10 +150,11 @@ export function parseDeployArgs(argv: readonly string[]): DeployDrillOptions {
     switch (flag) {
       case '--scenario': {
         const v = value();
-        if (v !== 'deploy') throw new OptionError(`--scenario: the deploy drill runs only with --scenario deploy, got ${JSON.stringify(v)}`);
+        if (v !== 'deploy') throw new OptionError(`--scenario: the deploy drill runs on its own (--scenario deploy), got ${JSON.stringify(v)}`);
         break;
       }
-      case '--runs': o.runs = runs(value()); break;
+      // Not --runs: the bench's --runs K repeats a whole benchmark.
+      case '--only': o.runs = runs(value()); break;
       case '--rate': o.rate = positiveInt(flag, value()); break;
       case '--duration': o.durationMs = duration(flag, value()); break;
       case '--deploy-at': o.deployAtMs = duration(flag, value()); break;
@@ -160,7 +176,8 @@ export function parseDeployArgs(argv: readonly string[]): DeployDrillOptions {
       case '--json': o.json = value(); break;
       case '--svg': o.svg = value(); break;
       case '--keep': o.keep = true; break;
-      default: throw new OptionError(`unknown option ${JSON.stringify(arg)}\n${DEPLOY_USAGE}`);
+      case '--help': case '-h': return 'help';
+      default: throw new OptionError(`unknown option ${JSON.stringify(arg)} for --scenario deploy`);
     }
   }
   return o;

@@ -43,8 +43,9 @@ export function renderReport(runs: readonly ReportRun[], sticky: boolean): strin
     out.push(`${s.name}: ${s.duration_s} s of load, ${s.dropped} dropped by the load generator; longest gap at ${fmt(s.longest_gap_at_ms === null ? null : Math.round(s.longest_gap_at_ms) / 1000, ' s')}, p50 latency ${s.latency_ms.p50} ms, max ${s.latency_ms.max} ms`);
     if (error !== null) out.push(`  DEPLOY FAILED: ${error}`);
     if (s.name === 'swimd') {
-      const met = error === null && s.failed === 0 && s.sent >= GOAL_REQUESTS;
-      out.push(`  goal (0 failed of at least ${GOAL_REQUESTS.toLocaleString('en-US')}): ${met ? 'met' : 'not met'}`);
+      const goal = `0 failed of at least ${GOAL_REQUESTS.toLocaleString('en-US')}`;
+      const verdict = error !== null || s.failed > 0 ? 'not met' : s.sent < GOAL_REQUESTS ? `not reached: too few requests (${s.sent})` : 'met';
+      out.push(`  goal (${goal}): ${verdict}`);
     }
     const failures = Object.entries(s.failures).sort((a, b) => b[1] - a[1]);
     if (failures.length > 0) {
@@ -54,7 +55,8 @@ export function renderReport(runs: readonly ReportRun[], sticky: boolean): strin
     if (steps.length > 0) out.push(`  steps: ${steps.join('; ')}`);
     const learned = s.proxy_learned_ms;
     if (learned.v2_eligible !== null || learned.v1_draining !== null) {
-      out.push(`  proxy learned: v2 routable ${fmt(learned.v2_eligible, ' ms')} after the register call; v1 draining ${fmt(learned.v1_draining, ' ms')} after the drain call`);
+      const after = s.v1_after_proxy_knew_drain === null ? '' : `; requests sent to v1 after that: ${s.v1_after_proxy_knew_drain}`;
+      out.push(`  proxy learned: v2 routable ${fmt(learned.v2_eligible, ' ms')} after the register call; v1 draining ${fmt(learned.v1_draining, ' ms')} after the drain call${after}`);
     }
     if (s.split !== null && s.name === 'weighted') {
       const want = SPLIT_WEIGHTS.v2 / (SPLIT_WEIGHTS.v1 + SPLIT_WEIGHTS.v2);

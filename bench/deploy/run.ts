@@ -51,7 +51,6 @@ export async function runOne(name: RunName, o: DeployDrillOptions, say: (line: s
   let proxy: DeployProxy | null = null;
   const started: Instance[] = [];
   let load: LoadGenerator | null = null;
-  let result: LoadResult | null = null;
   let error: string | null = null;
   try {
     proxy = await DeployProxy.start({ socketPath: hosts.get('A').socket, service: SERVICE, host: HOST, sticky: o.sticky });
@@ -79,9 +78,9 @@ export async function runOne(name: RunName, o: DeployDrillOptions, say: (line: s
       say(`run ${name}: deploy step failed: ${error}`);
     }
     const rest = Math.max(o.tailMs, loadStart + o.durationMs - performance.now());
-    say(`run ${name}: deploy done; load continues for ${Math.round(rest)} ms`);
+    say(`run ${name}: deploy ${error === null ? 'done' : 'abandoned'}; load continues for ${Math.round(rest)} ms`);
     await sleep(rest);
-    result = await load.stop();
+    const result: LoadResult = await load.stop();
     load = null;
     const views = proxy.viewChanges();
     const v2Key = v2 === null ? null : keyOf(v2);

@@ -84,8 +84,15 @@ export function runDissemination(o: BenchOptions, seed: number, progress: Progre
         lost++;
         continue;
       }
+      const target = Number(e.to.host);
+      // A node that holds the update already will ignore this copy whenever it lands: count it
+      // now instead of scheduling it (most copies are such; the queue stays small).
+      if (!Number.isNaN(informedAt[target] as number)) {
+        duplicates++;
+        continue;
+      }
       const latency = Math.max(0, o.latencyMs + (net.next() * 2 - 1) * o.jitterMs);
-      queue.schedule(now + latency, { time: 0, seq: 0, kind: 0, node: Number(e.to.host) });
+      queue.schedule(now + latency, { time: 0, seq: 0, kind: 0, node: target });
     }
   };
 

@@ -109,6 +109,22 @@ export class AgentHost {
     return at;
   }
 
+  counters(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const h of this.hosted.values()) {
+      if (h.stopped) continue;
+      for (const line of h.agent.metricsText().split('\n')) {
+        const m = /^([a-z_]+(?:\{[^}]*\})?) (\S+)$/.exec(line);
+        if (m === null) continue;
+        const [, key = '', text = ''] = m;
+        const v = Number(text);
+        if (!Number.isFinite(v)) continue;
+        out[key] = key.includes('_max') ? Math.max(out[key] ?? 0, v) : (out[key] ?? 0) + v;
+      }
+    }
+    return out;
+  }
+
   async stopAll(): Promise<void> {
     const running = [...this.hosted.values()].filter((h) => !h.stopped);
     for (const h of running) h.stopped = true;

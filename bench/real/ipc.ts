@@ -69,6 +69,8 @@ export interface Calls {
   /** Drops this fraction of the datagrams every agent here sends, from now on. */
   loss: { req: { fraction: number }; res: null };
   traffic: { req: null; res: TrafficSnapshot };
+  /** Every sample of the running agents' /v1/metrics, summed over them ("_max" samples: the largest). */
+  counters: { req: null; res: Record<string, number> };
   memory: { req: null; res: MemorySnapshot };
   /** Stops every agent and removes their files. */
   stop: { req: null; res: null };

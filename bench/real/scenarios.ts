@@ -6,6 +6,9 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PROFILES } from '../../protocol/profiles.js';
+import { lowerBoundFigures } from '../dissemination/lower-bound.js';
+import { steadyStartsAfterMs } from '../steady.js';
 import type { BenchOptions } from '../options.js';
 import { bar, type Progress } from '../progress.js';
 import type { Curve, CurveName, JsonObject, RunResult } from '../result.js';
@@ -46,6 +49,8 @@ class RealRun {
   private live: number[] = [];
   private ports: number[] = [];
   private victim: number | null = null;
+  /** When the last agent was started. */
+  private startedAt = 0;
 
   constructor(private readonly o: BenchOptions, private readonly pool: WorkerPool, private readonly dir: string,
     private readonly progress: Progress) {}
@@ -71,6 +76,9 @@ class RealRun {
     if (o.scenarios.includes('dead')) await this.dead();
     if (o.scenarios.includes('false_dead')) await this.steady();
     await this.memory();
+    f['agent_counters'] = await this.counters();
+    // Loopback latency is a few microseconds: the bound is the forward batch delay per hop.
+    Object.assign(f, lowerBoundFigures(this.live.length, PROFILES[o.profile], 0));
     f['wall_ms'] = Math.round(performance.now() - started);
     return { figures: f, curves: this.curves };
   }
@@ -87,6 +95,7 @@ class RealRun {
       list.forEach((index, k) => (this.ports[index] = r.ports[k] ?? 0));
     }));
     this.live.push(...indices);
+    this.startedAt = sharedNow();
   }
 
   /** Every agent but the first joins through the first; timed until each lists all N alive. */
@@ -105,6 +114,7 @@ class RealRun {
     this.figures['join_all_ms'] = lat.length === n ? round(Math.max(...lat)) : null;
     this.figures['join'] = { ...summarize(lat, n) };
     this.figures['join_spread_ms'] = this.o.joinSpreadMs;
+    this.figures['join_agent_counters'] = await this.counters();
   }
 
   /** One more agent joins the settled cluster: timed until each old agent lists it alive. */
@@ -163,6 +173,12 @@ class RealRun {
   /** A quiet period, optionally lossy: false deaths, and the traffic of a cluster at rest. */
   private async steady(): Promise<void> {
     const o = this.o;
+    const warm = this.startedAt + steadyStartsAfterMs(o) - sharedNow();
+    for (let left = warm; left > 0; left = this.startedAt + steadyStartsAfterMs(o) - sharedNow()) {
+      this.progress.update(`waiting ${Math.ceil(left / 1000)} s for every agent's first push-pull to pass`);
+      await sleep(Math.min(1000, left));
+    }
+    this.figures['steady_starts_after_ms'] = Math.round(sharedNow() - this.startedAt);
     await this.arm('false_dead', { kind: 'false-dead', exclude: this.victim === null ? [] : [nameOf(this.victim)] });
     const before = await this.pool.all('traffic', null);
     await this.pool.all('loss', { fraction: o.lossPct / 100 });
@@ -196,6 +212,26 @@ class RealRun {
     f['rss_note'] = 'process RSS / agents in that process (agents share one Node.js runtime per worker); ' +
       'marginal: (RSS - RSS before the first agent) / agents';
     f['heap_mb_per_agent'] = agents > 0 ? mb(mem.reduce((s, m) => s + m.heapUsed, 0) / agents) : null;
+  }
+
+  /** A few of the agents' own counters, summed over them: they tell where a slow figure came from. */
+  private async counters(): Promise<JsonObject> {
+    const all: Record<string, number> = {};
+    for (const part of await this.pool.all('counters', null)) {
+      for (const [k, v] of Object.entries(part)) all[k] = k.includes('_max') ? Math.max(all[k] ?? 0, v) : (all[k] ?? 0) + v;
+    }
+    const stream = (dir: string, result: string): number => all[`swimd_push_pull_streams_total{direction="${dir}",result="${result}"}`] ?? 0;
+    const rejected = Object.entries(all).filter(([k]) => k.startsWith('swimd_packets_rejected_total')).reduce((s, [, v]) => s + v, 0);
+    return {
+      push_pull_in_ok: stream('in', 'ok'), push_pull_in_refused: stream('in', 'refused'), push_pull_in_failed: stream('in', 'failed'),
+      push_pull_out_ok: stream('out', 'ok'), push_pull_out_failed: stream('out', 'failed'),
+      ticks: all['swimd_ticks_total'] ?? 0,
+      ticks_late: all['swimd_ticks_late_total'] ?? 0,
+      tick_lateness_max_ms: round(all['swimd_tick_lateness_milliseconds_max'] ?? 0, 2),
+      tick_lateness_mean_ms: round((all['swimd_tick_lateness_milliseconds_sum'] ?? 0) / Math.max(1, all['swimd_ticks_total'] ?? 0), 3),
+      udp_send_errors: all['swimd_send_errors_total'] ?? 0,
+      packets_rejected: rejected,
+    };
   }
 
   private async arm(name: string, watch: Watch): Promise<void> {

@@ -35,6 +35,7 @@ const handlers: Handlers = {
     return null;
   },
   traffic: () => meter.snapshot(),
+  counters: () => host.counters(),
   memory: () => {
     const m = process.memoryUsage();
     return { rss: m.rss, rssBaseline, heapUsed: m.heapUsed, agents: host.count };

@@ -196,7 +196,8 @@ export class Timeline {
         .map((r) => ({ t: r.t, text: `${r.observer} ${r.reachable ? 'answers again' : `stops answering (${r.reason})`}` })),
     ].sort((a, b) => a.t - b.t);
     const shown = lines.length > limit ? [...lines.slice(0, limit / 2), { t: NaN, text: `... ${lines.length - limit} more ...` }, ...lines.slice(-limit / 2)] : lines;
-    const body = shown.map((l) => (Number.isNaN(l.t) ? `  ${l.text}` : `  +${((l.t - since) / 1000).toFixed(3)}s ${l.text}`)).join('\n');
+    const at = (t: number): string => `${t < since ? '-' : '+'}${(Math.abs(t - since) / 1000).toFixed(3)}s`;
+    const body = shown.map((l) => (Number.isNaN(l.t) ? `  ${l.text}` : `  ${at(l.t)} ${l.text}`)).join('\n');
     return this.dropped > 0 ? `${body}\n  (${this.dropped} entries not recorded: log bound reached)` : body;
   }
 }

@@ -1,0 +1,61 @@
+/** The benchmark's own arithmetic: run aggregation, the forwarding bound, option parsing, the chart. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { aggregate } from '../bench/aggregate.js';
+import { forwardFanout, minHops } from '../bench/dissemination/lower-bound.js';
+import { parseOptions, UsageError } from '../bench/options.js';
+import { renderSvg } from '../bench/svg.js';
+import { PROFILES } from '../protocol/profiles.js';
+
+test('aggregate: medians per field, spread kept, null ranks last', () => {
+  const { figures, spread } = aggregate([
+    { a: 1, s: { p99_ms: 10 }, all: null, t: 'x' },
+    { a: 3, s: { p99_ms: 30 }, all: 5, t: 'y' },
+    { a: 2, s: { p99_ms: 20 }, all: null, t: 'z' },
+  ]);
+  assert.deepEqual(figures, { a: 2, s: { p99_ms: 20 }, all: null, t: 'x' });
+  assert.deepEqual(spread['a'], [1, 3]);
+  assert.deepEqual(spread['s.p99_ms'], [10, 30]);
+  assert.deepEqual(aggregate([{ a: 1 }, { a: 4 }]).figures, { a: 2.5 });
+});
+
+test('forwarding bound: hops from the fanout the protocol actually uses', () => {
+  assert.equal(minHops(1, 4), 0);
+  assert.equal(minHops(5, 4), 1);
+  assert.equal(minHops(6, 4), 2);
+  assert.equal(minHops(21, 4), 2);
+  assert.equal(minHops(22, 4), 3);
+  const lan = PROFILES.lan;
+  // Measured off Dissemination, it follows the documented ceil(ln n) + extra.
+  for (const n of [10, 200, 5000, 1_000_000]) assert.equal(forwardFanout(n, lan), Math.ceil(Math.log(n)) + lan.forwardFanoutExtra, `n=${n}`);
+});
+
+test('options: defaults per mode, scenario lists, and refusals', () => {
+  const real = parseOptions([]);
+  assert.ok(real !== 'help');
+  assert.equal(real.mode, 'real');
+  assert.equal(real.nodes, 200);
+  assert.equal(real.steadyS, 30);
+  assert.deepEqual(real.scenarios, ['join', 'register', 'deregister', 'dead', 'false_dead']);
+  const sim = parseOptions(['--sim', '--scenario', 'dead', '--scenario', 'deregister,steady', '--latency-ms', '5']);
+  assert.ok(sim !== 'help');
+  assert.equal(sim.nodes, 5000);
+  assert.equal(sim.jitterMs, 2.5);
+  assert.deepEqual(sim.scenarios, ['join', 'register', 'deregister', 'dead', 'false_dead']);
+  assert.throws(() => parseOptions(['--latency-ms', '5']), UsageError);
+  assert.throws(() => parseOptions(['--dissemination-only']), UsageError);
+  assert.throws(() => parseOptions(['--nodes', '1.5']), UsageError);
+  assert.throws(() => parseOptions(['--loss', '101']), UsageError);
+  assert.equal(parseOptions(['--help']), 'help');
+});
+
+test('chart: one curve and legend entry per scenario, escaped text', () => {
+  const svg = renderSvg({
+    title: 'a < b', subtitle: ['x & y'],
+    curves: [{ name: 'register', runs: [{ latencies: [1, 2, 3], expected: 4 }] }, { name: 'dead', runs: [{ latencies: [1500], expected: 1 }] }],
+  });
+  assert.equal((svg.match(/<path /g) ?? []).length, 2);
+  assert.match(svg, /a &lt; b/);
+  assert.match(svg, /x &amp; y/);
+  assert.match(svg, /3\/4 reached/);
+});
