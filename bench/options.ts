@@ -27,6 +27,8 @@ export interface BenchOptions {
   readonly profile: Profile['name'];
   readonly json: string | null;
   readonly svg: string | null;
+  /** Real mode: CPU profiles of the workers during each timed scenario go here. */
+  readonly cpuProfDir: string | null;
 }
 
 export class UsageError extends Error {}
@@ -53,7 +55,11 @@ Real agents on loopback (default), or the simulator driving the same protocol co
   --seed N                sim: seed (default 1; run k uses seed + k - 1)
   --json FILE             write every figure as one JSON object
   --svg FILE              write a chart: fraction of nodes holding each change against time
+  --cpu-prof-dir DIR      real mode: CPU profile of each worker during each timed scenario
+                          (DIR/<scenario>-w<k>.cpuprofile, for Chrome DevTools)
   --help
+
+The deploy drill has its own options: npm run bench -- --scenario deploy --help
 `;
 
 export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
@@ -68,7 +74,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
         loss: { type: 'string' }, warmup: { type: 'string' }, 'join-spread-ms': { type: 'string' }, runs: { type: 'string' },
         profile: { type: 'string' }, workers: { type: 'string' }, sim: { type: 'boolean' },
         'dissemination-only': { type: 'boolean' }, 'latency-ms': { type: 'string' }, 'jitter-ms': { type: 'string' },
-        seed: { type: 'string' }, json: { type: 'string' }, svg: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        seed: { type: 'string' }, json: { type: 'string' }, svg: { type: 'string' }, 'cpu-prof-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (e) {
@@ -82,8 +88,10 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     for (const k of ['latency-ms', 'jitter-ms', 'seed'] as const) {
       if (v[k] !== undefined) throw new UsageError(`--${k} applies to --sim only (real agents use loopback)`);
     }
-  } else if (v.workers !== undefined) {
-    throw new UsageError('--workers applies to real mode only (the simulator runs in one process)');
+  } else {
+    for (const k of ['workers', 'cpu-prof-dir'] as const) {
+      if (v[k] !== undefined) throw new UsageError(`--${k} applies to real mode only (the simulator runs in one process: use node --cpu-prof)`);
+    }
   }
   const defaultNodes = mode === 'real' ? 200 : mode === 'sim' ? 5000 : 1_000_000;
   const nodes = int(v.nodes, 'nodes', defaultNodes, 2, mode === 'real' ? 2000 : mode === 'sim' ? 10_000 : 10_000_000);
@@ -106,6 +114,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     profile,
     json: v.json ?? null,
     svg: v.svg ?? null,
+    cpuProfDir: v['cpu-prof-dir'] ?? null,
   };
 }
 

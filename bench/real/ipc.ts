@@ -72,6 +72,9 @@ export interface Calls {
   /** Every sample of the running agents' /v1/metrics, summed over them ("_max" samples: the largest). */
   counters: { req: null; res: Record<string, number> };
   memory: { req: null; res: MemorySnapshot };
+  /** CPU profile of this worker between start and stop, written to `file` (Chrome DevTools format). */
+  profileStart: { req: null; res: null };
+  profileStop: { req: { file: string }; res: null };
   /** Stops every agent and removes their files. */
   stop: { req: null; res: null };
 }

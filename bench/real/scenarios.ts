@@ -3,7 +3,7 @@
  * them in order. Each change is timed from the moment it happened to the moment each agent's own
  * view held it, both on the shared clock.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROFILES } from '../../protocol/profiles.js';
@@ -102,12 +102,14 @@ class RealRun {
   private async join(): Promise<void> {
     const n = this.o.nodes;
     await this.arm('join', { kind: 'all-alive', total: n });
+    const before = await this.observeStart();
     const at = sharedNow() + 100;
     await Promise.all(Array.from({ length: this.pool.size }, (_, w) => this.pool.call(w, 'join', {
       seed: this.seed, at, spreadMs: this.o.joinSpreadMs, total: n,
       only: this.live.filter((i) => i !== 0 && this.pool.workerOf(i) === w),
     })));
     await this.waitFor('join', n, JOIN_WAIT_MS, 'join: agents listing all alive');
+    this.figures['join_datagrams_until_all'] = await this.observeStop('join', before);
     const { times } = await this.collect('join');
     const lat = Object.values(times).map((t) => t - at);
     this.curves.join = { latencies: lat, expected: n };
@@ -138,9 +140,11 @@ class RealRun {
     const owner = this.live[1 % this.live.length] as number;
     const ownerName = nameOf(owner);
     await this.arm(which, { kind: 'service', owner: ownerName, id: SERVICE_ID, present: which === 'register' });
+    const before = await this.observeStart();
     const api = await this.pool.call(this.pool.workerOf(owner), which, { agent: owner, id: SERVICE_ID });
     const total = this.live.length;
     await this.waitFor(which, total, CHANGE_WAIT_MS, `${which}: agents whose view holds it`);
+    const datagrams = await this.observeStop(which, before);
     const { times } = await this.collect(which);
     const t0 = times[ownerName] ?? api.sentAt;
     const lat = Object.entries(times).filter(([name]) => name !== ownerName).map(([, t]) => t - t0);
@@ -150,6 +154,8 @@ class RealRun {
       // What a deploy tool sees around the change: request until applied, and until answered.
       api_apply_ms: round(t0 - api.sentAt, 2),
       api_answer_ms: round(api.answeredAt - api.sentAt, 2),
+      // Every datagram the cluster sent until the last agent held it (probes included).
+      datagrams_until_all: datagrams,
     };
     await sleep(SETTLE_MS);
   }
@@ -158,11 +164,13 @@ class RealRun {
   private async dead(): Promise<void> {
     const victim = this.live[this.live.length - 1] as number;
     await this.arm('dead', { kind: 'member', member: nameOf(victim), status: 'dead' });
+    const before = await this.observeStart();
     const { at } = await this.pool.call(this.pool.workerOf(victim), 'kill', { agent: victim });
     this.live = this.live.filter((i) => i !== victim);
     this.victim = victim;
     const expected = this.live.length;
     await this.waitFor('dead', expected, DEAD_WAIT_MS, 'dead: agents listing it dead');
+    await this.observeStop('dead', before);
     const { times } = await this.collect('dead');
     const lat = Object.values(times).map((t) => t - at);
     this.curves.dead = { latencies: lat, expected };
@@ -212,6 +220,24 @@ class RealRun {
     f['rss_note'] = 'process RSS / agents in that process (agents share one Node.js runtime per worker); ' +
       'marginal: (RSS - RSS before the first agent) / agents';
     f['heap_mb_per_agent'] = agents > 0 ? mb(mem.reduce((s, m) => s + m.heapUsed, 0) / agents) : null;
+  }
+
+  /** Starts what is watched over one timed change: the cluster's datagram count, and profiles if asked. */
+  private async observeStart(): Promise<number> {
+    if (this.o.cpuProfDir !== null) await this.pool.all('profileStart', null);
+    return (await this.pool.all('traffic', null)).reduce((s, t) => s + t.udpPackets, 0);
+  }
+
+  /** Datagrams sent since observeStart; writes the profiles. */
+  private async observeStop(scenario: string, before: number): Promise<number> {
+    const after = (await this.pool.all('traffic', null)).reduce((s, t) => s + t.udpPackets, 0);
+    const dir = this.o.cpuProfDir;
+    if (dir !== null) {
+      mkdirSync(dir, { recursive: true });
+      await Promise.all(Array.from({ length: this.pool.size }, (_, w) =>
+        this.pool.call(w, 'profileStop', { file: join(dir, `${scenario}-w${w}.cpuprofile`) })));
+    }
+    return after - before;
   }
 
   /** A few of the agents' own counters, summed over them: they tell where a slow figure came from. */

@@ -3,6 +3,8 @@
  * and answers the coordinator's requests over the IPC channel. Exits when the channel closes, so
  * a coordinator that dies takes its workers with it.
  */
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import { AgentHost } from './agent-host.js';
 import type { Calls, Op, ReplyMsg, RequestMsg } from './ipc.js';
 import { TrafficMeter } from './traffic.js';
@@ -14,6 +16,8 @@ meter.install();
 const host = new AgentHost();
 // Before any agent: what the runtime and the bench code cost on their own.
 const rssBaseline = process.memoryUsage().rss;
+const profiler = new Session();
+profiler.connect();
 
 const handlers: Handlers = {
   start: async (a) => ({ ports: await host.start(a.agents, a.dir, a.profile) }),
@@ -40,6 +44,18 @@ const handlers: Handlers = {
     const m = process.memoryUsage();
     return { rss: m.rss, rssBaseline, heapUsed: m.heapUsed, agents: host.count };
   },
+  profileStart: async () => {
+    await profiler.post('Profiler.enable');
+    // The timed changes last tens of milliseconds: sample every 100 µs, not every 1 ms.
+    await profiler.post('Profiler.setSamplingInterval', { interval: 100 });
+    await profiler.post('Profiler.start');
+    return null;
+  },
+  profileStop: async (a) => {
+    const { profile } = await profiler.post('Profiler.stop');
+    await writeFile(a.file, JSON.stringify(profile));
+    return null;
+  },
   stop: async () => {
     await host.stopAll();
     return null;
@@ -62,4 +78,9 @@ process.on('message', (raw: RequestMsg) => {
 
 process.on('disconnect', () => {
   void host.stopAll().finally(() => process.exit(0));
+});
+
+// Ctrl-C reaches the whole process group: remove the agents' sockets and data dirs on the way out.
+process.once('SIGINT', () => {
+  void host.stopAll().finally(() => process.exit(130));
 });
