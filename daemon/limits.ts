@@ -130,6 +130,8 @@ export const DAEMON_LIMITS = {
   /** `?wait` with no value; and the longest wait accepted. */
   waitDefaultMs: 30_000,
   waitMaxMs: 300_000,
+  /** Registrations waiting for their first passing check (register with ?wait) at once. */
+  passingWaitsMax: 256,
   /** Largest services.json read from data_dir (512 instances with maximal tags and meta fit). */
   servicesFileBytesMax: 16 * 1024 * 1024,
   /**

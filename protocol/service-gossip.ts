@@ -39,6 +39,8 @@ export class ServiceGossip {
       throw new CatalogError('limit', 'id', `this node already owns ${LIMITS.servicesPerNodeMax} service instances`);
     }
     const entry = entryFromSpec(this.host.name, spec, this.ownRev + 1);
+    // The same registration again is not a change: no new version, no event, nothing to spread.
+    if (existing !== undefined && !existing.deleted && sameContent(existing, entry)) return serviceView(existing, 'alive') as ServiceView;
     const part = encodePart(entry);
     const room = this.packetBytes - LIMITS.serviceReserveBytes;
     if (part.length > room) {
@@ -167,4 +169,11 @@ export class ServiceGossip {
     }
     this.host.serviceEvent({ type: 'service', change: before === null ? 'registered' : 'updated', service: after, previous: before });
   }
+}
+
+function sameContent(a: ServiceMsg, b: ServiceMsg): boolean {
+  return a.name === b.name && a.address === b.address && a.port === b.port && a.version === b.version &&
+    a.weight === b.weight && a.health === b.health && a.draining === b.draining &&
+    a.tags.length === b.tags.length && a.tags.every((t, i) => t === b.tags[i]) &&
+    a.meta.length === b.meta.length && a.meta.every(([k, v], i) => k === b.meta[i]?.[0] && v === b.meta[i]?.[1]);
 }

@@ -167,6 +167,28 @@ test('?wait on a single agent completes at once, for every mutation', async (t) 
   assert.match((await call(sock, 'GET', '/v1/metrics')).text, /swimd_barriers_total\{result="done"\} 4/);
 });
 
+test('register ?wait of a checked instance waits for its check to pass; 504 when it never does', async (t) => {
+  const agent = await startAgent(t, tempDir(t));
+  const sock = agent.config.socket;
+  // A TTL check passes when the instance reports; report 300 ms into the wait.
+  const pending = call(sock, 'PUT', '/v1/services?wait=5s', { name: 'job', port: 9000, check: { ttl: '30s' } });
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(field(await call(sock, 'POST', '/v1/checks/job/pass'), 'health'), 'passing');
+  const r = await pending;
+  assert.equal(r.status, 200, r.text);
+  assert.equal(field(r, 'health'), 'passing', 'the answer shows the passing entry');
+  assert.equal((field(r, 'wait') as Entry)['done'], true);
+
+  const never = await call(sock, 'PUT', '/v1/services?wait=400ms', { name: 'stuck', port: 9001, check: { ttl: '30s' } });
+  expectError(never, 504, /registered stuck, but its check has not passed within 400ms/);
+  assert.equal(field(never, 'health'), 'critical');
+
+  // The same registration again is no change: same version.
+  const a = await call(sock, 'PUT', '/v1/services', { name: 'plain', port: 9002 });
+  const b = await call(sock, 'PUT', '/v1/services', { name: 'plain', port: 9002 });
+  assert.equal(field(a, 'rev'), field(b, 'rev'));
+});
+
 test('?wait with two agents: confirmed by the peer; 504 naming it once it stops answering', async (t) => {
   const dir = tempDir(t);
   const a = await startAgent(t, dir, { name: 'a', profile: 'lan' });

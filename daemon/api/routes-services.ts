@@ -25,7 +25,8 @@ export function serviceRoutes(services: ServicesApi): Route[] {
       method: 'PUT', pattern: '/v1/services', body: 'json',
       handle: (ctx) => mutate(services, ctx, async () => {
         const view = await services.register(parseRegistration(ctx.body));
-        return { id: view.id, body: serviceJson(view) };
+        // A checked instance starts critical: waiting for it means waiting until it can take traffic.
+        return { id: view.id, body: serviceJson(view), untilPassing: view.health !== 'passing' };
       }),
     },
     {
@@ -88,6 +89,8 @@ interface Done {
   /** The instance whose current version (or tombstone) a wait is for. */
   readonly id: string;
   readonly body: Record<string, unknown>;
+  /** Before the propagation wait, wait for the instance's check to pass (a new checked registration). */
+  readonly untilPassing?: boolean;
 }
 
 async function mutate(services: ServicesApi, ctx: RequestContext, op: () => Promise<Done>): Promise<Reply> {
@@ -106,7 +109,22 @@ async function mutate(services: ServicesApi, ctx: RequestContext, op: () => Prom
   return waited(services, done, wait, ctx.signal);
 }
 
-async function waited(services: ServicesApi, done: Done, ms: number, signal: AbortSignal): Promise<Reply> {
+async function waited(services: ServicesApi, done: Done, totalMs: number, signal: AbortSignal): Promise<Reply> {
+  let ms = totalMs;
+  let body = done.body;
+  if (done.untilPassing === true) {
+    const started = performance.now();
+    if (!(await services.waitUntilPassing(done.id, ms, signal))) {
+      return json(504, {
+        ...body,
+        error: `registered ${done.id}, but its check has not passed within ${formatDuration(totalMs)}: no member routes to it yet`,
+        pending: [], confirmed: 0, wait: { done: false, passing: false, timeout_ms: totalMs },
+      });
+    }
+    ms = Math.max(1, totalMs - (performance.now() - started));
+    const now = services.list().find((v) => v.node === body['node'] && v.id === done.id && v.rev >= Number(body['rev'] ?? 0) && v.health === 'passing');
+    if (now !== undefined) body = serviceJson(now);
+  }
   let ev: BarrierEvent;
   try {
     ev = await services.waitFor(done.id, ms, signal);
@@ -114,13 +132,13 @@ async function waited(services: ServicesApi, done: Done, ms: number, signal: Abo
     // The change is made either way; say so, so that a retry is not taken for a second change.
     const status = e instanceof CatalogError ? (e.code === 'limit' ? 429 : 404) : e instanceof WaitCancelled ? 503 : 0;
     if (status === 0) throw e;
-    return json(status, { ...done.body, error: `the change was made, but cannot wait for it: ${(e as Error).message}` });
+    return json(status, { ...body, error: `the change was made, but cannot wait for it: ${(e as Error).message}` });
   }
-  const wait = { done: ev.done, elapsed_ms: Math.round(ev.elapsedMs), confirmed: ev.confirmed.length, timeout_ms: ms };
-  if (ev.done) return json(200, { ...done.body, wait });
+  const wait = { done: ev.done, elapsed_ms: Math.round(ev.elapsedMs), confirmed: ev.confirmed.length, timeout_ms: totalMs };
+  if (ev.done) return json(200, { ...body, wait });
   const pending = [...ev.pending].sort(cmp);
   return json(504, {
-    ...done.body,
+    ...body,
     error: `not confirmed by ${pending.length} member${pending.length === 1 ? '' : 's'} within ${formatDuration(ms)}: ${pending.slice(0, 10).join(', ')}${pending.length > 10 ? ', …' : ''}`,
     pending,
     confirmed: ev.confirmed.length,

@@ -8,6 +8,7 @@ import { sameCheck } from '../checks/check-spec.js';
 import { CheckError, CheckRunner, type Probes } from '../checks/runner.js';
 import type { TtlStatus } from '../checks/ttl-check.js';
 import type { Driver } from '../driver.js';
+import { DAEMON_LIMITS } from '../limits.js';
 import type { Logger } from '../log.js';
 import { BarrierWaits } from './barrier-waits.js';
 import { CatalogMetrics, renderCatalogMetrics } from './catalog-metrics.js';
@@ -42,6 +43,8 @@ export interface ServicesApi {
   reportCheck(id: string, status: TtlStatus, note: string): ServiceView;
   /** Waits until every live member holds the current version of `id` (or its tombstone). */
   waitFor(id: string, timeoutMs: number, signal: AbortSignal): Promise<BarrierEvent>;
+  /** Resolves true once this node's instance `id` is passing, false when time runs out or the wait is aborted. */
+  waitUntilPassing(id: string, timeoutMs: number, signal: AbortSignal): Promise<boolean>;
 }
 
 /** Outcome of applying the config file's `services`. */
@@ -77,6 +80,7 @@ export class LocalServices implements ServicesApi {
   private readonly local = new Map<string, Local>();
   private readonly runner: CheckRunner;
   private readonly waits: BarrierWaits;
+  private readonly passingWaiters = new Set<{ readonly id: string; readonly done: (ok: boolean) => void }>();
   private readonly file: ServicesFile;
 
   constructor(private readonly d: LocalServicesDeps) {
@@ -208,6 +212,24 @@ export class LocalServices implements ServicesApi {
     return this.waits.wait(id, timeoutMs, signal);
   }
 
+  waitUntilPassing(id: string, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
+    if (this.ownView(id)?.health === 'passing') return Promise.resolve(true);
+    if (signal.aborted || this.passingWaiters.size >= DAEMON_LIMITS.passingWaitsMax) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const done = (ok: boolean): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        this.passingWaiters.delete(waiter);
+        resolve(ok);
+      };
+      const waiter = { id, done };
+      const onAbort = (): void => done(false);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      signal.addEventListener('abort', onAbort);
+      this.passingWaiters.add(waiter);
+    });
+  }
+
   /** After every input to the core: its revision may have risen (health changes, echoes). */
   afterInput(): void {
     this.file.noteRevision(this.d.node.catalogRevision());
@@ -281,6 +303,7 @@ export class LocalServices implements ServicesApi {
       // Deregistered while its check was running.
       if (!(e instanceof CatalogError && e.code === 'not_found')) throw e;
     }
+    if (health === 'passing') for (const w of [...this.passingWaiters]) if (w.id === id) w.done(true);
   }
 
   private mustHave(id: string): Local {
