@@ -63,13 +63,21 @@ class SimRun {
     Object.assign(f, { nodes: o.nodes, transport: 'sim', mode: 'sim', profile: o.profile, latency_ms: o.latencyMs, jitter_ms: o.jitterMs });
     this.live = this.sim.addNodes(o.nodes);
     for (const name of this.live) this.upHosts.add(this.sim.address(name).host);
-    this.join();
-    this.settle();
-    if (o.scenarios.includes('new_member')) this.newMember();
-    if (o.scenarios.includes('register')) this.service('register');
-    if (o.scenarios.includes('deregister')) this.service('deregister');
-    if (o.scenarios.includes('dead')) this.dead();
-    if (o.scenarios.includes('false_dead')) this.steady();
+    // Where the wall time of a large simulation goes, phase by phase.
+    const wall: JsonObject = {};
+    const phase = (name: string, run: () => void): void => {
+      const t = performance.now();
+      run();
+      wall[name] = Math.round(performance.now() - t);
+    };
+    phase('join', () => this.join());
+    phase('settle', () => this.settle());
+    if (o.scenarios.includes('new_member')) phase('new_member', () => this.newMember());
+    if (o.scenarios.includes('register')) phase('register', () => this.service('register'));
+    if (o.scenarios.includes('deregister')) phase('deregister', () => this.service('deregister'));
+    if (o.scenarios.includes('dead')) phase('dead', () => this.dead());
+    if (o.scenarios.includes('false_dead')) phase('steady', () => this.steady());
+    f['phase_wall_ms'] = wall;
     Object.assign(f, lowerBoundFigures(this.live.length, this.sim.profile, Math.max(0, o.latencyMs - o.jitterMs)));
     f['heap_mb_per_node'] = Math.round((process.memoryUsage().heapUsed / this.live.length / 1e6) * 1000) / 1000;
     f['virtual_ms'] = Math.round(this.sim.now);

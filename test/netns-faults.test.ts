@@ -95,9 +95,16 @@ function suspicionFigures(m: Counters): Figures {
 function assertNoFalseDeaths(c: NetnsCluster, healthy: readonly string[], after: number, before?: number, observers?: readonly string[]): void {
   const window = before === undefined ? { after } : { after, before };
   const deaths = falseDeaths(c.timeline, healthy, window, observers);
-  assert.equal(deaths.length, 0,
-    `healthy hosts declared dead: ${describeChanges(deaths, after)}\n(times are from the start of the fault; `
-    + `faults in force: ${c.faults.describe()})`);
+  if (deaths.length === 0) return;
+  // The evidence: every observer's view of the victims from a few suspicion timeouts before the
+  // first false death (the suspicion, and whether the refutation reached each observer) to just after.
+  const members = [...new Set(deaths.map((d) => d.member))];
+  const first = Math.min(...deaths.map((d) => d.t));
+  const last = Math.max(...deaths.map((d) => d.t));
+  const excerpt = c.timeline.format({ member: members, after: first - 3 * SUSPICION.maxMs, before: last + 2_000 }, after, 120);
+  assert.fail(`healthy hosts declared dead: ${describeChanges(deaths, after)}\n`
+    + `(times are from the start of the fault; faults in force now: ${c.faults.describe()})\n`
+    + `timeline of ${members.join(',')}:\n${excerpt}`);
 }
 
 /**

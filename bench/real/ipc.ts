@@ -41,6 +41,8 @@ export interface TrafficSnapshot {
   /** Bytes written on push-pull TCP connections (frames included), both directions. */
   readonly tcpBytes: number;
   readonly tcpConnections: number;
+  /** CPU time this worker process has used (user + system), ms. */
+  readonly cpuMs: number;
 }
 
 export interface MemorySnapshot {

@@ -109,7 +109,7 @@ class RealRun {
       only: this.live.filter((i) => i !== 0 && this.pool.workerOf(i) === w),
     })));
     await this.waitFor('join', n, JOIN_WAIT_MS, 'join: agents listing all alive');
-    this.figures['join_datagrams_until_all'] = await this.observeStop('join', before);
+    this.figures['join_cluster_during'] = await this.observeStop('join', before);
     const { times } = await this.collect('join');
     const lat = Object.values(times).map((t) => t - at);
     this.curves.join = { latencies: lat, expected: n };
@@ -154,8 +154,8 @@ class RealRun {
       // What a deploy tool sees around the change: request until applied, and until answered.
       api_apply_ms: round(t0 - api.sentAt, 2),
       api_answer_ms: round(api.answeredAt - api.sentAt, 2),
-      // Every datagram the cluster sent until the last agent held it (probes included).
-      datagrams_until_all: datagrams,
+      // The whole cluster from the change until the last agent held it (probes included).
+      cluster_during: datagrams,
     };
     await sleep(SETTLE_MS);
   }
@@ -170,11 +170,11 @@ class RealRun {
     this.victim = victim;
     const expected = this.live.length;
     await this.waitFor('dead', expected, DEAD_WAIT_MS, 'dead: agents listing it dead');
-    await this.observeStop('dead', before);
+    const during = await this.observeStop('dead', before);
     const { times } = await this.collect('dead');
     const lat = Object.values(times).map((t) => t - at);
     this.curves.dead = { latencies: lat, expected };
-    this.figures['dead'] = { ...summarize(lat, expected) };
+    this.figures['dead'] = { ...summarize(lat, expected), cluster_during: during };
     await sleep(SETTLE_MS);
   }
 
@@ -222,22 +222,33 @@ class RealRun {
     f['heap_mb_per_agent'] = agents > 0 ? mb(mem.reduce((s, m) => s + m.heapUsed, 0) / agents) : null;
   }
 
-  /** Starts what is watched over one timed change: the cluster's datagram count, and profiles if asked. */
-  private async observeStart(): Promise<number> {
+  /** Starts what is watched over one timed change: datagrams, CPU time, and profiles if asked. */
+  private async observeStart(): Promise<TrafficSnapshot[]> {
     if (this.o.cpuProfDir !== null) await this.pool.all('profileStart', null);
-    return (await this.pool.all('traffic', null)).reduce((s, t) => s + t.udpPackets, 0);
+    return this.pool.all('traffic', null);
   }
 
-  /** Datagrams sent since observeStart; writes the profiles. */
-  private async observeStop(scenario: string, before: number): Promise<number> {
-    const after = (await this.pool.all('traffic', null)).reduce((s, t) => s + t.udpPackets, 0);
+  /**
+   * What the cluster did from observeStart until the change was everywhere (to the nearest poll):
+   * datagrams sent, and how busy the worker processes were — the agents share their cores, so a
+   * busy worker delays every agent in it.
+   */
+  private async observeStop(scenario: string, before: readonly TrafficSnapshot[]): Promise<JsonObject> {
+    const after = await this.pool.all('traffic', null);
     const dir = this.o.cpuProfDir;
     if (dir !== null) {
       mkdirSync(dir, { recursive: true });
       await Promise.all(Array.from({ length: this.pool.size }, (_, w) =>
         this.pool.call(w, 'profileStop', { file: join(dir, `${scenario}-w${w}.cpuprofile`) })));
     }
-    return after - before;
+    const sum = (xs: readonly TrafficSnapshot[], k: keyof TrafficSnapshot): number => xs.reduce((s, x) => s + x[k], 0);
+    const windowMs = Math.max(...after.map((a) => a.at)) - Math.min(...before.map((b) => b.at));
+    const cpuMs = sum(after, 'cpuMs') - sum(before, 'cpuMs');
+    return {
+      datagrams: sum(after, 'udpPackets') - sum(before, 'udpPackets'),
+      window_ms: round(windowMs),
+      worker_cpu_busy_pct: round((100 * cpuMs) / (windowMs * this.pool.size)),
+    };
   }
 
   /** A few of the agents' own counters, summed over them: they tell where a slow figure came from. */
@@ -305,6 +316,7 @@ function trafficFigures(before: readonly TrafficSnapshot[], after: readonly Traf
     udp_bytes_per_node_per_s: Math.round(udp),
     push_pull_bytes_per_node_per_s: Math.round(tcp),
     packets_per_node_per_s: round(per('udpPackets'), 2),
+    worker_cpu_ms_per_agent_per_s: round(per('cpuMs'), 3),
     push_pull_connections_per_node_per_s: round(per('tcpConnections'), 4),
     bytes_note: 'payload bytes the agents sent (UDP datagrams, including those the loss hook dropped, ' +
       'plus push-pull TCP frames), without IP/UDP/TCP headers',

@@ -46,7 +46,9 @@ export class TrafficMeter {
   snapshot(): TrafficSnapshot {
     let tcpBytes = this.tcpClosedBytes;
     for (const s of this.tcpOpen) tcpBytes += s.bytesWritten;
+    const cpu = process.cpuUsage();
     return {
+      cpuMs: (cpu.user + cpu.system) / 1000,
       at: sharedNow(),
       udpPackets: this.udpPackets,
       udpBytes: this.udpBytes,
