@@ -11,6 +11,8 @@ export interface Broadcast {
   readonly part: Uint8Array;
   transmits: number;
   readonly id: number;
+  /** After this time the update is stale news and is dropped unsent. */
+  readonly expiresAt: number;
 }
 
 export class BroadcastQueue {
@@ -29,10 +31,10 @@ export class BroadcastQueue {
     return this.byKey.get(key);
   }
 
-  enqueue(key: string, part: Uint8Array): void {
+  enqueue(key: string, part: Uint8Array, expiresAt = Number.POSITIVE_INFINITY): void {
     const old = this.byKey.get(key);
     if (old !== undefined) this.bucket(old.transmits).delete(key);
-    const b: Broadcast = { key, part, transmits: 0, id: this.nextId++ };
+    const b: Broadcast = { key, part, transmits: 0, id: this.nextId++, expiresAt };
     this.byKey.set(key, b);
     this.bucket(0).set(key, b);
     if (this.byKey.size > this.maxEntries) this.evictOne();
@@ -50,15 +52,20 @@ export class BroadcastQueue {
    * each, least-sent first, and counts one transmission for each. Updates that reach `limit`
    * transmissions leave the queue.
    */
-  take(budget: number, perPartOverhead: number, limit: number, maxParts: number): Uint8Array[] {
+  take(now: number, budget: number, perPartOverhead: number, limit: number, maxParts: number): Uint8Array[] {
     const out: Uint8Array[] = [];
     let remaining = budget;
     const picked: Broadcast[] = [];
+    const expired: Broadcast[] = [];
     let skipped = 0;
     outer: for (let t = 0; t < this.buckets.length; t++) {
       const bucket = this.buckets[t];
       if (bucket === undefined || bucket.size === 0) continue;
       for (const b of bucket.values()) {
+        if (b.expiresAt <= now) {
+          expired.push(b);
+          continue;
+        }
         if (out.length >= maxParts || remaining < perPartOverhead + 8) break outer;
         const cost = b.part.length + perPartOverhead;
         if (cost > remaining) {
@@ -71,6 +78,7 @@ export class BroadcastQueue {
         remaining -= cost;
       }
     }
+    for (const b of expired) this.remove(b.key);
     for (const b of picked) {
       this.bucket(b.transmits).delete(b.key);
       b.transmits++;

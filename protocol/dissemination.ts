@@ -27,9 +27,10 @@ export class Dissemination {
     return this.queue.size;
   }
 
-  disseminate(key: string, part: Uint8Array, forward: boolean): void {
+  /** Queues an update; `expiresAt` drops it unsent once it is stale news. */
+  disseminate(key: string, part: Uint8Array, forward: boolean, expiresAt?: number): void {
     const { ctx } = this;
-    this.queue.enqueue(key, part);
+    this.queue.enqueue(key, part, expiresAt);
     if (!ctx.deadlines.has(TIMER.gossip)) ctx.deadlines.set(TIMER.gossip, ctx.now + ctx.profile.gossipIntervalMs);
     if (forward) {
       this.forwardPending.set(key, part);
@@ -77,7 +78,7 @@ export class Dissemination {
     if (this.queue.size === 0) return;
     const targets = ctx.table.sample(ctx.profile.gossipFanout, (r) => isLive(r.status));
     for (const t of targets) {
-      const parts = this.queue.take(ctx.packetBytes - compoundOverhead(LIMITS.compoundPartsMax), 0, this.retransmitLimit(), LIMITS.compoundPartsMax);
+      const parts = this.queue.take(ctx.now, ctx.packetBytes - compoundOverhead(LIMITS.compoundPartsMax), 0, this.retransmitLimit(), LIMITS.compoundPartsMax);
       if (parts.length === 0) break;
       ctx.out.push({ kind: 'send', to: { host: t.host, port: t.port }, bytes: encodeCompound(parts) });
     }
@@ -93,7 +94,7 @@ export class Dissemination {
     const { ctx } = this;
     let used = compoundOverhead(LIMITS.compoundPartsMax);
     for (const p of parts) used += p.length;
-    const extra = this.queue.take(ctx.packetBytes - used, 0, this.retransmitLimit(), LIMITS.compoundPartsMax - parts.length);
+    const extra = this.queue.take(ctx.now, ctx.packetBytes - used, 0, this.retransmitLimit(), LIMITS.compoundPartsMax - parts.length);
     ctx.out.push({ kind: 'send', to: { host: to.host, port: to.port }, bytes: encodeCompound(extra.length > 0 ? parts.concat(extra) : parts) });
   }
 }

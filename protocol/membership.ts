@@ -8,13 +8,21 @@ import { type NodeContext, TIMER } from './node-context.js';
 import { Suspicion, suspicionTimeouts } from './suspicion.js';
 
 /** Last-chance probes before a suspicion expires, at these multiples of the probe timeout before it. */
-const LAST_CHANCE_OFFSETS = [6, 4, 2] as const;
+const LAST_CHANCE_OFFSETS = [8, 6, 4, 3, 2, 1] as const;
+/**
+ * A suspect that answered one of our probes after the suspicion began is alive, whatever the
+ * gossip says; its refutation has only not reached us yet. Its death is put off by one probe
+ * interval at a time, at most this many times, while we keep probing it with the suspicion.
+ */
+const POSTPONEMENTS_MAX = 10;
 
 export interface MembershipHooks {
   /** A member's status changed (the catalog adjusts the views of its service instances). */
   onStatusChange(name: string, previous: MemberStatus | undefined, next: MemberStatus): void;
   /** Probe a suspect directly, carrying the suspicion. */
   probeWithSuspicion(r: MemberRecord): void;
+  /** True when `name` answered one of our probes at or after `since`. */
+  heardFrom(name: string, since: number): boolean;
 }
 
 /**
@@ -270,13 +278,30 @@ export class Membership {
     const s = this.suspicions.get(name);
     this.suspicions.delete(name);
     if (r === undefined || s === undefined || r.status !== 'suspect' || r.incarnation !== s.incarnation) return;
+    if (s.postponements < POSTPONEMENTS_MAX && this.hooks.heardFrom(name, s.startedAt)) {
+      s.postponements++;
+      s.postponedUntil = this.now + this.profile.probeIntervalMs;
+      this.suspicions.set(name, s);
+      this.ctx.deadlines.set(TIMER.suspicionPrefix + name, s.postponedUntil);
+      this.hooks.probeWithSuspicion(r);
+      return;
+    }
     this.ctx.stats.declaredDead++;
     this.applyDead({ type: 'dead', name, incarnation: r.incarnation, from: this.name });
   }
 
-  /** Spreads an update about a member. */
+  /**
+   * Spreads an update about a member. Accusations are news only for as long as a suspicion can
+   * last: one still queued after that (its sender was cut off, with nobody live to send it to) must
+   * not reach the cluster after the network heals and kill a member that never heard of it.
+   */
   enqueue(msg: AliveMsg | SuspectMsg | DeadMsg | LeaveMsg, forward: boolean): void {
-    this.diss.disseminate('m:' + msg.name, encodePart(msg), forward);
+    let expiresAt: number | undefined;
+    if (msg.type === 'suspect' || msg.type === 'dead') {
+      const t = suspicionTimeouts(this.table.liveCount, this.profile.probeIntervalMs, this.profile.suspicionMult, this.profile.suspicionMaxMult);
+      expiresAt = this.now + t.maxMs;
+    }
+    this.diss.disseminate('m:' + msg.name, encodePart(msg), forward, expiresAt);
   }
 
   private sendParts(to: Address, parts: Uint8Array[]): void {

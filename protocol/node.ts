@@ -84,6 +84,7 @@ export class SwimNode {
     this.membership = new Membership(this.ctx, this.diss, {
       onStatusChange: (name, previous, next) => this.catalog.onOwnerStatus(name, previous, next),
       probeWithSuspicion: (r) => this.prober.probeWithSuspicion(r),
+      heardFrom: (name, since) => this.prober.heardFrom(name, since),
     });
     this.prober = new Prober(this.ctx, this.diss, (t) => this.membership.applySuspect({ type: 'suspect', name: t.name, incarnation: t.incarnation, from: this.name }));
     const host = this.catalogHost();
@@ -395,6 +396,7 @@ export class SwimNode {
       this.table.remove(name);
       this.diss.forget('m:' + name);
       this.membership.dropSuspicion(name);
+      this.prober.forget(name);
     }
   }
 

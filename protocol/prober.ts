@@ -29,6 +29,10 @@ interface Relay {
 export class Prober {
   private probe: ActiveProbe | null = null;
   private readonly relays = new Map<number, Relay>();
+  /** Sequence numbers of probes that carry a suspicion, by target. */
+  private readonly suspicionProbes = new Map<number, string>();
+  /** When each member last answered one of our direct probes. */
+  private readonly lastAnswer = new Map<string, number>();
 
   constructor(
     private readonly ctx: NodeContext,
@@ -56,9 +60,10 @@ export class Prober {
     this.probe = { seq, target: target.name, startedAt: ctx.now, expectedNacks: 0, nacks: 0 };
     ctx.stats.probesSent++;
     const parts = [encodePart(this.ping(seq, target.name))];
-    // Buddy system: tell a suspect it is suspected so it can refute at once.
+    // Buddy system: tell a suspect it is suspected so it can refute at once (first, so that its
+    // refutation is queued before the ack and can ride on it).
     if (target.status === 'suspect') {
-      parts.push(encodePart({ type: 'suspect', name: target.name, incarnation: target.incarnation, from: ctx.name }));
+      parts.unshift(encodePart({ type: 'suspect', name: target.name, incarnation: target.incarnation, from: ctx.name }));
     }
     this.diss.send(target, parts);
     const timeout = ctx.awareness.scale(ctx.profile.probeTimeoutMs);
@@ -144,7 +149,14 @@ export class Prober {
   onAck(seq: number): void {
     const { ctx } = this;
     const p = this.probe;
+    const suspect = this.suspicionProbes.get(seq);
+    if (suspect !== undefined) {
+      this.suspicionProbes.delete(seq);
+      this.noteAnswer(suspect);
+      return;
+    }
     if (p !== null && p.seq === seq) {
+      this.noteAnswer(p.target);
       ctx.stats.probeRttSumMs += ctx.now - p.startedAt;
       ctx.stats.probeRttCount++;
       ctx.awareness.apply(-1);
@@ -173,11 +185,42 @@ export class Prober {
     if (relay.wantNack) this.diss.send(relay.requester, [encodePart({ type: 'nack', seq: relay.requesterSeq })]);
   }
 
-  /** A direct probe that carries a suspicion (used before a suspicion expires). */
+  /**
+   * A direct probe that carries a suspicion (used before a suspicion expires). The suspicion goes
+   * first in the packet, so the suspect's refutation can ride on its ack.
+   */
   probeWithSuspicion(r: MemberRecord): void {
     const { ctx } = this;
+    const seq = ctx.nextSeq();
+    // Bounded: the oldest entries are those whose answers would long have arrived.
+    if (this.suspicionProbes.size >= LIMITS.pendingProbesMax) {
+      const oldest = this.suspicionProbes.keys().next();
+      if (!oldest.done) this.suspicionProbes.delete(oldest.value);
+    }
+    this.suspicionProbes.set(seq, r.name);
     const buddy = encodePart({ type: 'suspect', name: r.name, incarnation: r.incarnation, from: ctx.name });
-    this.diss.send(r, [encodePart(this.ping(ctx.nextSeq(), r.name)), buddy]);
+    this.diss.send(r, [buddy, encodePart(this.ping(seq, r.name))]);
+  }
+
+  /** True when `name` answered one of our direct probes at or after `since`. */
+  heardFrom(name: string, since: number): boolean {
+    const t = this.lastAnswer.get(name);
+    return t !== undefined && t >= since;
+  }
+
+  /** A member was reaped. */
+  forget(name: string): void {
+    this.lastAnswer.delete(name);
+  }
+
+  private noteAnswer(name: string): void {
+    // Re-inserting keeps the map in answer order, so the bound drops the longest silent first.
+    this.lastAnswer.delete(name);
+    this.lastAnswer.set(name, this.ctx.now);
+    if (this.lastAnswer.size > LIMITS.membersMax) {
+      const oldest = this.lastAnswer.keys().next();
+      if (!oldest.done) this.lastAnswer.delete(oldest.value);
+    }
   }
 
   private ping(seq: number, target: string): PingMsg {

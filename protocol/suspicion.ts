@@ -24,6 +24,9 @@ export function suspicionTimeouts(
 
 export class Suspicion {
   private readonly confirmers = new Set<string>();
+  /** Set when the suspect answered us directly after the suspicion began: the deadline moved past it. */
+  postponedUntil: number | null = null;
+  postponements = 0;
 
   constructor(
     readonly startedAt: number,
@@ -46,6 +49,7 @@ export class Suspicion {
   }
 
   deadline(): number {
+    if (this.postponedUntil !== null) return this.postponedUntil;
     const { minMs, maxMs } = this.timeouts;
     if (this.expected < 1) return this.startedAt + minMs;
     const frac = Math.log(this.confirmers.size + 1) / Math.log(this.expected + 1);
