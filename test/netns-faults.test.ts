@@ -129,17 +129,13 @@ function crashFigures(t: TestContext, c: NetnsCluster, scenario: string, victim:
 }
 
 /**
- * Known protocol defect, found by the one-way partition scenario (about one run in three): a host
- * that was cut off has declared the others dead at their current incarnation, and once the cut ends
- * those verdicts (its queued dead broadcasts, its push-pull state) reach hosts that were never cut
- * off. At equal incarnation dead beats alive, so healthy, connected hosts are declared dead by
- * everyone until they hear of it and refute (~0.4 s in the recorded case). The same can happen
- * after a full partition heals. Checked as a TODO subtest: the evidence is printed on every run
- * without failing CI until the protocol is fixed; then drop the `todo` option to enforce it.
+ * A host that was cut off declares the others dead at their current incarnation. Those verdicts
+ * must not reach hosts that were never cut off once the cut ends: at equal incarnation dead beats
+ * alive, so healthy hosts would be dead everywhere until they refute. The core prevents it by
+ * letting queued accusations expire (they are news only for as long as a suspicion lasts) and by
+ * turning a peer's `dead` into a suspicion when merging its push-pull state.
  */
-const STALE_VERDICTS_TODO = 'protocol defect: stale dead verdicts from the cut-off side are accepted after the heal; healthy hosts are declared dead until they refute';
-
-/** Counts healthy hosts seen newly dead after a heal; prints their timeline and checks it (TODO). */
+/** Counts healthy hosts seen newly dead after a heal; prints their timeline and checks there are none. */
 async function deathsAfterHeal(t: TestContext, c: NetnsCluster, scenario: string, tHeal: number): Promise<number> {
   const deaths = falseDeaths(c.timeline, c.names(), { after: tHeal + 1 });
   if (deaths.length > 0) {
@@ -147,7 +143,7 @@ async function deathsAfterHeal(t: TestContext, c: NetnsCluster, scenario: string
     t.diagnostic(`${scenario}: healthy hosts declared dead after the heal: ${describeChanges(deaths, tHeal)}; timeline of ${members.join(',')} around the heal:`);
     for (const line of c.timeline.format({ member: members, after: tHeal - 2_000, before: tHeal + 10_000 }, tHeal, 80).split('\n')) t.diagnostic(line);
   }
-  await t.test(`${scenario}: no healthy host is declared dead after the heal`, { todo: STALE_VERDICTS_TODO }, () => {
+  await t.test(`${scenario}: no healthy host is declared dead after the heal`, () => {
     assert.equal(deaths.length, 0, `healthy hosts declared dead after the heal: ${describeChanges(deaths, tHeal)}`);
   });
   return deaths.length;
