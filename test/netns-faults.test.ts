@@ -477,8 +477,8 @@ async function catalogHooks(t: TestContext, c: NetnsCluster): Promise<PartitionH
  * it stands, alone. When the cut ends, the periodic reconnect to dead members (a push-pull every
  * reconnect interval) finds the other side again and the cluster converges within a fraction of a
  * second, the cut host at a higher incarnation. The others never declare one another dead while the
- * cut lasts; right after it, the cut host's stale verdicts can make them do so for a moment (see
- * STALE_VERDICTS_TODO).
+ * cut lasts, nor right after it: the cut host's verdicts expire in its queue, and its push-pull
+ * state only makes the accused refute.
  */
 async function oneWayPartition(t: TestContext, scenario: string): Promise<void> {
   await withNetnsCluster(t, clusterOpts(), async (c) => {
