@@ -19,5 +19,10 @@ export function rerunWithLargerHeap(script: string, args: readonly string[]): nu
     stdio: 'inherit', env: { ...process.env, [MARK]: '1' },
   });
   if (r.error !== undefined) throw r.error;
-  return r.status ?? (r.signal === null ? 1 : 128);
+  if (r.signal !== null) {
+    process.stderr.write(`bench: the simulation process was ended by ${r.signal}` +
+      `${r.signal === 'SIGKILL' ? ' (by the kernel out of memory, or from outside)' : ''}\n`);
+    return 128;
+  }
+  return r.status ?? 1;
 }

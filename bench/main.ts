@@ -73,7 +73,9 @@ async function main(argv: readonly string[]): Promise<number> {
     const curves = CURVE_ORDER
       .map((name) => ({ name, runs: runs.map((r) => r.curves[name]).filter((c): c is Curve => c !== undefined) }))
       .filter((c) => c.runs.length > 0);
-    writeFileSync(o.svg, renderSvg({ title: 'swimd: how fast every node learns of a change', subtitle: [header(o), command], curves }));
+    const bound = figures['register_lower_bound_ms'];
+    const markers = typeof bound === 'number' ? [{ ms: bound, label: `forwarding lower bound ${bound} ms` }] : [];
+    writeFileSync(o.svg, renderSvg({ title: 'swimd: how fast every node learns of a change', subtitle: [header(o), command], curves, markers }));
     process.stdout.write(`wrote ${o.svg}\n`);
   }
   return 0;

@@ -13,7 +13,9 @@ export class Progress {
     if (!this.enabled) return;
     const s = ((performance.now() - this.started) / 1000).toFixed(0);
     const line = `[${s.padStart(4)} s] ${text}`;
-    const width = Math.max(20, (process.stderr.columns ?? 100) - 1);
+    // A pseudo-terminal without a size (script, some CI runners) reports 0 columns.
+    const cols = process.stderr.columns ?? 0;
+    const width = cols > 20 ? cols - 1 : 160;
     process.stderr.write(`\r\x1b[2K${line.length > width ? line.slice(0, width) : line}`);
     this.shown = true;
   }

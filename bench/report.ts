@@ -79,6 +79,7 @@ export function renderSummary(f: JsonObject, spread: Record<string, [number, num
       `${cell('false_dead')} events, ${cell('false_dead_members')} members; ${cell('suspicions_raised')} suspicions raised`, t('false_dead'));
     add('traffic at rest, per node', `${cell('bytes_per_node_per_s', ' B/s')} (UDP ${cell('udp_bytes_per_node_per_s')} + push-pull ${cell('push_pull_bytes_per_node_per_s')}), ` +
       `${cell('packets_per_node_per_s')} datagrams/s`, t('bytes_per_node_per_s'));
+    add('  push-pull', cell('push_pull_basis'));
   }
   if (lookup(f, 'rss_mb_per_agent') !== undefined) {
     add('memory per agent', `${cell('rss_mb_per_agent', ' MB')} RSS (process RSS / agents in it; marginal ${cell('rss_mb_per_agent_marginal', ' MB')}, heap ${cell('heap_mb_per_agent', ' MB')})`);

@@ -11,7 +11,7 @@ import { bar, type Progress } from './progress.js';
 import type { Curve, CurveName, JsonObject, RunResult } from './result.js';
 import { ObservedNode } from './sim-observed.js';
 import { summarize } from './stats.js';
-import { steadyStartsAfterMs } from './steady.js';
+import { steadyStartsAfterMs, steadyTrafficFigures } from './steady.js';
 
 /** The join's own gossip must have died down before anything else is measured; this long at most. */
 const SETTLE_MAX_MS = 180_000;
@@ -40,6 +40,7 @@ class SimRun {
   /** Hosts of running nodes, for the push-pull byte count. */
   private readonly upHosts = new Set<string>();
   private pushPullBytes = 0;
+  private pushPulls = 0;
 
   constructor(private readonly o: BenchOptions, seed: number, private readonly progress: Progress) {
     this.sim = new Simulator<ObservedNode>({
@@ -50,6 +51,7 @@ class SimRun {
         pushPull: (kind, peer, bytes) => {
           // A request to a peer that is down never gets past the TCP handshake.
           if (kind === 'reply' || this.upHosts.has(peer.host)) this.pushPullBytes += bytes;
+          if (kind === 'request' && this.upHosts.has(peer.host)) this.pushPulls++;
         },
       }),
     });
@@ -195,26 +197,27 @@ class SimRun {
     };
     // Nodes were built at time 0; see steadyStartsAfterMs for why the steady period waits.
     const warm = steadyStartsAfterMs(o);
+    const warm0 = { bytes: this.pushPullBytes, count: this.pushPulls };
     if (sim.now < warm) this.runUntil(() => sim.now >= warm, warm, () => 'waiting for every node\'s first push-pull to pass', 100);
     this.figures['steady_starts_after_ms'] = Math.round(sim.now);
     sim.configure({ loss: o.lossPct / 100 });
     const s0 = { ...sim.stats };
     const pp0 = this.pushPullBytes;
+    const pp0count = this.pushPulls;
     const ms = o.steadyS * 1000;
     const end = sim.now + ms;
     this.runUntil(() => sim.now >= end, ms, () => `steady ${bar(ms - (end - sim.now), ms)} of ${o.steadyS} s, loss ${o.lossPct}%`, 100);
     sim.configure({ loss: 0 });
     this.onMember = null;
-    const n = this.live.length;
-    const per = (d: number): number => (o.steadyS > 0 ? d / n / o.steadyS : 0);
-    const udp = per(sim.stats.bytesSent - s0.bytesSent);
-    const tcp = per(this.pushPullBytes - pp0);
     Object.assign(this.figures, {
       steady_s: o.steadyS, loss_pct: o.lossPct, false_dead: falseDead, false_dead_members: members.size,
       suspicions_raised: suspicions.size,
-      bytes_per_node_per_s: Math.round(udp + tcp), udp_bytes_per_node_per_s: Math.round(udp),
-      push_pull_bytes_per_node_per_s: Math.round(tcp),
-      packets_per_node_per_s: Math.round(per(sim.stats.packetsSent - s0.packetsSent) * 100) / 100,
+      ...steadyTrafficFigures({
+        nodes: this.live.length, profile: sim.profile, windowS: o.steadyS,
+        udpBytes: sim.stats.bytesSent - s0.bytesSent, udpPackets: sim.stats.packetsSent - s0.packetsSent,
+        pushPullBytes: this.pushPullBytes - pp0,
+        warmupExchanges: pp0count - warm0.count, warmupExchangeBytes: pp0 - warm0.bytes,
+      }),
       bytes_note: 'payload bytes sent: datagrams (lost ones included) and push-pull request and reply bodies ' +
         '(requests to a peer that is down are not counted: the connection would be refused first)',
     });

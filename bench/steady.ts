@@ -1,13 +1,65 @@
+/**
+ * When the steady period starts, and what its traffic figure leaves out.
+ *
+ * A node's first push-pull comes at a random point within 1.5 times the profile's base interval of
+ * its start, then at an interval that grows with the cluster (node.ts). That first round is start-up
+ * traffic; the steady period begins after it (unless --warmup says otherwise). The round after it
+ * comes a whole interval later — 120 s at 200 nodes, longer than the steady period — so the window
+ * may hold no push-pull at all, and the long-run push-pull rate is estimated instead: the measured
+ * size of an exchange (from the first round) over the interval.
+ */
+import type { Profile } from '../protocol/profiles.js';
 import { PROFILES } from '../protocol/profiles.js';
 import type { BenchOptions } from './options.js';
+import type { JsonObject } from './result.js';
 
-/**
- * A node's first push-pull comes at a random point within 1.5 times the profile's base interval of
- * its start (node.ts), then at the cluster-size-scaled interval. That first round is start-up
- * traffic, several times the rate that follows; the steady period begins after it
- * (unless --warmup says otherwise).
- */
 export function steadyStartsAfterMs(o: BenchOptions): number {
   if (o.warmupS !== null) return o.warmupS * 1000;
   return 1.5 * PROFILES[o.profile].pushPullIntervalMs + 1_000;
+}
+
+/**
+ * The periodic push-pull interval of a node in a cluster of n, as node.ts's pushPullInterval()
+ * computes it (restated: it is private there). Used only for the long-run estimate below.
+ */
+export function pushPullIntervalMs(n: number, profile: Profile): number {
+  const scale = n <= 32 ? 1 : Math.ceil(Math.log2(n) - Math.log2(32)) + 1;
+  return profile.pushPullIntervalMs * scale;
+}
+
+/**
+ * Traffic figures of the steady period: UDP as measured in it; push-pull at its long-run rate when
+ * an exchange was measured during the warm-up, else as measured in the window.
+ */
+export function steadyTrafficFigures(m: {
+  readonly nodes: number;
+  readonly profile: Profile;
+  readonly windowS: number;
+  readonly udpBytes: number;
+  readonly udpPackets: number;
+  readonly pushPullBytes: number;
+  /** Exchanges (request and reply) seen during the warm-up, and their bytes. */
+  readonly warmupExchanges: number;
+  readonly warmupExchangeBytes: number;
+}): JsonObject {
+  const per = (x: number): number => (m.windowS > 0 ? x / m.nodes / m.windowS : 0);
+  const udp = per(m.udpBytes);
+  const windowPushPull = per(m.pushPullBytes);
+  const intervalMs = pushPullIntervalMs(m.nodes, m.profile);
+  const exchange = m.warmupExchanges > 0 ? m.warmupExchangeBytes / m.warmupExchanges : null;
+  // Each node starts one exchange per interval; an exchange's bytes count both directions.
+  const longRun = exchange === null ? null : exchange / (intervalMs / 1000);
+  const pushPull = longRun ?? windowPushPull;
+  return {
+    bytes_per_node_per_s: Math.round(udp + pushPull),
+    udp_bytes_per_node_per_s: Math.round(udp),
+    push_pull_bytes_per_node_per_s: Math.round(pushPull),
+    push_pull_basis: longRun === null
+      ? 'measured in the steady window'
+      : `long-run estimate: ${Math.round(exchange ?? 0)} bytes per exchange (measured in the first round) every ${intervalMs / 1000} s`,
+    push_pull_bytes_per_exchange: exchange === null ? null : Math.round(exchange),
+    push_pull_interval_s: intervalMs / 1000,
+    bytes_per_node_per_s_in_window: Math.round(udp + windowPushPull),
+    packets_per_node_per_s: Math.round(per(m.udpPackets) * 100) / 100,
+  };
 }

@@ -23,6 +23,8 @@ export interface ChartInput {
   readonly subtitle: readonly string[];
   /** One entry per curve; several runs of a scenario are pooled into one curve. */
   readonly curves: readonly { readonly name: CurveName; readonly runs: readonly Curve[] }[];
+  /** Dashed vertical lines, e.g. the forwarding lower bound. */
+  readonly markers?: readonly { readonly ms: number; readonly label: string }[];
 }
 
 export function renderSvg(input: ChartInput): string {
@@ -59,6 +61,13 @@ export function renderSvg(input: ChartInput): string {
   out.push(`<rect x="${M.left}" y="${M.top}" width="${PLOT_W}" height="${PLOT_H}" fill="none" stroke="#333"/>`);
   out.push(text(M.left + PLOT_W / 2, H - 18, 'time since the change (ms, log scale)', 'middle', 12));
   out.push(`<text x="18" y="${M.top + PLOT_H / 2}" text-anchor="middle" font-size="12" transform="rotate(-90 18 ${M.top + PLOT_H / 2})">nodes whose view holds the change</text>`);
+
+  for (const m of input.markers ?? []) {
+    if (!(m.ms > 0) || m.ms < lo || m.ms > hi) continue;
+    const mx = x(m.ms);
+    out.push(`<line x1="${r(mx)}" y1="${M.top}" x2="${r(mx)}" y2="${M.top + PLOT_H}" stroke="#777" stroke-dasharray="4 3"/>`);
+    out.push(text(mx + 4, M.top + 14, m.label, 'start', 10, 'normal', '#555'));
+  }
 
   // Curves: a step up at each node's time; the fraction is of the nodes expected, so a curve that
   // stops short of 100% shows nodes that never got the change.

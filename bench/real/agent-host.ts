@@ -4,7 +4,7 @@
  * process where the events happen, so a recorded time is when the agent's view changed, not when
  * a message about it crossed a process boundary.
  */
-import { rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Agent } from '../../daemon/agent.js';
 import { Client } from '../../daemon/client.js';
@@ -48,6 +48,7 @@ export class AgentHost {
 
   async start(slots: readonly AgentSlot[], dir: string, profile: Profile['name']): Promise<number[]> {
     this.dirs.add(dir);
+    await mkdir(dir, { recursive: true });
     const ports: number[] = [];
     for (let i = 0; i < slots.length; i += START_BATCH) {
       const batch = slots.slice(i, i + START_BATCH);

@@ -3,12 +3,12 @@
  * them in order. Each change is timed from the moment it happened to the moment each agent's own
  * view held it, both on the shared clock.
  */
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROFILES } from '../../protocol/profiles.js';
 import { lowerBoundFigures } from '../dissemination/lower-bound.js';
-import { steadyStartsAfterMs } from '../steady.js';
+import { steadyStartsAfterMs, steadyTrafficFigures } from '../steady.js';
 import type { BenchOptions } from '../options.js';
 import { bar, type Progress } from '../progress.js';
 import type { Curve, CurveName, JsonObject, RunResult } from '../result.js';
@@ -39,6 +39,7 @@ export async function runReal(o: BenchOptions, progress: Progress): Promise<RunR
   } finally {
     progress.update('stopping agents');
     await pool.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -91,7 +92,8 @@ class RealRun {
       byWorker.set(w, [...(byWorker.get(w) ?? []), i]);
     }
     await Promise.all([...byWorker].map(async ([w, list]) => {
-      const r = await this.pool.call(w, 'start', { agents: list.map((index) => ({ index, name: nameOf(index) })), dir: this.dir, profile: this.o.profile });
+      // One folder per worker: each removes its own when it stops.
+      const r = await this.pool.call(w, 'start', { agents: list.map((index) => ({ index, name: nameOf(index) })), dir: join(this.dir, `w${w}`), profile: this.o.profile });
       list.forEach((index, k) => (this.ports[index] = r.ports[k] ?? 0));
     }));
     this.live.push(...indices);
@@ -181,6 +183,7 @@ class RealRun {
   /** A quiet period, optionally lossy: false deaths, and the traffic of a cluster at rest. */
   private async steady(): Promise<void> {
     const o = this.o;
+    const warmStart = await this.pool.all('traffic', null);
     const warm = this.startedAt + steadyStartsAfterMs(o) - sharedNow();
     for (let left = warm; left > 0; left = this.startedAt + steadyStartsAfterMs(o) - sharedNow()) {
       this.progress.update(`waiting ${Math.ceil(left / 1000)} s for every agent's first push-pull to pass`);
@@ -205,7 +208,20 @@ class RealRun {
     f['false_dead'] = fd.events;
     f['false_dead_members'] = fd.members.length;
     f['suspicions_raised'] = fd.suspicions.length;
-    Object.assign(f, trafficFigures(before, after, this.live.length));
+    const sum = (xs: readonly TrafficSnapshot[], k: keyof TrafficSnapshot): number => xs.reduce((a, x) => a + x[k], 0);
+    const delta = (a: readonly TrafficSnapshot[], b: readonly TrafficSnapshot[], k: keyof TrafficSnapshot): number => sum(b, k) - sum(a, k);
+    const windowS = (Math.max(...after.map((a) => a.at)) - Math.min(...before.map((b) => b.at))) / 1000;
+    Object.assign(f, steadyTrafficFigures({
+      nodes: this.live.length, profile: PROFILES[o.profile], windowS,
+      udpBytes: delta(before, after, 'udpBytes'), udpPackets: delta(before, after, 'udpPackets'),
+      pushPullBytes: delta(before, after, 'tcpBytes'),
+      // Both ends of a push-pull connection are counted; an exchange is one connection.
+      warmupExchanges: Math.floor(delta(warmStart, before, 'tcpConnections') / 2),
+      warmupExchangeBytes: delta(warmStart, before, 'tcpBytes'),
+    }));
+    f['worker_cpu_ms_per_agent_per_s'] = round(delta(before, after, 'cpuMs') / this.live.length / windowS, 3);
+    f['bytes_note'] = 'payload bytes the agents sent (UDP datagrams, including those the loss hook dropped, ' +
+      'plus push-pull TCP frames), without IP/UDP/TCP headers';
   }
 
   private async memory(): Promise<void> {
@@ -303,22 +319,4 @@ function mergeFalseDead(parts: readonly (FalseDeadCounts | null)[]): FalseDeadCo
     for (const s of p.suspicions) suspicions.add(s);
   }
   return { events, members: [...members], suspicions: [...suspicions] };
-}
-
-function trafficFigures(before: readonly TrafficSnapshot[], after: readonly TrafficSnapshot[], nodes: number): JsonObject {
-  const sum = (xs: readonly TrafficSnapshot[], k: keyof TrafficSnapshot): number => xs.reduce((s, x) => s + x[k], 0);
-  const seconds = (Math.max(...after.map((a) => a.at)) - Math.min(...before.map((b) => b.at))) / 1000;
-  const per = (k: keyof TrafficSnapshot): number => (sum(after, k) - sum(before, k)) / nodes / seconds;
-  const udp = per('udpBytes');
-  const tcp = per('tcpBytes');
-  return {
-    bytes_per_node_per_s: Math.round(udp + tcp),
-    udp_bytes_per_node_per_s: Math.round(udp),
-    push_pull_bytes_per_node_per_s: Math.round(tcp),
-    packets_per_node_per_s: round(per('udpPackets'), 2),
-    worker_cpu_ms_per_agent_per_s: round(per('cpuMs'), 3),
-    push_pull_connections_per_node_per_s: round(per('tcpConnections'), 4),
-    bytes_note: 'payload bytes the agents sent (UDP datagrams, including those the loss hook dropped, ' +
-      'plus push-pull TCP frames), without IP/UDP/TCP headers',
-  };
 }
