@@ -43,8 +43,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const progress = new Progress();
   const runs: RunResult[] = [];
   for (let k = 0; k < o.runs; k++) {
-    const tag = o.runs > 1 ? `run ${k + 1}/${o.runs}: ` : '';
-    const p = prefixed(progress, tag);
+    const p = o.runs > 1 ? progress.tagged(`run ${k + 1}/${o.runs}: `) : progress;
     if (o.mode === 'real') runs.push(await runReal(o, p));
     else if (o.mode === 'sim') runs.push(runSim(o, o.seed + k, p));
     else runs.push(runDissemination(o, o.seed + k, p));
@@ -83,16 +82,14 @@ async function main(argv: readonly string[]): Promise<number> {
 
 function header(o: BenchOptions): string {
   const runs = o.runs > 1 ? `, median of ${o.runs} runs` : '';
-  const loss = o.lossPct === 0 ? '' : o.mode === 'dissemination-only' ? `, loss ${o.lossPct}%` : `, loss ${o.lossPct}% in the steady period`;
-  if (o.mode === 'real') return `real agents on 127.0.0.1 (UDP/TCP), ${o.nodes} nodes in ${Math.min(o.workers, o.nodes)} processes, ${o.profile} profile${loss}${runs}`;
+  const loss = o.lossPct === 0 ? '' : o.mode === 'dissemination-only' ? `, loss ${o.lossPct}%`
+    : o.lossAll ? `, loss ${o.lossPct}% throughout` : `, loss ${o.lossPct}% in the steady period`;
+  if (o.mode === 'real') {
+    return `real agents on 127.0.0.1 (UDP/TCP), ${o.nodes} nodes in ${Math.min(o.workers, o.nodes)} processes, ${o.profile} profile${loss}${runs}`;
+  }
   const net = `latency ${o.latencyMs} ± ${o.jitterMs} ms${loss}`;
   if (o.mode === 'sim') return `simulator, ${o.nodes} nodes with full protocol state, ${o.profile} profile, ${net}${runs}`;
   return `simulator, dissemination only, ${o.nodes} nodes, ${o.profile} profile, ${net}${runs}`;
-}
-
-function prefixed(p: Progress, tag: string): Progress {
-  if (tag === '') return p;
-  return Object.assign(Object.create(p) as Progress, { update: (t: string) => p.update(tag + t) });
 }
 
 process.exitCode = await main(process.argv.slice(2));

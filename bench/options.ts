@@ -18,6 +18,8 @@ export interface BenchOptions {
   /** Wait before the steady period, counted from the start of the nodes; null: the default (steady.ts). */
   readonly warmupS: number | null;
   readonly lossPct: number;
+  /** The loss applies from the start (join and every timed change), not only in the steady period. */
+  readonly lossAll: boolean;
   readonly latencyMs: number;
   readonly jitterMs: number;
   readonly joinSpreadMs: number;
@@ -42,9 +44,13 @@ Real agents on loopback (default), or the simulator driving the same protocol co
                           (default: ${DEFAULT_SCENARIOS.join(', ')}; join always runs)
   --steady SECONDS        steady period in which false deaths and traffic are counted (default 30)
   --loss PCT              datagram loss during the steady period, percent (default 0)
+  --loss-all              apply --loss from the start: the join and every timed change run under it
   --warmup SECONDS        the steady period starts no sooner than this after the nodes started
                           (default: once every node's first push-pull is past, 46 s on lan)
-  --join-spread-ms MS     spread the joins over this long (default 0: all at once)
+  --join-spread-ms MS     spread the joins over this long (default 0: all at once; with --sim above
+                          2,000 nodes, 12 ms per node: thousands of simultaneous joins make every
+                          node queue every member at once, which takes more memory than the
+                          members themselves — about 14 GB at 5,000)
   --runs K                repeat K times; figures are medians, with min/max spread (default 1)
   --profile NAME          lan, wan or local (default lan)
   --workers W             real mode: worker processes (default one per core, at most 2)
@@ -71,10 +77,11 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       allowPositionals: false,
       options: {
         nodes: { type: 'string' }, scenario: { type: 'string', multiple: true }, steady: { type: 'string' },
-        loss: { type: 'string' }, warmup: { type: 'string' }, 'join-spread-ms': { type: 'string' }, runs: { type: 'string' },
+        loss: { type: 'string' }, 'loss-all': { type: 'boolean' }, warmup: { type: 'string' }, 'join-spread-ms': { type: 'string' }, runs: { type: 'string' },
         profile: { type: 'string' }, workers: { type: 'string' }, sim: { type: 'boolean' },
         'dissemination-only': { type: 'boolean' }, 'latency-ms': { type: 'string' }, 'jitter-ms': { type: 'string' },
-        seed: { type: 'string' }, json: { type: 'string' }, svg: { type: 'string' }, 'cpu-prof-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        seed: { type: 'string' }, json: { type: 'string' }, svg: { type: 'string' }, 'cpu-prof-dir': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (e) {
@@ -93,6 +100,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       if (v[k] !== undefined) throw new UsageError(`--${k} applies to real mode only (the simulator runs in one process: use node --cpu-prof)`);
     }
   }
+  if (v['loss-all'] === true && (v.loss === undefined || Number(v.loss) === 0)) throw new UsageError('--loss-all needs --loss PCT above 0');
+  if (v['loss-all'] === true && mode === 'dissemination-only') throw new UsageError('--loss-all does not apply to --dissemination-only (its --loss is always in force)');
   const defaultNodes = mode === 'real' ? 200 : mode === 'sim' ? 5000 : 1_000_000;
   const nodes = int(v.nodes, 'nodes', defaultNodes, 2, mode === 'real' ? 2000 : mode === 'sim' ? 10_000 : 10_000_000);
   const latencyMs = num(v['latency-ms'], 'latency-ms', 1, 0, 10_000);
@@ -105,9 +114,10 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     steadyS: num(v.steady, 'steady', 30, 0, 86_400),
     warmupS: v.warmup === undefined ? null : num(v.warmup, 'warmup', 0, 0, 86_400),
     lossPct: num(v.loss, 'loss', 0, 0, 100),
+    lossAll: v['loss-all'] === true,
     latencyMs,
     jitterMs: num(v['jitter-ms'], 'jitter-ms', latencyMs / 2, 0, latencyMs),
-    joinSpreadMs: num(v['join-spread-ms'], 'join-spread-ms', 0, 0, 600_000),
+    joinSpreadMs: num(v['join-spread-ms'], 'join-spread-ms', mode === 'sim' && nodes > 2000 ? 12 * nodes : 0, 0, 600_000),
     runs: int(v.runs, 'runs', 1, 1, 1000),
     seed: int(v.seed, 'seed', 1, 0, 2 ** 32 - 1),
     workers: int(v.workers, 'workers', Math.min(2, availableParallelism()), 1, 64),

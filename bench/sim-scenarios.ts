@@ -11,7 +11,7 @@ import { bar, type Progress } from './progress.js';
 import type { Curve, CurveName, JsonObject, RunResult } from './result.js';
 import { ObservedNode } from './sim-observed.js';
 import { summarize } from './stats.js';
-import { steadyStartsAfterMs, steadyTrafficFigures } from './steady.js';
+import { type ExchangeSize, measuredExchange, steadyStartsAfterMs, steadyTrafficFigures } from './steady.js';
 
 /** The join's own gossip must have died down before anything else is measured; this long at most. */
 const SETTLE_MAX_MS = 180_000;
@@ -41,6 +41,9 @@ class SimRun {
   private readonly upHosts = new Set<string>();
   private pushPullBytes = 0;
   private pushPulls = 0;
+  /** Every push-pull request made, to a running peer or not: each carries the sender's whole state. */
+  private requests = 0;
+  private requestBytes = 0;
 
   constructor(private readonly o: BenchOptions, seed: number, private readonly progress: Progress) {
     this.sim = new Simulator<ObservedNode>({
@@ -52,6 +55,10 @@ class SimRun {
           // A request to a peer that is down never gets past the TCP handshake.
           if (kind === 'reply' || this.upHosts.has(peer.host)) this.pushPullBytes += bytes;
           if (kind === 'request' && this.upHosts.has(peer.host)) this.pushPulls++;
+          if (kind === 'request') {
+            this.requests++;
+            this.requestBytes += bytes;
+          }
         },
       }),
     });
@@ -64,6 +71,11 @@ class SimRun {
     const f = this.figures;
     Object.assign(f, { nodes: o.nodes, transport: 'sim', mode: 'sim', profile: o.profile, latency_ms: o.latencyMs, jitter_ms: o.jitterMs });
     this.live = this.sim.addNodes(o.nodes);
+    f['loss_scope'] = o.lossAll ? 'all' : 'steady';
+    if (o.lossAll) {
+      f['loss_pct'] = o.lossPct;
+      this.sim.configure({ loss: o.lossPct / 100 });
+    }
     for (const name of this.live) this.upHosts.add(this.sim.address(name).host);
     // Where the wall time of a large simulation goes, phase by phase.
     const wall: JsonObject = {};
@@ -107,6 +119,10 @@ class SimRun {
     const lat = [...done.values()].map((t) => t - t0);
     this.curves.join = { latencies: lat, expected: n };
     this.figures['join_all_ms'] = lat.length === n ? Math.max(...lat) : null;
+    // With spread joins, how long after the join window closed the last node saw everyone.
+    if (this.o.joinSpreadMs > 0 && lat.length === n) {
+      this.figures['join_all_after_spread_ms'] = Math.max(0, Math.round(Math.max(...lat) - this.o.joinSpreadMs));
+    }
     this.figures['join'] = { ...summarize(lat, n) };
     this.figures['join_spread_ms'] = this.o.joinSpreadMs;
     this.onMember = null;
@@ -204,10 +220,11 @@ class SimRun {
     const s0 = { ...sim.stats };
     const pp0 = this.pushPullBytes;
     const pp0count = this.pushPulls;
+    const req0 = { count: this.requests, bytes: this.requestBytes };
     const ms = o.steadyS * 1000;
     const end = sim.now + ms;
     this.runUntil(() => sim.now >= end, ms, () => `steady ${bar(ms - (end - sim.now), ms)} of ${o.steadyS} s, loss ${o.lossPct}%`, 100);
-    sim.configure({ loss: 0 });
+    if (!o.lossAll) sim.configure({ loss: 0 });
     this.onMember = null;
     Object.assign(this.figures, {
       steady_s: o.steadyS, loss_pct: o.lossPct, false_dead: falseDead, false_dead_members: members.size,
@@ -216,7 +233,10 @@ class SimRun {
         nodes: this.live.length, profile: sim.profile, windowS: o.steadyS,
         udpBytes: sim.stats.bytesSent - s0.bytesSent, udpPackets: sim.stats.packetsSent - s0.packetsSent,
         pushPullBytes: this.pushPullBytes - pp0,
-        warmupExchanges: pp0count - warm0.count, warmupExchangeBytes: pp0 - warm0.bytes,
+        exchange: measuredExchange(pp0count - warm0.count, pp0 - warm0.bytes, 'in the first round, before the steady period') ??
+          // A large cluster's first round falls inside its join, with partial states: size an
+          // exchange instead as two full states, from the requests (reconnects included) made now.
+          stateSize(this.requests - req0.count, this.requestBytes - req0.bytes),
       }),
       bytes_note: 'payload bytes sent: datagrams (lost ones included) and push-pull request and reply bodies ' +
         '(requests to a peer that is down are not counted: the connection would be refused first)',
@@ -235,4 +255,9 @@ class SimRun {
       }
     }
   }
+}
+
+function stateSize(requests: number, bytes: number): ExchangeSize | null {
+  if (requests === 0) return null;
+  return { bytes: (2 * bytes) / requests, basis: `twice the mean of ${requests} push-pull requests in the steady period` };
 }

@@ -27,9 +27,20 @@ export function pushPullIntervalMs(n: number, profile: Profile): number {
   return profile.pushPullIntervalMs * scale;
 }
 
+/** Bytes of one push-pull exchange (request and reply), and how that figure was obtained. */
+export interface ExchangeSize {
+  readonly bytes: number;
+  readonly basis: string;
+}
+
+/** From the exchanges seen in some period (null when there were none). */
+export function measuredExchange(exchanges: number, bytes: number, where: string): ExchangeSize | null {
+  return exchanges > 0 ? { bytes: bytes / exchanges, basis: `measured over ${exchanges} exchanges ${where}` } : null;
+}
+
 /**
  * Traffic figures of the steady period: UDP as measured in it; push-pull at its long-run rate when
- * an exchange was measured during the warm-up, else as measured in the window.
+ * the size of an exchange is known, else as measured in the window.
  */
 export function steadyTrafficFigures(m: {
   readonly nodes: number;
@@ -38,26 +49,23 @@ export function steadyTrafficFigures(m: {
   readonly udpBytes: number;
   readonly udpPackets: number;
   readonly pushPullBytes: number;
-  /** Exchanges (request and reply) seen during the warm-up, and their bytes. */
-  readonly warmupExchanges: number;
-  readonly warmupExchangeBytes: number;
+  readonly exchange: ExchangeSize | null;
 }): JsonObject {
   const per = (x: number): number => (m.windowS > 0 ? x / m.nodes / m.windowS : 0);
   const udp = per(m.udpBytes);
   const windowPushPull = per(m.pushPullBytes);
   const intervalMs = pushPullIntervalMs(m.nodes, m.profile);
-  const exchange = m.warmupExchanges > 0 ? m.warmupExchangeBytes / m.warmupExchanges : null;
   // Each node starts one exchange per interval; an exchange's bytes count both directions.
-  const longRun = exchange === null ? null : exchange / (intervalMs / 1000);
+  const longRun = m.exchange === null ? null : m.exchange.bytes / (intervalMs / 1000);
   const pushPull = longRun ?? windowPushPull;
   return {
     bytes_per_node_per_s: Math.round(udp + pushPull),
     udp_bytes_per_node_per_s: Math.round(udp),
     push_pull_bytes_per_node_per_s: Math.round(pushPull),
-    push_pull_basis: longRun === null
+    push_pull_basis: m.exchange === null
       ? 'measured in the steady window'
-      : `long-run estimate: ${Math.round(exchange ?? 0)} bytes per exchange (measured in the first round) every ${intervalMs / 1000} s`,
-    push_pull_bytes_per_exchange: exchange === null ? null : Math.round(exchange),
+      : `long-run estimate: ${Math.round(m.exchange.bytes)} bytes per exchange (${m.exchange.basis}) every ${intervalMs / 1000} s`,
+    push_pull_bytes_per_exchange: m.exchange === null ? null : Math.round(m.exchange.bytes),
     push_pull_interval_s: intervalMs / 1000,
     bytes_per_node_per_s_in_window: Math.round(udp + windowPushPull),
     packets_per_node_per_s: Math.round(per(m.udpPackets) * 100) / 100,

@@ -5,9 +5,9 @@
  */
 import type { Curve, CurveName } from './result.js';
 
-const W = 860;
+const W = 900;
 const H = 500;
-const M = { left: 70, right: 250, top: 78, bottom: 62 };
+const M = { left: 70, right: 270, top: 78, bottom: 62 };
 const PLOT_W = W - M.left - M.right;
 const PLOT_H = H - M.top - M.bottom;
 /** Points per curve at most; a million-node curve is thinned to quantiles. */
@@ -60,13 +60,15 @@ export function renderSvg(input: ChartInput): string {
   }
   out.push(`<rect x="${M.left}" y="${M.top}" width="${PLOT_W}" height="${PLOT_H}" fill="none" stroke="#333"/>`);
   out.push(text(M.left + PLOT_W / 2, H - 18, 'time since the change (ms, log scale)', 'middle', 12));
-  out.push(`<text x="18" y="${M.top + PLOT_H / 2}" text-anchor="middle" font-size="12" transform="rotate(-90 18 ${M.top + PLOT_H / 2})">nodes whose view holds the change</text>`);
+  const midY = M.top + PLOT_H / 2;
+  out.push(`<text x="18" y="${midY}" text-anchor="middle" font-size="12" transform="rotate(-90 18 ${midY})">nodes whose view holds the change</text>`);
 
   for (const m of input.markers ?? []) {
     if (!(m.ms > 0) || m.ms < lo || m.ms > hi) continue;
     const mx = x(m.ms);
     out.push(`<line x1="${r(mx)}" y1="${M.top}" x2="${r(mx)}" y2="${M.top + PLOT_H}" stroke="#777" stroke-dasharray="4 3"/>`);
-    out.push(text(mx + 4, M.top + 14, m.label, 'start', 10, 'normal', '#555'));
+    // At the foot of the line: to its right, curves have mostly risen by then.
+    out.push(text(mx + 4, M.top + PLOT_H - 8, m.label, 'start', 10, 'normal', '#555'));
   }
 
   // Curves: a step up at each node's time; the fraction is of the nodes expected, so a curve that

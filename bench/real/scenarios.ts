@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROFILES } from '../../protocol/profiles.js';
 import { lowerBoundFigures } from '../dissemination/lower-bound.js';
-import { steadyStartsAfterMs, steadyTrafficFigures } from '../steady.js';
+import { measuredExchange, steadyStartsAfterMs, steadyTrafficFigures } from '../steady.js';
 import type { BenchOptions } from '../options.js';
 import { bar, type Progress } from '../progress.js';
 import type { Curve, CurveName, JsonObject, RunResult } from '../result.js';
@@ -69,6 +69,11 @@ class RealRun {
     f['profile'] = o.profile;
     f['workers'] = this.pool.size;
     await this.startAgents(Array.from({ length: o.nodes }, (_, i) => i));
+    f['loss_scope'] = o.lossAll ? 'all' : 'steady';
+    if (o.lossAll) {
+      f['loss_pct'] = o.lossPct;
+      await this.pool.all('loss', { fraction: o.lossPct / 100 });
+    }
     await this.join();
     await sleep(SETTLE_AFTER_JOIN_MS);
     if (o.scenarios.includes('new_member')) await this.newMember();
@@ -93,7 +98,8 @@ class RealRun {
     }
     await Promise.all([...byWorker].map(async ([w, list]) => {
       // One folder per worker: each removes its own when it stops.
-      const r = await this.pool.call(w, 'start', { agents: list.map((index) => ({ index, name: nameOf(index) })), dir: join(this.dir, `w${w}`), profile: this.o.profile });
+      const agents = list.map((index) => ({ index, name: nameOf(index) }));
+      const r = await this.pool.call(w, 'start', { agents, dir: join(this.dir, `w${w}`), profile: this.o.profile });
       list.forEach((index, k) => (this.ports[index] = r.ports[k] ?? 0));
     }));
     this.live.push(...indices);
@@ -116,6 +122,10 @@ class RealRun {
     const lat = Object.values(times).map((t) => t - at);
     this.curves.join = { latencies: lat, expected: n };
     this.figures['join_all_ms'] = lat.length === n ? round(Math.max(...lat)) : null;
+    // With spread joins, how long after the join window closed the last node saw everyone.
+    if (this.o.joinSpreadMs > 0 && lat.length === n) {
+      this.figures['join_all_after_spread_ms'] = Math.max(0, Math.round(Math.max(...lat) - this.o.joinSpreadMs));
+    }
     this.figures['join'] = { ...summarize(lat, n) };
     this.figures['join_spread_ms'] = this.o.joinSpreadMs;
     this.figures['join_agent_counters'] = await this.counters();
@@ -198,7 +208,7 @@ class RealRun {
       this.progress.update(`steady ${bar(o.steadyS * 1000 - left, o.steadyS * 1000)} of ${o.steadyS} s, loss ${o.lossPct}%`);
       await sleep(Math.min(1000, left));
     }
-    await this.pool.all('loss', { fraction: 0 });
+    if (!o.lossAll) await this.pool.all('loss', { fraction: 0 });
     const after = await this.pool.all('traffic', null);
     const fd = mergeFalseDead(await Promise.all(Array.from({ length: this.pool.size }, (_, w) =>
       this.pool.call(w, 'collect', { name: 'false_dead' }).then((r) => r.falseDead))));
@@ -216,8 +226,8 @@ class RealRun {
       udpBytes: delta(before, after, 'udpBytes'), udpPackets: delta(before, after, 'udpPackets'),
       pushPullBytes: delta(before, after, 'tcpBytes'),
       // Both ends of a push-pull connection are counted; an exchange is one connection.
-      warmupExchanges: Math.floor(delta(warmStart, before, 'tcpConnections') / 2),
-      warmupExchangeBytes: delta(warmStart, before, 'tcpBytes'),
+      exchange: measuredExchange(Math.floor(delta(warmStart, before, 'tcpConnections') / 2), delta(warmStart, before, 'tcpBytes'),
+        'in the first round, before the steady period'),
     }));
     f['worker_cpu_ms_per_agent_per_s'] = round(delta(before, after, 'cpuMs') / this.live.length / windowS, 3);
     f['bytes_note'] = 'payload bytes the agents sent (UDP datagrams, including those the loss hook dropped, ' +
@@ -283,6 +293,9 @@ class RealRun {
       tick_lateness_max_ms: round(all['swimd_tick_lateness_milliseconds_max'] ?? 0, 2),
       tick_lateness_mean_ms: round((all['swimd_tick_lateness_milliseconds_sum'] ?? 0) / Math.max(1, all['swimd_ticks_total'] ?? 0), 3),
       udp_send_errors: all['swimd_send_errors_total'] ?? 0,
+      // The agents' own totals since they started, a cross-check of the bench's counting.
+      udp_packets_sent: all['swimd_packets_sent_total'] ?? 0,
+      udp_bytes_sent: all['swimd_bytes_sent_total'] ?? 0,
       packets_rejected: rejected,
     };
   }
