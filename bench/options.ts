@@ -8,11 +8,12 @@ import { isProfileName, type Profile } from '../protocol/profiles.js';
 import { DEFAULT_SCENARIOS, isScenarioName, SCENARIOS, type ScenarioName } from './result.js';
 
 export type Mode = 'real' | 'sim' | 'dissemination-only';
+export type SimStart = 'join' | 'converged';
 
 export interface BenchOptions {
   readonly mode: Mode;
   readonly nodes: number;
-  /** In run order; always starts with join. */
+  /** In run order; starts with join, unless a simulation starts converged. */
   readonly scenarios: readonly ScenarioName[];
   readonly steadyS: number;
   /** Wait before the steady period, counted from the start of the nodes; null: the default (steady.ts). */
@@ -23,6 +24,8 @@ export interface BenchOptions {
   readonly latencyMs: number;
   readonly jitterMs: number;
   readonly joinSpreadMs: number;
+  /** Sim: how the cluster forms — a real join, or every node starting with every member alive. */
+  readonly simStart: SimStart;
   readonly runs: number;
   readonly seed: number;
   readonly workers: number;
@@ -47,15 +50,19 @@ Real agents on loopback (default), or the simulator driving the same protocol co
   --loss-all              apply --loss from the start: the join and every timed change run under it
   --warmup SECONDS        the steady period starts no sooner than this after the nodes started
                           (default: once every node's first push-pull is past, 46 s on lan)
-  --join-spread-ms MS     spread the joins over this long (default 0: all at once; with --sim above
-                          2,000 nodes, 12 ms per node: thousands of simultaneous joins make every
-                          node queue every member at once, which takes more memory than the
-                          members themselves — about 14 GB at 5,000)
+  --join-spread-ms MS     spread the joins over this long (default 0: all at once; with
+                          --sim-start join above 2,000 nodes, 12 ms per node: thousands of
+                          simultaneous joins make every node queue every member at once, which
+                          takes more memory than the members themselves — about 14 GB at 5,000)
   --runs K                repeat K times; figures are medians, with min/max spread (default 1)
   --profile NAME          lan, wan or local (default lan)
   --workers W             real mode: worker processes (default one per core, at most 2)
   --sim                   run on the deterministic simulator
   --dissemination-only    with --sim: one update spreading through the dissemination code alone
+  --sim-start HOW         sim: join (every node joins through the first, timed) or converged
+                          (every node starts knowing every member alive; join not measured).
+                          Default: join up to 2,000 nodes, converged above: a join of n nodes
+                          delivers about n² × fanout datagrams (5,000 nodes: over an hour)
   --latency-ms MS         sim: one-way latency (default 1)
   --jitter-ms MS          sim: latency is uniform in latency ± jitter (default latency / 2)
   --seed N                sim: seed (default 1; run k uses seed + k - 1)
@@ -80,7 +87,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
         loss: { type: 'string' }, 'loss-all': { type: 'boolean' }, warmup: { type: 'string' }, 'join-spread-ms': { type: 'string' }, runs: { type: 'string' },
         profile: { type: 'string' }, workers: { type: 'string' }, sim: { type: 'boolean' },
         'dissemination-only': { type: 'boolean' }, 'latency-ms': { type: 'string' }, 'jitter-ms': { type: 'string' },
-        seed: { type: 'string' }, json: { type: 'string' }, svg: { type: 'string' }, 'cpu-prof-dir': { type: 'string' },
+        'sim-start': { type: 'string' }, seed: { type: 'string' }, json: { type: 'string' }, svg: { type: 'string' }, 'cpu-prof-dir': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -92,7 +99,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   if (v['dissemination-only'] === true && v.sim !== true) throw new UsageError('--dissemination-only needs --sim');
   const mode: Mode = v.sim === true ? (v['dissemination-only'] === true ? 'dissemination-only' : 'sim') : 'real';
   if (mode === 'real') {
-    for (const k of ['latency-ms', 'jitter-ms', 'seed'] as const) {
+    for (const k of ['latency-ms', 'jitter-ms', 'seed', 'sim-start'] as const) {
       if (v[k] !== undefined) throw new UsageError(`--${k} applies to --sim only (real agents use loopback)`);
     }
   } else {
@@ -105,19 +112,22 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   const defaultNodes = mode === 'real' ? 200 : mode === 'sim' ? 5000 : 1_000_000;
   const nodes = int(v.nodes, 'nodes', defaultNodes, 2, mode === 'real' ? 2000 : mode === 'sim' ? 10_000 : 10_000_000);
   const latencyMs = num(v['latency-ms'], 'latency-ms', 1, 0, 10_000);
+  const simStart: SimStart = mode === 'sim' ? startOf(v['sim-start'], v.scenario, nodes) : 'join';
+  if (mode === 'dissemination-only' && v['sim-start'] !== undefined) throw new UsageError('--sim-start does not apply to --dissemination-only');
   const profile = v.profile ?? 'lan';
   if (!isProfileName(profile)) throw new UsageError(`--profile: expected lan, wan or local, got ${JSON.stringify(profile)}`);
   return {
     mode,
     nodes,
-    scenarios: scenarios(v.scenario, mode),
+    scenarios: scenarios(v.scenario, mode, simStart),
     steadyS: num(v.steady, 'steady', 30, 0, 86_400),
     warmupS: v.warmup === undefined ? null : num(v.warmup, 'warmup', 0, 0, 86_400),
     lossPct: num(v.loss, 'loss', 0, 0, 100),
     lossAll: v['loss-all'] === true,
     latencyMs,
     jitterMs: num(v['jitter-ms'], 'jitter-ms', latencyMs / 2, 0, latencyMs),
-    joinSpreadMs: num(v['join-spread-ms'], 'join-spread-ms', mode === 'sim' && nodes > 2000 ? 12 * nodes : 0, 0, 600_000),
+    joinSpreadMs: num(v['join-spread-ms'], 'join-spread-ms', mode === 'sim' && simStart === 'join' && nodes > 2000 ? 12 * nodes : 0, 0, 600_000),
+    simStart,
     runs: int(v.runs, 'runs', 1, 1, 1000),
     seed: int(v.seed, 'seed', 1, 0, 2 ** 32 - 1),
     workers: int(v.workers, 'workers', Math.min(2, availableParallelism()), 1, 64),
@@ -128,13 +138,22 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   };
 }
 
-function scenarios(given: readonly string[] | undefined, mode: Mode): ScenarioName[] {
+function startOf(given: string | undefined, scenarioArgs: readonly string[] | undefined, nodes: number): SimStart {
+  const joinAsked = (scenarioArgs ?? []).some((g) => g.split(',').some((s) => s.trim() === 'join'));
+  if (given === undefined) return joinAsked || nodes <= 2000 ? 'join' : 'converged';
+  if (given !== 'join' && given !== 'converged') throw new UsageError(`--sim-start: expected join or converged, got ${JSON.stringify(given)}`);
+  if (given === 'converged' && joinAsked) throw new UsageError('--scenario join needs --sim-start join (a converged start has no join to time)');
+  return given;
+}
+
+function scenarios(given: readonly string[] | undefined, mode: Mode, start: SimStart): ScenarioName[] {
   if (mode === 'dissemination-only') {
     if (given !== undefined) throw new UsageError('--scenario does not apply to --dissemination-only (it spreads one update)');
     return [];
   }
-  if (given === undefined) return [...DEFAULT_SCENARIOS];
-  const wanted = new Set<ScenarioName>(['join']);
+  const converged = mode === 'sim' && start === 'converged';
+  if (given === undefined) return DEFAULT_SCENARIOS.filter((s) => !(converged && s === 'join'));
+  const wanted = new Set<ScenarioName>(converged ? [] : ['join']);
   for (const name of given.flatMap((g) => g.split(',')).map((s) => s.trim()).filter((s) => s !== '')) {
     const n = name === 'steady' ? 'false_dead' : name;
     if (!isScenarioName(n)) throw new UsageError(`--scenario: unknown scenario ${JSON.stringify(name)}; known: ${SCENARIOS.join(', ')}`);

@@ -86,6 +86,9 @@ export function renderSummary(f: JsonObject, spread: Record<string, [number, num
     const after = has('join_all_after_spread_ms') ? `; ${cell('join_all_after_spread_ms', ' ms')} after the spread ended` : '';
     add('join, all see all', `${cell('join_all_ms', ' ms')} (joins spread over ${cell('join_spread_ms', ' ms')}${after})`, t('join_all_ms'));
   }
+  if (lookup(f, 'sim_start') === 'converged') {
+    add('join', 'not measured: every node started knowing every member alive (--sim-start join to time a join)');
+  }
   if (has('register_lower_bound_ms')) {
     const measured = ['register', 'dissemination'].filter((k) => has(`${k}.max_ms`)).map((k) => `; measured: last node ${cell(`${k}.max_ms`, ' ms')}`);
     add('register lower bound', `${cell('register_lower_bound_ms', ' ms')} = ${cell('lower_bound.hops')} hops × ` +
@@ -103,7 +106,7 @@ export function renderSummary(f: JsonObject, spread: Record<string, [number, num
       `marginal ${cell('rss_mb_per_agent_marginal', ' MB')}, heap ${cell('heap_mb_per_agent', ' MB')})`);
   }
   if (has('heap_mb_per_node')) add('simulator heap per node', cell('heap_mb_per_node', ' MB'));
-  if (has('settle_ms')) add('join gossip died down after', cell('settle_ms', ' ms (virtual)'));
+  if (has('settle_ms') && lookup(f, 'sim_start') !== 'converged') add('join gossip died down after', cell('settle_ms', ' ms (virtual)'));
   if (has('packets_sent')) {
     add('messages', `${cell('packets_sent')} datagrams, ${cell('duplicates_received')} duplicate receipts, ` +
       `peak ${cell('peak_nodes_holding_state')} nodes holding state`);

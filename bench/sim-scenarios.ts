@@ -4,6 +4,7 @@
  * machine can host. Latencies are virtual milliseconds.
  */
 import type { MemberEvent, ServiceEvent } from '../protocol/effects.js';
+import type { MemberState } from '../protocol/messages.js';
 import { Simulator } from '../protocol/sim/simulator.js';
 import { lowerBoundFigures } from './dissemination/lower-bound.js';
 import type { BenchOptions } from './options.js';
@@ -84,7 +85,9 @@ class SimRun {
       run();
       wall[name] = Math.round(performance.now() - t);
     };
-    phase('join', () => this.join());
+    f['sim_start'] = o.simStart;
+    if (o.simStart === 'join') phase('join', () => this.join());
+    else phase('preload', () => this.preload());
     phase('settle', () => this.settle());
     if (o.scenarios.includes('new_member')) phase('new_member', () => this.newMember());
     if (o.scenarios.includes('register')) phase('register', () => this.service('register'));
@@ -126,6 +129,22 @@ class SimRun {
     this.figures['join'] = { ...summarize(lat, n) };
     this.figures['join_spread_ms'] = this.o.joinSpreadMs;
     this.onMember = null;
+  }
+
+  /**
+   * Every node starts with every other member alive, as after a join has settled, without the
+   * join's n² × fanout datagrams. The first push-pull round then runs as usual.
+   */
+  private preload(): void {
+    const states: MemberState[] = this.live.map((name) => {
+      const self = this.sim.node(name).self();
+      return { name, host: self.host, port: self.port, incarnation: self.incarnation, status: 'alive' };
+    });
+    let k = 0;
+    for (const name of this.live) {
+      this.sim.node(name).preload(states);
+      if (++k % 100 === 0) this.progress.update(`starting converged: ${bar(k, this.live.length)} ${k}/${this.live.length} nodes`);
+    }
   }
 
   /** Runs until no node has updates left to gossip, so later figures see a cluster at rest. */

@@ -41,7 +41,7 @@ export function renderSvg(input: ChartInput): string {
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
   out.push(`<rect width="${W}" height="${H}" fill="white"/>`);
   out.push(text(M.left, 24, input.title, 'start', 16, 'bold'));
-  input.subtitle.forEach((line, i) => out.push(text(M.left, 42 + i * 15, line, 'start', 11, 'normal', '#555')));
+  input.subtitle.forEach((line, i) => out.push(text(M.left, 42 + i * 15, line, 'start', 11, 'normal', '#555', W - M.left - 10)));
 
   // Grid and axes.
   for (let d = lo; d <= hi * 1.0001; d *= 10) {
@@ -123,9 +123,11 @@ function r(v: number): string {
   return v.toFixed(1);
 }
 
+/** `maxWidth`: a line that would run past it (at ~0.56 em per character) is squeezed to fit. */
 function text(tx: number, ty: number, s: string, anchor: 'start' | 'middle' | 'end', size: number,
-  weight: 'normal' | 'bold' = 'normal', fill = '#222'): string {
-  return `<text x="${r(tx)}" y="${r(ty)}" text-anchor="${anchor}" font-size="${size}" font-weight="${weight}" fill="${fill}">${escape(s)}</text>`;
+  weight: 'normal' | 'bold' = 'normal', fill = '#222', maxWidth = Infinity): string {
+  const fit = s.length * size * 0.56 > maxWidth ? ` textLength="${r(maxWidth)}" lengthAdjust="spacingAndGlyphs"` : '';
+  return `<text x="${r(tx)}" y="${r(ty)}" text-anchor="${anchor}" font-size="${size}" font-weight="${weight}" fill="${fill}"${fit}>${escape(s)}</text>`;
 }
 
 function escape(s: string): string {

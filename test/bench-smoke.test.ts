@@ -104,6 +104,25 @@ test('bench, simulator: 500 nodes with full state', { timeout: 120_000 }, async 
   checkSvg(svg, ['register', 'deregister', 'join', 'dead']);
 });
 
+test('bench, simulator started converged: 3,000 nodes, no join to time', { timeout: 120_000 }, async () => {
+  const { json, stdout } = await bench(['--sim', '--nodes', '3000', '--scenario', 'register', '--steady', '0', '--warmup', '0', '--latency-ms', '5']);
+  assert.equal(json['sim_start'], 'converged');
+  assert.equal(json['join'], undefined, 'no join was run, so none is reported');
+  noNegatives(json, 'out');
+  checkSummary(json, 'register', 2999);
+  assert.match(stdout, /join\s+not measured/);
+});
+
+test('bench, real agents under loss from the start: 12 agents, 15% loss', { timeout: 120_000 }, async () => {
+  const { json } = await bench(['--nodes', '12', '--loss', '15', '--loss-all', '--scenario', 'register', '--warmup', '0']);
+  assert.equal(json['loss_scope'], 'all');
+  assert.equal(json['loss_pct'], 15);
+  noNegatives(json, 'out');
+  checkSummary(json, 'join', 12);
+  checkSummary(json, 'register', 11);
+  assert.equal(obj(obj(json['targets'], 'targets')['register.p99_ms'], 'target')['target_max'], 100, 'judged against the loss target');
+});
+
 test('bench, dissemination only: 20,000 nodes', { timeout: 60_000 }, async () => {
   const { json, svg } = await bench(['--sim', '--dissemination-only', '--nodes', '20000']);
   assert.equal(json['nodes'], 20_000);
