@@ -101,7 +101,8 @@ function header(o: BenchOptions): string {
     return `real agents on 127.0.0.1 (UDP/TCP), ${o.nodes} nodes in ${Math.min(o.workers, o.nodes)} processes, ${o.profile} profile${loss}${runs}`;
   }
   const net = `latency ${o.latencyMs} ± ${o.jitterMs} ms${loss}`;
-  if (o.mode === 'sim') return `simulator, ${o.nodes} nodes with full protocol state, ${o.profile} profile, ${net}${runs}`;
+  const start = o.simStart === 'converged' ? ', started converged' : '';
+  if (o.mode === 'sim') return `simulator, ${o.nodes} nodes with full protocol state${start}, ${o.profile} profile, ${net}${runs}`;
   return `simulator, dissemination only, ${o.nodes} nodes, ${o.profile} profile, ${net}${runs}`;
 }
 

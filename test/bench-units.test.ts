@@ -77,6 +77,9 @@ test('chart: one curve and legend entry per scenario, escaped text', () => {
   assert.match(svg, /a &lt; b/);
   assert.match(svg, /x &amp; y/);
   assert.match(svg, /3\/4 reached/);
+  assert.doesNotMatch(svg, /textLength/, 'a short subtitle is left alone');
+  const long = renderSvg({ title: 't', subtitle: ['x'.repeat(200)], curves: [] });
+  assert.match(long, /textLength="[\d.]+" lengthAdjust="spacingAndGlyphs">x{200}</, 'a long subtitle is squeezed to fit');
 });
 
 test('targets: loss throughout the run is judged against the targets set for loss', () => {
