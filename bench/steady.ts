@@ -8,6 +8,7 @@
  * may hold no push-pull at all, and the long-run push-pull rate is estimated instead: the measured
  * size of an exchange (from the first round) over the interval.
  */
+import { pushPullIntervalMs } from '../protocol/anti-entropy.js';
 import type { Profile } from '../protocol/profiles.js';
 import { PROFILES } from '../protocol/profiles.js';
 import type { BenchOptions } from './options.js';
@@ -16,15 +17,6 @@ import type { JsonObject } from './result.js';
 export function steadyStartsAfterMs(o: BenchOptions): number {
   if (o.warmupS !== null) return o.warmupS * 1000;
   return 1.5 * PROFILES[o.profile].pushPullIntervalMs + 1_000;
-}
-
-/**
- * The periodic push-pull interval of a node in a cluster of n, as node.ts's pushPullInterval()
- * computes it (restated: it is private there). Used only for the long-run estimate below.
- */
-export function pushPullIntervalMs(n: number, profile: Profile): number {
-  const scale = n <= 32 ? 1 : Math.ceil(Math.log2(n) - Math.log2(32)) + 1;
-  return profile.pushPullIntervalMs * scale;
 }
 
 /** Bytes of one push-pull exchange (request and reply), and how that figure was obtained. */

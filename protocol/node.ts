@@ -1,4 +1,5 @@
-import { type Address, sameAddress } from './address.js';
+import type { Address } from './address.js';
+import { AntiEntropy } from './anti-entropy.js';
 import { Awareness } from './awareness.js';
 import { Barriers } from './barrier.js';
 import type { ServiceSpec } from './catalog.js';
@@ -37,13 +38,12 @@ export interface SwimNodeOptions {
   readonly catalogRevision?: number;
 }
 
-const JOIN_RETRY_MAX_MS = 30_000;
-
 /**
  * The SWIM state machine of one node, with Lifeguard's refinements, and the node's service catalog.
  * Pure: it is handed the time with every input and returns effects; its only randomness is its
- * seeded Rng. Probing lives in prober.ts, spreading updates in dissemination.ts, the catalog in
- * service-gossip.ts and barrier.ts; this file holds membership state and the inputs.
+ * seeded Rng. Probing lives in prober.ts, spreading updates in dissemination.ts, membership
+ * changes in membership.ts, full-state exchanges in anti-entropy.ts, the catalog in
+ * service-gossip.ts and barrier.ts; this file holds the node's state and routes its inputs.
  */
 export class SwimNode {
   readonly name: string;
@@ -63,9 +63,7 @@ export class SwimNode {
   private readonly catalog: ServiceGossip;
   private readonly barriers: Barriers;
   private readonly membership: Membership;
-  private joinSeeds: Address[] = [];
-  private joined = false;
-  private joinAttempts = 0;
+  private readonly antiEntropy: AntiEntropy;
 
   constructor(opts: SwimNodeOptions) {
     this.name = opts.name;
@@ -90,12 +88,13 @@ export class SwimNode {
     const host = this.catalogHost();
     this.catalog = new ServiceGossip(host, packetBytes, opts.catalogRevision ?? 0);
     this.barriers = new Barriers(host, this.catalog, 2 * opts.profile.gossipIntervalMs);
+    this.antiEntropy = new AntiEntropy(this.ctx, (join) => this.pushPullBytes(join), () => this.membership.leaving);
     this.membership.enqueue(this.membership.aliveOf(this.selfRecord), false);
     // Stagger the first probe so nodes started together do not probe in lockstep.
     this.deadlines.set(TIMER.probe, opts.now + rng.int(opts.profile.probeIntervalMs));
-    this.deadlines.set(TIMER.pushPull, opts.now + this.pushPullInterval() * (0.5 + rng.next()));
+    this.antiEntropy.start(opts.now);
     this.deadlines.set(TIMER.reap, opts.now + this.reapCheckInterval());
-    this.deadlines.set(TIMER.reconnect, opts.now + opts.profile.reconnectIntervalMs * (0.5 + rng.next()));
+    this.antiEntropy.startReconnect(opts.now);
   }
 
   private get now(): number {
@@ -115,10 +114,7 @@ export class SwimNode {
   /** Contact seeds with a push-pull join; retries with backoff until one answers. */
   join(now: number, seeds: readonly Address[]): Effect[] {
     this.now = now;
-    this.joinSeeds = seeds.filter((s) => !sameAddress(s, this.selfRecord)).slice(0, LIMITS.joinSeedsMax);
-    this.joined = false;
-    this.joinAttempts = 0;
-    this.sendJoin();
+    this.antiEntropy.join(seeds, this.selfRecord);
     return this.flush();
   }
 
@@ -160,10 +156,7 @@ export class SwimNode {
     }
     void from;
     this.mergeState(decoded.value.source, decoded.value.members, decoded.value.services);
-    if (!this.joined && this.joinSeeds.length > 0) {
-      this.joined = true;
-      this.deadlines.clear(TIMER.joinRetry);
-    }
+    this.antiEntropy.onReply();
     return this.flush();
   }
 
@@ -183,10 +176,10 @@ export class SwimNode {
       else if (key === TIMER.probeRetry) this.prober.onProbeRetry();
       else if (key === TIMER.gossip) this.diss.onGossipTick();
       else if (key === TIMER.forward) this.diss.flushForward();
-      else if (key === TIMER.pushPull) this.onPushPullTick();
-      else if (key === TIMER.joinRetry) this.onJoinRetry();
+      else if (key === TIMER.pushPull) this.antiEntropy.onPushPullTick();
+      else if (key === TIMER.joinRetry) this.antiEntropy.onJoinRetry();
       else if (key === TIMER.reap) this.onReap();
-      else if (key === TIMER.reconnect) this.onReconnectTick();
+      else if (key === TIMER.reconnect) this.antiEntropy.onReconnectTick();
       else if (key.startsWith(TIMER.suspicionPrefix)) this.membership.onSuspicionTimeout(key.slice(TIMER.suspicionPrefix.length));
       else if (key.startsWith(TIMER.lastChancePrefix)) this.membership.onLastChance(key.slice(TIMER.lastChancePrefix.length));
       else if (key.startsWith(TIMER.relayPrefix)) this.prober.onRelayTimeout(Number(key.slice(TIMER.relayPrefix.length)));
@@ -205,9 +198,7 @@ export class SwimNode {
     if (this.membership.leaving) return this.flush();
     this.membership.leaving = true;
     this.prober.stop();
-    this.deadlines.clear(TIMER.pushPull);
-    this.deadlines.clear(TIMER.joinRetry);
-    this.deadlines.clear(TIMER.reconnect);
+    this.antiEntropy.stop();
     const previous = this.selfRecord.status;
     this.table.setStatus(this.selfRecord, 'left', now);
     this.membership.emit(this.selfRecord, previous);
@@ -332,50 +323,15 @@ export class SwimNode {
     }
   }
 
-  // ---- Anti-entropy, join, reaping ----------------------------------------------------------
+  // ---- Full-state merge, reaping -------------------------------------------------------------
 
   private mergeState(source: string, members: readonly MemberState[], services: readonly ServiceMsg[]): void {
     this.membership.mergeFrom(source, members);
     for (const m of services) this.catalog.onService(m);
   }
 
-  private pushPullInterval(): number {
-    const n = this.table.liveCount;
-    const scale = n <= 32 ? 1 : Math.ceil(Math.log2(n) - Math.log2(32)) + 1;
-    return this.profile.pushPullIntervalMs * scale;
-  }
-
-  private onPushPullTick(): void {
-    this.deadlines.set(TIMER.pushPull, this.now + this.pushPullInterval());
-    if (this.membership.leaving) return;
-    const [peer] = this.table.sample(1, (r) => r.status === 'alive');
-    if (peer === undefined) return;
-    this.out.push({ kind: 'push-pull', to: { host: peer.host, port: peer.port }, bytes: this.pushPullBytes(false), join: false });
-  }
-
-  private onReconnectTick(): void {
-    this.deadlines.set(TIMER.reconnect, this.now + this.profile.reconnectIntervalMs * (0.5 + this.ctx.rng.next()));
-    if (this.membership.leaving) return;
-    const [peer] = this.table.sample(1, (r) => r.status === 'dead');
-    if (peer === undefined) return;
-    this.out.push({ kind: 'push-pull', to: { host: peer.host, port: peer.port }, bytes: this.pushPullBytes(false), join: false });
-  }
-
   private pushPullBytes(join: boolean): Uint8Array {
     return encodePushPull({ type: 'push-pull', join, source: this.name, members: this.membership.fullState(), services: this.catalog.state() });
-  }
-
-  private sendJoin(): void {
-    if (this.joinSeeds.length === 0 || this.membership.leaving) return;
-    const bytes = this.pushPullBytes(true);
-    for (const seed of this.joinSeeds) this.out.push({ kind: 'push-pull', to: seed, bytes, join: true });
-    const backoff = Math.min(JOIN_RETRY_MAX_MS, this.profile.joinRetryMs * 2 ** Math.min(this.joinAttempts, 10));
-    this.joinAttempts++;
-    this.deadlines.set(TIMER.joinRetry, this.now + backoff);
-  }
-
-  private onJoinRetry(): void {
-    if (!this.joined) this.sendJoin();
   }
 
   private reapCheckInterval(): number {

@@ -1,0 +1,100 @@
+import { type Address, sameAddress } from './address.js';
+import { LIMITS } from './limits.js';
+import { type NodeContext, TIMER } from './node-context.js';
+import type { Profile } from './profiles.js';
+
+const JOIN_RETRY_MAX_MS = 30_000;
+
+/**
+ * How often a node in a cluster of `liveMembers` starts a periodic push-pull. A full-state
+ * exchange costs O(n) bytes, so the interval grows with log n to keep each node's share bounded.
+ */
+export function pushPullIntervalMs(liveMembers: number, profile: Profile): number {
+  const scale = liveMembers <= 32 ? 1 : Math.ceil(Math.log2(liveMembers) - Math.log2(32)) + 1;
+  return profile.pushPullIntervalMs * scale;
+}
+
+/**
+ * Full-state exchanges over a stream: the join (to seeds, retried with backoff until one answers),
+ * the periodic push-pull with a random alive member that repairs missed gossip, and the periodic
+ * push-pull with a random dead member that heals partitions. Merging a received state is the
+ * node's job; this part decides when and with whom.
+ */
+export class AntiEntropy {
+  private seeds: Address[] = [];
+  private joined = false;
+  private attempts = 0;
+
+  constructor(
+    private readonly ctx: NodeContext,
+    /** This node's full state, encoded for a push-pull (join flag set or not). */
+    private readonly stateBytes: (join: boolean) => Uint8Array,
+    private readonly leaving: () => boolean,
+  ) {}
+
+  /** Schedules the first periodic exchanges, at a random point so nodes started together spread out. */
+  start(now: number): void {
+    const { deadlines, profile, rng } = this.ctx;
+    deadlines.set(TIMER.pushPull, now + pushPullIntervalMs(this.ctx.table.liveCount, profile) * (0.5 + rng.next()));
+  }
+
+  /** The partition-healing timer; scheduled after start() and the reap timer (the Rng's order matters). */
+  startReconnect(now: number): void {
+    const { deadlines, profile, rng } = this.ctx;
+    deadlines.set(TIMER.reconnect, now + profile.reconnectIntervalMs * (0.5 + rng.next()));
+  }
+
+  join(seeds: readonly Address[], self: Address): void {
+    this.seeds = seeds.filter((s) => !sameAddress(s, self)).slice(0, LIMITS.joinSeedsMax);
+    this.joined = false;
+    this.attempts = 0;
+    this.sendJoin();
+  }
+
+  /** A reply to an exchange we started arrived and was merged: a pending join is complete. */
+  onReply(): void {
+    if (!this.joined && this.seeds.length > 0) {
+      this.joined = true;
+      this.ctx.deadlines.clear(TIMER.joinRetry);
+    }
+  }
+
+  onJoinRetry(): void {
+    if (!this.joined) this.sendJoin();
+  }
+
+  onPushPullTick(): void {
+    const ctx = this.ctx;
+    ctx.deadlines.set(TIMER.pushPull, ctx.now + pushPullIntervalMs(ctx.table.liveCount, ctx.profile));
+    if (this.leaving()) return;
+    const [peer] = ctx.table.sample(1, (r) => r.status === 'alive');
+    if (peer === undefined) return;
+    ctx.out.push({ kind: 'push-pull', to: { host: peer.host, port: peer.port }, bytes: this.stateBytes(false), join: false });
+  }
+
+  onReconnectTick(): void {
+    const ctx = this.ctx;
+    ctx.deadlines.set(TIMER.reconnect, ctx.now + ctx.profile.reconnectIntervalMs * (0.5 + ctx.rng.next()));
+    if (this.leaving()) return;
+    const [peer] = ctx.table.sample(1, (r) => r.status === 'dead');
+    if (peer === undefined) return;
+    ctx.out.push({ kind: 'push-pull', to: { host: peer.host, port: peer.port }, bytes: this.stateBytes(false), join: false });
+  }
+
+  /** On leave: no more exchanges start. */
+  stop(): void {
+    this.ctx.deadlines.clear(TIMER.pushPull);
+    this.ctx.deadlines.clear(TIMER.joinRetry);
+    this.ctx.deadlines.clear(TIMER.reconnect);
+  }
+
+  private sendJoin(): void {
+    if (this.seeds.length === 0 || this.leaving()) return;
+    const ctx = this.ctx;
+    const bytes = this.stateBytes(true);
+    for (const seed of this.seeds) ctx.out.push({ kind: 'push-pull', to: seed, bytes, join: true });
+    const backoff = Math.min(JOIN_RETRY_MAX_MS, ctx.profile.joinRetryMs * 2 ** Math.min(this.attempts, 10));
+    this.attempts++;
+    ctx.deadlines.set(TIMER.joinRetry, ctx.now + backoff);
+  }
+}
