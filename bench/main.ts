@@ -10,7 +10,7 @@ import { aggregate } from './aggregate.js';
 import { deployMain, isDeployScenario } from './deploy/index.js';
 import { runDissemination } from './dissemination/spread.js';
 import { rerunWithLargerHeap } from './heap.js';
-import { type BenchOptions, parseOptions, USAGE, UsageError } from './options.js';
+import { type BenchOptions, parseCommandLine, parseOptions, USAGE } from './options.js';
 import { Progress } from './progress.js';
 import { runReal } from './real/scenarios.js';
 import { renderSummary, targetFigures } from './report.js';
@@ -23,18 +23,8 @@ const CURVE_ORDER: readonly CurveName[] = ['register', 'deregister', 'new_member
 async function main(argv: readonly string[]): Promise<number> {
   // The deploy drill has its own options and report (deploy/options.ts).
   if (isDeployScenario(argv)) return deployMain(argv);
-  let o: BenchOptions | 'help';
-  try {
-    o = parseOptions(argv);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    process.stderr.write(`bench: ${e.message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (o === 'help') {
-    process.stdout.write(USAGE);
-    return 0;
-  }
+  const o = parseCommandLine(() => parseOptions(argv), USAGE);
+  if (typeof o === 'number') return o;
   if (o.mode !== 'real') {
     const code = rerunWithLargerHeap(fileURLToPath(import.meta.url), argv);
     if (code !== null) return code;

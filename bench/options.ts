@@ -38,6 +38,24 @@ export interface BenchOptions {
 
 export class UsageError extends Error {}
 
+/**
+ * Runs a command-line parser: options, or an exit code once --help was printed (0) or a usage
+ * error was reported with the usage text (2).
+ */
+export function parseCommandLine<T>(parse: () => T | 'help', usage: string): T | number {
+  let parsed: T | 'help';
+  try {
+    parsed = parse();
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`bench: ${e.message}\n\n${usage}`);
+    return 2;
+  }
+  if (parsed !== 'help') return parsed;
+  process.stdout.write(usage);
+  return 0;
+}
+
 export const USAGE = `npm run bench -- [options]
 
 Real agents on loopback (default), or the simulator driving the same protocol code.

@@ -12,26 +12,24 @@ export interface Target {
   readonly text: string;
 }
 
-const TARGETS: readonly Target[] = [
-  { figure: 'join_all_ms', max: 2_000, text: 'all see all within 2 s' },
-  { figure: 'register.p99_ms', max: 50, text: 'p99 ≤ 50 ms' },
-  { figure: 'deregister.p99_ms', max: 50, text: 'p99 ≤ 50 ms' },
-  { figure: 'dead.p99_ms', max: 3_000, text: 'p99 ≤ 3 s' },
-  { figure: 'false_dead', max: 0, text: '0 (over 120 s at 5% and 15% loss)' },
-  { figure: 'bytes_per_node_per_s', max: 1_000, text: '≤ 1 KB/s per node' },
+/** A target, and what it becomes when loss runs throughout (`--loss-all`): null, not judged then. */
+interface TargetRow extends Target {
+  readonly underLoss: { readonly max: number; readonly text: string } | null;
+}
+
+const TARGETS: readonly TargetRow[] = [
+  { figure: 'join_all_ms', max: 2_000, text: 'all see all within 2 s', underLoss: { max: 5_000, text: 'all see all within 5 s under loss' } },
+  { figure: 'register.p99_ms', max: 50, text: 'p99 ≤ 50 ms', underLoss: { max: 100, text: 'p99 ≤ 100 ms under loss' } },
+  { figure: 'deregister.p99_ms', max: 50, text: 'p99 ≤ 50 ms', underLoss: { max: 100, text: 'p99 ≤ 100 ms under loss' } },
+  { figure: 'dead.p99_ms', max: 3_000, text: 'p99 ≤ 3 s', underLoss: { max: 3_000, text: 'p99 ≤ 3 s under loss' } },
+  { figure: 'false_dead', max: 0, text: '0 (over 120 s at 5% and 15% loss)', underLoss: { max: 0, text: '0 (over 120 s at 5% and 15% loss)' } },
+  { figure: 'bytes_per_node_per_s', max: 1_000, text: '≤ 1 KB/s per node', underLoss: null },
 ];
 
-/** With loss throughout the run (`--loss-all`), the targets the issue set for 15% loss. */
-const TARGETS_UNDER_LOSS: readonly Target[] = [
-  { figure: 'join_all_ms', max: 5_000, text: 'all see all within 5 s under loss' },
-  { figure: 'register.p99_ms', max: 100, text: 'p99 ≤ 100 ms under loss' },
-  { figure: 'deregister.p99_ms', max: 100, text: 'p99 ≤ 100 ms under loss' },
-  { figure: 'dead.p99_ms', max: 3_000, text: 'p99 ≤ 3 s under loss' },
-  { figure: 'false_dead', max: 0, text: '0 (over 120 s at 5% and 15% loss)' },
-];
-
+/** The targets this run is judged against: with loss throughout, those the issue set for 15% loss. */
 export function targetsFor(figures: JsonObject): readonly Target[] {
-  return figures['loss_scope'] === 'all' ? TARGETS_UNDER_LOSS : TARGETS;
+  if (figures['loss_scope'] !== 'all') return TARGETS;
+  return TARGETS.flatMap((t) => (t.underLoss === null ? [] : [{ figure: t.figure, ...t.underLoss }]));
 }
 
 export function lookup(figures: JsonObject, path: string): Json | undefined {

@@ -32,15 +32,10 @@ export class AntiEntropy {
     private readonly leaving: () => boolean,
   ) {}
 
-  /** Schedules the first periodic exchanges, at a random point so nodes started together spread out. */
+  /** Schedules the first periodic exchanges, at random points so nodes started together spread out. */
   start(now: number): void {
-    const { deadlines, profile, rng } = this.ctx;
-    deadlines.set(TIMER.pushPull, now + pushPullIntervalMs(this.ctx.table.liveCount, profile) * (0.5 + rng.next()));
-  }
-
-  /** The partition-healing timer; scheduled after start() and the reap timer (the Rng's order matters). */
-  startReconnect(now: number): void {
-    const { deadlines, profile, rng } = this.ctx;
+    const { deadlines, profile, rng, table } = this.ctx;
+    deadlines.set(TIMER.pushPull, now + pushPullIntervalMs(table.liveCount, profile) * (0.5 + rng.next()));
     deadlines.set(TIMER.reconnect, now + profile.reconnectIntervalMs * (0.5 + rng.next()));
   }
 
@@ -66,19 +61,13 @@ export class AntiEntropy {
   onPushPullTick(): void {
     const ctx = this.ctx;
     ctx.deadlines.set(TIMER.pushPull, ctx.now + pushPullIntervalMs(ctx.table.liveCount, ctx.profile));
-    if (this.leaving()) return;
-    const [peer] = ctx.table.sample(1, (r) => r.status === 'alive');
-    if (peer === undefined) return;
-    ctx.out.push({ kind: 'push-pull', to: { host: peer.host, port: peer.port }, bytes: this.stateBytes(false), join: false });
+    this.exchangeWithOne('alive');
   }
 
   onReconnectTick(): void {
     const ctx = this.ctx;
     ctx.deadlines.set(TIMER.reconnect, ctx.now + ctx.profile.reconnectIntervalMs * (0.5 + ctx.rng.next()));
-    if (this.leaving()) return;
-    const [peer] = ctx.table.sample(1, (r) => r.status === 'dead');
-    if (peer === undefined) return;
-    ctx.out.push({ kind: 'push-pull', to: { host: peer.host, port: peer.port }, bytes: this.stateBytes(false), join: false });
+    this.exchangeWithOne('dead');
   }
 
   /** On leave: no more exchanges start. */
@@ -86,6 +75,14 @@ export class AntiEntropy {
     this.ctx.deadlines.clear(TIMER.pushPull);
     this.ctx.deadlines.clear(TIMER.joinRetry);
     this.ctx.deadlines.clear(TIMER.reconnect);
+  }
+
+  /** A push-pull with one random member in `status`, if there is one. */
+  private exchangeWithOne(status: 'alive' | 'dead'): void {
+    if (this.leaving()) return;
+    const [peer] = this.ctx.table.sample(1, (r) => r.status === status);
+    if (peer === undefined) return;
+    this.ctx.out.push({ kind: 'push-pull', to: { host: peer.host, port: peer.port }, bytes: this.stateBytes(false), join: false });
   }
 
   private sendJoin(): void {

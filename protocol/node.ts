@@ -94,7 +94,6 @@ export class SwimNode {
     this.deadlines.set(TIMER.probe, opts.now + rng.int(opts.profile.probeIntervalMs));
     this.antiEntropy.start(opts.now);
     this.deadlines.set(TIMER.reap, opts.now + this.reapCheckInterval());
-    this.antiEntropy.startReconnect(opts.now);
   }
 
   private get now(): number {

@@ -1,6 +1,6 @@
 /**
- * Seeded pseudo-random source (xoshiro128**, seeded through splitmix32). The core never touches
- * Math.random(): every choice it makes is reproducible from the seed.
+ * Seeded pseudo-random source (xoshiro128**, seeded through splitmix32), the only randomness the
+ * core uses: every choice it makes is reproducible from the seed.
  */
 export class Rng {
   private a: number;

@@ -6,7 +6,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { RunSummary } from './analyze.js';
-import { DEFAULT_DEPLOY_OPTIONS, DEPLOY_USAGE, type DeployDrillOptions, OptionError, parseDeployArgs } from './options.js';
+import { parseCommandLine } from '../options.js';
+import { DEFAULT_DEPLOY_OPTIONS, DEPLOY_USAGE, type DeployDrillOptions, parseDeployArgs } from './options.js';
 import { renderReport } from './report.js';
 import { type RunOutcome, runOne } from './run.js';
 import { renderSvg } from './svg.js';
@@ -63,18 +64,8 @@ export async function runDeployDrill(opts: Partial<DeployDrillOptions> = {}): Pr
  * returns the exit code (2 for a bad option, 1 when the swimd deploy did not complete).
  */
 export async function deployMain(argv: readonly string[]): Promise<number> {
-  let o: DeployDrillOptions | 'help';
-  try {
-    o = parseDeployArgs(argv);
-  } catch (e) {
-    if (!(e instanceof OptionError)) throw e;
-    process.stderr.write(`bench: ${e.message}\n\n${DEPLOY_USAGE}`);
-    return 2;
-  }
-  if (o === 'help') {
-    process.stdout.write(DEPLOY_USAGE);
-    return 0;
-  }
+  const o = parseCommandLine(() => parseDeployArgs(argv), DEPLOY_USAGE);
+  if (typeof o === 'number') return o;
   const report = await runDeployDrill({ ...o, command: ['npm run bench --', ...argv].join(' ') });
   return report.runs.some((r) => r.error !== undefined) ? 1 : 0;
 }

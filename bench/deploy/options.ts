@@ -4,6 +4,7 @@
  * requests), with the deploy starting after 15 s of steady traffic.
  */
 import { DurationError, parseDuration } from '../../daemon/duration.js';
+import { UsageError } from '../options.js';
 import type { RunName } from './analyze.js';
 
 export const RUN_NAMES: readonly RunName[] = ['swimd', 'naive', 'weighted'];
@@ -92,7 +93,8 @@ A deploy of a one-instance app behind a proxy fed by swimd, under steady load: t
   --keep                 keep the agents' logs and data dirs
 `;
 
-export class OptionError extends Error {}
+/** A bad deploy-drill option; the bench reports it like any usage error. */
+export class OptionError extends UsageError {}
 
 /** True when the bench's arguments ask for the deploy drill (`--scenario deploy`, alone or in a list). */
 export function isDeployScenario(argv: readonly string[]): boolean {

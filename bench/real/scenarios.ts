@@ -218,9 +218,7 @@ class RealRun {
     f['false_dead'] = fd.events;
     f['false_dead_members'] = fd.members.length;
     f['suspicions_raised'] = fd.suspicions.length;
-    const sum = (xs: readonly TrafficSnapshot[], k: keyof TrafficSnapshot): number => xs.reduce((a, x) => a + x[k], 0);
-    const delta = (a: readonly TrafficSnapshot[], b: readonly TrafficSnapshot[], k: keyof TrafficSnapshot): number => sum(b, k) - sum(a, k);
-    const windowS = (Math.max(...after.map((a) => a.at)) - Math.min(...before.map((b) => b.at))) / 1000;
+    const windowS = spanMs(before, after) / 1000;
     Object.assign(f, steadyTrafficFigures({
       nodes: this.live.length, profile: PROFILES[o.profile], windowS,
       udpBytes: delta(before, after, 'udpBytes'), udpPackets: delta(before, after, 'udpPackets'),
@@ -267,11 +265,10 @@ class RealRun {
       await Promise.all(Array.from({ length: this.pool.size }, (_, w) =>
         this.pool.call(w, 'profileStop', { file: join(dir, `${scenario}-w${w}.cpuprofile`) })));
     }
-    const sum = (xs: readonly TrafficSnapshot[], k: keyof TrafficSnapshot): number => xs.reduce((s, x) => s + x[k], 0);
-    const windowMs = Math.max(...after.map((a) => a.at)) - Math.min(...before.map((b) => b.at));
-    const cpuMs = sum(after, 'cpuMs') - sum(before, 'cpuMs');
+    const windowMs = spanMs(before, after);
+    const cpuMs = delta(before, after, 'cpuMs');
     return {
-      datagrams: sum(after, 'udpPackets') - sum(before, 'udpPackets'),
+      datagrams: delta(before, after, 'udpPackets'),
       window_ms: round(windowMs),
       worker_cpu_busy_pct: round((100 * cpuMs) / (windowMs * this.pool.size)),
     };
@@ -319,6 +316,17 @@ class RealRun {
       await sleep(POLL_MS);
     }
   }
+}
+
+/** A counter's growth between two sets of worker snapshots, summed over the workers. */
+function delta(before: readonly TrafficSnapshot[], after: readonly TrafficSnapshot[], k: keyof TrafficSnapshot): number {
+  const sum = (xs: readonly TrafficSnapshot[]): number => xs.reduce((s, x) => s + x[k], 0);
+  return sum(after) - sum(before);
+}
+
+/** From the first snapshot taken before to the last taken after, ms. */
+function spanMs(before: readonly TrafficSnapshot[], after: readonly TrafficSnapshot[]): number {
+  return Math.max(...after.map((a) => a.at)) - Math.min(...before.map((b) => b.at));
 }
 
 function mergeFalseDead(parts: readonly (FalseDeadCounts | null)[]): FalseDeadCounts {

@@ -16,8 +16,8 @@ meter.install();
 const host = new AgentHost();
 // Before any agent: what the runtime and the bench code cost on their own.
 const rssBaseline = process.memoryUsage().rss;
-const profiler = new Session();
-profiler.connect();
+/** Connected on the first profileStart only: runs without --cpu-prof-dir need no inspector session. */
+let profiler: Session | null = null;
 
 const handlers: Handlers = {
   start: async (a) => ({ ports: await host.start(a.agents, a.dir, a.profile) }),
@@ -45,6 +45,10 @@ const handlers: Handlers = {
     return { rss: m.rss, rssBaseline, heapUsed: m.heapUsed, agents: host.count };
   },
   profileStart: async () => {
+    if (profiler === null) {
+      profiler = new Session();
+      profiler.connect();
+    }
     await profiler.post('Profiler.enable');
     // The timed changes last tens of milliseconds: sample every 100 µs, not every 1 ms.
     await profiler.post('Profiler.setSamplingInterval', { interval: 100 });
@@ -52,6 +56,7 @@ const handlers: Handlers = {
     return null;
   },
   profileStop: async (a) => {
+    if (profiler === null) throw new Error('profileStop without profileStart');
     const { profile } = await profiler.post('Profiler.stop');
     await writeFile(a.file, JSON.stringify(profile));
     return null;
