@@ -70,6 +70,11 @@ export class AntiEntropy {
     this.exchangeWithOne('dead');
   }
 
+  /** One exchange with a random alive member now, outside the schedule. */
+  exchangeNow(): void {
+    this.exchangeWithOne('alive');
+  }
+
   /** On leave: no more exchanges start. */
   stop(): void {
     this.ctx.deadlines.clear(TIMER.pushPull);

@@ -19,4 +19,6 @@ export interface CatalogHost {
   setTimer(key: string, at: number): void;
   clearTimer(key: string): void;
   reject(reason: DecodeErrorReason | PolicyRejectReason, detail: string): void;
+  /** True while another process may hold this node's name: copies of own entries may be its. */
+  selfContested(): boolean;
 }

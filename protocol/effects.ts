@@ -61,6 +61,28 @@ export interface BarrierEvent {
 }
 
 /**
+ * Two processes claim one member name at different addresses (cloned hosts keep the host name).
+ * The live address already held is kept; the other claim is refused.
+ */
+export interface NameConflict {
+  readonly name: string;
+  /** The address kept for `name`: this node's own when `about` is 'self'. */
+  readonly held: Address;
+  /** The address of the refused claim. */
+  readonly other: Address;
+  /**
+   * 'self': another live process answered to this node's own name at `other`.
+   * 'member': an alive claim for another member at a second address, while the first is still live.
+   */
+  readonly about: 'self' | 'member';
+  /**
+   * For 'self': 'join' when this node met the other process while joining (it must not stay: it
+   * is the newcomer), 'running' when both were already members (it keeps its state and reports).
+   */
+  readonly phase: 'join' | 'running';
+}
+
+/**
  * What the core asks its driver to do. The driver carries effects out in order and never
  * interprets them beyond that.
  */
@@ -78,6 +100,8 @@ export type Effect =
   | { readonly kind: 'service'; readonly event: ServiceEvent }
   /** A propagation barrier finished. */
   | { readonly kind: 'barrier'; readonly event: BarrierEvent }
+  /** A name claimed by two processes; the driver logs and counts it, and stops a joining node. */
+  | { readonly kind: 'conflict'; readonly conflict: NameConflict }
   /** An input was dropped; the driver counts it by reason. */
   | { readonly kind: 'rejected'; readonly reason: DecodeErrorReason | PolicyRejectReason; readonly detail: string };
 

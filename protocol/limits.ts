@@ -32,6 +32,11 @@ export const LIMITS = {
   broadcastQueueMax: 4096,
   /** Probes in flight (direct and indirect, including those relayed for others). */
   pendingProbesMax: 1024,
+  /**
+   * Other addresses claiming this node's own name that it tracks at once: being checked, found
+   * silent, or found held by another live process. Claims beyond it are dropped until one ends.
+   */
+  nameClaimsMax: 16,
   /** Seed addresses given to one join. */
   joinSeedsMax: 64,
   /** Service ids and names: bytes of UTF-8. */

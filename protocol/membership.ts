@@ -2,6 +2,7 @@ import type { Address } from './address.js';
 import { encodePart } from './codec.js';
 import type { Dissemination } from './dissemination.js';
 import { LIMITS } from './limits.js';
+import type { ClaimVerdict } from './name-claims.js';
 import { isLive, type MemberRecord, viewOf } from './member-table.js';
 import type { AliveMsg, DeadMsg, LeaveMsg, MemberState, MemberStatus, SuspectMsg } from './messages.js';
 import { type NodeContext, TIMER } from './node-context.js';
@@ -23,6 +24,8 @@ export interface MembershipHooks {
   probeWithSuspicion(r: MemberRecord): void;
   /** True when `name` answered one of our probes at or after `since`. */
   heardFrom(name: string, since: number): boolean;
+  /** An alive claim of our own name at another address: is it a previous life of ours? */
+  claimElsewhere(other: Address, incarnation: number, phase: 'join' | 'running'): ClaimVerdict;
 }
 
 /**
@@ -35,6 +38,8 @@ export class Membership {
   private readonly suspicions = new Map<string, Suspicion>();
   /** While merging a peer's state: the peer, so that a refutation also goes straight back to it. */
   private refuteNotify: Address | null = null;
+  /** While merging a peer's state: whether this node knew no other live member before it. */
+  private aloneBeforeMerge: boolean | null = null;
 
   constructor(private readonly ctx: NodeContext, private readonly diss: Dissemination, private readonly hooks: MembershipHooks) {}
 
@@ -60,13 +65,7 @@ export class Membership {
 
   applyAlive(msg: AliveMsg): void {
     if (msg.name === this.name) {
-      // Only we raise our incarnation. A copy of us with an incarnation at least ours but another
-      // address, or a higher one (from a previous life whose state we lost), must be overridden.
-      const s = this.selfRecord;
-      if (!this.leaving && (msg.incarnation > s.incarnation ||
-          (msg.incarnation === s.incarnation && (msg.host !== s.host || msg.port !== s.port)))) {
-        this.refute(msg.incarnation, true);
-      }
+      this.applyClaimOfSelf(msg);
       return;
     }
     const r = this.table.get(msg.name);
@@ -83,6 +82,17 @@ export class Membership {
       this.enqueue(msg, true);
       return;
     }
+    if (isLive(r.status) && (msg.host !== r.host || msg.port !== r.port)) {
+      // Two processes with one name (cloned hosts): keep the live address, as memberlist does, until
+      // that member is dead or left. Taking each claim in turn would flip the address back and forth.
+      if (r.status === 'alive' && msg.incarnation >= r.incarnation) {
+        this.ctx.out.push({
+          kind: 'conflict',
+          conflict: { name: r.name, held: { host: r.host, port: r.port }, other: { host: msg.host, port: msg.port }, about: 'member', phase: 'running' },
+        });
+      }
+      return;
+    }
     if (msg.incarnation <= r.incarnation) return;
     const previous = r.status;
     r.incarnation = msg.incarnation;
@@ -92,6 +102,28 @@ export class Membership {
     this.dropSuspicion(r.name);
     this.emit(r, previous);
     this.enqueue(msg, previous === 'dead' || previous === 'left');
+  }
+
+  /**
+   * Only we raise our incarnation. A claim of us at our address with a higher incarnation is a
+   * previous life whose state we lost: refute it. A claim at another address may be a previous
+   * life on an old address or another live process with our name; NameClaims tells them apart.
+   */
+  private applyClaimOfSelf(msg: AliveMsg): void {
+    if (this.leaving) return;
+    const s = this.selfRecord;
+    if (msg.host === s.host && msg.port === s.port) {
+      if (msg.incarnation > s.incarnation) this.refute(msg.incarnation, true);
+      return;
+    }
+    const alone = this.aloneBeforeMerge ?? this.table.liveCount <= 1;
+    const verdict = this.hooks.claimElsewhere({ host: msg.host, port: msg.port }, msg.incarnation, alone ? 'join' : 'running');
+    if (verdict === 'previous-life') this.refuteClaim(msg.incarnation);
+  }
+
+  /** A claim of us at an address found silent: refuted as any stale copy of us. */
+  refuteClaim(incarnation: number): void {
+    if (!this.leaving && incarnation >= this.selfRecord.incarnation) this.refute(incarnation, true);
   }
 
   applySuspect(msg: SuspectMsg): void {
@@ -207,10 +239,12 @@ export class Membership {
   mergeFrom(source: string, members: readonly MemberState[]): void {
     const peer = this.table.get(source);
     this.refuteNotify = peer === undefined || peer === this.selfRecord ? null : { host: peer.host, port: peer.port };
+    this.aloneBeforeMerge = this.table.liveCount <= 1;
     try {
       this.mergeMembers(source, members);
     } finally {
       this.refuteNotify = null;
+      this.aloneBeforeMerge = null;
     }
   }
 

@@ -33,6 +33,10 @@ export const TIMER = {
   suspicionPrefix: 's:',
   lastChancePrefix: 'lc:',
   relayPrefix: 'r:',
+  /** A check of another address claiming our name: its timeout, its retry, its periodic re-check. */
+  claimTimeoutPrefix: 'nc:',
+  claimRetryPrefix: 'ncr:',
+  claimRecheckPrefix: 'ncc:',
 } as const;
 
 const SEQ_MOD = 2 ** 32;

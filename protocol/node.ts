@@ -12,6 +12,7 @@ import { isLive, type MemberRecord, MemberTable, viewOf } from './member-table.j
 import type { GossipMsg, Health, MemberState, ServiceMsg } from './messages.js';
 import { NodeContext, type NodeStats, TIMER } from './node-context.js';
 import { Membership } from './membership.js';
+import { NameClaims } from './name-claims.js';
 import { Prober } from './prober.js';
 import type { Profile } from './profiles.js';
 import { Rng } from './rng.js';
@@ -63,6 +64,7 @@ export class SwimNode {
   private readonly catalog: ServiceGossip;
   private readonly barriers: Barriers;
   private readonly membership: Membership;
+  private readonly claims: NameClaims;
   private readonly antiEntropy: AntiEntropy;
 
   constructor(opts: SwimNodeOptions) {
@@ -83,6 +85,12 @@ export class SwimNode {
       onStatusChange: (name, previous, next) => this.catalog.onOwnerStatus(name, previous, next),
       probeWithSuspicion: (r) => this.prober.probeWithSuspicion(r),
       heardFrom: (name, since) => this.prober.heardFrom(name, since),
+      claimElsewhere: (other, incarnation, phase) => this.claims.claim(other, incarnation, phase),
+    });
+    this.claims = new NameClaims(this.ctx, this.diss, (incarnation) => {
+      this.membership.refuteClaim(incarnation);
+      // Copies of our entries that arrived while we were checking were set aside: fetch them again.
+      this.antiEntropy.exchangeNow();
     });
     this.prober = new Prober(this.ctx, this.diss, (t) => this.membership.applySuspect({ type: 'suspect', name: t.name, incarnation: t.incarnation, from: this.name }));
     const host = this.catalogHost();
@@ -182,6 +190,9 @@ export class SwimNode {
       else if (key.startsWith(TIMER.suspicionPrefix)) this.membership.onSuspicionTimeout(key.slice(TIMER.suspicionPrefix.length));
       else if (key.startsWith(TIMER.lastChancePrefix)) this.membership.onLastChance(key.slice(TIMER.lastChancePrefix.length));
       else if (key.startsWith(TIMER.relayPrefix)) this.prober.onRelayTimeout(Number(key.slice(TIMER.relayPrefix.length)));
+      else if (key.startsWith(TIMER.claimTimeoutPrefix)) this.claims.onTimeout(Number(key.slice(TIMER.claimTimeoutPrefix.length)));
+      else if (key.startsWith(TIMER.claimRetryPrefix)) this.claims.onRetry(Number(key.slice(TIMER.claimRetryPrefix.length)));
+      else if (key.startsWith(TIMER.claimRecheckPrefix)) this.claims.onRecheck(key.slice(TIMER.claimRecheckPrefix.length));
       else this.barriers.onTimer(key);
     }
     return this.flush();
@@ -310,7 +321,9 @@ export class SwimNode {
     switch (msg.type) {
       case 'ping': return this.prober.onPing(from, msg);
       case 'ping-req': return this.prober.onPingReq(from, msg);
-      case 'ack': return this.prober.onAck(msg.seq);
+      case 'ack':
+        if (!this.claims.onAck(msg.seq)) this.prober.onAck(msg.seq);
+        return;
       case 'nack': return this.prober.onNack(msg.seq);
       case 'alive': return this.membership.applyAlive(msg);
       case 'suspect': return this.membership.applySuspect(msg);
@@ -325,8 +338,18 @@ export class SwimNode {
   // ---- Full-state merge, reaping -------------------------------------------------------------
 
   private mergeState(source: string, members: readonly MemberState[], services: readonly ServiceMsg[]): void {
+    // A peer that claims a live member's name at another address is a second process with that
+    // name: its own entries would overwrite or delete the other's, so they are not taken.
+    const impostor = source !== this.name && this.claimsLiveNameElsewhere(source, members);
     this.membership.mergeFrom(source, members);
-    for (const m of services) this.catalog.onService(m);
+    for (const m of services) if (!(impostor && m.node === source)) this.catalog.onService(m);
+  }
+
+  private claimsLiveNameElsewhere(source: string, members: readonly MemberState[]): boolean {
+    const held = this.table.get(source);
+    if (held === undefined || !isLive(held.status)) return false;
+    const own = members.find((m) => m.name === source);
+    return own !== undefined && own.status === 'alive' && (own.host !== held.host || own.port !== held.port);
   }
 
   private pushPullBytes(join: boolean): Uint8Array {
@@ -378,6 +401,7 @@ export class SwimNode {
       setTimer: (key, at) => this.deadlines.set(key, at),
       clearTimer: (key) => this.deadlines.clear(key),
       reject: (reason, detail) => this.out.push({ kind: 'rejected', reason, detail }),
+      selfContested: () => this.claims.contested,
     };
   }
 

@@ -100,6 +100,8 @@ export class ServiceGossip {
    * what we actually have — the current entry, or a tombstone if we no longer have it.
    */
   private onOwnEntryEcho(msg: ServiceMsg): void {
+    // Another process may be using our name: the copy may be its entry, not a previous life of ours.
+    if (this.host.selfContested()) return;
     const cur = this.catalog.get(this.host.name, msg.id);
     if (cur !== undefined && msg.rev <= cur.rev) return;
     this.ownRev = Math.max(this.ownRev, msg.rev);

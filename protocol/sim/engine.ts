@@ -31,7 +31,7 @@ export class SimEngine<N extends SimulatedNode = SwimNode> {
     events: 0, packetsSent: 0, bytesSent: 0, packetsDelivered: 0, bytesDelivered: 0, packetsDropped: 0,
     drops: { loss: 0, partition: 0, down: 0, noRoute: 0, overflow: 0 },
     pushPullsStarted: 0, pushPullsCompleted: 0, pushPullsFailed: 0, pushPullBytes: 0,
-    memberEvents: 0, eventsNotRecorded: 0, rejected: new Map(),
+    memberEvents: 0, eventsNotRecorded: 0, rejected: new Map(), nameConflicts: 0,
   };
   /** Member events in emission order (when recording is on). */
   readonly events: SimEventRecord[] = [];
@@ -236,6 +236,10 @@ export class SimEngine<N extends SimulatedNode = SwimNode> {
             this.stats.eventsNotRecorded++;
           }
           this.opts.onEvent?.(this.time, s.name, e.event);
+          break;
+        case 'conflict':
+          this.stats.nameConflicts++;
+          this.opts.onConflict?.(this.time, s.name, e.conflict);
           break;
         case 'rejected': {
           const r = this.stats.rejected;

@@ -14,15 +14,19 @@ import type { JoinAllOptions, RestartOptions, SimulatedNode } from './types.js';
 export class Simulator<N extends SimulatedNode = SwimNode> extends SimEngine<N> {
   // ---- membership of the simulation -------------------------------------------------------------
 
-  /** Adds a running node (not yet joined to anything). Names default to n0, n1, ... */
-  addNode(name?: string): string {
+  /**
+   * Adds a running node (not yet joined to anything). Names default to n0, n1, ... `memberName`
+   * runs it under another slot's member name (a cloned host); it is still addressed here as `name`.
+   */
+  addNode(name?: string, memberName?: string): string {
     const index = this.slots.length;
     const nodeName = name ?? `n${index}`;
     if (this.byName.has(nodeName)) throw new Error(`duplicate simulated node name: ${nodeName}`);
     this.network.addNode(index);
     const address: Address = { host: simHost(index), port: this.port };
     const slot: NodeSlot<N> = {
-      index, name: nodeName, address, node: this.build(nodeName, address, index, 0, undefined),
+      index, name: nodeName, memberName: memberName ?? nodeName, address,
+      node: this.build(memberName ?? nodeName, address, index, 0, undefined),
       epoch: 0, crashed: false, paused: false, pauseGen: 0, wakeGen: 0, wakeAt: Infinity,
       inbox: [], inboxDatagrams: 0, bytesSent: 0, restarts: 0,
     };
@@ -113,7 +117,7 @@ export class Simulator<N extends SimulatedNode = SwimNode> extends SimEngine<N> 
     const s = this.slot(name);
     this.crash(name);
     s.restarts++;
-    s.node = this.build(s.name, s.address, s.index, s.restarts, opts.incarnation);
+    s.node = this.build(s.memberName, s.address, s.index, s.restarts, opts.incarnation);
     s.crashed = false;
     this.reschedule(s);
     if (opts.seeds !== undefined) this.join(name, opts.seeds);

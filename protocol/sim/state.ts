@@ -45,6 +45,8 @@ export type SimEvent = WakeEvent | ResumeEvent | Arrival;
 export interface NodeSlot<N extends SimulatedNode> {
   readonly index: number;
   readonly name: string;
+  /** The member name the process runs under: its slot name unless two slots share one. */
+  readonly memberName: string;
   readonly address: Address;
   node: N;
   /** Bumped on crash: events tied to the old process (its wake-ups, its streams, its joins) are void. */

@@ -1,6 +1,6 @@
 /** The simulator's public types: what it drives, how it is configured, what it reports. */
 import type { Address } from '../address.js';
-import type { Effect, MemberEvent, MemberView } from '../effects.js';
+import type { Effect, MemberEvent, MemberView, NameConflict } from '../effects.js';
 import type { SwimNodeOptions } from '../node.js';
 import type { Profile } from '../profiles.js';
 
@@ -52,6 +52,8 @@ export interface SimulatorOptions<N extends SimulatedNode> {
   readonly eventLogMax?: number;
   /** Called for every member event as it is emitted. It must not call back into the simulator. */
   readonly onEvent?: (time: number, observer: string, event: MemberEvent) => void;
+  /** Called for every name conflict a node reports. It must not call back into the simulator. */
+  readonly onConflict?: (time: number, observer: string, conflict: NameConflict) => void;
   /** Node constructor; default builds a SwimNode. Required whenever N is not SwimNode. */
   readonly factory?: NodeFactory<N>;
 }
@@ -94,6 +96,8 @@ export interface SimStats {
   eventsNotRecorded: number;
   /** Inputs the nodes rejected, by reason. */
   readonly rejected: Map<string, number>;
+  /** Name conflicts the nodes reported (see NameConflict). */
+  nameConflicts: number;
 }
 
 export interface JoinAllOptions {

@@ -1,0 +1,155 @@
+import { type Address, addressKey } from './address.js';
+import { encodePart } from './codec.js';
+import type { Dissemination } from './dissemination.js';
+import { LIMITS } from './limits.js';
+import { type NodeContext, TIMER } from './node-context.js';
+
+/** What to do with an alive claim of our own name at another address. */
+export type ClaimVerdict =
+  /** The address was found silent recently: a previous life of ours; refute as usual. */
+  | 'previous-life'
+  /** Not known yet (a check is under way) or another live process holds it: do nothing. */
+  | 'hold';
+
+interface Check {
+  readonly seq: number;
+  readonly other: Address;
+  readonly phase: 'join' | 'running';
+  /** A re-check of a conflict already reported: an answer is not reported again. */
+  readonly known: boolean;
+  /** Highest incarnation claimed at that address while checking, refuted if it turns out silent. */
+  incarnation: number;
+}
+
+/**
+ * Alive claims of this node's own name at another address. Either a previous life of this node
+ * (it came back on a new address while the cluster still holds the old one) or another live
+ * process with the same name (a cloned host). Both look the same in gossip; the test is to ask
+ * the other address: a ping whose target is our name is acked only by a process of that name. An
+ * ack within the probe timeout is a conflict (reported, never refuted: refuting would start an
+ * incarnation war); silence is a previous life (refuted as before). While any check is under way
+ * or any conflict stands, copies of "our" catalog entries cannot be told from the other
+ * process's, so they are not acted on (see `contested`).
+ */
+export class NameClaims {
+  private readonly checks = new Map<string, Check>();
+  private readonly checkBySeq = new Map<number, string>();
+  /** Addresses where another live process answers to our name. */
+  private readonly conflicts = new Map<string, Address>();
+  /** Addresses found silent, until when that verdict holds. */
+  private readonly silent = new Map<string, number>();
+
+  constructor(
+    private readonly ctx: NodeContext,
+    private readonly diss: Dissemination,
+    /** An address claiming our name was silent: refute a claim of `incarnation` as before. */
+    private readonly onSilent: (incarnation: number) => void,
+  ) {}
+
+  /** True while a copy of an own catalog entry may belong to another process of our name. */
+  get contested(): boolean {
+    return this.checks.size > 0 || this.conflicts.size > 0;
+  }
+
+  /** An alive claim of our name at `other` (not our address) arrived. */
+  claim(other: Address, incarnation: number, phase: 'join' | 'running'): ClaimVerdict {
+    const key = addressKey(other);
+    if (this.conflicts.has(key)) return 'hold';
+    const until = this.silent.get(key);
+    if (until !== undefined) {
+      if (until > this.ctx.now) return 'previous-life';
+      this.silent.delete(key);
+    }
+    const pending = this.checks.get(key);
+    if (pending !== undefined) {
+      pending.incarnation = Math.max(pending.incarnation, incarnation);
+      return 'hold';
+    }
+    this.startCheck(key, other, incarnation, phase, false);
+    return 'hold';
+  }
+
+  /** True when `seq` was one of our checks (consumed here, not a probe's ack). */
+  onAck(seq: number): boolean {
+    const key = this.checkBySeq.get(seq);
+    if (key === undefined) return false;
+    const c = this.endCheck(key);
+    if (c === undefined) return true;
+    this.conflicts.set(key, c.other);
+    // The other process may go away; look again now and then, so the conflict does not outlive it.
+    this.ctx.deadlines.set(TIMER.claimRecheckPrefix + key, this.ctx.now + this.recheckMs());
+    if (!c.known) {
+      const self = this.ctx.selfRecord;
+      this.ctx.out.push({
+        kind: 'conflict',
+        conflict: { name: this.ctx.name, held: { host: self.host, port: self.port }, other: c.other, about: 'self', phase: c.phase },
+      });
+    }
+    return true;
+  }
+
+  onRetry(seq: number): void {
+    const key = this.checkBySeq.get(seq);
+    const c = key === undefined ? undefined : this.checks.get(key);
+    if (c !== undefined) this.sendPing(c);
+  }
+
+  onTimeout(seq: number): void {
+    const key = this.checkBySeq.get(seq);
+    if (key === undefined) return;
+    const c = this.endCheck(key);
+    if (c === undefined) return;
+    if (this.silent.size >= LIMITS.nameClaimsMax) {
+      const oldest = this.silent.keys().next();
+      if (!oldest.done) this.silent.delete(oldest.value);
+    }
+    this.silent.set(key, this.ctx.now + this.recheckMs());
+    this.onSilent(c.incarnation);
+  }
+
+  /** Periodic re-check of a standing conflict: an answer keeps it (unreported), silence ends it. */
+  onRecheck(key: string): void {
+    const other = this.conflicts.get(key);
+    if (other === undefined) return;
+    this.conflicts.delete(key);
+    this.startCheck(key, other, -1, 'running', true);
+  }
+
+  private startCheck(key: string, other: Address, incarnation: number, phase: 'join' | 'running', known: boolean): void {
+    if (this.checks.size + this.conflicts.size >= LIMITS.nameClaimsMax) {
+      this.ctx.out.push({ kind: 'rejected', reason: 'limit', detail: 'too many addresses claim this node\'s name' });
+      return;
+    }
+    const seq = this.ctx.nextSeq();
+    const c: Check = { seq, other, phase, known, incarnation };
+    this.checks.set(key, c);
+    this.checkBySeq.set(seq, key);
+    this.sendPing(c);
+    const timeout = this.ctx.awareness.scale(this.ctx.profile.probeTimeoutMs);
+    this.ctx.deadlines.set(TIMER.claimTimeoutPrefix + seq, this.ctx.now + timeout);
+    // A second ping halfway, as probes do: one lost datagram must not pass for silence.
+    this.ctx.deadlines.set(TIMER.claimRetryPrefix + seq, this.ctx.now + timeout / 2);
+  }
+
+  private endCheck(key: string): Check | undefined {
+    const c = this.checks.get(key);
+    if (c === undefined) return undefined;
+    this.checks.delete(key);
+    this.checkBySeq.delete(c.seq);
+    this.ctx.deadlines.clear(TIMER.claimTimeoutPrefix + c.seq);
+    this.ctx.deadlines.clear(TIMER.claimRetryPrefix + c.seq);
+    return c;
+  }
+
+  private sendPing(c: Check): void {
+    const self = this.ctx.selfRecord;
+    const ping = encodePart({ type: 'ping', seq: c.seq, target: this.ctx.name, source: this.ctx.name, sourceHost: self.host, sourcePort: self.port });
+    // Queued updates ride along: our own alive among them lets the other process find the conflict too.
+    this.diss.send(c.other, [ping]);
+  }
+
+  /** How long a verdict on an address stands: one push-pull period, when a full state brings claims back anyway. */
+  private recheckMs(): number {
+    return this.ctx.profile.pushPullIntervalMs;
+  }
+}
