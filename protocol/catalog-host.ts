@@ -13,6 +13,8 @@ export interface CatalogHost {
   liveOthers(): string[];
   /** Queues an update for dissemination under `key`; `forward` also sends it out at once. */
   disseminate(key: string, part: Uint8Array, forward: boolean): void;
+  /** Drops a queued update. */
+  withdraw(key: string): void;
   send(to: Address, parts: Uint8Array[]): void;
   serviceEvent(e: ServiceEvent): void;
   barrierEvent(e: BarrierEvent): void;

@@ -42,6 +42,8 @@ export class NameClaims {
   constructor(
     private readonly ctx: NodeContext,
     private readonly diss: Dissemination,
+    /** A check begins: our queued catalog entries must not reach members that hold the other process. */
+    private readonly onContested: () => void,
     /** An address claiming our name was silent: refute a claim of `incarnation` as before. */
     private readonly onSilent: (incarnation: number) => void,
   ) {}
@@ -124,6 +126,7 @@ export class NameClaims {
     const c: Check = { seq, other, phase, known, incarnation };
     this.checks.set(key, c);
     this.checkBySeq.set(seq, key);
+    if (!known) this.onContested();
     this.sendPing(c);
     const timeout = this.ctx.awareness.scale(this.ctx.profile.probeTimeoutMs);
     this.ctx.deadlines.set(TIMER.claimTimeoutPrefix + seq, this.ctx.now + timeout);

@@ -87,8 +87,9 @@ export class SwimNode {
       heardFrom: (name, since) => this.prober.heardFrom(name, since),
       claimElsewhere: (other, incarnation, phase) => this.claims.claim(other, incarnation, phase),
     });
-    this.claims = new NameClaims(this.ctx, this.diss, (incarnation) => {
+    this.claims = new NameClaims(this.ctx, this.diss, () => this.catalog.withholdOwn(), (incarnation) => {
       this.membership.refuteClaim(incarnation);
+      if (!this.claims.contested) this.catalog.spreadOwn();
       // Copies of our entries that arrived while we were checking were set aside: fetch them again.
       this.antiEntropy.exchangeNow();
     });
@@ -395,6 +396,7 @@ export class SwimNode {
         return out;
       },
       disseminate: (key, part, forward) => this.diss.disseminate(key, part, forward),
+      withdraw: (key) => this.diss.forget(key),
       send: (to, parts) => this.diss.send(to, parts),
       serviceEvent: (event) => this.out.push({ kind: 'service', event }),
       barrierEvent: (event) => this.out.push({ kind: 'barrier', event }),

@@ -117,6 +117,20 @@ export class ServiceGossip {
     }
   }
 
+  /**
+   * Takes own entries out of the dissemination queue: another process may hold our name, and
+   * our entries would overwrite its entries of the same ids. They still travel in full states,
+   * where members holding the other process refuse them (node.ts mergeState).
+   */
+  withholdOwn(): void {
+    for (const m of this.catalog.ownedBy(this.host.name)) this.host.withdraw(serviceQueueKey(m.node, m.id));
+  }
+
+  /** Queues own entries again, after a claim of our name turned out to be a previous life of ours. */
+  spreadOwn(): void {
+    for (const m of this.catalog.ownedBy(this.host.name)) this.host.disseminate(serviceQueueKey(m.node, m.id), encodePart(m), false);
+  }
+
   /** Emits view changes for every entry of `node` after its membership status changed. */
   onOwnerStatus(node: string, previous: MemberStatus | undefined, next: MemberStatus | undefined): void {
     if (node === this.host.name) return;
