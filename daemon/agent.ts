@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Address } from '../protocol/address.js';
 import { sameAddress } from '../protocol/address.js';
-import type { MemberView } from '../protocol/effects.js';
+import type { MemberView, NameConflict } from '../protocol/effects.js';
 import { SwimNode } from '../protocol/node.js';
 import { PROFILES } from '../protocol/profiles.js';
 import type { AgentApi, AgentInfo, JoinResult, KeyringControl } from './api/agent-api.js';
@@ -37,6 +37,12 @@ export interface AgentOptions {
   readonly clock?: Clock;
   /** POST /v1/leave calls this; run.ts passes its shutdown path. Default: leave() on its own. */
   readonly onLeaveRequested?: () => void;
+  /**
+   * While joining, another live agent turned out to use this agent's name (already logged and
+   * counted). run.ts stops the process; it must not announce a leave, which would speak for the
+   * other agent. Default: nothing more (the conflict is held, nothing is overwritten).
+   */
+  readonly onNameConflictAtJoin?: (c: NameConflict) => void;
 }
 
 interface Parts {
@@ -122,6 +128,9 @@ export class Agent implements AgentApi {
     watchLog.attach(events);
     driver = new Driver({
       node, udp: channel.sender(ports.udp), pushPull: channel.pushPull(pushPullRequest), clock, metrics, log, events,
+      onConflict: (c) => {
+        if (c.about === 'self' && c.phase === 'join') opts.onNameConflictAtJoin?.(c);
+      },
       afterInput: () => {
         store.noteIncarnation(node.self().incarnation);
         services?.afterInput();

@@ -1,5 +1,5 @@
 import type { Address } from '../protocol/address.js';
-import type { BarrierEvent, Effect } from '../protocol/effects.js';
+import type { BarrierEvent, Effect, NameConflict } from '../protocol/effects.js';
 import type { SwimNode } from '../protocol/node.js';
 import type { AgentEvent, AgentEvents } from './events.js';
 import { DAEMON_LIMITS } from './limits.js';
@@ -42,6 +42,8 @@ export interface DriverDeps {
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly events: AgentEvents;
+  /** A name conflict was found (already logged and counted); the agent stops on one at join. */
+  readonly onConflict?: (c: NameConflict) => void;
   /** Called after every input; the agent persists a risen incarnation from here. */
   readonly afterInput?: () => void;
 }
@@ -152,6 +154,7 @@ export class Driver {
   private apply(effects: readonly Effect[]): void {
     const events: AgentEvent[] = [];
     const barriers: BarrierEvent[] = [];
+    const conflicts: NameConflict[] = [];
     for (const e of effects) {
       switch (e.kind) {
         case 'send':
@@ -166,6 +169,11 @@ export class Driver {
           break;
         case 'barrier':
           barriers.push(e.event);
+          break;
+        case 'conflict':
+          this.d.metrics.nameConflict(e.conflict.about);
+          logConflict(this.d.log, e.conflict);
+          conflicts.push(e.conflict);
           break;
         case 'rejected':
           this.d.metrics.reject(e.reason);
@@ -187,6 +195,7 @@ export class Driver {
       this.d.events.emit(ev);
     }
     for (const b of barriers) for (const l of [...this.barrierListeners]) l(b);
+    for (const c of conflicts) this.d.onConflict?.(c);
   }
 
   private startPushPull(to: Address, bytes: Uint8Array, join: boolean): void {
@@ -244,5 +253,16 @@ export class Driver {
     }
     this.d.metrics.tick(now - deadline, DAEMON_LIMITS.lateTickThresholdMs);
     this.input('tick', (t) => this.d.node.tick(t));
+  }
+}
+
+function logConflict(log: Logger, c: NameConflict): void {
+  const fields = { name: c.name, held: describe(c.held), other: describe(c.other) };
+  if (c.about === 'member') {
+    log.warn('refused a second address for a live member: two agents use this name', fields);
+  } else if (c.phase === 'join') {
+    log.error(`another live agent at ${describe(c.other)} already uses this node's name; not joining`, fields);
+  } else {
+    log.error(`another live agent at ${describe(c.other)} uses this node's name; keeping this node's state`, fields);
   }
 }

@@ -25,6 +25,12 @@ export class Metrics {
   readonly rejected = new Map<string, number>();
   readonly streams = new Map<string, number>();
   readonly apiRequests = new Map<string, number>();
+  /** Name conflicts by what they were about ('self' | 'member'). */
+  readonly nameConflicts = new Map<string, number>();
+
+  nameConflict(about: 'self' | 'member'): void {
+    bump(this.nameConflicts, about);
+  }
 
   reject(reason: string): void {
     bump(this.rejected, reason);
@@ -107,6 +113,10 @@ export function renderMetrics(s: MetricsSnapshot): string {
     const [route = '', code = ''] = key.split('\u0000');
     out.sample('swimd_api_requests_total', { route, code }, n);
   }
+
+  out.family('swimd_name_conflicts_total', 'counter',
+    'Two processes claiming one member name: about="self" when another live agent answers to this agent\'s name, about="member" when a second address claimed for a live member was refused.');
+  for (const about of ['member', 'self']) out.sample('swimd_name_conflicts_total', { about }, m.nameConflicts.get(about) ?? 0);
 
   out.single('swimd_incarnation', 'gauge', "This node's incarnation number.", s.incarnation);
   out.single('swimd_local_health', 'gauge', 'Lifeguard local-health score (0 is healthy).', s.localHealth);

@@ -1,18 +1,24 @@
+import type { NameConflict } from '../protocol/effects.js';
 import { Agent } from './agent.js';
 import { type AgentConfig, type AgentFlags, ConfigError, diffConfig, resolveConfig } from './config.js';
 import { DAEMON_LIMITS } from './limits.js';
 import { Logger } from './log.js';
+import { describe } from './net-util.js';
 import { SeedJoiner } from './seed-joiner.js';
 
 /**
  * `swimd agent`: the process around an Agent — config, seeds, signals, exit code.
  *
  * Exit codes: 0 after a graceful stop (SIGTERM, SIGINT, POST /v1/leave); 1 when start-up fails;
- * 2 for an invalid configuration. If the graceful leave has not finished within
+ * 2 for an invalid configuration; 3 when, while joining, another live agent turned out to use this
+ * agent's name (EXIT_NAME_CONFLICT: a restart cannot fix it either). If the graceful leave has not finished within
  * DAEMON_LIMITS.shutdownDeadlineMs the process exits (status 0) anyway.
  */
 
 export type { AgentFlags } from './config.js';
+
+/** Exit status when another live agent already uses this agent's name (see swimd.service). */
+export const EXIT_NAME_CONFLICT = 3;
 
 export async function runAgent(flags: AgentFlags): Promise<number> {
   let config: AgentConfig;
@@ -54,8 +60,25 @@ export async function runAgent(flags: AgentFlags): Promise<number> {
     ).finally(() => clearTimeout(hard));
   };
 
+  let conflict: NameConflict | null = null;
+  const stopForConflict = (): void => {
+    if (conflict === null || agent === null || shuttingDown) return;
+    shuttingDown = true;
+    const c = conflict;
+    process.stderr.write(`swimd: another live agent at ${describe(c.other)} already uses the name ${JSON.stringify(c.name)}; ` +
+      'this agent did not join. Give it another name (--name or "name" in the config; cloned hosts keep the host name).\n');
+    // No leave: a leave under this name would speak for the other agent.
+    agent.stop().then(() => exit(EXIT_NAME_CONFLICT), () => exit(EXIT_NAME_CONFLICT));
+  };
+
   try {
-    agent = await Agent.start(config, log, { onLeaveRequested: () => shutdown('leave requested over the API') });
+    agent = await Agent.start(config, log, {
+      onLeaveRequested: () => shutdown('leave requested over the API'),
+      onNameConflictAtJoin: (c) => {
+        conflict ??= c;
+        stopForConflict();
+      },
+    });
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`swimd: ${e.message}\n`);
@@ -65,6 +88,8 @@ export async function runAgent(flags: AgentFlags): Promise<number> {
     return 1;
   }
 
+  // A conflict found while start-up was still finishing.
+  stopForConflict();
   const seeds = new SeedJoiner(agent, log);
   seeds.add(config.join);
 

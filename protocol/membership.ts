@@ -40,6 +40,8 @@ export class Membership {
   private refuteNotify: Address | null = null;
   /** While merging a peer's state: whether this node knew no other live member before it. */
   private aloneBeforeMerge: boolean | null = null;
+  /** While merging a peer's state: the peer's name (its own record there is never stale news). */
+  private mergeSource: string | null = null;
 
   constructor(private readonly ctx: NodeContext, private readonly diss: Dissemination, private readonly hooks: MembershipHooks) {}
 
@@ -85,7 +87,7 @@ export class Membership {
     if (isLive(r.status) && (msg.host !== r.host || msg.port !== r.port)) {
       // Two processes with one name (cloned hosts): keep the live address, as memberlist does, until
       // that member is dead or left. Taking each claim in turn would flip the address back and forth.
-      if (r.status === 'alive' && msg.incarnation >= r.incarnation) {
+      if (r.status === 'alive' && (msg.incarnation >= r.incarnation || msg.name === this.mergeSource)) {
         this.ctx.out.push({
           kind: 'conflict',
           conflict: { name: r.name, held: { host: r.host, port: r.port }, other: { host: msg.host, port: msg.port }, about: 'member', phase: 'running' },
@@ -240,11 +242,13 @@ export class Membership {
     const peer = this.table.get(source);
     this.refuteNotify = peer === undefined || peer === this.selfRecord ? null : { host: peer.host, port: peer.port };
     this.aloneBeforeMerge = this.table.liveCount <= 1;
+    this.mergeSource = source;
     try {
       this.mergeMembers(source, members);
     } finally {
       this.refuteNotify = null;
       this.aloneBeforeMerge = null;
+      this.mergeSource = null;
     }
   }
 
