@@ -2,6 +2,8 @@ import { type Address, addressKey } from './address.js';
 import { encodePart } from './codec.js';
 import type { Dissemination } from './dissemination.js';
 import { LIMITS } from './limits.js';
+import { isLive, type MemberTable } from './member-table.js';
+import type { MemberState } from './messages.js';
 import { type NodeContext, TIMER } from './node-context.js';
 
 /** What to do with an alive claim of our own name at another address. */
@@ -155,4 +157,12 @@ export class NameClaims {
   private recheckMs(): number {
     return this.ctx.profile.pushPullIntervalMs;
   }
+}
+
+/** True when a full state from `source` has it alive at another address than the live one we hold. */
+export function claimsLiveNameElsewhere(table: MemberTable, source: string, members: readonly MemberState[]): boolean {
+  const held = table.get(source);
+  if (held === undefined || !isLive(held.status)) return false;
+  const own = members.find((m) => m.name === source);
+  return own !== undefined && own.status === 'alive' && (own.host !== held.host || own.port !== held.port);
 }

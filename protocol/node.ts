@@ -12,7 +12,7 @@ import { isLive, type MemberRecord, MemberTable, viewOf } from './member-table.j
 import type { GossipMsg, Health, MemberState, ServiceMsg } from './messages.js';
 import { NodeContext, type NodeStats, TIMER } from './node-context.js';
 import { Membership } from './membership.js';
-import { NameClaims } from './name-claims.js';
+import { claimsLiveNameElsewhere, NameClaims } from './name-claims.js';
 import { Prober } from './prober.js';
 import type { Profile } from './profiles.js';
 import { Rng } from './rng.js';
@@ -341,17 +341,11 @@ export class SwimNode {
   private mergeState(source: string, members: readonly MemberState[], services: readonly ServiceMsg[]): void {
     // A peer that claims a live member's name at another address is a second process with that
     // name: its own entries would overwrite or delete the other's, so they are not taken.
-    const impostor = source !== this.name && this.claimsLiveNameElsewhere(source, members);
+    const impostor = source !== this.name && claimsLiveNameElsewhere(this.table, source, members);
     this.membership.mergeFrom(source, members);
     for (const m of services) if (!(impostor && m.node === source)) this.catalog.onService(m);
   }
 
-  private claimsLiveNameElsewhere(source: string, members: readonly MemberState[]): boolean {
-    const held = this.table.get(source);
-    if (held === undefined || !isLive(held.status)) return false;
-    const own = members.find((m) => m.name === source);
-    return own !== undefined && own.status === 'alive' && (own.host !== held.host || own.port !== held.port);
-  }
 
   private pushPullBytes(join: boolean): Uint8Array {
     return encodePushPull({ type: 'push-pull', join, source: this.name, members: this.membership.fullState(), services: this.catalog.state() });
