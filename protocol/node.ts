@@ -36,6 +36,11 @@ export interface SwimNodeOptions {
   readonly packetBytes?: number;
   /** Version counter of this node's own catalog entries to continue from (persisted by the daemon). */
   readonly catalogRevision?: number;
+  /**
+   * Bytes of catalog entries one push-pull state carries; defaults to (and never exceeds)
+   * LIMITS.pushPullServiceBytesMax. Smaller only to exercise paging without megabytes of entries.
+   */
+  readonly pushPullServiceBytes?: number;
 }
 
 /**
@@ -86,7 +91,8 @@ export class SwimNode {
     });
     this.prober = new Prober(this.ctx, this.diss, (t) => this.membership.applySuspect({ type: 'suspect', name: t.name, incarnation: t.incarnation, from: this.name }));
     const host = this.catalogHost();
-    this.catalog = new ServiceGossip(host, packetBytes, opts.catalogRevision ?? 0);
+    const stateBytes = Math.max(1, Math.min(LIMITS.pushPullServiceBytesMax, opts.pushPullServiceBytes ?? LIMITS.pushPullServiceBytesMax));
+    this.catalog = new ServiceGossip(host, packetBytes, opts.catalogRevision ?? 0, stateBytes);
     this.barriers = new Barriers(host, this.catalog, 2 * opts.profile.gossipIntervalMs);
     this.antiEntropy = new AntiEntropy(this.ctx, (join) => this.pushPullBytes(join), () => this.membership.leaving);
     this.membership.enqueue(this.membership.aliveOf(this.selfRecord), false);

@@ -22,7 +22,13 @@ export class ServiceGossip {
   /** Highest version this node has given (or seen given) to one of its own entries. */
   private ownRev: number;
 
-  constructor(private readonly host: CatalogHost, private readonly packetBytes: number, startRev: number) {
+  constructor(
+    private readonly host: CatalogHost,
+    private readonly packetBytes: number,
+    startRev: number,
+    /** Bytes of entries one push-pull state carries (smaller than the default only in tests and simulations). */
+    private readonly stateBytesMax: number = LIMITS.pushPullServiceBytesMax,
+  ) {
     this.ownRev = startRev;
   }
 
@@ -135,7 +141,7 @@ export class ServiceGossip {
     return out;
   }
 
-  /** Entries and tombstones for a push-pull state, within LIMITS.pushPullServiceBytesMax. */
+  /** Entries and tombstones for a push-pull state, within stateBytesMax. */
   state(): ServiceMsg[] {
     const out: ServiceMsg[] = [];
     let bytes = 0;
@@ -143,7 +149,7 @@ export class ServiceGossip {
       if (out.length >= LIMITS.servicesMax) break;
       // The part encoding is a close upper bound of the entry's size inside the state.
       bytes += encodePart(s.msg).length;
-      if (bytes > LIMITS.pushPullServiceBytesMax) break;
+      if (bytes > this.stateBytesMax) break;
       out.push(s.msg);
     }
     return out;
