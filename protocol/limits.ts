@@ -64,9 +64,10 @@ export const LIMITS = {
    */
   pushPullServiceBytesMax: 4 * 1024 * 1024,
   /**
-   * Pages one join fetches from its seed. The largest entry the field limits allow is about 13 KB,
-   * so a page holds at least 300 entries and servicesMax entries take at most 67 pages; a seed that
-   * offers more is cut off there, and periodic push-pull brings the rest.
+   * Pages one join fetches from its seed. The largest entry the field limits allow encodes to
+   * 13,280 bytes, so a page holds at least 315 entries and servicesMax entries take at most 64
+   * pages (the rest is headroom for entries added while paging). A seed that offers more is cut off
+   * there, and periodic push-pull brings the rest.
    */
   pushPullPagesMax: 72,
   /** Propagation barriers in progress at once on one node. */

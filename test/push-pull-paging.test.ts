@@ -6,9 +6,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Address } from '../protocol/address.js';
-import { decodePacket, encodePacket } from '../protocol/codec.js';
+import { decodePacket, decodePushPull, encodePacket, encodePart, encodePushPull } from '../protocol/codec.js';
 import type { Effect } from '../protocol/effects.js';
-import type { GossipMsg } from '../protocol/messages.js';
+import { LIMITS } from '../protocol/limits.js';
+import type { CatalogCursor, GossipMsg, PushPullMsg, ServiceMsg } from '../protocol/messages.js';
 import { SwimNode, type SwimNodeOptions } from '../protocol/node.js';
 import { pushPullIntervalMs } from '../protocol/anti-entropy.js';
 import { PROFILES } from '../protocol/profiles.js';
@@ -126,4 +127,94 @@ test('periodic push-pull repairs lost entries anywhere in a catalog of several s
   }, 2 * 8 * 1.5 * interval, 100);
   const held = serviceKeys(sim.node(deafName));
   assert.notEqual(repaired, null, `n5 repaired ${lost.filter((k) => held.has(k)).length} of ${lost.length} lost entries` + reproduce(seed));
+});
+
+// ---- The joiner's decisions, one reply at a time --------------------------------------------
+
+const SEED_A: Address = { host: '10.0.0.1', port: 7946 };
+const SEED_B: Address = { host: '10.0.0.2', port: 7946 };
+
+function joiner(): SwimNode {
+  return new SwimNode({ name: 'j', host: '10.0.0.9', port: 7946, profile: PROFILES.lan, seed: 1, now: 0 });
+}
+
+function pushPulls(effects: readonly Effect[]): { to: Address; msg: PushPullMsg }[] {
+  const out: { to: Address; msg: PushPullMsg }[] = [];
+  for (const e of effects) {
+    if (e.kind !== 'push-pull') continue;
+    const d = decodePushPull(e.bytes);
+    assert.ok(d.ok);
+    out.push({ to: e.to, msg: d.value });
+  }
+  return out;
+}
+
+/** A seed's reply: itself as a member, one entry, and optionally "more after" a cursor. */
+function seedReply(source: string, id: string, moreAfter?: CatalogCursor): Uint8Array {
+  const entry: ServiceMsg = {
+    type: 'service', node: source, id, rev: 1, deleted: false, name: 'app', address: '10.1.2.3', port: 80,
+    tags: [], meta: [], version: '', weight: 1, health: 'passing', draining: false,
+  };
+  const members = [{ name: source, host: source === 'a' ? SEED_A.host : SEED_B.host, port: 7946, incarnation: 0, status: 'alive' as const }];
+  return encodePushPull({ type: 'push-pull', join: false, source, members, services: [entry], ...(moreAfter === undefined ? {} : { moreAfter }) });
+}
+
+test('a joiner asks its seed for the next page, and an older seed (no cursor) for nothing more', () => {
+  const older = joiner();
+  assert.equal(pushPulls(older.join(0, [SEED_A])).length, 1);
+  assert.deepEqual(pushPulls(older.handlePushPullReply(5, SEED_A, seedReply('a', 'k-000'))), [], 'page one only');
+
+  const node = joiner();
+  const first = pushPulls(node.join(0, [SEED_A, SEED_B]));
+  assert.equal(first.length, 2);
+  assert.ok(first.every((p) => p.msg.pageFrom === undefined && p.msg.members.length === 1));
+  const next = pushPulls(node.handlePushPullReply(5, SEED_A, seedReply('a', 'k-000', { node: 'a', id: 'k-000' })));
+  assert.equal(next.length, 1);
+  assert.deepEqual(next[0]?.to, SEED_A);
+  // The next page asks from where the last one ended, and carries no state of its own again.
+  assert.deepEqual(next[0]?.msg.pageFrom, { node: 'a', id: 'k-000' });
+  assert.equal(next[0]?.msg.join, true);
+  assert.deepEqual([next[0]?.msg.members.length, next[0]?.msg.services.length], [0, 0]);
+  // Seed B offers more too, but one seed is paged, not every seed.
+  assert.deepEqual(pushPulls(node.handlePushPullReply(6, SEED_B, seedReply('b', 'k-000', { node: 'b', id: 'k-000' }))), []);
+  // A's last page ends the join; nothing further is asked.
+  assert.deepEqual(pushPulls(node.handlePushPullReply(9, SEED_A, seedReply('a', 'k-001'))), []);
+  assert.deepEqual(node.services().map((s) => `${s.node}/${s.id}`).sort(), ['a/k-000', 'a/k-001', 'b/k-000']);
+});
+
+test('a seed whose cursor does not move on, or whose pages never end, is cut off', () => {
+  const stuck = joiner();
+  stuck.join(0, [SEED_A]);
+  const p2 = pushPulls(stuck.handlePushPullReply(5, SEED_A, seedReply('a', 'k-005', { node: 'a', id: 'k-005' })));
+  assert.equal(p2.length, 1);
+  // The same cursor again (or an earlier one) would page forever.
+  const effects = stuck.handlePushPullReply(9, SEED_A, seedReply('a', 'k-004', { node: 'a', id: 'k-004' }));
+  assert.deepEqual(pushPulls(effects), []);
+  assert.ok(effects.some((e) => e.kind === 'rejected' && e.reason === 'bad_field' && e.detail.includes('moreAfter')));
+
+  const endless = joiner();
+  endless.join(0, [SEED_A]);
+  let pages = 1;
+  let effectsNow: Effect[] = [];
+  for (let i = 0; i < 2 * LIMITS.pushPullPagesMax; i++) {
+    const id = `k-${String(i).padStart(4, '0')}`;
+    effectsNow = endless.handlePushPullReply(10 + i, SEED_A, seedReply('a', id, { node: 'a', id }));
+    if (pushPulls(effectsNow).length === 0) break;
+    pages++;
+  }
+  assert.equal(pages, LIMITS.pushPullPagesMax);
+  assert.ok(effectsNow.some((e) => e.kind === 'rejected' && e.reason === 'limit'));
+});
+
+test('the page bound lets a join fetch a full catalog of the largest entries', () => {
+  const text = (bytes: number, tail = ''): string => 'x'.repeat(bytes - tail.length) + tail;
+  const largest: ServiceMsg = {
+    type: 'service', node: text(LIMITS.nameBytesMax), id: text(LIMITS.serviceIdBytesMax), rev: LIMITS.incarnationMax,
+    deleted: false, name: text(LIMITS.serviceIdBytesMax), address: text(LIMITS.addressBytesMax), port: 65_535,
+    tags: Array.from({ length: LIMITS.serviceTagsMax }, (_, i) => text(LIMITS.serviceTagBytesMax, String(i))),
+    meta: Array.from({ length: LIMITS.serviceMetaMax }, (_, i) => [text(LIMITS.serviceMetaKeyBytesMax, String(i)), text(LIMITS.serviceMetaValueBytesMax)] as const),
+    version: text(LIMITS.serviceVersionBytesMax), weight: LIMITS.serviceWeightMax, health: 'critical', draining: true,
+  };
+  const perPage = Math.floor(LIMITS.pushPullServiceBytesMax / encodePart(largest).length);
+  assert.ok(perPage * LIMITS.pushPullPagesMax >= LIMITS.servicesMax, `${LIMITS.pushPullPagesMax} pages of ${perPage} entries`);
 });
