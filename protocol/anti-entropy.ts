@@ -1,9 +1,14 @@
-import { type Address, sameAddress } from './address.js';
+import { type Address, addressKey, sameAddress } from './address.js';
+import { catalogKey } from './catalog.js';
 import { LIMITS } from './limits.js';
+import type { CatalogCursor } from './messages.js';
 import { type NodeContext, TIMER } from './node-context.js';
 import type { Profile } from './profiles.js';
 
 const JOIN_RETRY_MAX_MS = 30_000;
+
+/** Exchanges awaiting a reply: one per seed of a join, plus the two periodic ones. */
+const PENDING_MAX = LIMITS.joinSeedsMax + 2;
 
 /**
  * How often a node in a cluster of `liveMembers` starts a periodic push-pull. A full-state
@@ -14,21 +19,59 @@ export function pushPullIntervalMs(liveMembers: number, profile: Profile): numbe
   return profile.pushPullIntervalMs * scale;
 }
 
+/** What one push-pull request carries. */
+export interface StateRequest {
+  readonly join: boolean;
+  /** The peer is asked for its catalog entries after this key; ours in the request start there too. */
+  readonly pageFrom: CatalogCursor | undefined;
+  /** False for the later pages of a join: the joiner's own state went with the first. */
+  readonly withOwnState: boolean;
+}
+
+/** A request, encoded, and where its own catalog page stopped (undefined: it reached the end). */
+export interface EncodedState {
+  readonly bytes: Uint8Array;
+  readonly moreAfter: CatalogCursor | undefined;
+}
+
+/** A push-pull this node started and has not heard back from. */
+type Exchange =
+  /** A page of a join: the first goes to every seed, later ones to the one seed being paged. */
+  | { readonly kind: 'join'; readonly from: CatalogCursor | undefined; readonly pages: number }
+  /** A periodic exchange; `ownStop` is where our own page stopped, the fallback for the next start. */
+  | { readonly kind: 'repair'; readonly from: CatalogCursor | undefined; readonly ownStop: CatalogCursor | undefined };
+
+/** `c` lies strictly after `from` in catalog key order (everything lies after the start). */
+function isAfter(c: CatalogCursor, from: CatalogCursor | undefined): boolean {
+  return from === undefined || catalogKey(c.node, c.id) > catalogKey(from.node, from.id);
+}
+
 /**
  * Full-state exchanges over a stream: the join (to seeds, retried with backoff until one answers),
  * the periodic push-pull with a random alive member that repairs missed gossip, and the periodic
  * push-pull with a random dead member that heals partitions. Merging a received state is the
- * node's job; this part decides when and with whom.
+ * node's job; this part decides when and with whom, and which page of the catalog each carries.
+ *
+ * A catalog larger than one state goes in pages, in key order. A joiner keeps asking the first seed
+ * that offers more for the page after the last one, until it has the whole catalog (at most
+ * LIMITS.pushPullPagesMax pages). Periodic exchanges rotate instead: each asks for the page after
+ * the one the previous exchange ended with, so every entry is offered within one sweep of
+ * (pages + 1) exchanges, wherever it sits.
  */
 export class AntiEntropy {
   private seeds: Address[] = [];
   private joined = false;
   private attempts = 0;
+  /** Where the next periodic exchange starts in the catalog (undefined: at the first entry). */
+  private repairFrom: CatalogCursor | undefined = undefined;
+  private readonly pending = new Map<string, Exchange>();
+  /** The seed whose catalog this join is paging through; 'done' once one has been paged to the end. */
+  private joinPaging: { readonly peer: string } | 'idle' | 'done' = 'idle';
 
   constructor(
     private readonly ctx: NodeContext,
-    /** This node's full state, encoded for a push-pull (join flag set or not). */
-    private readonly stateBytes: (join: boolean) => Uint8Array,
+    /** This node's state, encoded for a push-pull request. */
+    private readonly encodeState: (request: StateRequest) => EncodedState,
     private readonly leaving: () => boolean,
   ) {}
 
@@ -43,15 +86,45 @@ export class AntiEntropy {
     this.seeds = seeds.filter((s) => !sameAddress(s, self)).slice(0, LIMITS.joinSeedsMax);
     this.joined = false;
     this.attempts = 0;
+    this.joinPaging = 'idle';
     this.sendJoin();
   }
 
-  /** A reply to an exchange we started arrived and was merged: a pending join is complete. */
-  onReply(): void {
+  /**
+   * A reply to an exchange we started arrived and was merged: a pending join is complete. When the
+   * peer's entries did not all fit (`moreAfter`), a join asks for the next page and a periodic
+   * exchange moves the next one's starting point on.
+   */
+  onReply(from: Address, moreAfter: CatalogCursor | undefined): void {
     if (!this.joined && this.seeds.length > 0) {
       this.joined = true;
       this.ctx.deadlines.clear(TIMER.joinRetry);
     }
+    const key = addressKey(from);
+    const ex = this.pending.get(key);
+    if (ex === undefined) return;
+    this.pending.delete(key);
+    // A cursor that does not move forward would page forever: ignore it (and count it).
+    const next = moreAfter !== undefined && isAfter(moreAfter, ex.from) ? moreAfter : undefined;
+    if (moreAfter !== undefined && next === undefined) {
+      this.ctx.out.push({ kind: 'rejected', reason: 'bad_field', detail: `push-pull.moreAfter: ${moreAfter.node}/${moreAfter.id} is not after the page asked for` });
+    }
+    if (ex.kind === 'repair') {
+      // An older peer (or one whose catalog ended) says nothing: go on from where our own page stopped.
+      this.repairFrom = next ?? ex.ownStop;
+      return;
+    }
+    this.continueJoin(from, key, ex.pages, next);
+  }
+
+  /** A push-pull we started failed. A periodic exchange's page is tried again next time. */
+  onFailed(to: Address): void {
+    const key = addressKey(to);
+    const ex = this.pending.get(key);
+    if (ex === undefined) return;
+    this.pending.delete(key);
+    // A later page of a join was lost: let another seed's answer, if one is still to come, take over.
+    if (ex.kind === 'join' && typeof this.joinPaging === 'object' && this.joinPaging.peer === key) this.joinPaging = 'idle';
   }
 
   onJoinRetry(): void {
@@ -80,21 +153,60 @@ export class AntiEntropy {
     this.ctx.deadlines.clear(TIMER.pushPull);
     this.ctx.deadlines.clear(TIMER.joinRetry);
     this.ctx.deadlines.clear(TIMER.reconnect);
+    this.joinPaging = 'done';
   }
 
-  /** A push-pull with one random member in `status`, if there is one. */
+  /** A push-pull with one random member in `status`, if there is one, on the next page of the catalog. */
   private exchangeWithOne(status: 'alive' | 'dead'): void {
     if (this.leaving()) return;
     const [peer] = this.ctx.table.sample(1, (r) => r.status === status);
     if (peer === undefined) return;
-    this.ctx.out.push({ kind: 'push-pull', to: { host: peer.host, port: peer.port }, bytes: this.stateBytes(false), join: false });
+    const to = { host: peer.host, port: peer.port };
+    const from = this.repairFrom;
+    const state = this.encodeState({ join: false, pageFrom: from, withOwnState: true });
+    this.track(to, { kind: 'repair', from, ownStop: state.moreAfter });
+    this.ctx.out.push({ kind: 'push-pull', to, bytes: state.bytes, join: false });
+  }
+
+  /** The next page of a join from the seed being paged, while its catalog goes on and the bound allows. */
+  private continueJoin(from: Address, key: string, pages: number, next: CatalogCursor | undefined): void {
+    const paging = this.joinPaging;
+    if (paging === 'done' || (typeof paging === 'object' && paging.peer !== key)) return;
+    if (next === undefined || this.leaving()) {
+      // This seed's catalog is complete here; other seeds' first pages add nothing a page would not.
+      if (typeof paging === 'object') this.joinPaging = 'done';
+      return;
+    }
+    if (pages >= LIMITS.pushPullPagesMax) {
+      this.joinPaging = 'done';
+      this.ctx.out.push({ kind: 'rejected', reason: 'limit', detail: `join paging stopped after ${pages} pages; periodic push-pull brings the rest` });
+      return;
+    }
+    this.joinPaging = { peer: key };
+    const state = this.encodeState({ join: true, pageFrom: next, withOwnState: false });
+    this.track(from, { kind: 'join', from: next, pages: pages + 1 });
+    this.ctx.out.push({ kind: 'push-pull', to: from, bytes: state.bytes, join: true });
+  }
+
+  private track(to: Address, ex: Exchange): void {
+    const key = addressKey(to);
+    this.pending.delete(key);
+    // Bounded even if a driver never reports an outcome: the oldest entry goes.
+    if (this.pending.size >= PENDING_MAX) {
+      const oldest = this.pending.keys().next();
+      if (oldest.done !== true) this.pending.delete(oldest.value);
+    }
+    this.pending.set(key, ex);
   }
 
   private sendJoin(): void {
     if (this.seeds.length === 0 || this.leaving()) return;
     const ctx = this.ctx;
-    const bytes = this.stateBytes(true);
-    for (const seed of this.seeds) ctx.out.push({ kind: 'push-pull', to: seed, bytes, join: true });
+    const { bytes } = this.encodeState({ join: true, pageFrom: undefined, withOwnState: true });
+    for (const seed of this.seeds) {
+      this.track(seed, { kind: 'join', from: undefined, pages: 1 });
+      ctx.out.push({ kind: 'push-pull', to: seed, bytes, join: true });
+    }
     const backoff = Math.min(JOIN_RETRY_MAX_MS, ctx.profile.joinRetryMs * 2 ** Math.min(this.attempts, 10));
     this.attempts++;
     ctx.deadlines.set(TIMER.joinRetry, ctx.now + backoff);

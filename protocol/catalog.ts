@@ -60,6 +60,8 @@ export function sameView(a: ServiceView | null, b: ServiceView | null): boolean 
 export class Catalog {
   private readonly entries = new Map<string, Stored>();
   private readonly byNode = new Map<string, Set<string>>();
+  /** Keys in ascending order, rebuilt on demand after a key is added or removed (not on updates). */
+  private sortedKeys: string[] | null = null;
 
   get size(): number {
     return this.entries.size;
@@ -86,6 +88,29 @@ export class Catalog {
   }
 
   /**
+   * Entries in ascending key order, starting after `afterKey` (from the first when undefined). The
+   * order is the same on every node, so a page boundary means the same thing to both ends of a
+   * push-pull, and entries added or removed meanwhile shift nothing.
+   */
+  *after(afterKey: string | undefined): Generator<ServiceMsg> {
+    if (this.sortedKeys === null) this.sortedKeys = [...this.entries.keys()].sort();
+    const keys = this.sortedKeys;
+    let lo = 0;
+    if (afterKey !== undefined) {
+      let hi = keys.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if ((keys[mid] as string) <= afterKey) lo = mid + 1;
+        else hi = mid;
+      }
+    }
+    for (let i = lo; i < keys.length; i++) {
+      const s = this.entries.get(keys[i] as string);
+      if (s !== undefined) yield s.msg;
+    }
+  }
+
+  /**
    * Stores `msg` if it is newer than what is held. Returns the entry it replaced (undefined when
    * new), or null when `msg` was not newer or a limit refused it (`refused` tells which).
    */
@@ -104,6 +129,7 @@ export class Catalog {
       return { stored: false, previous: undefined, refused: true };
     }
     this.entries.set(key, { msg, updatedAt: now });
+    this.sortedKeys = null;
     if (owned === undefined) this.byNode.set(msg.node, new Set([key]));
     else owned.add(key);
     return { stored: true, previous: undefined, refused: false };
@@ -112,6 +138,7 @@ export class Catalog {
   remove(node: string, id: string): void {
     const key = catalogKey(node, id);
     if (!this.entries.delete(key)) return;
+    this.sortedKeys = null;
     const owned = this.byNode.get(node);
     owned?.delete(key);
     if (owned !== undefined && owned.size === 0) this.byNode.delete(node);

@@ -6,7 +6,7 @@
 import { CodecError } from './codec-scan.js';
 import { LIMITS } from './limits.js';
 import {
-  HEALTH_BY_CODE, HealthCode, type ConfirmMsg, type ConfirmRequestMsg, type Health, type ServiceMsg,
+  HEALTH_BY_CODE, HealthCode, type CatalogCursor, type ConfirmMsg, type ConfirmRequestMsg, type Health, type ServiceMsg,
 } from './messages.js';
 
 function bad(prefix: string, field: string, expected: string): CodecError {
@@ -93,4 +93,18 @@ export function decodeConfirmFields(f: readonly unknown[], x: string): ConfirmMs
 
 export function decodeConfirmRequestFields(f: readonly unknown[], x: string): ConfirmRequestMsg {
   return { type: 'confirm-request', ...confirmBody('confirm-request', f, x) };
+}
+
+/** A catalog cursor as `[node, id]`; absent as nil (or by leaving the field out). */
+export function cursorFields(c: CatalogCursor | undefined): unknown {
+  return c === undefined ? null : [c.node, c.id];
+}
+
+export function decodeCursor(v: unknown, x: string, field: string): CatalogCursor | undefined {
+  if (v === null || v === undefined) return undefined;
+  const f = list(v, x, field, 2);
+  return {
+    node: str(at(f, 0), x, `${field}.node`, LIMITS.nameBytesMax, false),
+    id: str(at(f, 1), x, `${field}.id`, LIMITS.serviceIdBytesMax, false),
+  };
 }

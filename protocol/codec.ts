@@ -13,7 +13,7 @@
  * transport can separate from their uses), no sequential mode, no extension types at all.
  */
 
-import { decodeServiceFields, serviceFields } from './codec-service.js';
+import { cursorFields, decodeCursor, decodeServiceFields, serviceFields } from './codec-service.js';
 import { Packr, Unpackr, type Options } from 'msgpackr';
 import { LIMITS } from './limits.js';
 import { CodecError, scanMsgpack } from './codec-scan.js';
@@ -107,9 +107,14 @@ export function encodePacket(msg: PacketMsg): Uint8Array {
   return withHeader(code, datagramPackr.pack(fields), LIMITS.packetBytesMax);
 }
 
-/** A push-pull state for a stream: header plus `[join, source, members]`. */
+/**
+ * A push-pull state for a stream: header plus `[join, source, members, services, pageFrom,
+ * moreAfter]`; trailing absent cursors are left out, so a state without paging is what older agents send.
+ */
 export function encodePushPull(msg: PushPullMsg): Uint8Array {
-  const body = [msg.join, msg.source, msg.members.map(memberFields), msg.services.map(serviceFields)];
+  const body: unknown[] = [msg.join, msg.source, msg.members.map(memberFields), msg.services.map(serviceFields)];
+  if (msg.pageFrom !== undefined || msg.moreAfter !== undefined) body.push(cursorFields(msg.pageFrom));
+  if (msg.moreAfter !== undefined) body.push(cursorFields(msg.moreAfter));
   checkEncodable(() => decodePushPullBody(body));
   return withHeader(MessageType.PushPull, streamPackr.pack(body), LIMITS.streamBytesMax);
 }
@@ -258,5 +263,14 @@ function decodePushPullBody(body: unknown): PushPullMsg {
     const prefix = `push-pull.services[${i}].`;
     return decodeServiceFields(array(e, prefix, 'entry'), prefix);
   });
-  return { type: 'push-pull', join, source, members, services };
+  // Appended fields: paging cursors, absent from older agents (and nil when unused).
+  const pageFrom = decodeCursor(f[4], '', 'push-pull.pageFrom');
+  const moreAfter = decodeCursor(f[5], '', 'push-pull.moreAfter');
+  const msg: PushPullMsg = { type: 'push-pull', join, source, members, services };
+  if (pageFrom === undefined && moreAfter === undefined) return msg;
+  return {
+    ...msg,
+    ...(pageFrom === undefined ? {} : { pageFrom }),
+    ...(moreAfter === undefined ? {} : { moreAfter }),
+  };
 }

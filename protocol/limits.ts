@@ -62,10 +62,19 @@ export const LIMITS = {
   /** Catalog entries one node holds in total, tombstones included; also the push-pull cap. */
   servicesMax: 20_000,
   /**
-   * Bytes of catalog entries one push-pull state carries; the rest of a larger catalog spreads by
-   * gossip only. Half the stream, so a full member list always fits beside it.
+   * Bytes of catalog entries one push-pull state carries. A larger catalog goes in pages, in key
+   * order: a joiner asks its seed for the next page until it has all of them, and each periodic
+   * exchange asks for the page after the one before. Half the stream, so a full member list (never
+   * paged: membersMax equals pushPullMembersMax) always fits beside it.
    */
   pushPullServiceBytesMax: 4 * 1024 * 1024,
+  /**
+   * Pages one join fetches from its seed. The largest entry the field limits allow encodes to
+   * 13,280 bytes, so a page holds at least 315 entries and servicesMax entries take at most 64
+   * pages (the rest is headroom for entries added while paging). A seed that offers more is cut off
+   * there, and periodic push-pull brings the rest.
+   */
+  pushPullPagesMax: 72,
   /** Propagation barriers in progress at once on one node. */
   barriersMax: 256,
   /** Nesting depth the decoder accepts in any value. */

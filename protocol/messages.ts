@@ -128,8 +128,27 @@ export interface PushPullMsg {
   readonly join: boolean;
   readonly source: string;
   readonly members: readonly MemberState[];
-  /** Every catalog entry and tombstone the sender holds (appended field: absent from older agents). */
+  /**
+   * Catalog entries and tombstones of the sender, in key order, as many as fit one state (appended
+   * field: absent from older agents, whose state is the first entries in their own order).
+   */
   readonly services: readonly ServiceMsg[];
+  /**
+   * In a request: send me your entries after this key (absent: from the first). Appended field;
+   * an older agent ignores it and answers with its first page.
+   */
+  readonly pageFrom?: CatalogCursor;
+  /** The sender's entries did not all fit: more follow after this key (absent: none). Appended field. */
+  readonly moreAfter?: CatalogCursor;
+}
+
+/**
+ * A position in the catalog's key order (owner, then id, compared as catalogKey strings): a page
+ * of a push-pull state starts after one and may end with one.
+ */
+export interface CatalogCursor {
+  readonly node: string;
+  readonly id: string;
 }
 
 /** Health of a service instance. Codes are part of the wire format. */

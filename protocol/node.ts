@@ -1,5 +1,5 @@
 import type { Address } from './address.js';
-import { AntiEntropy } from './anti-entropy.js';
+import { AntiEntropy, type EncodedState, type StateRequest } from './anti-entropy.js';
 import { Awareness } from './awareness.js';
 import { Barriers } from './barrier.js';
 import type { ServiceSpec } from './catalog.js';
@@ -9,7 +9,7 @@ import { Dissemination } from './dissemination.js';
 import type { Effect, MemberView, ServiceView } from './effects.js';
 import { LIMITS } from './limits.js';
 import { isLive, type MemberRecord, MemberTable, viewOf } from './member-table.js';
-import type { GossipMsg, Health, MemberState, ServiceMsg } from './messages.js';
+import type { GossipMsg, Health, MemberState, PushPullMsg, ServiceMsg } from './messages.js';
 import { NodeContext, type NodeStats, TIMER } from './node-context.js';
 import { Membership } from './membership.js';
 import { claimsLiveNameElsewhere, NameClaims } from './name-claims.js';
@@ -37,6 +37,11 @@ export interface SwimNodeOptions {
   readonly packetBytes?: number;
   /** Version counter of this node's own catalog entries to continue from (persisted by the daemon). */
   readonly catalogRevision?: number;
+  /**
+   * Bytes of catalog entries one push-pull state carries; defaults to (and never exceeds)
+   * LIMITS.pushPullServiceBytesMax. Smaller only to exercise paging without megabytes of entries.
+   */
+  readonly pushPullServiceBytes?: number;
 }
 
 /**
@@ -95,9 +100,10 @@ export class SwimNode {
     });
     this.prober = new Prober(this.ctx, this.diss, (t) => this.membership.applySuspect({ type: 'suspect', name: t.name, incarnation: t.incarnation, from: this.name }));
     const host = this.catalogHost();
-    this.catalog = new ServiceGossip(host, packetBytes, opts.catalogRevision ?? 0);
+    const stateBytes = Math.max(1, Math.min(LIMITS.pushPullServiceBytesMax, opts.pushPullServiceBytes ?? LIMITS.pushPullServiceBytesMax));
+    this.catalog = new ServiceGossip(host, packetBytes, opts.catalogRevision ?? 0, stateBytes);
     this.barriers = new Barriers(host, this.catalog, 2 * opts.profile.gossipIntervalMs);
-    this.antiEntropy = new AntiEntropy(this.ctx, (join) => this.pushPullBytes(join), () => this.membership.leaving);
+    this.antiEntropy = new AntiEntropy(this.ctx, (request) => this.encodeState(request), () => this.membership.leaving);
     this.membership.enqueue(this.membership.aliveOf(this.selfRecord), false);
     // Stagger the first probe so nodes started together do not probe in lockstep.
     this.deadlines.set(TIMER.probe, opts.now + rng.int(opts.profile.probeIntervalMs));
@@ -149,7 +155,8 @@ export class SwimNode {
       return { reply: null, effects: this.flush() };
     }
     this.mergeState(decoded.value.source, decoded.value.members, decoded.value.services);
-    const reply = this.pushPullBytes(false);
+    // The page asked for (an older agent asks for none: the first).
+    const reply = this.encodeState({ join: false, pageFrom: decoded.value.pageFrom, withOwnState: true }).bytes;
     void from;
     return { reply, effects: this.flush() };
   }
@@ -162,16 +169,15 @@ export class SwimNode {
       this.out.push({ kind: 'rejected', reason: decoded.reason, detail: decoded.detail });
       return this.flush();
     }
-    void from;
     this.mergeState(decoded.value.source, decoded.value.members, decoded.value.services);
-    this.antiEntropy.onReply();
+    this.antiEntropy.onReply(from, decoded.value.moreAfter);
     return this.flush();
   }
 
   /** A push-pull we started failed (connect error, timeout, bad reply). The join retry timer covers joins. */
   handlePushPullFailed(now: number, to: Address): Effect[] {
     this.now = now;
-    void to;
+    this.antiEntropy.onFailed(to);
     return this.flush();
   }
 
@@ -346,9 +352,16 @@ export class SwimNode {
     for (const m of services) if (!(impostor && m.node === source)) this.catalog.onService(m);
   }
 
-
-  private pushPullBytes(join: boolean): Uint8Array {
-    return encodePushPull({ type: 'push-pull', join, source: this.name, members: this.membership.fullState(), services: this.catalog.state() });
+  /** The member list is never paged: it is capped at membersMax, which one state always holds. */
+  private encodeState(r: StateRequest): EncodedState {
+    const page = r.withOwnState ? this.catalog.page(r.pageFrom) : { entries: [], moreAfter: undefined };
+    const msg: PushPullMsg = {
+      type: 'push-pull', join: r.join, source: this.name,
+      members: r.withOwnState ? this.membership.fullState() : [], services: page.entries,
+      ...(r.pageFrom === undefined ? {} : { pageFrom: r.pageFrom }),
+      ...(page.moreAfter === undefined ? {} : { moreAfter: page.moreAfter }),
+    };
+    return { bytes: encodePushPull(msg), moreAfter: page.moreAfter };
   }
 
   private reapCheckInterval(): number {

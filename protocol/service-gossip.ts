@@ -5,7 +5,7 @@ import type { CatalogHost } from './catalog-host.js';
 import { encodePart } from './codec.js';
 import type { ServiceView } from './effects.js';
 import { LIMITS } from './limits.js';
-import type { Health, MemberStatus, ServiceMsg } from './messages.js';
+import type { CatalogCursor, Health, MemberStatus, ServiceMsg } from './messages.js';
 
 /** Broadcast-queue keys of catalog entries; member updates use 'm:'. */
 export function serviceQueueKey(node: string, id: string): string {
@@ -22,7 +22,13 @@ export class ServiceGossip {
   /** Highest version this node has given (or seen given) to one of its own entries. */
   private ownRev: number;
 
-  constructor(private readonly host: CatalogHost, private readonly packetBytes: number, startRev: number) {
+  constructor(
+    private readonly host: CatalogHost,
+    private readonly packetBytes: number,
+    startRev: number,
+    /** Bytes of entries one push-pull state carries (smaller than the default only in tests and simulations). */
+    private readonly stateBytesMax: number = LIMITS.pushPullServiceBytesMax,
+  ) {
     this.ownRev = startRev;
   }
 
@@ -151,18 +157,25 @@ export class ServiceGossip {
     return out;
   }
 
-  /** Entries and tombstones for a push-pull state, within LIMITS.pushPullServiceBytesMax. */
-  state(): ServiceMsg[] {
-    const out: ServiceMsg[] = [];
+  /**
+   * Entries and tombstones for one push-pull state: those after `after` in key order (from the
+   * first when undefined), within stateBytesMax. When the rest did not fit, `moreAfter` is the last
+   * entry included; the next page starts after it.
+   */
+  page(after: CatalogCursor | undefined): { entries: ServiceMsg[]; moreAfter: CatalogCursor | undefined } {
+    const entries: ServiceMsg[] = [];
     let bytes = 0;
-    for (const s of this.catalog.all()) {
-      if (out.length >= LIMITS.servicesMax) break;
+    for (const msg of this.catalog.after(after === undefined ? undefined : catalogKey(after.node, after.id))) {
       // The part encoding is a close upper bound of the entry's size inside the state.
-      bytes += encodePart(s.msg).length;
-      if (bytes > LIMITS.pushPullServiceBytesMax) break;
-      out.push(s.msg);
+      bytes += encodePart(msg).length;
+      // At least one entry per page, so paging always moves on (an entry is far smaller than a state).
+      if (entries.length > 0 && (bytes > this.stateBytesMax || entries.length >= LIMITS.servicesMax)) {
+        const last = entries[entries.length - 1] as ServiceMsg;
+        return { entries, moreAfter: { node: last.node, id: last.id } };
+      }
+      entries.push(msg);
     }
-    return out;
+    return { entries, moreAfter: undefined };
   }
 
   collect(now: number, ttlMs: number): void {

@@ -302,9 +302,42 @@ test('push-pull round-trips with no, some, and mixed services', () => {
     services: [fullService, minimalService, tombstone, typicalService],
   };
   assert.deepStrictEqual(decodeOk(decodePushPull(encodePushPull(edge))), edge);
-  // A newer agent's further fields after services are ignored.
-  const extended = raw(10, [false, 'a', [], [['n', 'i', 1, true, '', '', 0, [], [], '', 0, 2, false]], 'more', [1]]);
+  // A newer agent's further fields after services and the paging cursors are ignored.
+  const extended = raw(10, [false, 'a', [], [['n', 'i', 1, true, '', '', 0, [], [], '', 0, 2, false]], null, null, 'more', [1]]);
   assert.deepStrictEqual(decodeOk(decodePushPull(extended)).services, [{ ...tombstone, node: 'n', id: 'i', rev: 1 }]);
+});
+
+test('push-pull paging cursors round-trip; a state without them decodes as before', () => {
+  const at = { node: 'node-7', id: 'payments-api-12' };
+  const next = { node: utf8(LIMITS.nameBytesMax), id: utf8(LIMITS.serviceIdBytesMax) };
+  const base: PushPullMsg = { type: 'push-pull', join: true, source: 'a', members: [member(1)], services: [typicalService] };
+  for (const msg of [{ ...base, pageFrom: at, moreAfter: next }, { ...base, pageFrom: at }, { ...base, moreAfter: next }]) {
+    assert.deepStrictEqual(decodeOk(decodePushPull(encodePushPull(msg))), msg);
+  }
+  // An older agent's state (four fields) decodes with no cursor at all; nil cursors are absent too.
+  const old = raw(10, [true, 'a', [['m', 'h', 1, 2, 0]], []]);
+  const decoded = decodeOk(decodePushPull(old));
+  assert.ok(!('pageFrom' in decoded) && !('moreAfter' in decoded));
+  assert.ok(!('pageFrom' in decodeOk(decodePushPull(raw(10, [true, 'a', [], [], null, null])))));
+  // Without cursors the encoding is exactly an older agent's; with them, its first four fields are
+  // that same state, which is all an older decoder reads.
+  const plain = encodePushPull(base);
+  assert.equal(packr.unpack(plain.subarray(2)).length, 4);
+  const paged = packr.unpack(encodePushPull({ ...base, pageFrom: at, moreAfter: next }).subarray(2)) as unknown[];
+  assert.equal(paged.length, 6);
+  assert.deepStrictEqual(raw(10, paged.slice(0, 4)), plain);
+
+  for (const [bad, reason, detail] of [
+    ['n/i', 'bad_field', 'push-pull.pageFrom'],
+    [{ node: 'n', id: 'i' }, 'bad_field', 'push-pull.pageFrom'],
+    [['n'], 'bad_field', 'push-pull.pageFrom.id'],
+    [['', 'i'], 'bad_field', 'push-pull.pageFrom.node'],
+    [['n', utf8(LIMITS.serviceIdBytesMax + 1)], 'bad_field', 'push-pull.pageFrom.id'],
+    [['n', 'i', 'x'], 'too_many', 'push-pull.pageFrom'],
+  ] as const) {
+    expectError(decodePushPull(raw(10, [true, 'a', [], [], bad])), reason, detail);
+    expectError(decodePushPull(raw(10, [true, 'a', [], [], null, bad])), reason, detail.replace('pageFrom', 'moreAfter'));
+  }
 });
 
 test('push-pull at the servicesMax limit round-trips; one more is too_many', () => {
@@ -717,8 +750,10 @@ test('msgpack maps with __proto__ or constructor keys are refused as meta and po
     assert.equal(decodeOk(decodePacket(withHeader(11, trailing))).type, 'service');
     const confirm = [0x96, 1, ...str('o'), ...str('i'), 2, ...str('f'), ...map];
     assert.equal(decodeOk(decodePacket(withHeader(12, confirm))).type, 'confirm');
-    const state = [0x95, 0xc3, ...str('a'), 0x90, 0x90, ...map];
+    const state = [0x97, 0xc3, ...str('a'), 0x90, 0x90, 0xc0, 0xc0, ...map];
     assert.deepStrictEqual(decodeOk(decodePushPull(withHeader(10, state))).services, []);
+    // Where a paging cursor belongs, a map is refused.
+    expectError(decodePushPull(withHeader(10, [0x95, 0xc3, ...str('a'), 0x90, 0x90, ...map])), 'bad_field', 'push-pull.pageFrom');
     assertPrototypeClean();
   }
 });

@@ -167,7 +167,8 @@ test('trailing fields, parts elements and unknown part types are ignored', () =>
       { type: 'nack', seq: 2 },
     ],
   });
-  const pp = raw(10, [false, 'a', [['m', 'h', 1, 2, 3, 'future']], [], { more: 1 }]);
+  // Fields after the paging cursors (index 4 and 5, nil when unused).
+  const pp = raw(10, [false, 'a', [['m', 'h', 1, 2, 3, 'future']], [], null, null, { more: 1 }]);
   assert.deepStrictEqual(decodeOk(decodePushPull(pp)), {
     type: 'push-pull',
     join: false,
