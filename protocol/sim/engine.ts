@@ -17,6 +17,7 @@ import { deriveSeed, type Arrival, type NodeSlot, type PushPullOp, type SimEvent
 import {
   SimRunawayError,
   type NodeFactory,
+  type SimBarrierRecord,
   type SimEventRecord,
   type SimStats,
   type SimulatedNode,
@@ -35,6 +36,8 @@ export class SimEngine<N extends SimulatedNode = SwimNode> {
   };
   /** Member events in emission order (when recording is on). */
   readonly events: SimEventRecord[] = [];
+  /** Propagation barriers that finished, in order (always kept: one per barrier started). */
+  readonly barriers: SimBarrierRecord[] = [];
 
   protected readonly seed: number;
   protected readonly opts: SimulatorOptions<N>;
@@ -236,6 +239,10 @@ export class SimEngine<N extends SimulatedNode = SwimNode> {
             this.stats.eventsNotRecorded++;
           }
           this.opts.onEvent?.(this.time, s.name, e.event);
+          break;
+        case 'barrier':
+          this.barriers.push({ time: this.time, observer: s.name, event: e.event });
+          this.opts.onBarrier?.(this.time, s.name, e.event);
           break;
         case 'rejected': {
           const r = this.stats.rejected;
