@@ -4,7 +4,7 @@
  * duration ran out (the change itself stands).
  */
 import { InvalidArgumentError, Option } from 'commander';
-import { NotConfirmedError, type MutationResult, type WaitOutcome } from '../daemon/client.js';
+import { NotConfirmedError, type ExcludedMember, type MutationResult, type WaitOutcome } from '../daemon/client.js';
 import { DurationError, formatDuration, parseDurationIn } from '../daemon/duration.js';
 import { DAEMON_LIMITS } from '../daemon/limits.js';
 import { CliFailure, printJson, type Ctx } from './context.js';
@@ -49,20 +49,33 @@ With --wait the command returns only when every alive member of the cluster
 has confirmed that it holds the change (exit 0), so a deploy step can go on
 knowing that every proxy has seen it. If the duration runs out first, the
 command exits 1 and names the members that had not confirmed; the change
-itself has been made and stays made.`;
+itself has been made and stays made. Members that join during the wait are
+asked too; a member declared dead (or leaving) during the wait no longer holds
+it up, but is named ("c4: declared dead during the wait, did not confirm")
+and the answer does not say "confirmed by all".`;
 
 /** --json output, success or not: snake_case like every JSON the agent writes. */
 function mutationJson(id: string, service: MutationResult['service'], wait: WaitOutcome | undefined, error?: string): Record<string, unknown> {
   return {
     id,
     ...(service === undefined ? {} : { service }),
-    ...(wait === undefined ? {} : { wait: { done: wait.done, elapsed_ms: wait.elapsedMs, confirmed: wait.confirmed, pending: wait.pending } }),
+    ...(wait === undefined ? {} : {
+      wait: { done: wait.done, elapsed_ms: wait.elapsedMs, confirmed: wait.confirmed, pending: wait.pending, excluded: wait.excluded },
+    }),
     ...(error === undefined ? {} : { error }),
   };
 }
 
 function members(n: number): string {
   return `${n} member${n === 1 ? '' : 's'}`;
+}
+
+/** "c4: declared dead during the wait, did not confirm", for each member the wait let go of. */
+function exclusions(excluded: readonly ExcludedMember[]): string[] {
+  const lines = excluded.slice(0, 20).map((x) =>
+    `${sanitizeCell(x.name)}: ${x.status === 'left' ? 'left' : 'declared dead'} during the wait, did not confirm`);
+  if (excluded.length > 20) lines.push(`… (${excluded.length} in all)`);
+  return lines;
 }
 
 /**
@@ -77,8 +90,9 @@ export async function reportMutation(ctx: Ctx, flags: WaitFlags, done: string, o
     if (!(e instanceof NotConfirmedError)) throw e;
     const pending = e.outcome.pending.map(sanitizeCell);
     const shown = pending.slice(0, 20).join(', ') + (pending.length > 20 ? `, … (${pending.length} in all)` : '');
+    const excluded = exclusions(e.outcome.excluded);
     const message = `${done}, but ${members(pending.length)} had not confirmed it within ${waitOf(flags).wait ?? DEFAULT_WAIT}: ${shown} ` +
-      `(${members(e.outcome.confirmed)} did)`;
+      `(${members(e.outcome.confirmed)} did)` + excluded.map((l) => `; ${l}`).join('');
     if (flags.json === true) printJson(ctx.io, mutationJson(e.id, undefined, e.outcome, message));
     throw new CliFailure(message);
   }
@@ -87,7 +101,16 @@ export async function reportMutation(ctx: Ctx, flags: WaitFlags, done: string, o
     return;
   }
   const wait = result.wait;
-  if (wait === undefined) ctx.io.out(`${done}\n`);
-  else if (wait.confirmed === 0) ctx.io.out(`${done}; no other alive member to confirm it\n`);
-  else ctx.io.out(`${done}; confirmed by all ${wait.confirmed} other alive member${wait.confirmed === 1 ? '' : 's'} in ${wait.elapsedMs} ms\n`);
+  if (wait === undefined) return ctx.io.out(`${done}\n`);
+  const excluded = exclusions(wait.excluded);
+  const others = `other alive member${wait.confirmed === 1 ? '' : 's'}`;
+  if (excluded.length === 0) {
+    if (wait.confirmed === 0) ctx.io.out(`${done}; no other alive member to confirm it\n`);
+    else ctx.io.out(`${done}; confirmed by all ${wait.confirmed} ${others} in ${wait.elapsedMs} ms\n`);
+    return;
+  }
+  // Members that died or left during the wait no longer hold it up, but may hold a stale view.
+  const confirmedBy = wait.confirmed === 0 ? 'confirmed by no other member' : `confirmed by ${wait.confirmed} ${others}`;
+  ctx.io.out(`${done}; ${confirmedBy} in ${wait.elapsedMs} ms, not by ${members(wait.excluded.length)} that stopped answering during the wait:\n` +
+    excluded.map((l) => `  ${l}\n`).join(''));
 }

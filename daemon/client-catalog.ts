@@ -3,7 +3,7 @@
  * TTL check reports) and their `?wait=` propagation barrier.
  */
 import { ClientError } from './client-error.js';
-import { asArray, asObject, badResponse, bool, decodeService, int, str, type ServiceEntry } from './client-decode.js';
+import { asArray, asObject, badResponse, bool, decodeService, int, oneOf, str, type ServiceEntry } from './client-decode.js';
 import { DurationError, parseDuration } from './duration.js';
 
 /**
@@ -42,15 +42,30 @@ export interface CheckDefinition {
 
 export type CheckStatus = 'pass' | 'warn' | 'fail';
 
+/** How a member that was alive during a wait stopped holding it up: declared dead, or left. */
+export type ExclusionStatus = 'dead' | 'left';
+export const EXCLUSION_STATUSES: readonly ExclusionStatus[] = ['dead', 'left'];
+
+/** A member alive at some point of a wait that was declared dead or left without confirming. */
+export interface ExcludedMember {
+  readonly name: string;
+  readonly status: ExclusionStatus;
+}
+
 /** How a `wait` ended. */
 export interface WaitOutcome {
-  /** True when every alive member confirmed before the time ran out. */
+  /** True when every member still alive confirmed before the time ran out. */
   readonly done: boolean;
   readonly elapsedMs: number;
   /** How many members confirmed. */
   readonly confirmed: number;
   /** Members that had not confirmed (empty when done). */
   readonly pending: readonly string[];
+  /**
+   * Members alive at some point of the wait that were declared dead or left without confirming
+   * (empty from an agent that predates the field). All confirmed only when this is empty too.
+   */
+  readonly excluded: readonly ExcludedMember[];
 }
 
 /** The agent's answer to a mutation. */
@@ -98,10 +113,21 @@ function names(v: unknown, what: string): string[] {
   });
 }
 
+/** `excluded` was added to the answer later: an agent that omits it excluded nobody it could say. */
+function excludedMembers(v: unknown, what: string): ExcludedMember[] {
+  if (v === undefined) return [];
+  return asArray(v, what).map((x, i) => {
+    const w = `${what}[${i}]`;
+    const o = asObject(x, w);
+    return { name: str(o, 'name', w), status: oneOf(o, 'status', EXCLUSION_STATUSES, w) };
+  });
+}
+
 function decodeWait(v: unknown, what: string): WaitOutcome {
   const o = asObject(v, what);
   const pending = o['pending'] === undefined ? [] : names(o['pending'], `${what}.pending`);
-  return { done: bool(o, 'done', what), elapsedMs: int(o, 'elapsed_ms', what), confirmed: int(o, 'confirmed', what), pending };
+  const excluded = excludedMembers(o['excluded'], `${what}.excluded`);
+  return { done: bool(o, 'done', what), elapsedMs: int(o, 'elapsed_ms', what), confirmed: int(o, 'confirmed', what), pending, excluded };
 }
 
 /** `withService`: the answer is the instance itself (register, drain, undrain, check), not just its id. */
@@ -124,7 +150,7 @@ export function notConfirmed(e: ClientError): ClientError {
   try {
     const pending = names(body['pending'], 'wait answer.pending');
     const outcome = body['wait'] === undefined
-      ? { done: false, elapsedMs: 0, confirmed: int(body, 'confirmed', 'wait answer'), pending }
+      ? { done: false, elapsedMs: 0, confirmed: int(body, 'confirmed', 'wait answer'), pending, excluded: excludedMembers(body['excluded'], 'wait answer.excluded') }
       : { ...decodeWait(body['wait'], 'wait answer.wait'), pending };
     return new NotConfirmedError(e.message, body['id'], outcome, e.status ?? 0, e.body);
   } catch (decodeError) {

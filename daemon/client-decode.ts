@@ -93,7 +93,7 @@ export function bool(o: Obj, key: string, what: string): boolean {
   return v;
 }
 
-function oneOf<T extends string>(o: Obj, key: string, allowed: readonly T[], what: string): T {
+export function oneOf<T extends string>(o: Obj, key: string, allowed: readonly T[], what: string): T {
   const v = o[key];
   const found = allowed.find((a) => a === v);
   if (found === undefined) throw badResponse(`${what}.${key} is not one of ${allowed.join(', ')}`);

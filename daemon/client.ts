@@ -22,8 +22,9 @@ export {
   type Health, type Info, type JoinFailure, type JoinResult, type Member, type MemberStatus, type ServiceEntry,
 } from './client-decode.js';
 export {
-  NotConfirmedError,
-  type CheckDefinition, type CheckStatus, type MutationResult, type Registration, type Wait, type WaitOption, type WaitOutcome,
+  EXCLUSION_STATUSES, NotConfirmedError,
+  type CheckDefinition, type CheckStatus, type ExcludedMember, type ExclusionStatus, type MutationResult, type Registration,
+  type Wait, type WaitOption, type WaitOutcome,
 } from './client-catalog.js';
 export type {
   MemberEventKind, ServiceEventKind,

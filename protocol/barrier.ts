@@ -2,8 +2,9 @@ import type { Address } from './address.js';
 import { CatalogError } from './catalog.js';
 import type { CatalogHost } from './catalog-host.js';
 import { encodePart } from './codec.js';
+import type { BarrierExclusion } from './effects.js';
 import { LIMITS } from './limits.js';
-import type { ConfirmMsg, ConfirmRequestMsg } from './messages.js';
+import type { ConfirmMsg, ConfirmRequestMsg, MemberStatus } from './messages.js';
 import type { ServiceGossip } from './service-gossip.js';
 
 interface Barrier {
@@ -12,34 +13,62 @@ interface Barrier {
   readonly rev: number;
   readonly startedAt: number;
   readonly deadline: number;
+  /** Alive or suspect members that have not confirmed yet. */
   readonly pending: Set<string>;
-  readonly confirmed: string[];
+  /** In the order their confirmations arrived. */
+  readonly confirmed: Set<string>;
+  /** Alive at some point of the wait, then declared dead or left, without confirming. */
+  readonly excluded: Map<string, BarrierExclusion>;
+}
+
+/** What makes this process's requests its own: see ConfirmRequestMsg.life. */
+export interface BarrierLife {
+  /** Echoed by every current member in its answers. */
+  readonly life: number;
+  /** Where request ids start, so that even an answer without `life` (an older member) rarely matches. */
+  readonly firstRequestId: number;
 }
 
 const RETRY_PREFIX = 'b:';
 const SEQ_MOD = 2 ** 32;
 
+function isLive(s: MemberStatus | undefined): boolean {
+  return s === 'alive' || s === 'suspect';
+}
+
 /**
  * The propagation barrier. The owner of an entry asks every live member which version of it they
  * hold, sending the entry along, and retries the silent ones until all confirm or time runs out.
- * Cost: one small request and one answer per member, plus retries for losses. A member that dies or
- * leaves while we wait is no longer waited for.
+ * Cost: one small request and one answer per member, plus retries for losses.
+ *
+ * The members asked follow the membership during the wait: a member that joins (or comes back
+ * alive) is asked too, and one that is declared dead or leaves no longer holds the wait up but is
+ * reported as excluded, so that nobody reads "confirmed by all" while a frozen member holds a stale
+ * view. Answers count only when they echo this process's `life` (or, from an older member that
+ * sends none, a request id of this process) and name a version this process has issued.
  */
 export class Barriers {
   private readonly active = new Map<number, Barrier>();
-  private nextId = 0;
+  private nextId: number;
 
-  constructor(private readonly host: CatalogHost, private readonly services: ServiceGossip, private readonly retryMs: number) {}
+  constructor(
+    private readonly host: CatalogHost,
+    private readonly services: ServiceGossip,
+    private readonly retryMs: number,
+    private readonly life: BarrierLife,
+  ) {
+    this.nextId = life.firstRequestId % SEQ_MOD;
+  }
 
   start(serviceId: string, timeoutMs: number): number {
     if (this.active.size >= LIMITS.barriersMax) throw new CatalogError('limit', 'wait', `${LIMITS.barriersMax} waits are already in progress`);
     const entry = this.services.catalog.get(this.host.name, serviceId);
     if (entry === undefined) throw new CatalogError('not_found', 'id', `no service instance ${JSON.stringify(serviceId)} on this node`);
-    this.nextId = (this.nextId + 1) % SEQ_MOD;
+    do this.nextId = (this.nextId + 1) % SEQ_MOD; while (this.active.has(this.nextId));
     const now = this.host.now();
     const b: Barrier = {
       id: this.nextId, serviceId, rev: entry.rev, startedAt: now, deadline: now + Math.max(0, timeoutMs),
-      pending: new Set(this.host.liveOthers()), confirmed: [],
+      pending: new Set(), confirmed: new Set(), excluded: new Map(),
     };
     this.active.set(b.id, b);
     this.round(b);
@@ -49,15 +78,49 @@ export class Barriers {
   onConfirm(msg: ConfirmMsg): void {
     const b = this.active.get(msg.reqId);
     if (b === undefined || msg.owner !== this.host.name || msg.id !== b.serviceId || msg.rev < b.rev) return;
-    if (b.pending.delete(msg.from)) b.confirmed.push(msg.from);
+    if (msg.life !== undefined && msg.life !== this.life.life) return;
+    // A version above any this process issued is a copy from a previous life of this node, not ours.
+    const current = this.services.catalog.get(this.host.name, b.serviceId);
+    if (current === undefined || msg.rev > current.rev) return;
+    if (b.confirmed.has(msg.from)) return;
+    // An excluded member that answers holds the version after all; a member that joined since the
+    // last round is taken in if it is alive in our view.
+    if (!b.pending.delete(msg.from) && !b.excluded.delete(msg.from) && !isLive(this.host.memberStatus(msg.from))) return;
+    b.confirmed.add(msg.from);
+    if (b.pending.size > 0) return;
+    this.follow(b);
     if (b.pending.size === 0) this.finish(b, true);
   }
 
   /** A member asks which version we hold; the entry itself travels in the same packet, before this. */
   onRequest(from: Address, msg: ConfirmRequestMsg, selfName: string): void {
     const held = this.services.catalog.get(msg.owner, msg.id)?.rev ?? 0;
-    const answer: ConfirmMsg = { type: 'confirm', reqId: msg.reqId, owner: msg.owner, id: msg.id, rev: held, from: selfName };
+    const answer: ConfirmMsg = {
+      type: 'confirm', reqId: msg.reqId, owner: msg.owner, id: msg.id, rev: held, from: selfName,
+      ...(msg.life === undefined ? {} : { life: msg.life }),
+    };
     this.host.send(from, [encodePart(answer)]);
+  }
+
+  /**
+   * A member's status changed. One that joined or came back alive is asked at once; a pending one
+   * that was declared dead or left is let go, and the wait ends if it was the last one.
+   */
+  onMemberStatus(name: string, next: MemberStatus): void {
+    if (name === this.host.name) return;
+    for (const b of [...this.active.values()]) {
+      if (isLive(next)) {
+        if (b.confirmed.has(name) || b.pending.has(name)) continue;
+        b.pending.add(name);
+        b.excluded.delete(name);
+        const parts = this.requestParts(b);
+        const addr = this.host.memberAddress(name);
+        if (parts !== null && addr !== undefined) this.host.send(addr, parts);
+      } else if (b.pending.delete(name)) {
+        b.excluded.set(name, next === 'left' ? 'left' : 'dead');
+        if (b.pending.size === 0) this.finish(b, true);
+      }
+    }
   }
 
   onTimer(key: string): boolean {
@@ -67,20 +130,29 @@ export class Barriers {
     return true;
   }
 
-  private round(b: Barrier): void {
+  /** Brings the barrier's members in line with the membership as it is now. */
+  private follow(b: Barrier): void {
+    for (const name of this.host.liveOthers()) {
+      if (b.confirmed.has(name) || b.pending.has(name)) continue;
+      b.pending.add(name);
+      b.excluded.delete(name);
+    }
     for (const name of [...b.pending]) {
       const s = this.host.memberStatus(name);
-      if (s !== 'alive' && s !== 'suspect') b.pending.delete(name);
+      if (isLive(s)) continue;
+      b.pending.delete(name);
+      // Only reaping forgets a member, and only long after it died or left.
+      b.excluded.set(name, s === 'left' ? 'left' : 'dead');
     }
+  }
+
+  private round(b: Barrier): void {
+    this.follow(b);
     if (b.pending.size === 0) return this.finish(b, true);
     const now = this.host.now();
     if (now >= b.deadline) return this.finish(b, false);
-    const entry = this.services.catalog.get(this.host.name, b.serviceId);
-    if (entry === undefined) return this.finish(b, false);
-    const parts = [
-      encodePart(entry),
-      encodePart({ type: 'confirm-request', reqId: b.id, owner: this.host.name, id: b.serviceId, rev: b.rev, from: this.host.name }),
-    ];
+    const parts = this.requestParts(b);
+    if (parts === null) return this.finish(b, false);
     for (const name of b.pending) {
       const addr = this.host.memberAddress(name);
       if (addr !== undefined) this.host.send(addr, parts);
@@ -88,12 +160,24 @@ export class Barriers {
     this.host.setTimer(RETRY_PREFIX + b.id, Math.min(b.deadline, now + this.retryMs));
   }
 
+  /** The entry itself and the question, in one packet: the answer then comes from a member that holds it. */
+  private requestParts(b: Barrier): Uint8Array[] | null {
+    const entry = this.services.catalog.get(this.host.name, b.serviceId);
+    if (entry === undefined) return null;
+    const request: ConfirmRequestMsg = {
+      type: 'confirm-request', reqId: b.id, owner: this.host.name, id: b.serviceId, rev: b.rev, from: this.host.name, life: this.life.life,
+    };
+    return [encodePart(entry), encodePart(request)];
+  }
+
   private finish(b: Barrier, done: boolean): void {
     this.active.delete(b.id);
     this.host.clearTimer(RETRY_PREFIX + b.id);
     this.host.barrierEvent({
       type: 'barrier', barrierId: b.id, serviceId: b.serviceId, rev: b.rev, done,
-      confirmed: b.confirmed, pending: done ? [] : [...b.pending], elapsedMs: this.host.now() - b.startedAt,
+      confirmed: [...b.confirmed], pending: done ? [] : [...b.pending],
+      excluded: [...b.excluded].map(([name, status]) => ({ name, status })),
+      elapsedMs: this.host.now() - b.startedAt,
     });
   }
 }

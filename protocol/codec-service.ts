@@ -74,17 +74,31 @@ export function decodeServiceFields(f: readonly unknown[], x: string): ServiceMs
 }
 
 export function confirmFields(m: ConfirmRequestMsg | ConfirmMsg): unknown[] {
-  return [m.reqId, m.owner, m.id, m.rev, m.from];
+  const f: unknown[] = [m.reqId, m.owner, m.id, m.rev, m.from];
+  if (m.life !== undefined) f.push(m.life);
+  return f;
 }
 
-function confirmBody(type: string, f: readonly unknown[], x: string): { reqId: number; owner: string; id: string; rev: number; from: string } {
-  return {
+interface ConfirmBody {
+  reqId: number;
+  owner: string;
+  id: string;
+  rev: number;
+  from: string;
+  life?: number;
+}
+
+function confirmBody(type: string, f: readonly unknown[], x: string): ConfirmBody {
+  const body: ConfirmBody = {
     reqId: int(at(f, 0), x, `${type}.reqId`, LIMITS.seqMax),
     owner: str(at(f, 1), x, `${type}.owner`, LIMITS.nameBytesMax, false),
     id: str(at(f, 2), x, `${type}.id`, LIMITS.serviceIdBytesMax, false),
     rev: int(at(f, 3), x, `${type}.rev`, LIMITS.incarnationMax),
     from: str(at(f, 4), x, `${type}.from`, LIMITS.nameBytesMax, false),
   };
+  // Appended field: an older agent sends none.
+  if (f.length > 5) body.life = int(at(f, 5), x, `${type}.life`, LIMITS.seqMax);
+  return body;
 }
 
 export function decodeConfirmFields(f: readonly unknown[], x: string): ConfirmMsg {

@@ -46,7 +46,21 @@ export interface ServiceEvent {
   readonly previous: ServiceView | null;
 }
 
-/** A propagation barrier finished: every live member confirmed (done) or time ran out. */
+/** How a member alive at some point of a wait stopped holding it up without confirming. */
+export type BarrierExclusion = 'dead' | 'left';
+
+/** A member that was alive at some point of a wait, did not confirm, and is no longer waited for. */
+export interface BarrierExcluded {
+  readonly name: string;
+  /** Declared dead, or left, during the wait. */
+  readonly status: BarrierExclusion;
+}
+
+/**
+ * A propagation barrier finished: every member still alive confirmed (done) or time ran out. The
+ * members asked follow the membership during the wait; "confirmed by all" holds only when
+ * `excluded` is empty as well.
+ */
 export interface BarrierEvent {
   readonly type: 'barrier';
   readonly barrierId: number;
@@ -57,6 +71,8 @@ export interface BarrierEvent {
   readonly confirmed: readonly string[];
   /** Members that had not confirmed when time ran out (empty when done). */
   readonly pending: readonly string[];
+  /** Members alive at some point of the wait that were declared dead or left without confirming. */
+  readonly excluded: readonly BarrierExcluded[];
   readonly elapsedMs: number;
 }
 

@@ -187,6 +187,12 @@ export interface ConfirmRequestMsg {
   readonly id: string;
   readonly rev: number;
   readonly from: string;
+  /**
+   * Appended field: a number drawn once per process of the owner, echoed in the answer, so that an
+   * answer meant for a previous life of the owner is not counted by the restarted one. An older
+   * agent sends none.
+   */
+  readonly life?: number;
 }
 
 /** The answer: `from` holds version `rev` of (owner, id) (0 when it holds none). */
@@ -197,6 +203,8 @@ export interface ConfirmMsg {
   readonly id: string;
   readonly rev: number;
   readonly from: string;
+  /** Appended field: the request's `life`, echoed; absent when the request had none or from an older agent. */
+  readonly life?: number;
 }
 
 /** Messages that may travel in a datagram (alone or inside a compound). */

@@ -21,6 +21,9 @@ import { Deadlines } from './timers.js';
 
 export type { NodeStats } from './node-context.js';
 
+/** Separates the barrier's per-process draws from the node's main random stream (same seed). */
+const BARRIER_LIFE_SALT = 0x6c69_6665;
+
 export interface SwimNodeOptions {
   readonly name: string;
   /** The address other members reach this node at (the advertised address). */
@@ -87,7 +90,10 @@ export class SwimNode {
     this.ctx = new NodeContext(opts.name, opts.profile, packetBytes, rng, this.table, this.selfRecord, this.deadlines, this.awareness, this.stats, opts.now);
     this.diss = new Dissemination(this.ctx);
     this.membership = new Membership(this.ctx, this.diss, {
-      onStatusChange: (name, previous, next) => this.catalog.onOwnerStatus(name, previous, next),
+      onStatusChange: (name, previous, next) => {
+        this.catalog.onOwnerStatus(name, previous, next);
+        this.barriers.onMemberStatus(name, next);
+      },
       probeWithSuspicion: (r) => this.prober.probeWithSuspicion(r),
       heardFrom: (name, since) => this.prober.heardFrom(name, since),
       claimElsewhere: (other, incarnation, phase) => this.claims.claim(other, incarnation, phase),
@@ -102,7 +108,9 @@ export class SwimNode {
     const host = this.catalogHost();
     const stateBytes = Math.max(1, Math.min(LIMITS.pushPullServiceBytesMax, opts.pushPullServiceBytes ?? LIMITS.pushPullServiceBytesMax));
     this.catalog = new ServiceGossip(host, packetBytes, opts.catalogRevision ?? 0, stateBytes);
-    this.barriers = new Barriers(host, this.catalog, 2 * opts.profile.gossipIntervalMs);
+    // Drawn from a stream of its own so the node's other random choices stay as they were.
+    const lifeRng = new Rng(opts.seed ^ BARRIER_LIFE_SALT);
+    this.barriers = new Barriers(host, this.catalog, 2 * opts.profile.gossipIntervalMs, { life: lifeRng.nextU32(), firstRequestId: lifeRng.nextU32() });
     this.antiEntropy = new AntiEntropy(this.ctx, (request) => this.encodeState(request), () => this.membership.leaving);
     this.membership.enqueue(this.membership.aliveOf(this.selfRecord), false);
     // Stagger the first probe so nodes started together do not probe in lockstep.

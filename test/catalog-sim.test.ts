@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { BarrierEvent, Effect } from '../protocol/effects.js';
+import type { BarrierEvent } from '../protocol/effects.js';
 import { Rng } from '../protocol/rng.js';
 import { Simulator } from '../protocol/sim/simulator.js';
 import { reproduce, testSeed } from './helpers/seed.js';
@@ -116,29 +116,25 @@ test('an owner restarted without its state re-asserts its own entries (stale cop
   assert.notEqual(gone, null, 'stale entries of a previous life must be removed' + reproduce(seed));
 });
 
-function barrierOutcome(effects: Effect[], sink: BarrierEvent[]): Effect[] {
-  for (const e of effects) if (e.kind === 'barrier') sink.push(e.event);
-  return effects;
+/** Outcomes of the barriers `owner` finished since `from` (the simulator records every one). */
+function outcomesOf(sim: Simulator, owner: string, from: number): BarrierEvent[] {
+  return sim.barriers.slice(from).filter((b) => b.observer === owner).map((b) => b.event);
 }
 
 test('the barrier completes when every live member holds the version, under loss', () => {
   const seed = testSeed(2005);
   const { sim, names } = settled(40, seed, 0.1);
   const owner = names[9] as string;
-  const outcomes: BarrierEvent[] = [];
-  // Barrier outcomes come back as effects of later inputs too; capture them through a wrapper node call.
   register(sim, owner, 'api');
-  sim.act(owner, (node, now) => barrierOutcome(node.startBarrier(now, 'api', 5_000).effects, outcomes));
-  const node = sim.node(owner);
-  const origTick = node.tick.bind(node);
-  const origPacket = node.handlePacket.bind(node);
-  node.tick = (now) => barrierOutcome(origTick(now), outcomes);
-  node.handlePacket = (now, from, bytes) => barrierOutcome(origPacket(now, from, bytes), outcomes);
-  sim.runUntilCondition(() => outcomes.length > 0, 6_000, 1);
+  const from = sim.barriers.length;
+  sim.act(owner, (node, now) => node.startBarrier(now, 'api', 5_000).effects);
+  sim.runUntilCondition(() => outcomesOf(sim, owner, from).length > 0, 6_000, 1);
+  const outcomes = outcomesOf(sim, owner, from);
   assert.equal(outcomes.length, 1, 'one outcome' + reproduce(seed));
   const out = outcomes[0] as BarrierEvent;
   assert.equal(out.done, true, `barrier failed, pending ${out.pending.join(',')}` + reproduce(seed));
   assert.equal(out.confirmed.length, 39);
+  assert.deepEqual(out.excluded, []);
   // Everyone that confirmed really holds the entry.
   for (const o of names) assert.notEqual(holds(sim, o, owner, 'api'), null, `${o} confirmed but does not hold it` + reproduce(seed));
 });
@@ -147,26 +143,25 @@ test('the barrier fails after its duration and names a paused member; a crashed 
   const seed = testSeed(2006);
   const { sim, names } = settled(10, seed);
   const owner = names[0] as string;
-  const outcomes: BarrierEvent[] = [];
-  const node = sim.node(owner);
-  const origTick = node.tick.bind(node);
-  const origPacket = node.handlePacket.bind(node);
-  node.tick = (now) => barrierOutcome(origTick(now), outcomes);
-  node.handlePacket = (now, from, bytes) => barrierOutcome(origPacket(now, from, bytes), outcomes);
   register(sim, owner, 'x');
   sim.runFor(1_000);
   const paused = names[5] as string;
   sim.pause(paused, 20_000);
-  sim.act(owner, (n, now) => barrierOutcome(n.updateService(now, 'x', { draining: true }).effects, outcomes));
-  sim.act(owner, (n, now) => barrierOutcome(n.startBarrier(now, 'x', 500).effects, outcomes));
-  sim.runUntilCondition(() => outcomes.length > 0, 2_000, 1);
-  const failed = outcomes.shift();
+  sim.act(owner, (n, now) => n.updateService(now, 'x', { draining: true }).effects);
+  let from = sim.barriers.length;
+  sim.act(owner, (n, now) => n.startBarrier(now, 'x', 500).effects);
+  sim.runUntilCondition(() => outcomesOf(sim, owner, from).length > 0, 2_000, 1);
+  const failed = outcomesOf(sim, owner, from)[0];
   assert.equal(failed?.done, false, 'must time out' + reproduce(seed));
   assert.deepEqual(failed?.pending, [paused]);
   // Once the paused member is declared dead, a new barrier does not wait for it.
   sim.runUntilCondition(() => sim.membersStatusAt(owner, paused) === 'dead', 30_000, 10);
   assert.equal(sim.membersStatusAt(owner, paused), 'dead');
-  sim.act(owner, (n, now) => barrierOutcome(n.startBarrier(now, 'x', 2_000).effects, outcomes));
-  sim.runUntilCondition(() => outcomes.length > 0, 3_000, 1);
-  assert.equal(outcomes[0]?.done, true, 'dead members are not waited for' + reproduce(seed));
+  from = sim.barriers.length;
+  sim.act(owner, (n, now) => n.startBarrier(now, 'x', 2_000).effects);
+  sim.runUntilCondition(() => outcomesOf(sim, owner, from).length > 0, 3_000, 1);
+  const after = outcomesOf(sim, owner, from)[0];
+  assert.equal(after?.done, true, 'dead members are not waited for' + reproduce(seed));
+  // It was dead before this wait began: not excluded, since it was never alive during it.
+  assert.deepEqual(after?.excluded, []);
 });

@@ -44,7 +44,7 @@ test('register sends the registration built from the flags, with --wait defaulti
   const { rev: _rev, ...withoutRev } = SERVICE;
   assert.equal(a.requests[2], 'PUT /v1/services?wait=5s {"name":"web","port":8080}');
   assert.deepEqual(JSON.parse(asJson.out), {
-    id: 'web-1', service: withoutRev, wait: { done: true, elapsed_ms: 42, confirmed: 4, pending: [] },
+    id: 'web-1', service: withoutRev, wait: { done: true, elapsed_ms: 42, confirmed: 4, pending: [], excluded: [] },
   });
 });
 
@@ -60,7 +60,7 @@ test('a wait that runs out exits 1 naming the members that had not confirmed', a
   assert.equal(r.err, 'swimd: drained web-1, but 1 member had not confirmed it within 700ms: n3 (3 members did)\n');
   const asJson = await cli('drain', 'web-1', '--wait', '700ms', '--json', '--socket', a.socket);
   assert.equal(asJson.code, 1);
-  assert.deepEqual(JSON.parse(asJson.out).wait, { done: false, elapsed_ms: 700, confirmed: 3, pending: ['n3'] });
+  assert.deepEqual(JSON.parse(asJson.out).wait, { done: false, elapsed_ms: 700, confirmed: 3, pending: ['n3'], excluded: [] });
   await assert.rejects(new Client({ socketPath: a.socket }).register({ name: 'web', port: 1 }, { wait: 700 }), (e: unknown) => {
     assert.ok(e instanceof NotConfirmedError);
     assert.equal(e.code, 'not_confirmed');
@@ -68,6 +68,44 @@ test('a wait that runs out exits 1 naming the members that had not confirmed', a
     assert.deepEqual(e.outcome.pending, ['n3']);
     return true;
   });
+});
+
+test('members declared dead or leaving during a wait are named, and the answer never reads "confirmed by all"', async () => {
+  const excluded = [{ name: 'n4', status: 'dead' }, { name: 'n5\u001b[31m', status: 'left' }];
+  const a = await fakeAgent((_req, _b, res) => json(res, 200, {
+    ...SERVICE, wait: { done: true, elapsed_ms: 900, confirmed: 2, timeout_ms: 10_000, excluded },
+  }));
+  after(() => a.close());
+  const r = await cli('register', '--name', 'web', '--port', '8080', '--wait', '10s', '--socket', a.socket);
+  assert.equal(r.code, 0, r.err);
+  assert.equal(r.out, 'registered web; confirmed by 2 other alive members in 900 ms, not by 2 members that stopped answering during the wait:\n' +
+    '  n4: declared dead during the wait, did not confirm\n' +
+    '  n5?[31m: left during the wait, did not confirm\n');
+  assert.doesNotMatch(r.out, /confirmed by all/);
+  const asJson = await cli('drain', 'web-1', '--wait', '10s', '--json', '--socket', a.socket);
+  assert.deepEqual(JSON.parse(asJson.out).wait, { done: true, elapsed_ms: 900, confirmed: 2, pending: [], excluded });
+  const waited = await new Client({ socketPath: a.socket }).drain('web-1', { wait: '10s' });
+  assert.deepEqual(waited.wait?.excluded, excluded);
+});
+
+test('a wait that runs out also names the members it let go of; a malformed exclusion is a bad response', async () => {
+  let body: Record<string, unknown> = {
+    ...SERVICE, error: 'not confirmed by 1 member within 1s: n3; n4: declared dead during the wait, did not confirm',
+    pending: ['n3'], excluded: [{ name: 'n4', status: 'dead' }], confirmed: 1,
+    wait: { done: false, elapsed_ms: 1000, confirmed: 1, timeout_ms: 1000, pending: ['n3'], excluded: [{ name: 'n4', status: 'dead' }] },
+  };
+  const a = await fakeAgent((_req, _b, res) => json(res, 504, body));
+  after(() => a.close());
+  const r = await cli('drain', 'web-1', '--wait', '1s', '--socket', a.socket);
+  assert.equal(r.code, 1);
+  assert.equal(r.err, 'swimd: drained web-1, but 1 member had not confirmed it within 1s: n3 (1 member did); ' +
+    'n4: declared dead during the wait, did not confirm\n');
+  const c = new Client({ socketPath: a.socket });
+  await assert.rejects(c.drain('web-1', { wait: '1s' }), (e: unknown) => e instanceof NotConfirmedError && e.outcome.excluded.length === 1);
+  for (const bad of [{ name: 'n4', status: 'zombie' }, { name: 4, status: 'dead' }, 'n4']) {
+    body = { ...body, wait: { done: false, elapsed_ms: 1000, confirmed: 1, timeout_ms: 1000, pending: ['n3'], excluded: [bad] } };
+    await assert.rejects(c.drain('web-1', { wait: '1s' }), (e: unknown) => e instanceof ClientError && e.code === 'bad_response' && /excluded\[0\]/.test(e.message));
+  }
 });
 
 test('deregister, drain, undrain and check use their routes', async () => {

@@ -177,7 +177,7 @@ test('services and mutations use the documented routes and wait parameter', asyn
   const registered = await c.register({ name: 'web', port: 8080 }, { wait: '5s' });
   assert.equal(registered.id, 'web-1');
   assert.equal(registered.service?.port, 8080);
-  assert.deepEqual(registered.wait, { done: true, elapsedMs: 12, confirmed: 5, pending: [] });
+  assert.deepEqual(registered.wait, { done: true, elapsedMs: 12, confirmed: 5, pending: [], excluded: [] });
   await c.deregister('web/1', { wait: 1500 });
   await c.drain('web-1');
   await c.undrain('web-1');

@@ -159,6 +159,7 @@ const typicalService: ServiceMsg = {
 
 const confirmRequests: readonly ConfirmRequestMsg[] = [
   { type: 'confirm-request', reqId: 0, owner: 'a', id: 'b', rev: 0, from: 'c' },
+  { type: 'confirm-request', reqId: 7, owner: 'a', id: 'b', rev: 1, from: 'a', life: 0 },
   {
     type: 'confirm-request',
     reqId: LIMITS.seqMax,
@@ -171,6 +172,7 @@ const confirmRequests: readonly ConfirmRequestMsg[] = [
 
 const confirms: readonly ConfirmMsg[] = [
   { type: 'confirm', reqId: 1, owner: 'node-a', id: 'web-1', rev: 0, from: 'node-b' },
+  { type: 'confirm', reqId: 2, owner: 'node-a', id: 'web-1', rev: 3, from: 'node-b', life: LIMITS.seqMax },
   {
     type: 'confirm',
     reqId: LIMITS.seqMax,
@@ -255,7 +257,7 @@ test('a compound mixes catalog and membership messages, and encodeCompound agree
   assert.deepStrictEqual(encodeCompound(parts.map(encodePart)), viaPacket);
   assert.deepStrictEqual(decodeOk(decodePacket(viaPacket)), { type: 'compound', parts });
   // The full-size entry rides along with a probe.
-  const withFull = [parts[0] as GossipMsg, fullService, confirms[1] as GossipMsg];
+  const withFull = [parts[0] as GossipMsg, fullService, confirms[2] as GossipMsg];
   assert.deepStrictEqual(decodeOk(decodePacket(encodePacket({ type: 'compound', parts: withFull }))), {
     type: 'compound',
     parts: withFull,
@@ -278,8 +280,11 @@ test('trailing elements of catalog messages are ignored', () => {
     type: 'service', node: 'n', id: 'i', rev: 1, deleted: false, name: 's', address: 'h', port: 1, tags: ['t'],
     meta: [['k', 'v']], version: '', weight: 1, health: 'passing', draining: false,
   });
-  assert.deepStrictEqual(decodeOk(decodePacket(raw(14, [5, 'o', 'i', 6, 'f', ...extra]))), {
-    type: 'confirm-request', reqId: 5, owner: 'o', id: 'i', rev: 6, from: 'f',
+  assert.deepStrictEqual(decodeOk(decodePacket(raw(14, [5, 'o', 'i', 6, 'f', 9, ...extra]))), {
+    type: 'confirm-request', reqId: 5, owner: 'o', id: 'i', rev: 6, from: 'f', life: 9,
+  });
+  assert.deepStrictEqual(decodeOk(decodePacket(raw(12, [5, 'o', 'i', 6, 'f', 9, ...extra]))), {
+    type: 'confirm', reqId: 5, owner: 'o', id: 'i', rev: 6, from: 'f', life: 9,
   });
 });
 
@@ -383,6 +388,13 @@ test('the push-pull byte budgets fit one stream; a full catalog of the largest e
   assert.ok(largest * LIMITS.servicesMax > LIMITS.streamBytesMax, 'a full catalog of the largest entries exceeds one stream');
   const memberBytes = LIMITS.membersMax * (LIMITS.nameBytesMax + LIMITS.addressBytesMax + 20);
   assert.ok(LIMITS.pushPullServiceBytesMax + memberBytes < LIMITS.streamBytesMax, 'members and budgeted services fit');
+});
+
+test('a confirm or confirm request whose life is not a 32-bit integer is refused', () => {
+  for (const life of [-1, LIMITS.seqMax + 1, 1.5, '1', null]) {
+    expectError(decodePacket(raw(14, [5, 'o', 'i', 6, 'f', life])), 'bad_field', 'confirm-request.life');
+    expectError(decodePacket(raw(12, [5, 'o', 'i', 6, 'f', life])), 'bad_field', 'confirm.life');
+  }
 });
 
 test('push-pull services structure errors name the entry', () => {
@@ -748,7 +760,7 @@ test('msgpack maps with __proto__ or constructor keys are refused as meta and po
     // As an ignored trailing element of a valid entry, a confirm and a push-pull state.
     const trailing = [0x9e, ...head.slice(1), 0x90, ...tail, ...map];
     assert.equal(decodeOk(decodePacket(withHeader(11, trailing))).type, 'service');
-    const confirm = [0x96, 1, ...str('o'), ...str('i'), 2, ...str('f'), ...map];
+    const confirm = [0x97, 1, ...str('o'), ...str('i'), 2, ...str('f'), 3, ...map];
     assert.equal(decodeOk(decodePacket(withHeader(12, confirm))).type, 'confirm');
     const state = [0x97, 0xc3, ...str('a'), 0x90, 0x90, 0xc0, 0xc0, ...map];
     assert.deepStrictEqual(decodeOk(decodePushPull(withHeader(10, state))).services, []);

@@ -1,5 +1,5 @@
 import { CatalogError } from '../../protocol/catalog.js';
-import type { BarrierEvent, ServiceView } from '../../protocol/effects.js';
+import type { BarrierEvent, BarrierExclusion, ServiceView } from '../../protocol/effects.js';
 import { WaitCancelled } from '../catalog/barrier-waits.js';
 import { FieldError } from '../catalog/field-error.js';
 import { ServiceOpError, type ServicesApi } from '../catalog/local-services.js';
@@ -15,7 +15,8 @@ import type { Reply, RequestContext, Route } from './router.js';
  * The service catalog endpoints: list, register, deregister, drain, TTL check reports. Every
  * mutation takes `?wait=DURATION` and then answers only when every live member holds the change
  * (200, with `wait`), or when the time is up (504, naming the members that had not confirmed —
- * the change itself was made and stays made).
+ * the change itself was made and stays made). Either way `wait.excluded` names the members that
+ * were alive at some point of the wait and died or left without confirming.
  */
 
 export function serviceRoutes(services: ServicesApi): Route[] {
@@ -118,7 +119,7 @@ async function waited(services: ServicesApi, done: Done, totalMs: number, signal
       return json(504, {
         ...body,
         error: `registered ${done.id}, but its check has not passed within ${formatDuration(totalMs)}: no member routes to it yet`,
-        pending: [], confirmed: 0, wait: { done: false, passing: false, timeout_ms: totalMs },
+        pending: [], excluded: [], confirmed: 0, wait: { done: false, passing: false, timeout_ms: totalMs, excluded: [] },
       });
     }
     ms = Math.max(1, totalMs - (performance.now() - started));
@@ -134,16 +135,25 @@ async function waited(services: ServicesApi, done: Done, totalMs: number, signal
     if (status === 0) throw e;
     return json(status, { ...body, error: `the change was made, but cannot wait for it: ${(e as Error).message}` });
   }
-  const wait = { done: ev.done, elapsed_ms: Math.round(ev.elapsedMs), confirmed: ev.confirmed.length, timeout_ms: totalMs };
+  // Members alive at some point of the wait that died or left without confirming: always named,
+  // so that a wait that let them go never reads as "confirmed by all".
+  const excluded = [...ev.excluded].sort((a, b) => cmp(a.name, b.name)).map((x) => ({ name: x.name, status: x.status }));
+  const wait = { done: ev.done, elapsed_ms: Math.round(ev.elapsedMs), confirmed: ev.confirmed.length, timeout_ms: totalMs, excluded };
   if (ev.done) return json(200, { ...body, wait });
   const pending = [...ev.pending].sort(cmp);
+  const also = excluded.length === 0 ? '' : `; ${excluded.slice(0, 10).map(exclusionText).join('; ')}${excluded.length > 10 ? '; …' : ''}`;
   return json(504, {
     ...body,
-    error: `not confirmed by ${pending.length} member${pending.length === 1 ? '' : 's'} within ${formatDuration(ms)}: ${pending.slice(0, 10).join(', ')}${pending.length > 10 ? ', …' : ''}`,
+    error: `not confirmed by ${pending.length} member${pending.length === 1 ? '' : 's'} within ${formatDuration(ms)}: ${pending.slice(0, 10).join(', ')}${pending.length > 10 ? ', …' : ''}${also}`,
     pending,
+    excluded,
     confirmed: ev.confirmed.length,
     wait: { ...wait, pending },
   });
+}
+
+function exclusionText(x: { name: string; status: BarrierExclusion }): string {
+  return `${x.name}: ${x.status === 'left' ? 'left' : 'declared dead'} during the wait, did not confirm`;
 }
 
 /** null: no wait asked; a number: the wait in ms; a Reply: the 400 to send. */

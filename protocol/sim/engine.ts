@@ -17,6 +17,7 @@ import { deriveSeed, type Arrival, type NodeSlot, type PushPullOp, type SimEvent
 import {
   SimRunawayError,
   type NodeFactory,
+  type SimBarrierRecord,
   type SimEventRecord,
   type SimStats,
   type SimulatedNode,
@@ -35,6 +36,8 @@ export class SimEngine<N extends SimulatedNode = SwimNode> {
   };
   /** Member events in emission order (when recording is on). */
   readonly events: SimEventRecord[] = [];
+  /** Propagation barriers that finished, in order (always kept: one per barrier started). */
+  readonly barriers: SimBarrierRecord[] = [];
 
   protected readonly seed: number;
   protected readonly opts: SimulatorOptions<N>;
@@ -240,6 +243,10 @@ export class SimEngine<N extends SimulatedNode = SwimNode> {
         case 'conflict':
           this.stats.nameConflicts++;
           this.opts.onConflict?.(this.time, s.name, e.conflict);
+          break;
+        case 'barrier':
+          this.barriers.push({ time: this.time, observer: s.name, event: e.event });
+          this.opts.onBarrier?.(this.time, s.name, e.event);
           break;
         case 'rejected': {
           const r = this.stats.rejected;

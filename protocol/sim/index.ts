@@ -7,6 +7,7 @@ export {
   type JoinAllOptions,
   type NodeFactory,
   type RestartOptions,
+  type SimBarrierRecord,
   type SimEventRecord,
   type SimStats,
   type SimulatedNode,

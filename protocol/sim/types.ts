@@ -1,6 +1,6 @@
 /** The simulator's public types: what it drives, how it is configured, what it reports. */
 import type { Address } from '../address.js';
-import type { Effect, MemberEvent, MemberView, NameConflict } from '../effects.js';
+import type { BarrierEvent, Effect, MemberEvent, MemberView, NameConflict } from '../effects.js';
 import type { SwimNodeOptions } from '../node.js';
 import type { Profile } from '../profiles.js';
 
@@ -54,8 +54,17 @@ export interface SimulatorOptions<N extends SimulatedNode> {
   readonly onEvent?: (time: number, observer: string, event: MemberEvent) => void;
   /** Called for every name conflict a node reports. It must not call back into the simulator. */
   readonly onConflict?: (time: number, observer: string, conflict: NameConflict) => void;
+  /** Called for every propagation barrier that finishes. It must not call back into the simulator. */
+  readonly onBarrier?: (time: number, observer: string, event: BarrierEvent) => void;
   /** Node constructor; default builds a SwimNode. Required whenever N is not SwimNode. */
   readonly factory?: NodeFactory<N>;
+}
+
+/** A propagation barrier that finished on `observer` (the owner of the entry waited for). */
+export interface SimBarrierRecord {
+  readonly time: number;
+  readonly observer: string;
+  readonly event: BarrierEvent;
 }
 
 export interface SimEventRecord {
