@@ -17,6 +17,7 @@ import { deriveSeed, type Arrival, type NodeSlot, type PushPullOp, type SimEvent
 import {
   SimRunawayError,
   type NodeFactory,
+  type RestartOptions,
   type SimEventRecord,
   type SimStats,
   type SimulatedNode,
@@ -31,7 +32,7 @@ export class SimEngine<N extends SimulatedNode = SwimNode> {
     events: 0, packetsSent: 0, bytesSent: 0, packetsDelivered: 0, bytesDelivered: 0, packetsDropped: 0,
     drops: { loss: 0, partition: 0, down: 0, noRoute: 0, overflow: 0 },
     pushPullsStarted: 0, pushPullsCompleted: 0, pushPullsFailed: 0, pushPullBytes: 0,
-    memberEvents: 0, eventsNotRecorded: 0, rejected: new Map(),
+    memberEvents: 0, eventsNotRecorded: 0, serviceEvents: 0, barrierEvents: 0, injected: 0, rejected: new Map(),
   };
   /** Member events in emission order (when recording is on). */
   readonly events: SimEventRecord[] = [];
@@ -45,7 +46,7 @@ export class SimEngine<N extends SimulatedNode = SwimNode> {
   protected readonly ctlRng: Rng;
   protected readonly queue = new EventQueue<SimEvent>();
   protected readonly slots: NodeSlot<N>[] = [];
-  protected readonly byName = new Map<string, NodeSlot<N>>();
+  protected readonly byId = new Map<string, NodeSlot<N>>();
   protected readonly byHost = new Map<string, NodeSlot<N>>();
   protected time = 0;
 
@@ -88,19 +89,31 @@ export class SimEngine<N extends SimulatedNode = SwimNode> {
     if (timeMs > this.time) this.time = timeMs;
   }
 
-  protected slot(name: string): NodeSlot<N> {
-    const s = this.byName.get(name);
-    if (s === undefined) throw new Error(`no simulated node named ${name}`);
+  protected slot(id: string): NodeSlot<N> {
+    const s = this.byId.get(id);
+    if (s === undefined) throw new Error(`no simulated node ${id}`);
     return s;
   }
 
-  protected build(name: string, address: Address, index: number, life: number, incarnation: number | undefined): N {
+  /** A new process for a slot; `kept` is the state it recovers from disk (none: a fresh start). */
+  protected build(name: string, address: Address, index: number, life: number, kept: RestartOptions = {}): N {
     return this.factory({
       name, host: address.host, port: address.port, profile: this.profile,
       seed: deriveSeed(this.seed, index, life), now: this.time,
-      ...(incarnation !== undefined ? { incarnation } : {}),
+      ...(kept.incarnation !== undefined ? { incarnation: kept.incarnation } : {}),
+      ...(kept.catalogRevision !== undefined ? { catalogRevision: kept.catalogRevision } : {}),
       ...(this.opts.packetBytes !== undefined ? { packetBytes: this.opts.packetBytes } : {}),
     });
+  }
+
+  /**
+   * A datagram from `from`, an address that need not belong to any simulated node (an attacker, a
+   * stray host), lands at `to` after `delayMs`. It bypasses loss and partitions: the sender is not
+   * part of the modelled network. Replies to an address no node has are dropped as noRoute.
+   */
+  protected inject(to: NodeSlot<N>, from: Address, bytes: Uint8Array, delayMs: number): void {
+    this.stats.injected++;
+    this.queue.schedule(this.time + delayMs, { kind: 'packet', node: to.index, from, bytes, time: 0, seq: 0 });
   }
 
   private dispatch(ev: SimEvent): void {
@@ -231,18 +244,25 @@ export class SimEngine<N extends SimulatedNode = SwimNode> {
         case 'event':
           this.stats.memberEvents++;
           if ((this.opts.recordEvents ?? true) && this.events.length < (this.opts.eventLogMax ?? 1_000_000)) {
-            this.events.push({ time: this.time, observer: s.name, event: e.event });
+            this.events.push({ time: this.time, observer: s.id, event: e.event });
           } else {
             this.stats.eventsNotRecorded++;
           }
-          this.opts.onEvent?.(this.time, s.name, e.event);
+          this.opts.onEvent?.(this.time, s.id, e.event);
           break;
         case 'rejected': {
           const r = this.stats.rejected;
           r.set(e.reason, (r.get(e.reason) ?? 0) + 1);
           break;
         }
+        case 'service':
+          this.stats.serviceEvents++;
+          break;
+        case 'barrier':
+          this.stats.barrierEvents++;
+          break;
       }
+      this.opts.onEffect?.(this.time, s.id, e);
     }
   }
 

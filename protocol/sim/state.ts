@@ -44,7 +44,10 @@ export type SimEvent = WakeEvent | ResumeEvent | Arrival;
 
 export interface NodeSlot<N extends SimulatedNode> {
   readonly index: number;
-  readonly name: string;
+  /** The simulator's handle of the node: unique in the simulation, and its member name unless given another. */
+  readonly id: string;
+  /** The name the node goes by in the cluster; two nodes may share one (cloned machines). */
+  readonly memberName: string;
   readonly address: Address;
   node: N;
   /** Bumped on crash: events tied to the old process (its wake-ups, its streams, its joins) are void. */

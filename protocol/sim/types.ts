@@ -52,6 +52,11 @@ export interface SimulatorOptions<N extends SimulatedNode> {
   readonly eventLogMax?: number;
   /** Called for every member event as it is emitted. It must not call back into the simulator. */
   readonly onEvent?: (time: number, observer: string, event: MemberEvent) => void;
+  /**
+   * Called for every effect a node returns (sends, events, service and barrier outcomes, rejections),
+   * after the simulator carried it out, with the id of the node. It must not call back into the simulator.
+   */
+  readonly onEffect?: (time: number, node: string, effect: Effect) => void;
   /** Node constructor; default builds a SwimNode. Required whenever N is not SwimNode. */
   readonly factory?: NodeFactory<N>;
 }
@@ -90,10 +95,21 @@ export interface SimStats {
   /** Request and reply bytes of push-pull streams. */
   pushPullBytes: number;
   memberEvents: number;
+  /** Service-catalog view changes the nodes reported (carried to onEffect only). */
+  serviceEvents: number;
+  /** Propagation barrier outcomes the nodes reported (carried to onEffect only). */
+  barrierEvents: number;
+  /** Datagrams injected from addresses outside the simulated nodes. */
+  injected: number;
   /** Member events not kept because recording is off or the log is full. */
   eventsNotRecorded: number;
   /** Inputs the nodes rejected, by reason. */
   readonly rejected: Map<string, number>;
+}
+
+export interface AddNodeOptions {
+  /** The member name the node goes by, when it differs from its id (a clone of another node's name). */
+  readonly memberName?: string;
 }
 
 export interface JoinAllOptions {
@@ -101,9 +117,15 @@ export interface JoinAllOptions {
   readonly spreadMs?: number;
 }
 
+/**
+ * How a restarted process starts. Without incarnation and catalogRevision it has lost all state (a
+ * new disk, a wiped data directory); with them it recovered what the daemon persists.
+ */
 export interface RestartOptions {
   /** Lowest incarnation the new process starts from. */
   readonly incarnation?: number;
+  /** Version counter of its own catalog entries to continue from. */
+  readonly catalogRevision?: number;
   /** Join through these nodes (by name) right after the restart. */
   readonly seeds?: readonly string[];
 }
