@@ -32,7 +32,7 @@ export class SimEngine<N extends SimulatedNode = SwimNode> {
     events: 0, packetsSent: 0, bytesSent: 0, packetsDelivered: 0, bytesDelivered: 0, packetsDropped: 0,
     drops: { loss: 0, partition: 0, down: 0, noRoute: 0, overflow: 0 },
     pushPullsStarted: 0, pushPullsCompleted: 0, pushPullsFailed: 0, pushPullBytes: 0,
-    memberEvents: 0, eventsNotRecorded: 0, serviceEvents: 0, barrierEvents: 0, injected: 0, rejected: new Map(),
+    memberEvents: 0, eventsNotRecorded: 0, serviceEvents: 0, barrierEvents: 0, injected: 0, nodeErrors: 0, rejected: new Map(),
   };
   /** Member events in emission order (when recording is on). */
   readonly events: SimEventRecord[] = [];
@@ -184,16 +184,21 @@ export class SimEngine<N extends SimulatedNode = SwimNode> {
       case 'packet':
         this.stats.packetsDelivered++;
         this.stats.bytesDelivered += ev.bytes.length;
-        effects = s.node.handlePacket(now, ev.from, ev.bytes);
+        effects = this.guarded(s, 'packet', () => s.node.handlePacket(now, ev.from, ev.bytes));
         break;
       case 'join':
-        effects = s.node.join(now, ev.seeds);
+        effects = this.guarded(s, 'join', () => s.node.join(now, ev.seeds));
         break;
       case 'pp-request': {
         const from = this.slots[ev.op.from] as NodeSlot<N>;
-        const r = s.node.handlePushPull(now, from.address, ev.op.bytes);
-        this.carry(s, r.effects);
-        this.answerPushPull(s, from, ev.op, r.reply);
+        let reply: Uint8Array | null = null;
+        const requestEffects = this.guarded(s, 'push-pull request', () => {
+          const r = s.node.handlePushPull(now, from.address, ev.op.bytes);
+          reply = r.reply;
+          return r.effects;
+        });
+        this.carry(s, requestEffects);
+        this.answerPushPull(s, from, ev.op, reply);
         this.reschedule(s);
         return;
       }
@@ -201,13 +206,13 @@ export class SimEngine<N extends SimulatedNode = SwimNode> {
         if (ev.op.done) return;
         ev.op.done = true;
         this.stats.pushPullsCompleted++;
-        effects = s.node.handlePushPullReply(now, ev.from, ev.bytes);
+        effects = this.guarded(s, 'push-pull reply', () => s.node.handlePushPullReply(now, ev.from, ev.bytes));
         break;
       case 'pp-failed':
         if (ev.op.done) return;
         ev.op.done = true;
         this.stats.pushPullsFailed++;
-        effects = s.node.handlePushPullFailed(now, ev.op.toAddr);
+        effects = this.guarded(s, 'push-pull failure', () => s.node.handlePushPullFailed(now, ev.op.toAddr));
         break;
     }
     this.carry(s, effects);
@@ -216,8 +221,25 @@ export class SimEngine<N extends SimulatedNode = SwimNode> {
 
   private tickIfDue(s: NodeSlot<N>): void {
     const d = s.node.nextDeadline();
-    if (d !== null && d <= this.time) this.carry(s, s.node.tick(this.time));
+    if (d !== null && d <= this.time) this.carry(s, this.guarded(s, 'timer', () => s.node.tick(this.time)));
     this.reschedule(s);
+  }
+
+  /**
+   * Runs one input of a node. An error it throws ends the run, unless onNodeError is set: then, as
+   * the daemon's driver does, the input and its effects are lost, the error is counted and reported,
+   * and the process goes on with whatever state the input left behind.
+   */
+  private guarded(s: NodeSlot<N>, input: string, call: () => Effect[]): Effect[] {
+    const onError = this.opts.onNodeError;
+    if (onError === undefined) return call();
+    try {
+      return call();
+    } catch (err) {
+      this.stats.nodeErrors++;
+      onError(this.time, s.id, input, err);
+      return [];
+    }
   }
 
   /** Keeps exactly one live wake-up per node, at its deadline; a later deadline reuses the earlier wake-up. */

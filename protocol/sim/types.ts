@@ -57,6 +57,11 @@ export interface SimulatorOptions<N extends SimulatedNode> {
    * after the simulator carried it out, with the id of the node. It must not call back into the simulator.
    */
   readonly onEffect?: (time: number, node: string, effect: Effect) => void;
+  /**
+   * Set it to survive errors a node throws on an input (a packet, a timer, a stream): the input is
+   * lost, the node keeps running, and this is told. Unset, such an error ends the run call.
+   */
+  readonly onNodeError?: (time: number, node: string, input: string, error: unknown) => void;
   /** Node constructor; default builds a SwimNode. Required whenever N is not SwimNode. */
   readonly factory?: NodeFactory<N>;
 }
@@ -101,6 +106,8 @@ export interface SimStats {
   barrierEvents: number;
   /** Datagrams injected from addresses outside the simulated nodes. */
   injected: number;
+  /** Inputs a node threw on (only counted when onNodeError is set). */
+  nodeErrors: number;
   /** Member events not kept because recording is off or the log is full. */
   eventsNotRecorded: number;
   /** Inputs the nodes rejected, by reason. */

@@ -12,11 +12,21 @@ import type { Trial, Violation } from './sim-trial.js';
  * owner holds of its own entries (no tombstone of an entry the owner still has).
  */
 export function convergenceViolations(t: Trial): Violation[] {
+  return convergence(t, Infinity);
+}
+
+/** Whether the observers have settled (convergenceViolations is empty), stopping at the first violation. */
+export function hasSettled(t: Trial): boolean {
+  return convergence(t, 1).length === 0;
+}
+
+function convergence(t: Trial, enough: number): Violation[] {
   const sim = t.sim;
   const out: Violation[] = [];
   const observers = t.observers();
   const liveNames = new Set(t.running().map((id) => sim.memberName(id)));
   for (const o of observers) {
+    if (out.length >= enough) break;
     const view = sim.node(o).members();
     for (const target of observers) {
       const name = sim.memberName(target);
@@ -39,7 +49,10 @@ export function convergenceViolations(t: Trial): Violation[] {
       }
     }
   }
-  for (const owner of observers) out.push(...catalogAgreement(t, owner, observers));
+  for (const owner of observers) {
+    if (out.length >= enough) break;
+    out.push(...catalogAgreement(t, owner, observers));
+  }
   return out;
 }
 

@@ -7,7 +7,7 @@
 import type { ServiceMsg } from '../../protocol/messages.js';
 import { PROFILES } from '../../protocol/profiles.js';
 import {
-  convergenceViolations, issuedViolations, nameConflictViolations, reapViolations,
+  convergenceViolations, hasSettled, issuedViolations, nameConflictViolations, reapViolations,
 } from './cluster-invariants.js';
 import { FORGER, FORGERY_KINDS, forge, forgedCounter } from './forgery.js';
 import { Trial, type Violation } from './sim-trial.js';
@@ -52,6 +52,7 @@ export function runSchedule(seed: number, family: Family): RunOutcome {
     const where = e instanceof Error ? (e.stack?.split('\n')[1]?.trim() ?? '') : '';
     violations.push({ check: 'exception', text: `the run threw at ${(t.sim.now / 1000).toFixed(1)}s: ${e instanceof Error ? e.message : String(e)} ${where}` });
   }
+  for (const e of t.nodeErrors.values()) violations.push({ check: 'exception', text: `${e.text} (${e.count} inputs lost in all)` });
   return { seed, family, description: t.describe(), violations };
 }
 
@@ -209,7 +210,7 @@ function settle(t: Trial, budgetMs: number): Violation[] {
   const { sim } = t;
   t.stopFaults();
   t.note('faults stop');
-  const at = sim.runUntilCondition(() => convergenceViolations(t).length === 0, budgetMs, 100);
+  const at = sim.runUntilCondition(() => hasSettled(t), budgetMs, 100);
   t.noteIssued();
   const out: Violation[] = [];
   if (at === null) {

@@ -54,6 +54,8 @@ export class Trial {
   readonly conflictReported = new Set<string>();
   /** Every catalog id ever registered or forged, by owner member name. */
   readonly serviceIds = new Map<string, Set<string>>();
+  /** The first error each node threw on an input, and how many inputs it threw on in all. */
+  readonly nodeErrors = new Map<string, { count: number; readonly text: string }>();
   private readonly issuedInc = new Map<string, number>();
   private readonly issuedRev = new Map<string, number>();
   private readonly log: string[] = [];
@@ -69,6 +71,17 @@ export class Trial {
       seed, profile: 'lan', latencyMs, jitterMs, recordEvents: false,
       onEffect: (_time, node, e) => {
         if (reportsNameConflict(e)) this.conflictReported.add(node);
+      },
+      // As in the daemon, an input the core throws on is lost and the node goes on; each is a violation.
+      onNodeError: (time, node, input, err) => {
+        const first = this.nodeErrors.get(node);
+        if (first !== undefined) {
+          first.count++;
+          return;
+        }
+        const where = err instanceof Error ? (err.stack?.split('\n')[1]?.trim() ?? '') : '';
+        const what = err instanceof Error ? err.message : String(err);
+        this.nodeErrors.set(node, { count: 1, text: `${node} threw on a ${input} at ${(time / 1000).toFixed(1)}s: ${what} ${where}` });
       },
     });
     this.ids = this.sim.addNodes(n);
