@@ -11,7 +11,7 @@ import { runSchedule, type Family, type RunOutcome } from './helpers/fault-sched
 import { reproduce } from './helpers/seed.js';
 import type { CheckName } from './helpers/sim-trial.js';
 
-const LONG_PARTITION_EVERY = 20;
+const LONG_PARTITION_EVERY = 40;
 
 function seeds(family: Family): number[] {
   const pinned = process.env['SWIMD_SEED'];

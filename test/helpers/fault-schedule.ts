@@ -265,7 +265,20 @@ function runLongPartition(t: Trial): Violation[] {
   const out = settle(t, LONG_SETTLE_MS);
   const goneMs = REAP_MS + REAP_SLACK_MS;
   const crashedAt = t.crashedAt.get(victim);
-  if (crashedAt !== undefined && sim.now < crashedAt + goneMs) sim.runUntil(crashedAt + goneMs);
+  if (crashedAt !== undefined) {
+    // A node that starts afresh while the owner is dead but not yet reaped everywhere learns its
+    // entries from a peer's state, without ever having known the owner as a member.
+    const latest = crashedAt + REAP_MS - 60_000;
+    const fresh = ids.filter((id) => id !== victim && !t.protectedIds.has(id) && sim.isUp(id));
+    if (sim.now < latest && fresh.length > 0) {
+      sim.runUntil(sim.now + rng.int(latest - sim.now));
+      const id = fresh[rng.int(fresh.length)] as string;
+      t.restart(id, false);
+      t.note(`restart ${id} without state`);
+    }
+    if (sim.now < crashedAt + goneMs) sim.runUntil(crashedAt + goneMs);
+  }
+  t.noteIssued();
   t.note(`checked reaping at ${Math.round(sim.now / 60_000)} min`);
   out.push(...reapViolations(t, goneMs));
   return out;
