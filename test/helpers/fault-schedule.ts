@@ -148,6 +148,7 @@ function forgedStep(t: Trial): void {
     subject, subjectAddress: sim.address(subjectId), accuser: sim.memberName(up[rng.int(up.length)] as string), serviceId,
   });
   if (f.serviceId !== undefined) t.noteServiceId(subject, f.serviceId);
+  t.forgedSubjects.add(subject);
   const receivers = rng.int(3) === 0 && kind !== 'own-echo' ? [receiver, up[rng.int(up.length)] as string] : [receiver];
   for (const r of receivers) sim.injectDatagram(r, FORGER, f.bytes);
   t.note(`forged ${f.text} to ${receivers.join(',')}`);

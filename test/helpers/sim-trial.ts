@@ -54,6 +54,8 @@ export class Trial {
   readonly conflictReported = new Set<string>();
   /** Every catalog id ever registered or forged, by owner member name. */
   readonly serviceIds = new Map<string, Set<string>>();
+  /** Member names some forged datagram was about (their counters may hold values nobody issued). */
+  readonly forgedSubjects = new Set<string>();
   /** The first error each node threw on an input, and how many inputs it threw on in all. */
   readonly nodeErrors = new Map<string, { count: number; readonly text: string }>();
   private readonly issuedInc = new Map<string, number>();
