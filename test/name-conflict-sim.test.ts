@@ -44,7 +44,7 @@ test('a second process with a member\'s name on another address is refused; the 
 
   // The clone: same member name, its own address, the same configured service and one more, at
   // higher versions than the first owner's; it joins through another member.
-  const clone = sim.addNode('clone', owner);
+  const clone = sim.addNode('clone', { memberName: owner });
   const cloneAddr = sim.address(clone);
   register(sim, clone, 'db');
   register(sim, clone, 'web');
@@ -89,7 +89,7 @@ test('a member restarting on a new address while the cluster still holds the old
 
   // The host comes back at once with a new address and no state: the cluster still holds it alive.
   sim.crash(owner);
-  const next = sim.addNode('n3-new', owner);
+  const next = sim.addNode('n3-new', { memberName: owner });
   const nextAddr = sim.address(next);
   register(sim, next, 'api');
   sim.join(next, ['n0']);

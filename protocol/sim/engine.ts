@@ -18,6 +18,7 @@ import {
   SimRunawayError,
   type NodeFactory,
   type SimBarrierRecord,
+  type RestartOptions,
   type SimEventRecord,
   type SimStats,
   type SimulatedNode,
@@ -32,7 +33,7 @@ export class SimEngine<N extends SimulatedNode = SwimNode> {
     events: 0, packetsSent: 0, bytesSent: 0, packetsDelivered: 0, bytesDelivered: 0, packetsDropped: 0,
     drops: { loss: 0, partition: 0, down: 0, noRoute: 0, overflow: 0 },
     pushPullsStarted: 0, pushPullsCompleted: 0, pushPullsFailed: 0, pushPullBytes: 0,
-    memberEvents: 0, eventsNotRecorded: 0, rejected: new Map(), nameConflicts: 0,
+    memberEvents: 0, eventsNotRecorded: 0, serviceEvents: 0, barrierEvents: 0, injected: 0, nodeErrors: 0, rejected: new Map(), nameConflicts: 0,
   };
   /** Member events in emission order (when recording is on). */
   readonly events: SimEventRecord[] = [];
@@ -48,7 +49,7 @@ export class SimEngine<N extends SimulatedNode = SwimNode> {
   protected readonly ctlRng: Rng;
   protected readonly queue = new EventQueue<SimEvent>();
   protected readonly slots: NodeSlot<N>[] = [];
-  protected readonly byName = new Map<string, NodeSlot<N>>();
+  protected readonly byId = new Map<string, NodeSlot<N>>();
   protected readonly byHost = new Map<string, NodeSlot<N>>();
   protected time = 0;
 
@@ -91,19 +92,31 @@ export class SimEngine<N extends SimulatedNode = SwimNode> {
     if (timeMs > this.time) this.time = timeMs;
   }
 
-  protected slot(name: string): NodeSlot<N> {
-    const s = this.byName.get(name);
-    if (s === undefined) throw new Error(`no simulated node named ${name}`);
+  protected slot(id: string): NodeSlot<N> {
+    const s = this.byId.get(id);
+    if (s === undefined) throw new Error(`no simulated node ${id}`);
     return s;
   }
 
-  protected build(name: string, address: Address, index: number, life: number, incarnation: number | undefined): N {
+  /** A new process for a slot; `kept` is the state it recovers from disk (none: a fresh start). */
+  protected build(name: string, address: Address, index: number, life: number, kept: RestartOptions = {}): N {
     return this.factory({
       name, host: address.host, port: address.port, profile: this.profile,
       seed: deriveSeed(this.seed, index, life), now: this.time,
-      ...(incarnation !== undefined ? { incarnation } : {}),
+      ...(kept.incarnation !== undefined ? { incarnation: kept.incarnation } : {}),
+      ...(kept.catalogRevision !== undefined ? { catalogRevision: kept.catalogRevision } : {}),
       ...(this.opts.packetBytes !== undefined ? { packetBytes: this.opts.packetBytes } : {}),
     });
+  }
+
+  /**
+   * A datagram from `from`, an address that need not belong to any simulated node (an attacker, a
+   * stray host), lands at `to` after `delayMs`. It bypasses loss and partitions: the sender is not
+   * part of the modelled network. Replies to an address no node has are dropped as noRoute.
+   */
+  protected inject(to: NodeSlot<N>, from: Address, bytes: Uint8Array, delayMs: number): void {
+    this.stats.injected++;
+    this.queue.schedule(this.time + delayMs, { kind: 'packet', node: to.index, from, bytes, time: 0, seq: 0 });
   }
 
   private dispatch(ev: SimEvent): void {
@@ -174,16 +187,21 @@ export class SimEngine<N extends SimulatedNode = SwimNode> {
       case 'packet':
         this.stats.packetsDelivered++;
         this.stats.bytesDelivered += ev.bytes.length;
-        effects = s.node.handlePacket(now, ev.from, ev.bytes);
+        effects = this.guarded(s, 'packet', () => s.node.handlePacket(now, ev.from, ev.bytes));
         break;
       case 'join':
-        effects = s.node.join(now, ev.seeds);
+        effects = this.guarded(s, 'join', () => s.node.join(now, ev.seeds));
         break;
       case 'pp-request': {
         const from = this.slots[ev.op.from] as NodeSlot<N>;
-        const r = s.node.handlePushPull(now, from.address, ev.op.bytes);
-        this.carry(s, r.effects);
-        this.answerPushPull(s, from, ev.op, r.reply);
+        let reply: Uint8Array | null = null;
+        const requestEffects = this.guarded(s, 'push-pull request', () => {
+          const r = s.node.handlePushPull(now, from.address, ev.op.bytes);
+          reply = r.reply;
+          return r.effects;
+        });
+        this.carry(s, requestEffects);
+        this.answerPushPull(s, from, ev.op, reply);
         this.reschedule(s);
         return;
       }
@@ -191,13 +209,13 @@ export class SimEngine<N extends SimulatedNode = SwimNode> {
         if (ev.op.done) return;
         ev.op.done = true;
         this.stats.pushPullsCompleted++;
-        effects = s.node.handlePushPullReply(now, ev.from, ev.bytes);
+        effects = this.guarded(s, 'push-pull reply', () => s.node.handlePushPullReply(now, ev.from, ev.bytes));
         break;
       case 'pp-failed':
         if (ev.op.done) return;
         ev.op.done = true;
         this.stats.pushPullsFailed++;
-        effects = s.node.handlePushPullFailed(now, ev.op.toAddr);
+        effects = this.guarded(s, 'push-pull failure', () => s.node.handlePushPullFailed(now, ev.op.toAddr));
         break;
     }
     this.carry(s, effects);
@@ -206,8 +224,25 @@ export class SimEngine<N extends SimulatedNode = SwimNode> {
 
   private tickIfDue(s: NodeSlot<N>): void {
     const d = s.node.nextDeadline();
-    if (d !== null && d <= this.time) this.carry(s, s.node.tick(this.time));
+    if (d !== null && d <= this.time) this.carry(s, this.guarded(s, 'timer', () => s.node.tick(this.time)));
     this.reschedule(s);
+  }
+
+  /**
+   * Runs one input of a node. An error it throws ends the run, unless onNodeError is set: then, as
+   * the daemon's driver does, the input and its effects are lost, the error is counted and reported,
+   * and the process goes on with whatever state the input left behind.
+   */
+  private guarded(s: NodeSlot<N>, input: string, call: () => Effect[]): Effect[] {
+    const onError = this.opts.onNodeError;
+    if (onError === undefined) return call();
+    try {
+      return call();
+    } catch (err) {
+      this.stats.nodeErrors++;
+      onError(this.time, s.id, input, err);
+      return [];
+    }
   }
 
   /** Keeps exactly one live wake-up per node, at its deadline; a later deadline reuses the earlier wake-up. */
@@ -234,26 +269,31 @@ export class SimEngine<N extends SimulatedNode = SwimNode> {
         case 'event':
           this.stats.memberEvents++;
           if ((this.opts.recordEvents ?? true) && this.events.length < (this.opts.eventLogMax ?? 1_000_000)) {
-            this.events.push({ time: this.time, observer: s.name, event: e.event });
+            this.events.push({ time: this.time, observer: s.id, event: e.event });
           } else {
             this.stats.eventsNotRecorded++;
           }
-          this.opts.onEvent?.(this.time, s.name, e.event);
+          this.opts.onEvent?.(this.time, s.id, e.event);
           break;
         case 'conflict':
           this.stats.nameConflicts++;
-          this.opts.onConflict?.(this.time, s.name, e.conflict);
+          this.opts.onConflict?.(this.time, s.id, e.conflict);
           break;
         case 'barrier':
-          this.barriers.push({ time: this.time, observer: s.name, event: e.event });
-          this.opts.onBarrier?.(this.time, s.name, e.event);
+          this.stats.barrierEvents++;
+          this.barriers.push({ time: this.time, observer: s.id, event: e.event });
+          this.opts.onBarrier?.(this.time, s.id, e.event);
           break;
         case 'rejected': {
           const r = this.stats.rejected;
           r.set(e.reason, (r.get(e.reason) ?? 0) + 1);
           break;
         }
+        case 'service':
+          this.stats.serviceEvents++;
+          break;
       }
+      this.opts.onEffect?.(this.time, s.id, e);
     }
   }
 

@@ -3,6 +3,7 @@ export { EventQueue, type Scheduled } from './event-queue.js';
 export { Network, type LinkOverride, type NetworkConfig, type DropCause } from './network.js';
 export {
   SimRunawayError,
+  type AddNodeOptions,
   type DropCounts,
   type JoinAllOptions,
   type NodeFactory,

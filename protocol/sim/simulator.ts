@@ -9,32 +9,33 @@ import type { SwimNode } from '../node.js';
 import { SimEngine } from './engine.js';
 import type { LinkOverride, NetworkConfig } from './network.js';
 import { simHost, type NodeSlot } from './state.js';
-import type { JoinAllOptions, RestartOptions, SimulatedNode } from './types.js';
+import type { AddNodeOptions, JoinAllOptions, RestartOptions, SimulatedNode } from './types.js';
 
 export class Simulator<N extends SimulatedNode = SwimNode> extends SimEngine<N> {
   // ---- membership of the simulation -------------------------------------------------------------
 
   /**
-   * Adds a running node (not yet joined to anything). Names default to n0, n1, ... `memberName`
-   * runs it under another slot's member name (a cloned host); it is still addressed here as `name`.
+   * Adds a running node (not yet joined to anything) and returns its id, by which every other method
+   * addresses it. Ids default to n0, n1, ...; the member name is the id unless `opts.memberName`
+   * gives another, which may repeat an existing node's name (a cloned machine on another host).
    */
-  addNode(name?: string, memberName?: string): string {
+  addNode(id?: string, opts: AddNodeOptions = {}): string {
     const index = this.slots.length;
-    const nodeName = name ?? `n${index}`;
-    if (this.byName.has(nodeName)) throw new Error(`duplicate simulated node name: ${nodeName}`);
+    const nodeId = id ?? `n${index}`;
+    if (this.byId.has(nodeId)) throw new Error(`duplicate simulated node id: ${nodeId}`);
+    const memberName = opts.memberName ?? nodeId;
     this.network.addNode(index);
     const address: Address = { host: simHost(index), port: this.port };
     const slot: NodeSlot<N> = {
-      index, name: nodeName, memberName: memberName ?? nodeName, address,
-      node: this.build(memberName ?? nodeName, address, index, 0, undefined),
+      index, id: nodeId, memberName, address, node: this.build(memberName, address, index, 0),
       epoch: 0, crashed: false, paused: false, pauseGen: 0, wakeGen: 0, wakeAt: Infinity,
       inbox: [], inboxDatagrams: 0, bytesSent: 0, restarts: 0,
     };
     this.slots.push(slot);
-    this.byName.set(nodeName, slot);
+    this.byId.set(nodeId, slot);
     this.byHost.set(address.host, slot);
     this.reschedule(slot);
-    return nodeName;
+    return nodeId;
   }
 
   addNodes(count: number): string[] {
@@ -43,8 +44,14 @@ export class Simulator<N extends SimulatedNode = SwimNode> extends SimEngine<N> 
     return names;
   }
 
+  /** Ids of every node ever added, crashed ones included. */
   names(): string[] {
-    return this.slots.map((s) => s.name);
+    return this.slots.map((s) => s.id);
+  }
+
+  /** The member name node `id` goes by in the cluster. */
+  memberName(id: string): string {
+    return this.slot(id).memberName;
   }
 
   /** The current process of `name` (a new object after each restart). */
@@ -84,7 +91,7 @@ export class Simulator<N extends SimulatedNode = SwimNode> extends SimEngine<N> 
     const spread = opts.spreadMs ?? 0;
     for (const s of this.slots) {
       if (s.crashed) continue;
-      this.join(s.name, seeds, spread > 0 ? this.ctlRng.next() * spread : 0);
+      this.join(s.id, seeds, spread > 0 ? this.ctlRng.next() * spread : 0);
     }
   }
 
@@ -112,12 +119,15 @@ export class Simulator<N extends SimulatedNode = SwimNode> extends SimEngine<N> 
     s.inboxDatagrams = 0;
   }
 
-  /** A new process with the same name and address and no memory of the old one; crashes the old one first. */
+  /**
+   * A new process with the same name and address; crashes the old one first. It remembers nothing of
+   * the old one but what `opts` hands it (see RestartOptions).
+   */
   restart(name: string, opts: RestartOptions = {}): void {
     const s = this.slot(name);
     this.crash(name);
     s.restarts++;
-    s.node = this.build(s.memberName, s.address, s.index, s.restarts, opts.incarnation);
+    s.node = this.build(s.memberName, s.address, s.index, s.restarts, opts);
     s.crashed = false;
     this.reschedule(s);
     if (opts.seeds !== undefined) this.join(name, opts.seeds);
@@ -142,6 +152,15 @@ export class Simulator<N extends SimulatedNode = SwimNode> extends SimEngine<N> 
   resume(name: string): void {
     const s = this.slot(name);
     if (s.paused) this.wakeUp(s);
+  }
+
+  /**
+   * Delivers raw bytes to running node `to` as a datagram from `from`, `delayMs` from now: forged or
+   * malformed input from a host outside the simulation (no partition or loss applies to it).
+   */
+  injectDatagram(to: string, from: Address, bytes: Uint8Array, delayMs = 0): void {
+    if (this.byHost.has(from.host)) throw new Error(`${from.host} belongs to a simulated node; inject from an outside address`);
+    this.inject(this.slot(to), from, bytes, delayMs);
   }
 
   // ---- network ----------------------------------------------------------------------------------
@@ -207,13 +226,13 @@ export class Simulator<N extends SimulatedNode = SwimNode> extends SimEngine<N> 
   /** Each running (not crashed) node's member list, paused nodes included. */
   views(): Map<string, readonly MemberView[]> {
     const out = new Map<string, readonly MemberView[]>();
-    for (const s of this.slots) if (!s.crashed) out.set(s.name, s.node.members());
+    for (const s of this.slots) if (!s.crashed) out.set(s.id, s.node.members());
     return out;
   }
 
   /** Whether `pred` holds for the member list of every running node. */
   allAgree(pred: (members: readonly MemberView[], observer: string) => boolean): boolean {
-    for (const s of this.slots) if (!s.crashed && !pred(s.node.members(), s.name)) return false;
+    for (const s of this.slots) if (!s.crashed && !pred(s.node.members(), s.id)) return false;
     return true;
   }
 

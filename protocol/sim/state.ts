@@ -44,8 +44,9 @@ export type SimEvent = WakeEvent | ResumeEvent | Arrival;
 
 export interface NodeSlot<N extends SimulatedNode> {
   readonly index: number;
-  readonly name: string;
-  /** The member name the process runs under: its slot name unless two slots share one. */
+  /** The simulator's handle of the node: unique in the simulation, and its member name unless given another. */
+  readonly id: string;
+  /** The name the node goes by in the cluster; two nodes may share one (cloned machines). */
   readonly memberName: string;
   readonly address: Address;
   node: N;

@@ -56,6 +56,16 @@ export interface SimulatorOptions<N extends SimulatedNode> {
   readonly onConflict?: (time: number, observer: string, conflict: NameConflict) => void;
   /** Called for every propagation barrier that finishes. It must not call back into the simulator. */
   readonly onBarrier?: (time: number, observer: string, event: BarrierEvent) => void;
+  /**
+   * Called for every effect a node returns (sends, events, service and barrier outcomes, rejections),
+   * after the simulator carried it out, with the id of the node. It must not call back into the simulator.
+   */
+  readonly onEffect?: (time: number, node: string, effect: Effect) => void;
+  /**
+   * Set it to survive errors a node throws on an input (a packet, a timer, a stream): the input is
+   * lost, the node keeps running, and this is told. Unset, such an error ends the run call.
+   */
+  readonly onNodeError?: (time: number, node: string, input: string, error: unknown) => void;
   /** Node constructor; default builds a SwimNode. Required whenever N is not SwimNode. */
   readonly factory?: NodeFactory<N>;
 }
@@ -101,6 +111,14 @@ export interface SimStats {
   /** Request and reply bytes of push-pull streams. */
   pushPullBytes: number;
   memberEvents: number;
+  /** Service-catalog view changes the nodes reported (carried to onEffect only). */
+  serviceEvents: number;
+  /** Propagation barrier outcomes the nodes reported (carried to onEffect only). */
+  barrierEvents: number;
+  /** Datagrams injected from addresses outside the simulated nodes. */
+  injected: number;
+  /** Inputs a node threw on (only counted when onNodeError is set). */
+  nodeErrors: number;
   /** Member events not kept because recording is off or the log is full. */
   eventsNotRecorded: number;
   /** Inputs the nodes rejected, by reason. */
@@ -109,14 +127,25 @@ export interface SimStats {
   nameConflicts: number;
 }
 
+export interface AddNodeOptions {
+  /** The member name the node goes by, when it differs from its id (a clone of another node's name). */
+  readonly memberName?: string;
+}
+
 export interface JoinAllOptions {
   /** Spread the joins uniformly (seeded) over this many ms from now; default 0 (all at once). */
   readonly spreadMs?: number;
 }
 
+/**
+ * How a restarted process starts. Without incarnation and catalogRevision it has lost all state (a
+ * new disk, a wiped data directory); with them it recovered what the daemon persists.
+ */
 export interface RestartOptions {
   /** Lowest incarnation the new process starts from. */
   readonly incarnation?: number;
+  /** Version counter of its own catalog entries to continue from. */
+  readonly catalogRevision?: number;
   /** Join through these nodes (by name) right after the restart. */
   readonly seeds?: readonly string[];
 }
