@@ -4,6 +4,7 @@ import type { CatalogHost } from './catalog-host.js';
 import { encodePart } from './codec.js';
 import { LIMITS } from './limits.js';
 import type { ConfirmMsg, ConfirmRequestMsg } from './messages.js';
+import { isSameOrNewer } from './serial.js';
 import type { ServiceGossip } from './service-gossip.js';
 
 interface Barrier {
@@ -48,14 +49,18 @@ export class Barriers {
 
   onConfirm(msg: ConfirmMsg): void {
     const b = this.active.get(msg.reqId);
-    if (b === undefined || msg.owner !== this.host.name || msg.id !== b.serviceId || msg.rev < b.rev) return;
+    if (b === undefined || msg.owner !== this.host.name || msg.id !== b.serviceId || !isSameOrNewer(msg.rev, b.rev)) return;
     if (b.pending.delete(msg.from)) b.confirmed.push(msg.from);
     if (b.pending.size === 0) this.finish(b, true);
   }
 
-  /** A member asks which version we hold; the entry itself travels in the same packet, before this. */
+  /**
+   * A member asks which version we hold; the entry itself travels in the same packet, before this.
+   * Holding none, we answer the version just below the one asked for: older than it in serial
+   * arithmetic whatever its value, where 0 would read as newer once versions pass 2^31.
+   */
   onRequest(from: Address, msg: ConfirmRequestMsg, selfName: string): void {
-    const held = this.services.catalog.get(msg.owner, msg.id)?.rev ?? 0;
+    const held = this.services.catalog.get(msg.owner, msg.id)?.rev ?? (msg.rev + LIMITS.incarnationMax) % (LIMITS.incarnationMax + 1);
     const answer: ConfirmMsg = { type: 'confirm', reqId: msg.reqId, owner: msg.owner, id: msg.id, rev: held, from: selfName };
     this.host.send(from, [encodePart(answer)]);
   }

@@ -72,6 +72,15 @@ export const LIMITS = {
    * this is never reached in practice; a decoder refuses anything larger.
    */
   incarnationMax: 0xffff_ffff,
+  /**
+   * An accusation (suspect or dead) about another member whose incarnation is newer than the one
+   * held by more than this is refused as implausible. Honest incarnations move by one per
+   * refutation and one per restart, so an honest accusation is never more than a handful ahead;
+   * this leaves room for a member that refuted tens of thousands of times while we were cut off.
+   * Values a member says about itself (alive, leave) are never bounded: the owner must always be
+   * able to outbid whatever was said about it (daemon/SECURITY.md, "Protocol abuse").
+   */
+  incarnationJumpMax: 65_536,
 } as const;
 
 export type Limits = typeof LIMITS;
