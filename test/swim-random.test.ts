@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Rng } from '../protocol/rng.js';
+import { isNewer, newest } from '../protocol/serial.js';
 import { Simulator } from '../protocol/sim/simulator.js';
 import { reproduce } from './helpers/seed.js';
 
@@ -21,12 +22,13 @@ function runSchedule(seed: number): RunResult {
   sim.runFor(3_000);
 
   const crashed = new Set<string>();
-  /** Highest incarnation each node ever held for itself, across lives. */
+  /** Newest incarnation (serial arithmetic) each node ever held for itself, across lives. */
   const ownMax = new Map<string, number>();
   const noteOwn = (name: string): void => {
     if (!sim.isUp(name)) return;
     const inc = sim.node(name).self().incarnation;
-    ownMax.set(name, Math.max(ownMax.get(name) ?? 0, inc));
+    const held = ownMax.get(name);
+    ownMax.set(name, held === undefined ? inc : newest(held, inc));
   };
   const live = (): string[] => names.filter((x) => !crashed.has(x));
 
@@ -86,7 +88,7 @@ function runSchedule(seed: number): RunResult {
   for (const o of live()) {
     for (const m of sim.node(o).members()) {
       const own = ownMax.get(m.name) ?? 0;
-      if (m.incarnation > own) violations.push(`${o} holds ${m.name} at incarnation ${m.incarnation} > its own ${own}`);
+      if (isNewer(m.incarnation, own)) violations.push(`${o} holds ${m.name} at incarnation ${m.incarnation} > its own ${own}`);
     }
   }
   return { violations };
