@@ -109,14 +109,15 @@ export class Catalog {
   }
 
   /**
-   * Stores `msg` if it is newer than what is held. Returns the entry it replaced (undefined when
-   * new), or null when `msg` was not newer or a limit refused it (`refused` tells which).
+   * Stores `msg` if it is newer than what is held (always, with `own`: the owner's change is the
+   * truth whatever its number). Returns the entry it replaced (undefined when new), or null when
+   * `msg` was not newer or a limit refused it (`refused` tells which).
    */
-  put(msg: ServiceMsg, now: number): { stored: boolean; previous: ServiceMsg | undefined; refused: boolean } {
+  put(msg: ServiceMsg, now: number, own = false): { stored: boolean; previous: ServiceMsg | undefined; refused: boolean } {
     const key = catalogKey(msg.node, msg.id);
     const cur = this.entries.get(key);
     if (cur !== undefined) {
-      if (!supersedes(msg, cur.msg)) return { stored: false, previous: cur.msg, refused: false };
+      if (!own && !supersedes(msg, cur.msg)) return { stored: false, previous: cur.msg, refused: false };
       const previous = cur.msg;
       cur.msg = msg;
       cur.updatedAt = now;

@@ -178,7 +178,7 @@ export class ServiceGossip {
   }
 
   private store(entry: ServiceMsg, part: Uint8Array): void {
-    const { previous } = this.catalog.put(entry, this.host.now());
+    const { previous } = this.catalog.put(entry, this.host.now(), true);
     this.emitChange(previous === undefined ? null : serviceView(previous, 'alive'), serviceView(entry, 'alive'));
     this.host.disseminate(serviceQueueKey(entry.node, entry.id), part, true);
   }
