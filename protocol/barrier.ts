@@ -4,7 +4,7 @@ import type { CatalogHost } from './catalog-host.js';
 import { encodePart } from './codec.js';
 import { LIMITS } from './limits.js';
 import type { ConfirmMsg, ConfirmRequestMsg } from './messages.js';
-import { isSameOrNewer } from './serial.js';
+import { isSameOrNewer, serialPrevious } from './serial.js';
 import type { ServiceGossip } from './service-gossip.js';
 
 interface Barrier {
@@ -60,7 +60,7 @@ export class Barriers {
    * arithmetic whatever its value, where 0 would read as newer once versions pass 2^31.
    */
   onRequest(from: Address, msg: ConfirmRequestMsg, selfName: string): void {
-    const held = this.services.catalog.get(msg.owner, msg.id)?.rev ?? (msg.rev + LIMITS.incarnationMax) % (LIMITS.incarnationMax + 1);
+    const held = this.services.catalog.get(msg.owner, msg.id)?.rev ?? serialPrevious(msg.rev);
     const answer: ConfirmMsg = { type: 'confirm', reqId: msg.reqId, owner: msg.owner, id: msg.id, rev: held, from: selfName };
     this.host.send(from, [encodePart(answer)]);
   }

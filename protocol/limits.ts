@@ -68,8 +68,8 @@ export const LIMITS = {
   /** Probe sequence numbers are unsigned 32-bit on the wire; senders wrap to 0 past this. */
   seqMax: 0xffff_ffff,
   /**
-   * Incarnations are unsigned 32-bit on the wire. A node bumps its own only to refute a suspicion, so
-   * this is never reached in practice; a decoder refuses anything larger.
+   * Incarnations and catalog versions are unsigned 32-bit on the wire (a decoder refuses anything
+   * larger) and compare as serial numbers (serial.ts): past this value they wrap to 0, which is newer.
    */
   incarnationMax: 0xffff_ffff,
   /**

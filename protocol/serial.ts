@@ -36,6 +36,11 @@ export function serialNext(a: number): number {
   return (a + 1) % MOD;
 }
 
+/** The value before `a`: always older than `a`. */
+export function serialPrevious(a: number): number {
+  return (a + MOD - 1) % MOD;
+}
+
 /** A counter handed in from outside (persisted state): reduced into 32 bits; anything not a whole number ≥ 0 is 0. */
 export function toSerial(n: number): number {
   return Number.isSafeInteger(n) && n >= 0 ? n % MOD : 0;

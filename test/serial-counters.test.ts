@@ -292,3 +292,13 @@ test('simulated cluster: an owner that lost its catalog reuses a version with ne
   const at = sim.runUntilCondition(() => names.every((o) => port(o) === 9090), 60_000, 10);
   assert.notEqual(at, null, `every node holds the owner's content (holding: ${names.map((o) => port(o)).join(',')})` + reproduce(seed));
 });
+
+test('a barrier question about an entry not held is answered with a version older than the one asked, past 2^31 too', () => {
+  const b = node('b');
+  for (const asked of [5, 2 ** 31 + 11, TOP, 0]) {
+    const effects = b.handlePacket(10, MALLORY, encodePacket({ type: 'confirm-request', reqId: 1, owner: 'a', id: 'web', rev: asked, from: 'a' }));
+    const answer = sentParts(effects).find((p) => p.type === 'confirm');
+    assert.ok(answer !== undefined && answer.type === 'confirm');
+    assert.ok(isNewer(asked, answer.rev), `asked ${asked}, answered ${answer.rev}: must not read as a confirmation`);
+  }
+});
