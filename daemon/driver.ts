@@ -177,7 +177,9 @@ export class Driver {
           break;
         case 'rejected':
           this.d.metrics.reject(e.reason);
-          this.d.log.debug('input rejected', { reason: e.reason, detail: e.detail });
+          // A failed timer handler is a bug in the core, not hostile input: worth an error line.
+          if (e.reason === 'internal_error') this.d.log.error('protocol core failed on a timer', { detail: e.detail });
+          else this.d.log.debug('input rejected', { reason: e.reason, detail: e.detail });
           break;
       }
     }

@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isNewer, serialNext } from '../protocol/serial.js';
 import { DAEMON_LIMITS } from './limits.js';
 import type { Logger } from './log.js';
 
@@ -8,7 +9,11 @@ import type { Logger } from './log.js';
  * The agent's memory across restarts: its name and the highest incarnation it ever used, in
  * <data_dir>/state.json. A restarted agent starts above that incarnation, so an "X is dead" still
  * circulating from before the restart is refuted by the first alive message, not after a round
- * trip. Incarnations are counters, not timestamps, so clock jumps cannot lower them.
+ * trip. Incarnations are counters, not timestamps, so clock jumps cannot lower them; they are
+ * 32-bit serial numbers (protocol/serial.ts), so the successor of 0xffffffff is 0, and newer.
+ * A stored incarnation that is no such number (hand-edited, or written by an older version that
+ * let it pass 2^32) is replaced by 0 with a warning: the agent starts anyway and refutes whatever
+ * the cluster still holds about it.
  *
  * A lock file in data_dir keeps two agents from sharing (and racing on) one state file.
  */
@@ -49,7 +54,7 @@ export class StateStore {
       if (previous !== null && previous.name !== name) {
         log.warn('node name changed since the last run; keeping the incarnation counter', { previous: previous.name, name });
       }
-      const start = previous === null ? 1 : previous.incarnation + 1;
+      const start = serialNext(previous?.incarnation ?? 0);
       const store = new StateStore(dir, name, log, previous, start);
       await store.write(start);
       return store;
@@ -61,7 +66,7 @@ export class StateStore {
 
   /** Called after every input with the core's own incarnation; writes only when it rose. */
   noteIncarnation(incarnation: number): void {
-    if (incarnation <= this.queued || this.closed) return;
+    if (!isNewer(incarnation, this.queued) || this.closed) return;
     this.queued = incarnation;
     if (this.writing === null) this.writing = this.drain();
   }
@@ -76,10 +81,10 @@ export class StateStore {
 
   /** One write at a time; bursts of rises collapse into a write of the latest value. */
   private async drain(): Promise<void> {
-    let written = -1;
+    let written: number | null = null;
     try {
-      while (written < this.queued) {
-        const target = this.queued;
+      while (written !== this.queued) {
+        const target: number = this.queued;
         try {
           await this.write(target);
         } catch (e) {
@@ -140,15 +145,24 @@ async function load(path: string, log: Logger): Promise<PersistedState | null> {
     return setAside(path, log, 'invalid JSON');
   }
   const state = decodeState(parsed);
-  return state ?? setAside(path, log, 'unexpected content');
+  if (state === null) return setAside(path, log, 'unexpected content');
+  const { name, incarnation } = state;
+  if (typeof incarnation === 'number' && Number.isInteger(incarnation) && incarnation >= 0 && incarnation <= INCARNATION_MAX) {
+    return { name, incarnation };
+  }
+  log.warn('stored incarnation is not a 32-bit counter; starting from incarnation 1 and refuting any stale state', {
+    path, incarnation: typeof incarnation === 'number' || typeof incarnation === 'string' ? incarnation : typeof incarnation,
+  });
+  return { name, incarnation: 0 };
 }
 
-function decodeState(v: unknown): PersistedState | null {
+const INCARNATION_MAX = 0xffff_ffff;
+
+function decodeState(v: unknown): { name: string; incarnation: unknown } | null {
   if (typeof v !== 'object' || v === null) return null;
   const o = v as Record<string, unknown>;
   const { name, incarnation } = o;
-  if (o['format'] !== FORMAT || typeof name !== 'string' || typeof incarnation !== 'number') return null;
-  if (!Number.isSafeInteger(incarnation) || incarnation < 0) return null;
+  if (o['format'] !== FORMAT || typeof name !== 'string') return null;
   return { name, incarnation };
 }
 

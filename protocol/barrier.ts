@@ -5,6 +5,7 @@ import { encodePart } from './codec.js';
 import type { BarrierExclusion } from './effects.js';
 import { LIMITS } from './limits.js';
 import type { ConfirmMsg, ConfirmRequestMsg, MemberStatus } from './messages.js';
+import { isNewer, isSameOrNewer, serialPrevious } from './serial.js';
 import type { ServiceGossip } from './service-gossip.js';
 
 interface Barrier {
@@ -77,11 +78,11 @@ export class Barriers {
 
   onConfirm(msg: ConfirmMsg): void {
     const b = this.active.get(msg.reqId);
-    if (b === undefined || msg.owner !== this.host.name || msg.id !== b.serviceId || msg.rev < b.rev) return;
+    if (b === undefined || msg.owner !== this.host.name || msg.id !== b.serviceId || !isSameOrNewer(msg.rev, b.rev)) return;
     if (msg.life !== undefined && msg.life !== this.life.life) return;
     // A version above any this process issued is a copy from a previous life of this node, not ours.
     const current = this.services.catalog.get(this.host.name, b.serviceId);
-    if (current === undefined || msg.rev > current.rev) return;
+    if (current === undefined || isNewer(msg.rev, current.rev)) return;
     if (b.confirmed.has(msg.from)) return;
     // An excluded member that answers holds the version after all; a member that joined since the
     // last round is taken in if it is alive in our view.
@@ -92,9 +93,13 @@ export class Barriers {
     if (b.pending.size === 0) this.finish(b, true);
   }
 
-  /** A member asks which version we hold; the entry itself travels in the same packet, before this. */
+  /**
+   * A member asks which version we hold; the entry itself travels in the same packet, before this.
+   * Holding none, we answer the version just below the one asked for: older than it in serial
+   * arithmetic whatever its value, where 0 would read as newer once versions pass 2^31.
+   */
   onRequest(from: Address, msg: ConfirmRequestMsg, selfName: string): void {
-    const held = this.services.catalog.get(msg.owner, msg.id)?.rev ?? 0;
+    const held = this.services.catalog.get(msg.owner, msg.id)?.rev ?? serialPrevious(msg.rev);
     const answer: ConfirmMsg = {
       type: 'confirm', reqId: msg.reqId, owner: msg.owner, id: msg.id, rev: held, from: selfName,
       ...(msg.life === undefined ? {} : { life: msg.life }),

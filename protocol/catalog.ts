@@ -1,6 +1,8 @@
+import { encodePart } from './codec.js';
 import type { ServiceView } from './effects.js';
 import { LIMITS } from './limits.js';
 import type { Health, MemberStatus, ServiceMsg } from './messages.js';
+import { isNewer } from './serial.js';
 
 /** What a caller may set on a service instance it registers. */
 export interface ServiceSpec {
@@ -53,9 +55,30 @@ export function sameView(a: ServiceView | null, b: ServiceView | null): boolean 
   return a.rev === b.rev && a.health === b.health && a.address === b.address && a.port === b.port;
 }
 
+/** True when the two entries carry the same content (versions aside). */
+export function sameEntry(a: ServiceMsg, b: ServiceMsg): boolean {
+  return a.deleted === b.deleted && a.name === b.name && a.address === b.address && a.port === b.port &&
+    a.version === b.version && a.weight === b.weight && a.health === b.health && a.draining === b.draining &&
+    a.tags.length === b.tags.length && a.tags.every((t, i) => t === b.tags[i]) &&
+    a.meta.length === b.meta.length && a.meta.every(([k, v], i) => k === b.meta[i]?.[0] && v === b.meta[i]?.[1]);
+}
+
 /**
- * Every service entry and tombstone this node holds, keyed by (owner, id). The highest owner
- * version wins; tombstones are kept for a retention period and then collected.
+ * True when `msg` replaces `held`: its version is newer (serial arithmetic), or the versions are
+ * equal and the contents differ, where the larger encoding wins. Equal versions with different
+ * contents come from an owner that lost its saved catalog and counted up to an old number again;
+ * comparing the bytes gives every node the same answer, so the cluster converges, and the owner,
+ * seeing its version with other content, re-issues above it.
+ */
+export function supersedes(msg: ServiceMsg, held: ServiceMsg): boolean {
+  if (msg.rev !== held.rev) return isNewer(msg.rev, held.rev);
+  if (sameEntry(msg, held)) return false;
+  return Buffer.compare(encodePart(msg), encodePart(held)) > 0;
+}
+
+/**
+ * Every service entry and tombstone this node holds, keyed by (owner, id). The newest owner
+ * version wins (ties: see supersedes); tombstones are kept for a retention period and then collected.
  */
 export class Catalog {
   private readonly entries = new Map<string, Stored>();
@@ -111,14 +134,15 @@ export class Catalog {
   }
 
   /**
-   * Stores `msg` if it is newer than what is held. Returns the entry it replaced (undefined when
-   * new), or null when `msg` was not newer or a limit refused it (`refused` tells which).
+   * Stores `msg` if it is newer than what is held (always, with `own`: the owner's change is the
+   * truth whatever its number). Returns the entry it replaced (undefined when new), or null when
+   * `msg` was not newer or a limit refused it (`refused` tells which).
    */
-  put(msg: ServiceMsg, now: number): { stored: boolean; previous: ServiceMsg | undefined; refused: boolean } {
+  put(msg: ServiceMsg, now: number, own = false): { stored: boolean; previous: ServiceMsg | undefined; refused: boolean } {
     const key = catalogKey(msg.node, msg.id);
     const cur = this.entries.get(key);
     if (cur !== undefined) {
-      if (msg.rev <= cur.msg.rev) return { stored: false, previous: cur.msg, refused: false };
+      if (!own && !supersedes(msg, cur.msg)) return { stored: false, previous: cur.msg, refused: false };
       const previous = cur.msg;
       cur.msg = msg;
       cur.updatedAt = now;

@@ -121,5 +121,8 @@ export type Effect =
   /** An input was dropped; the driver counts it by reason. */
   | { readonly kind: 'rejected'; readonly reason: DecodeErrorReason | PolicyRejectReason; readonly detail: string };
 
-/** Inputs that decode fine but that the core refuses. */
-export type PolicyRejectReason = 'not_for_us' | 'stale_seq' | 'from_self' | 'limit';
+/**
+ * Inputs that decode fine but that the core refuses. `internal_error`: a timer handler failed; the
+ * core dropped what that handler had begun and went on with the other timers.
+ */
+export type PolicyRejectReason = 'not_for_us' | 'stale_seq' | 'from_self' | 'limit' | 'implausible_incarnation' | 'internal_error';

@@ -82,10 +82,19 @@ export const LIMITS = {
   /** Probe sequence numbers are unsigned 32-bit on the wire; senders wrap to 0 past this. */
   seqMax: 0xffff_ffff,
   /**
-   * Incarnations are unsigned 32-bit on the wire. A node bumps its own only to refute a suspicion, so
-   * this is never reached in practice; a decoder refuses anything larger.
+   * Incarnations and catalog versions are unsigned 32-bit on the wire (a decoder refuses anything
+   * larger) and compare as serial numbers (serial.ts): past this value they wrap to 0, which is newer.
    */
   incarnationMax: 0xffff_ffff,
+  /**
+   * An accusation (suspect or dead) about another member whose incarnation is newer than the one
+   * held by more than this is refused as implausible. Honest incarnations move by one per
+   * refutation and one per restart, so an honest accusation is never more than a handful ahead;
+   * this leaves room for a member that refuted tens of thousands of times while we were cut off.
+   * Values a member says about itself (alive, leave) are never bounded: the owner must always be
+   * able to outbid whatever was said about it (daemon/SECURITY.md, "Protocol abuse").
+   */
+  incarnationJumpMax: 65_536,
 } as const;
 
 export type Limits = typeof LIMITS;

@@ -6,6 +6,7 @@ import type { ClaimVerdict } from './name-claims.js';
 import { isLive, type MemberRecord, viewOf } from './member-table.js';
 import type { AliveMsg, DeadMsg, LeaveMsg, MemberState, MemberStatus, SuspectMsg } from './messages.js';
 import { type NodeContext, TIMER } from './node-context.js';
+import { isNewer, isSameOrNewer, newest, serialDistance, serialNext } from './serial.js';
 import { Suspicion, suspicionTimeouts } from './suspicion.js';
 
 /** Last-chance probes before a suspicion expires, at these multiples of the probe timeout before it. */
@@ -87,7 +88,7 @@ export class Membership {
     if (isLive(r.status) && (msg.host !== r.host || msg.port !== r.port)) {
       // Two processes with one name (cloned hosts): keep the live address, as memberlist does, until
       // that member is dead or left. Taking each claim in turn would flip the address back and forth.
-      if (r.status === 'alive' && (msg.incarnation >= r.incarnation || msg.name === this.mergeSource)) {
+      if (r.status === 'alive' && (isSameOrNewer(msg.incarnation, r.incarnation) || msg.name === this.mergeSource)) {
         this.ctx.out.push({
           kind: 'conflict',
           conflict: { name: r.name, held: { host: r.host, port: r.port }, other: { host: msg.host, port: msg.port }, about: 'member', phase: 'running' },
@@ -95,7 +96,9 @@ export class Membership {
       }
       return;
     }
-    if (msg.incarnation <= r.incarnation) return;
+    // Not bounded: an alive is the owner's word (or a copy of it), and the owner's answer to a
+    // forged claim must be taken however far the claim had pushed the number.
+    if (!isNewer(msg.incarnation, r.incarnation)) return;
     const previous = r.status;
     r.incarnation = msg.incarnation;
     r.host = msg.host;
@@ -115,7 +118,7 @@ export class Membership {
     if (this.leaving) return;
     const s = this.selfRecord;
     if (msg.host === s.host && msg.port === s.port) {
-      if (msg.incarnation > s.incarnation) this.refute(msg.incarnation, true);
+      if (isNewer(msg.incarnation, s.incarnation)) this.refute(msg.incarnation, true);
       return;
     }
     const alone = this.aloneBeforeMerge ?? this.table.liveCount <= 1;
@@ -125,19 +128,19 @@ export class Membership {
 
   /** A claim of us at an address found silent: refuted as any stale copy of us. */
   refuteClaim(incarnation: number): void {
-    if (!this.leaving && incarnation >= this.selfRecord.incarnation) this.refute(incarnation, true);
+    if (!this.leaving && isSameOrNewer(incarnation, this.selfRecord.incarnation)) this.refute(incarnation, true);
   }
 
   applySuspect(msg: SuspectMsg): void {
     if (msg.name === this.name) {
       if (this.leaving) return;
-      if (msg.incarnation >= this.selfRecord.incarnation) this.refute(msg.incarnation, false, msg.from);
+      if (isSameOrNewer(msg.incarnation, this.selfRecord.incarnation)) this.refute(msg.incarnation, false, msg.from);
       else this.answerStaleAccusation(msg.from);
       return;
     }
     const r = this.table.get(msg.name);
-    if (r === undefined || msg.incarnation < r.incarnation) return;
-    if ((r.status === 'dead' || r.status === 'left') && msg.incarnation <= r.incarnation) return;
+    if (r === undefined || !isSameOrNewer(msg.incarnation, r.incarnation) || this.implausible(r, msg)) return;
+    if ((r.status === 'dead' || r.status === 'left') && !isNewer(msg.incarnation, r.incarnation)) return;
     if (r.status === 'suspect' && msg.incarnation === r.incarnation) {
       const s = this.suspicions.get(r.name);
       if (s !== undefined && s.confirm(msg.from)) {
@@ -166,13 +169,13 @@ export class Membership {
   applyDead(msg: DeadMsg): void {
     if (msg.name === this.name) {
       if (this.leaving) return;
-      if (msg.incarnation >= this.selfRecord.incarnation) this.refute(msg.incarnation, true);
+      if (isSameOrNewer(msg.incarnation, this.selfRecord.incarnation)) this.refute(msg.incarnation, true);
       else this.answerStaleAccusation(msg.from);
       return;
     }
     const r = this.table.get(msg.name);
-    if (r === undefined || msg.incarnation < r.incarnation) return;
-    if ((r.status === 'dead' || r.status === 'left') && msg.incarnation <= r.incarnation) return;
+    if (r === undefined || !isSameOrNewer(msg.incarnation, r.incarnation) || this.implausible(r, msg)) return;
+    if ((r.status === 'dead' || r.status === 'left') && !isNewer(msg.incarnation, r.incarnation)) return;
     const previous = r.status;
     r.incarnation = msg.incarnation;
     this.table.setStatus(r, 'dead', this.now);
@@ -184,12 +187,13 @@ export class Membership {
   applyLeave(msg: LeaveMsg): void {
     if (msg.name === this.name) {
       // A leave from a previous life of ours: we are here, so say so.
-      if (!this.leaving && msg.incarnation >= this.selfRecord.incarnation) this.refute(msg.incarnation, true);
+      if (!this.leaving && isSameOrNewer(msg.incarnation, this.selfRecord.incarnation)) this.refute(msg.incarnation, true);
       return;
     }
+    // Not bounded, like alive: a leave is the owner's own word, and the owner outbids a forged one.
     const r = this.table.get(msg.name);
-    if (r === undefined || msg.incarnation < r.incarnation) return;
-    if (r.status === 'left' && msg.incarnation <= r.incarnation) return;
+    if (r === undefined || !isSameOrNewer(msg.incarnation, r.incarnation)) return;
+    if (r.status === 'left' && !isNewer(msg.incarnation, r.incarnation)) return;
     const previous = r.status;
     r.incarnation = msg.incarnation;
     this.table.setStatus(r, 'left', this.now);
@@ -205,7 +209,7 @@ export class Membership {
    */
   private refute(accused: number, forward: boolean, accuser?: string): void {
     const s = this.selfRecord;
-    s.incarnation = Math.max(s.incarnation, accused) + 1;
+    s.incarnation = serialNext(newest(s.incarnation, accused));
     this.ctx.stats.suspicionsRefuted++;
     // Being accused is a hint that we may be the slow one (Lifeguard).
     this.ctx.awareness.apply(1);
@@ -216,6 +220,22 @@ export class Membership {
     if (this.refuteNotify !== null) this.sendParts(this.refuteNotify, [encodePart(alive)]);
     const a = accuser === undefined || accuser === this.name ? undefined : this.table.get(accuser);
     if (a !== undefined && isLive(a.status)) this.sendParts(a, [encodePart(alive)]);
+  }
+
+  /**
+   * An accusation about another member far newer than anything it could have said: no honest
+   * member holds it (each takes one step per refutation), so it is forged or corrupt. Taking it
+   * would not hurt the accused, which outbids any number, but it would let a stranger push a
+   * member's number around the 32-bit circle; refused and counted instead.
+   */
+  private implausible(r: MemberRecord, msg: SuspectMsg | DeadMsg): boolean {
+    const ahead = serialDistance(r.incarnation, msg.incarnation);
+    if (!isNewer(msg.incarnation, r.incarnation) || ahead <= LIMITS.incarnationJumpMax) return false;
+    this.ctx.out.push({
+      kind: 'rejected', reason: 'implausible_incarnation',
+      detail: `${msg.type} about ${msg.name} at incarnation ${msg.incarnation}, ${ahead} ahead of the ${r.incarnation} held`,
+    });
+    return true;
   }
 
   /**

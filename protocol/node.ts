@@ -16,6 +16,7 @@ import { claimsLiveNameElsewhere, NameClaims } from './name-claims.js';
 import { Prober } from './prober.js';
 import type { Profile } from './profiles.js';
 import { Rng } from './rng.js';
+import { toSerial } from './serial.js';
 import { ServiceGossip } from './service-gossip.js';
 import { Deadlines } from './timers.js';
 
@@ -83,7 +84,7 @@ export class SwimNode {
     this.awareness = new Awareness(opts.profile.awarenessMax);
     this.table = new MemberTable(opts.name, rng);
     this.selfRecord = {
-      name: opts.name, host: opts.host, port: opts.port, incarnation: opts.incarnation ?? 0,
+      name: opts.name, host: opts.host, port: opts.port, incarnation: toSerial(opts.incarnation ?? 0),
       status: 'alive', changedAt: opts.now,
     };
     this.table.add(this.selfRecord);
@@ -107,7 +108,7 @@ export class SwimNode {
     this.prober = new Prober(this.ctx, this.diss, (t) => this.membership.applySuspect({ type: 'suspect', name: t.name, incarnation: t.incarnation, from: this.name }));
     const host = this.catalogHost();
     const stateBytes = Math.max(1, Math.min(LIMITS.pushPullServiceBytesMax, opts.pushPullServiceBytes ?? LIMITS.pushPullServiceBytesMax));
-    this.catalog = new ServiceGossip(host, packetBytes, opts.catalogRevision ?? 0, stateBytes);
+    this.catalog = new ServiceGossip(host, packetBytes, toSerial(opts.catalogRevision ?? 0), stateBytes);
     // Drawn from a stream of its own so the node's other random choices stay as they were.
     const lifeRng = new Rng(opts.seed ^ BARRIER_LIFE_SALT);
     this.barriers = new Barriers(host, this.catalog, 2 * opts.profile.gossipIntervalMs, { life: lifeRng.nextU32(), firstRequestId: lifeRng.nextU32() });
@@ -123,8 +124,13 @@ export class SwimNode {
     return this.ctx.now;
   }
 
-  private set now(t: number) {
-    this.ctx.now = t;
+  /**
+   * Starts one input at `now`. Effects still queued belong to an input that threw: they are
+   * dropped with it, never carried out as part of this one.
+   */
+  private begin(now: number): void {
+    this.ctx.now = now;
+    this.ctx.out = [];
   }
 
   private get out(): Effect[] {
@@ -135,14 +141,14 @@ export class SwimNode {
 
   /** Contact seeds with a push-pull join; retries with backoff until one answers. */
   join(now: number, seeds: readonly Address[]): Effect[] {
-    this.now = now;
+    this.begin(now);
     this.antiEntropy.join(seeds, this.selfRecord);
     return this.flush();
   }
 
   /** A datagram arrived. */
   handlePacket(now: number, from: Address, bytes: Uint8Array): Effect[] {
-    this.now = now;
+    this.begin(now);
     const decoded = decodePacket(bytes);
     if (!decoded.ok) {
       this.out.push({ kind: 'rejected', reason: decoded.reason, detail: decoded.detail });
@@ -156,7 +162,7 @@ export class SwimNode {
 
   /** A push-pull stream request arrived; returns the reply to write back (null: close without reply). */
   handlePushPull(now: number, from: Address, bytes: Uint8Array): { reply: Uint8Array | null; effects: Effect[] } {
-    this.now = now;
+    this.begin(now);
     const decoded = decodePushPull(bytes);
     if (!decoded.ok) {
       this.out.push({ kind: 'rejected', reason: decoded.reason, detail: decoded.detail });
@@ -171,7 +177,7 @@ export class SwimNode {
 
   /** The reply to a push-pull we started. */
   handlePushPullReply(now: number, from: Address, bytes: Uint8Array): Effect[] {
-    this.now = now;
+    this.begin(now);
     const decoded = decodePushPull(bytes);
     if (!decoded.ok) {
       this.out.push({ kind: 'rejected', reason: decoded.reason, detail: decoded.detail });
@@ -184,33 +190,45 @@ export class SwimNode {
 
   /** A push-pull we started failed (connect error, timeout, bad reply). The join retry timer covers joins. */
   handlePushPullFailed(now: number, to: Address): Effect[] {
-    this.now = now;
+    this.begin(now);
     this.antiEntropy.onFailed(to);
     return this.flush();
   }
 
   /** Timers: call tick(now) at or after nextDeadline(). */
   tick(now: number): Effect[] {
-    this.now = now;
+    this.begin(now);
+    // Every deadline popped here is handled even if one handler throws: its own half-built
+    // effects are dropped, the failure is reported as an effect, and the rest still run.
     for (const { key, at } of this.deadlines.due(now)) {
-      if (key === TIMER.probe) this.prober.onProbeTick(at, this.membership.leaving);
-      else if (key === TIMER.probeTimeout) this.prober.onProbeTimeout();
-      else if (key === TIMER.probeRetry) this.prober.onProbeRetry();
-      else if (key === TIMER.gossip) this.diss.onGossipTick();
-      else if (key === TIMER.forward) this.diss.flushForward();
-      else if (key === TIMER.pushPull) this.antiEntropy.onPushPullTick();
-      else if (key === TIMER.joinRetry) this.antiEntropy.onJoinRetry();
-      else if (key === TIMER.reap) this.onReap();
-      else if (key === TIMER.reconnect) this.antiEntropy.onReconnectTick();
-      else if (key.startsWith(TIMER.suspicionPrefix)) this.membership.onSuspicionTimeout(key.slice(TIMER.suspicionPrefix.length));
-      else if (key.startsWith(TIMER.lastChancePrefix)) this.membership.onLastChance(key.slice(TIMER.lastChancePrefix.length));
-      else if (key.startsWith(TIMER.relayPrefix)) this.prober.onRelayTimeout(Number(key.slice(TIMER.relayPrefix.length)));
-      else if (key.startsWith(TIMER.claimTimeoutPrefix)) this.claims.onTimeout(Number(key.slice(TIMER.claimTimeoutPrefix.length)));
-      else if (key.startsWith(TIMER.claimRetryPrefix)) this.claims.onRetry(Number(key.slice(TIMER.claimRetryPrefix.length)));
-      else if (key.startsWith(TIMER.claimRecheckPrefix)) this.claims.onRecheck(key.slice(TIMER.claimRecheckPrefix.length));
-      else this.barriers.onTimer(key);
+      const mark = this.out.length;
+      try {
+        this.onDeadline(key, at);
+      } catch (err) {
+        this.out.length = mark;
+        this.out.push({ kind: 'rejected', reason: 'internal_error', detail: `timer ${key}: ${describeError(err)}` });
+      }
     }
     return this.flush();
+  }
+
+  private onDeadline(key: string, at: number): void {
+    if (key === TIMER.probe) this.prober.onProbeTick(at, this.membership.leaving);
+    else if (key === TIMER.probeTimeout) this.prober.onProbeTimeout();
+    else if (key === TIMER.probeRetry) this.prober.onProbeRetry();
+    else if (key === TIMER.gossip) this.diss.onGossipTick();
+    else if (key === TIMER.forward) this.diss.flushForward();
+    else if (key === TIMER.pushPull) this.antiEntropy.onPushPullTick();
+    else if (key === TIMER.joinRetry) this.antiEntropy.onJoinRetry();
+    else if (key === TIMER.reap) this.onReap();
+    else if (key === TIMER.reconnect) this.antiEntropy.onReconnectTick();
+    else if (key.startsWith(TIMER.suspicionPrefix)) this.membership.onSuspicionTimeout(key.slice(TIMER.suspicionPrefix.length));
+    else if (key.startsWith(TIMER.lastChancePrefix)) this.membership.onLastChance(key.slice(TIMER.lastChancePrefix.length));
+    else if (key.startsWith(TIMER.relayPrefix)) this.prober.onRelayTimeout(Number(key.slice(TIMER.relayPrefix.length)));
+    else if (key.startsWith(TIMER.claimTimeoutPrefix)) this.claims.onTimeout(Number(key.slice(TIMER.claimTimeoutPrefix.length)));
+    else if (key.startsWith(TIMER.claimRetryPrefix)) this.claims.onRetry(Number(key.slice(TIMER.claimRetryPrefix.length)));
+    else if (key.startsWith(TIMER.claimRecheckPrefix)) this.claims.onRecheck(key.slice(TIMER.claimRecheckPrefix.length));
+    else this.barriers.onTimer(key);
   }
 
   nextDeadline(): number | null {
@@ -219,7 +237,7 @@ export class SwimNode {
 
   /** Announce a graceful leave; afterwards the node stops probing but keeps spreading its leave. */
   leave(now: number): Effect[] {
-    this.now = now;
+    this.begin(now);
     if (this.membership.leaving) return this.flush();
     this.membership.leaving = true;
     this.prober.stop();
@@ -276,21 +294,21 @@ export class SwimNode {
 
   /** Registers (or, with an existing id, updates) a service instance owned by this node. Throws CatalogError. */
   registerService(now: number, spec: ServiceSpec): { service: ServiceView; effects: Effect[] } {
-    this.now = now;
+    this.begin(now);
     const service = this.catalog.register(spec);
     return { service, effects: this.flush() };
   }
 
   /** Deregisters an own instance, leaving a tombstone; returns its version. Throws CatalogError. */
   deregisterService(now: number, id: string): { rev: number; effects: Effect[] } {
-    this.now = now;
+    this.begin(now);
     const rev = this.catalog.deregister(id);
     return { rev, effects: this.flush() };
   }
 
   /** Sets health and/or draining of an own instance; returns its version. Throws CatalogError. */
   updateService(now: number, id: string, patch: { health?: Health; draining?: boolean }): { rev: number; effects: Effect[] } {
-    this.now = now;
+    this.begin(now);
     const rev = this.catalog.update(id, patch);
     return { rev, effects: this.flush() };
   }
@@ -300,7 +318,7 @@ export class SwimNode {
    * the outcome arrives as a 'barrier' effect. Throws CatalogError.
    */
   startBarrier(now: number, id: string, timeoutMs: number): { barrierId: number; effects: Effect[] } {
-    this.now = now;
+    this.begin(now);
     const barrierId = this.barriers.start(id, timeoutMs);
     return { barrierId, effects: this.flush() };
   }
@@ -320,7 +338,7 @@ export class SwimNode {
     return this.catalog.revision;
   }
 
-  /** Version of (owner, id) held here, 0 if none (tombstones count). */
+  /** Version of (owner, id) held here, 0 if none (tombstones count); a 32-bit serial number. */
   serviceRevision(owner: string, id: string): number {
     return this.catalog.catalog.get(owner, id)?.rev ?? 0;
   }
@@ -425,4 +443,8 @@ export class SwimNode {
   private flush(): Effect[] {
     return this.ctx.flush();
   }
+}
+
+function describeError(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }

@@ -1,11 +1,12 @@
 import {
-  Catalog, CatalogError, catalogKey, entryFromSpec, sameView, serviceView, type ServiceSpec, tombstoneOf,
+  Catalog, CatalogError, catalogKey, entryFromSpec, sameEntry, sameView, serviceView, type ServiceSpec, tombstoneOf,
 } from './catalog.js';
 import type { CatalogHost } from './catalog-host.js';
 import { encodePart } from './codec.js';
 import type { ServiceView } from './effects.js';
 import { LIMITS } from './limits.js';
 import type { CatalogCursor, Health, MemberStatus, ServiceMsg } from './messages.js';
+import { isNewer, serialNext } from './serial.js';
 
 /** Broadcast-queue keys of catalog entries; member updates use 'm:'. */
 export function serviceQueueKey(node: string, id: string): string {
@@ -14,12 +15,16 @@ export function serviceQueueKey(node: string, id: string): string {
 
 /**
  * The service catalog of one node: its own registrations (which only it may change, with a version
- * counter only it raises) and everyone else's, merged by highest version, with views adjusted for
- * the owner's membership status.
+ * counter only it raises) and everyone else's, merged by newest version, with views adjusted for
+ * the owner's membership status. Versions are 32-bit serial numbers (serial.ts).
  */
 export class ServiceGossip {
   readonly catalog = new Catalog();
-  /** Highest version this node has given (or seen given) to one of its own entries. */
+  /**
+   * Version counter of own changes. An entry re-issued above a claim from elsewhere (an echo from a
+   * previous life, or forged) takes the claim's successor without moving this counter: however far
+   * ahead the claim was, it cannot push the counter past the versions of the other own entries.
+   */
   private ownRev: number;
 
   constructor(
@@ -44,15 +49,15 @@ export class ServiceGossip {
     if ((existing === undefined || existing.deleted) && this.catalog.ownedBy(this.host.name).filter((m) => !m.deleted).length >= LIMITS.servicesPerNodeMax) {
       throw new CatalogError('limit', 'id', `this node already owns ${LIMITS.servicesPerNodeMax} service instances`);
     }
-    const entry = entryFromSpec(this.host.name, spec, this.ownRev + 1);
+    const entry = entryFromSpec(this.host.name, spec, this.nextRev(existing));
     // The same registration again is not a change: no new version, no event, nothing to spread.
-    if (existing !== undefined && !existing.deleted && sameContent(existing, entry)) return serviceView(existing, 'alive') as ServiceView;
+    if (existing !== undefined && !existing.deleted && sameEntry(existing, entry)) return serviceView(existing, 'alive') as ServiceView;
     const part = encodePart(entry);
     const room = this.packetBytes - LIMITS.serviceReserveBytes;
     if (part.length > room) {
       throw new CatalogError('too_large', 'service', `the entry encodes to ${part.length} bytes; at most ${room} fit in one packet (fewer tags or less meta)`);
     }
-    this.ownRev++;
+    this.take(entry.rev);
     this.store(entry, part);
     return serviceView(entry, 'alive') as ServiceView;
   }
@@ -60,7 +65,7 @@ export class ServiceGossip {
   deregister(id: string): number {
     const cur = this.catalog.get(this.host.name, id);
     if (cur === undefined || cur.deleted) throw new CatalogError('not_found', 'id', `no service instance ${JSON.stringify(id)} is registered on this node`);
-    const t = tombstoneOf(this.host.name, id, ++this.ownRev);
+    const t = tombstoneOf(this.host.name, id, this.take(this.nextRev(cur)));
     this.store(t, encodePart(t));
     return t.rev;
   }
@@ -72,7 +77,7 @@ export class ServiceGossip {
     const health = patch.health ?? cur.health;
     const draining = patch.draining ?? cur.draining;
     if (health === cur.health && draining === cur.draining) return cur.rev;
-    const next: ServiceMsg = { ...cur, rev: ++this.ownRev, health, draining };
+    const next: ServiceMsg = { ...cur, rev: this.take(this.nextRev(cur)), health, draining };
     this.store(next, encodePart(next));
     return next.rev;
   }
@@ -101,21 +106,23 @@ export class ServiceGossip {
   }
 
   /**
-   * A copy of one of our own entries came back. If it is newer than what we hold, it is from a
-   * previous life of this node (state lost on restart): raise our counter past it and re-assert
-   * what we actually have — the current entry, or a tombstone if we no longer have it.
+   * A copy of one of our own entries came back. If it is newer than what we hold, or carries our
+   * version with other content, it is from a previous life of this node (state lost on restart) or
+   * forged: re-assert what we actually have — the current entry, or a tombstone if we no longer
+   * have it — at the claim's successor, which every node takes as newer however far ahead the
+   * claim was.
    */
   private onOwnEntryEcho(msg: ServiceMsg): void {
     // Another process may be using our name: the copy may be its entry, not a previous life of ours.
     if (this.host.selfContested()) return;
     const cur = this.catalog.get(this.host.name, msg.id);
-    if (cur !== undefined && msg.rev <= cur.rev) return;
-    this.ownRev = Math.max(this.ownRev, msg.rev);
+    if (cur !== undefined && !isNewer(msg.rev, cur.rev) && (msg.rev !== cur.rev || sameEntry(msg, cur))) return;
+    const above = serialNext(msg.rev);
     if (cur !== undefined) {
-      const next: ServiceMsg = { ...cur, rev: ++this.ownRev };
+      const next: ServiceMsg = { ...cur, rev: above };
       this.store(next, encodePart(next));
     } else if (!msg.deleted) {
-      const t = tombstoneOf(this.host.name, msg.id, ++this.ownRev);
+      const t = tombstoneOf(this.host.name, msg.id, above);
       this.store(t, encodePart(t));
     } else {
       // A tombstone of ours we had forgotten: keep it so the entry cannot come back.
@@ -184,8 +191,23 @@ export class ServiceGossip {
 
   // ---- Helpers ------------------------------------------------------------------------------
 
+  /**
+   * The version of the next change to own entry `cur`: the counter's successor, unless the entry
+   * was re-issued above a claim and sits ahead of the counter, then the entry's own successor.
+   */
+  private nextRev(cur: ServiceMsg | undefined): number {
+    const next = serialNext(this.ownRev);
+    return cur === undefined || isNewer(next, cur.rev) ? next : serialNext(cur.rev);
+  }
+
+  /** Records `rev` as used; the counter moves only by its own successor. */
+  private take(rev: number): number {
+    if (rev === serialNext(this.ownRev)) this.ownRev = rev;
+    return rev;
+  }
+
   private store(entry: ServiceMsg, part: Uint8Array): void {
-    const { previous } = this.catalog.put(entry, this.host.now());
+    const { previous } = this.catalog.put(entry, this.host.now(), true);
     this.emitChange(previous === undefined ? null : serviceView(previous, 'alive'), serviceView(entry, 'alive'));
     this.host.disseminate(serviceQueueKey(entry.node, entry.id), part, true);
   }
@@ -198,11 +220,4 @@ export class ServiceGossip {
     }
     this.host.serviceEvent({ type: 'service', change: before === null ? 'registered' : 'updated', service: after, previous: before });
   }
-}
-
-function sameContent(a: ServiceMsg, b: ServiceMsg): boolean {
-  return a.name === b.name && a.address === b.address && a.port === b.port && a.version === b.version &&
-    a.weight === b.weight && a.health === b.health && a.draining === b.draining &&
-    a.tags.length === b.tags.length && a.tags.every((t, i) => t === b.tags[i]) &&
-    a.meta.length === b.meta.length && a.meta.every(([k, v], i) => k === b.meta[i]?.[0] && v === b.meta[i]?.[1]);
 }

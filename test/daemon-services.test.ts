@@ -261,6 +261,21 @@ test('a damaged services.json is copied aside and what is valid in it is kept', 
   assert.ok(readdirSync(join(dir, 'n1-data')).some((f) => f.startsWith('services.json.bad-')));
 });
 
+test('a services.json whose revision is no 32-bit counter keeps its registrations; the agent starts and counts from 0', async (t) => {
+  const dir = tempDir(t);
+  let agent = await startAgent(t, dir);
+  await call(agent.config.socket, 'PUT', '/v1/services', { name: 'web', port: 8080 });
+  await agent.stop();
+  const path = join(dir, 'n1-data', 'services.json');
+  const saved = JSON.parse(readFileSync(path, 'utf8')) as { revision: unknown };
+  saved.revision = 2 ** 40;
+  writeFileSync(path, JSON.stringify(saved));
+  agent = await startAgent(t, dir);
+  const list = entries(await call(agent.config.socket, 'GET', '/v1/services'));
+  assert.deepEqual(list.map((e) => e['id']), ['web']);
+  assert.ok((list[0]?.['rev'] as number) <= 0xffff_ffff);
+});
+
 test('config-file services: validated, registered at start, owned by the file, reloaded', async (t) => {
   assert.throws(() => parseConfigServices([{ name: 'web', port: 80 }, { name: 'web', port: 81 }]), (e: unknown) =>
     e instanceof Invalid && /element 1: id "web" is also used by element 0/.test(e.message));

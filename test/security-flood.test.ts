@@ -19,6 +19,7 @@ import { silentLogger } from '../daemon/log.js';
 import { decodePacket, encodePacket } from '../protocol/codec.js';
 import { memberFields } from '../protocol/codec-fields.js';
 import { LIMITS } from '../protocol/limits.js';
+import { isNewer } from '../protocol/serial.js';
 import { MessageType, PROTOCOL_VERSION, type PacketMsg } from '../protocol/messages.js';
 import { PORT_SEED, sleep, waitFor, within, withCluster, type Agent, type Cluster } from './helpers/cluster.js';
 import { MemberMonitor, rejected, sample, total } from './helpers/security.js';
@@ -283,6 +284,47 @@ test('protocol abuse on a cluster without encryption: forged, replayed and infla
       await sendMsg(sock, n0, { type: 'alive', name: n1.name, host: '127.0.0.1', port: 9, incarnation: j + 1000 });
       const ms2 = await ownerWins('n1 reclaims its address', j + 1000, 60_000);
       t.diagnostic(`hijack to port 9 at incarnation ${j + 1000} (1 datagram): owner's view restored everywhere after ${ms2} ms`);
+    });
+
+    await t.test('incarnations at the top of the range and far ahead: n1 stays alive everywhere, the implausible one is counted, and n1 still starts after a restart', async () => {
+      /** Every agent sees n1 alive at its real port and at n1's own incarnation. */
+      const settledOn = async (what: string): Promise<number> => {
+        let own = 0;
+        await waitFor(what, async () => {
+          own = await inc();
+          const views = await Promise.all(everyone.map((o) => memberOf(o, n1.name)));
+          return views.every((m) => m !== undefined && m.status === 'alive' && m.port === n1.port && m.incarnation === own);
+        }, 30_000);
+        return own;
+      };
+      const i = await inc();
+      const monitor = new MemberMonitor(everyone.filter((a) => a !== n1).map((a) => ({ name: a.name, client: a.client })), 3, 20);
+      // One datagram: a suspect at 0xffffffff, straight to n1. Its refutation used to be 2^32, which
+      // no longer encodes: n1 could not send again and was dead everywhere for good.
+      await sendMsg(sock, n1, { type: 'suspect', name: n1.name, incarnation: LIMITS.incarnationMax, from: 'mallory' });
+      await sleep(1_000);
+      const afterTop = await settledOn('n1 alive everywhere after the suspect at 0xffffffff');
+      // A suspect far ahead of what n0 holds: refused and counted.
+      const before = await rejected(n0.client);
+      const far = (afterTop + 2 ** 31 - 1) % 2 ** 32;
+      await sendMsg(sock, n0, { type: 'suspect', name: n1.name, incarnation: far, from: 'mallory' });
+      await waitFor('the implausible accusation is counted', async () =>
+        ((await rejected(n0.client)).get('implausible_incarnation') ?? 0) > (before.get('implausible_incarnation') ?? 0), 10_000);
+      // The same value straight to n1: it outbids it (across the top of the range if need be) and
+      // everyone takes its answer.
+      await sendMsg(sock, n1, { type: 'dead', name: n1.name, incarnation: far, from: 'mallory' });
+      const outbid = await settledOn('n1 outbids the far accusation everywhere');
+      await monitor.stop();
+      assert.ok(isNewer(outbid, far), `n1 now at ${outbid}, newer than ${far}`);
+      assert.ok(!monitor.problems.some((p) => p.problem.includes('=dead')), `nobody saw n1 dead: ${JSON.stringify(monitor.problems)}`);
+      // A restart starts from the persisted value and comes back alive everywhere.
+      c.kill(n1, 'SIGTERM');
+      await n1.exited;
+      await c.restart(n1);
+      const restarted = await settledOn('n1 alive everywhere after its restart');
+      assert.ok(isNewer(restarted, outbid), `restarted at ${restarted}, after ${outbid}`);
+      t.diagnostic(`incarnation ${i}: suspect at 0xffffffff to n1 -> ${afterTop}; suspect at ${far} to n0 refused as implausible_incarnation; ` +
+        `dead at ${far} to n1 -> outbid at ${outbid}; after a restart ${restarted}`);
     });
 
     await t.test('a push-pull stream that dribbles is cut off at the stream deadline; extra connections are refused', async () => {

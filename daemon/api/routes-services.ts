@@ -1,5 +1,6 @@
 import { CatalogError } from '../../protocol/catalog.js';
 import type { BarrierEvent, BarrierExclusion, ServiceView } from '../../protocol/effects.js';
+import { isSameOrNewer } from '../../protocol/serial.js';
 import { WaitCancelled } from '../catalog/barrier-waits.js';
 import { FieldError } from '../catalog/field-error.js';
 import { ServiceOpError, type ServicesApi } from '../catalog/local-services.js';
@@ -123,7 +124,7 @@ async function waited(services: ServicesApi, done: Done, totalMs: number, signal
       });
     }
     ms = Math.max(1, totalMs - (performance.now() - started));
-    const now = services.list().find((v) => v.node === body['node'] && v.id === done.id && v.rev >= Number(body['rev'] ?? 0) && v.health === 'passing');
+    const now = services.list().find((v) => v.node === body['node'] && v.id === done.id && isSameOrNewer(v.rev, Number(body['rev'] ?? 0)) && v.health === 'passing');
     if (now !== undefined) body = serviceJson(now);
   }
   let ev: BarrierEvent;

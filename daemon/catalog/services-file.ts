@@ -1,6 +1,7 @@
 import { copyFile, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LIMITS } from '../../protocol/limits.js';
+import { isSameOrNewer, newest, serialDistance } from '../../protocol/serial.js';
 import { DAEMON_LIMITS } from '../limits.js';
 import type { Logger } from '../log.js';
 import { writeAtomic } from '../persistence.js';
@@ -66,10 +67,18 @@ function decode(text: string, problems: string[]): SavedCatalog | null {
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return (problems.push('not an object'), null);
   const o = v as Record<string, unknown>;
-  const revision = o['revision'];
-  if (o['format'] !== FORMAT || typeof revision !== 'number' || !Number.isInteger(revision) || revision < 0 || revision > LIMITS.incarnationMax) {
-    problems.push('unknown format or bad revision');
+  if (o['format'] !== FORMAT) {
+    problems.push('unknown format');
     return null;
+  }
+  const stored = o['revision'];
+  let revision = 0;
+  if (typeof stored === 'number' && Number.isInteger(stored) && stored >= 0 && stored <= LIMITS.incarnationMax) {
+    revision = stored;
+  } else {
+    // The registrations are what matters; versions below what the cluster holds are re-issued
+    // above it as soon as the cluster's copies come back (the owner's echo rule).
+    problems.push(`revision ${JSON.stringify(stored)} is not a 32-bit counter; counting from 0`);
   }
   const list = Array.isArray(o['services']) ? o['services'] : (problems.push('services is not an array'), []);
   const services: SavedService[] = [];
@@ -132,7 +141,8 @@ export class ServicesFile {
 
   /** Called after every change of the core; writes a new ceiling before the old one is reached. */
   noteRevision(revision: number): void {
-    if (this.closed || this.revisionSaveQueued || revision + DAEMON_LIMITS.catalogRevisionHeadroom / 2 <= this.ceiling) return;
+    const room = isSameOrNewer(this.ceiling, revision) ? serialDistance(revision, this.ceiling) : -1;
+    if (this.closed || this.revisionSaveQueued || room >= DAEMON_LIMITS.catalogRevisionHeadroom / 2) return;
     this.revisionSaveQueued = true;
     this.save().catch((err: unknown) => this.log.error('cannot save the catalog revision', { err })).finally(() => {
       this.revisionSaveQueued = false;
@@ -151,7 +161,7 @@ export class ServicesFile {
       while (this.finished < this.requested) {
         const gen = this.requested;
         const snap = this.snapshot();
-        const ceiling = Math.min(LIMITS.incarnationMax, snap.revision + DAEMON_LIMITS.catalogRevisionHeadroom);
+        const ceiling = (snap.revision + DAEMON_LIMITS.catalogRevisionHeadroom) % (LIMITS.incarnationMax + 1);
         const body = JSON.stringify({
           format: FORMAT,
           revision: ceiling,
@@ -160,7 +170,7 @@ export class ServicesFile {
         let error: unknown = null;
         try {
           await writeAtomic(this.dir, FILE, body);
-          this.ceiling = Math.max(this.ceiling, ceiling);
+          this.ceiling = newest(this.ceiling, ceiling);
         } catch (e) {
           error = e;
         }
