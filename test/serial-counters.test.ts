@@ -123,8 +123,12 @@ test('an alive about another member far ahead is taken (the owner must be able t
   const a = pair(7);
   a.handlePacket(100, MALLORY, encodePacket({ type: 'alive', name: 'b', host: '10.6.6.6', port: 1, incarnation: TOP }));
   assert.equal(a.member('b')?.incarnation, 7, '0xffffffff is older than 7: ignored');
-  a.handlePacket(110, MALLORY, encodePacket({ type: 'alive', name: 'b', host: '10.6.6.6', port: 1, incarnation: 7 + 2 ** 31 - 1 }));
-  assert.equal(a.member('b')?.port, 1);
+  // At another address the claim is refused while b is alive (one name, one live address)...
+  a.handlePacket(105, MALLORY, encodePacket({ type: 'alive', name: 'b', host: '10.6.6.6', port: 1, incarnation: 7 + 2 ** 31 - 1 }));
+  assert.equal(a.member('b')?.port, 7946);
+  // ...at b's own address it is taken, however far ahead.
+  a.handlePacket(110, MALLORY, encodePacket({ type: 'alive', name: 'b', host: '10.0.0.2', port: 7946, incarnation: 7 + 2 ** 31 - 1 }));
+  assert.equal(a.member('b')?.incarnation, 7 + 2 ** 31 - 1);
   // b outbids it: the successor, which wraps past 2^32 for a claim near the top.
   a.handlePacket(120, MALLORY, encodePacket({ type: 'alive', name: 'b', host: '10.0.0.2', port: 7946, incarnation: 7 + 2 ** 31 }));
   assert.deepEqual(a.member('b'), { name: 'b', host: '10.0.0.2', port: 7946, incarnation: 7 + 2 ** 31, status: 'alive' });
