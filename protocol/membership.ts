@@ -127,8 +127,8 @@ export class Membership {
   }
 
   /** A claim of us at an address found silent: refuted as any stale copy of us. */
-  refuteClaim(incarnation: number): void {
-    if (!this.leaving && isSameOrNewer(incarnation, this.selfRecord.incarnation)) this.refute(incarnation, true);
+  refuteClaim(incarnation: number | null): void {
+    if (incarnation !== null && !this.leaving && isSameOrNewer(incarnation, this.selfRecord.incarnation)) this.refute(incarnation, true);
   }
 
   applySuspect(msg: SuspectMsg): void {

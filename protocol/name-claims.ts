@@ -5,6 +5,7 @@ import { LIMITS } from './limits.js';
 import { isLive, type MemberTable } from './member-table.js';
 import type { MemberState } from './messages.js';
 import { type NodeContext, TIMER } from './node-context.js';
+import { newest } from './serial.js';
 
 /** What to do with an alive claim of our own name at another address. */
 export type ClaimVerdict =
@@ -19,8 +20,8 @@ interface Check {
   readonly phase: 'join' | 'running';
   /** A re-check of a conflict already reported: an answer is not reported again. */
   readonly known: boolean;
-  /** Highest incarnation claimed at that address while checking, refuted if it turns out silent. */
-  incarnation: number;
+  /** Newest incarnation claimed at that address while checking, refuted if it turns out silent (null: none, a re-check). */
+  incarnation: number | null;
 }
 
 /**
@@ -47,7 +48,9 @@ export class NameClaims {
     /** A check begins: our queued catalog entries must not reach members that hold the other process. */
     private readonly onContested: () => void,
     /** An address claiming our name was silent: refute a claim of `incarnation` as before. */
-    private readonly onSilent: (incarnation: number) => void,
+    private readonly onSilent: (incarnation: number | null) => void,
+    /** Another live process held our name when we joined: we are the newcomer and must not stay. */
+    private readonly onJoinConflict: () => void,
   ) {}
 
   /** True while a copy of an own catalog entry may belong to another process of our name. */
@@ -66,7 +69,7 @@ export class NameClaims {
     }
     const pending = this.checks.get(key);
     if (pending !== undefined) {
-      pending.incarnation = Math.max(pending.incarnation, incarnation);
+      pending.incarnation = pending.incarnation === null ? incarnation : newest(pending.incarnation, incarnation);
       return 'hold';
     }
     this.startCheck(key, other, incarnation, phase, false);
@@ -88,6 +91,7 @@ export class NameClaims {
         kind: 'conflict',
         conflict: { name: this.ctx.name, held: { host: self.host, port: self.port }, other: c.other, about: 'self', phase: c.phase },
       });
+      if (c.phase === 'join') this.onJoinConflict();
     }
     return true;
   }
@@ -116,10 +120,10 @@ export class NameClaims {
     const other = this.conflicts.get(key);
     if (other === undefined) return;
     this.conflicts.delete(key);
-    this.startCheck(key, other, -1, 'running', true);
+    this.startCheck(key, other, null, 'running', true);
   }
 
-  private startCheck(key: string, other: Address, incarnation: number, phase: 'join' | 'running', known: boolean): void {
+  private startCheck(key: string, other: Address, incarnation: number | null, phase: 'join' | 'running', known: boolean): void {
     if (this.checks.size + this.conflicts.size >= LIMITS.nameClaimsMax) {
       this.ctx.out.push({ kind: 'rejected', reason: 'limit', detail: 'too many addresses claim this node\'s name' });
       return;

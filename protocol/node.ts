@@ -74,6 +74,11 @@ export class SwimNode {
   private readonly barriers: Barriers;
   private readonly membership: Membership;
   private readonly claims: NameClaims;
+  /**
+   * Set when this node found, while joining, that another live process already holds its name: it
+   * is the newcomer, so it refuses to join and goes quiet (the daemon exits on the conflict effect).
+   */
+  private yielded = false;
   private readonly antiEntropy: AntiEntropy;
 
   constructor(opts: SwimNodeOptions) {
@@ -104,7 +109,7 @@ export class SwimNode {
       if (!this.claims.contested) this.catalog.spreadOwn();
       // Copies of our entries that arrived while we were checking were set aside: fetch them again.
       this.antiEntropy.exchangeNow();
-    });
+    }, () => this.stepAside());
     this.prober = new Prober(this.ctx, this.diss, (t) => this.membership.applySuspect({ type: 'suspect', name: t.name, incarnation: t.incarnation, from: this.name }));
     const host = this.catalogHost();
     const stateBytes = Math.max(1, Math.min(LIMITS.pushPullServiceBytesMax, opts.pushPullServiceBytes ?? LIMITS.pushPullServiceBytesMax));
@@ -141,6 +146,7 @@ export class SwimNode {
 
   /** Contact seeds with a push-pull join; retries with backoff until one answers. */
   join(now: number, seeds: readonly Address[]): Effect[] {
+    if (this.yielded) return [];
     this.begin(now);
     this.antiEntropy.join(seeds, this.selfRecord);
     return this.flush();
@@ -148,6 +154,7 @@ export class SwimNode {
 
   /** A datagram arrived. */
   handlePacket(now: number, from: Address, bytes: Uint8Array): Effect[] {
+    if (this.yielded) return [];
     this.begin(now);
     const decoded = decodePacket(bytes);
     if (!decoded.ok) {
@@ -162,6 +169,7 @@ export class SwimNode {
 
   /** A push-pull stream request arrived; returns the reply to write back (null: close without reply). */
   handlePushPull(now: number, from: Address, bytes: Uint8Array): { reply: Uint8Array | null; effects: Effect[] } {
+    if (this.yielded) return { reply: null, effects: [] };
     this.begin(now);
     const decoded = decodePushPull(bytes);
     if (!decoded.ok) {
@@ -177,6 +185,7 @@ export class SwimNode {
 
   /** The reply to a push-pull we started. */
   handlePushPullReply(now: number, from: Address, bytes: Uint8Array): Effect[] {
+    if (this.yielded) return [];
     this.begin(now);
     const decoded = decodePushPull(bytes);
     if (!decoded.ok) {
@@ -190,6 +199,7 @@ export class SwimNode {
 
   /** A push-pull we started failed (connect error, timeout, bad reply). The join retry timer covers joins. */
   handlePushPullFailed(now: number, to: Address): Effect[] {
+    if (this.yielded) return [];
     this.begin(now);
     this.antiEntropy.onFailed(to);
     return this.flush();
@@ -197,6 +207,7 @@ export class SwimNode {
 
   /** Timers: call tick(now) at or after nextDeadline(). */
   tick(now: number): Effect[] {
+    if (this.yielded) return [];
     this.begin(now);
     // Every deadline popped here is handled even if one handler throws: its own half-built
     // effects are dropped, the failure is reported as an effect, and the rest still run.
@@ -231,8 +242,17 @@ export class SwimNode {
     else this.barriers.onTimer(key);
   }
 
+  /** Refuses to join: nothing more is sent, no timer fires, every later input is ignored. */
+  private stepAside(): void {
+    this.yielded = true;
+    this.prober.stop();
+    this.antiEntropy.stop();
+    // What this input had produced besides the report itself must not reach the cluster.
+    this.ctx.out = this.ctx.out.filter((e) => e.kind === 'conflict');
+  }
+
   nextDeadline(): number | null {
-    return this.deadlines.next();
+    return this.yielded ? null : this.deadlines.next();
   }
 
   /** Announce a graceful leave; afterwards the node stops probing but keeps spreading its leave. */

@@ -120,7 +120,14 @@ export class Trial {
       const node = this.sim.node(id);
       const name = this.sim.memberName(id);
       this.issuedInc.set(name, laterOf(this.issuedInc.get(name) ?? 0, node.self().incarnation));
-      this.issuedRev.set(name, laterOf(this.issuedRev.get(name) ?? 0, node.catalogRevision()));
+      let rev = laterOf(this.issuedRev.get(name) ?? 0, node.catalogRevision());
+      // An entry re-issued above a claim from elsewhere takes the claim's successor without moving
+      // the counter, so the owner's own copies count as issued too.
+      for (const sid of this.serviceIds.get(name) ?? []) {
+        const held = node.serviceRevision(name, sid);
+        if (held !== 0) rev = laterOf(rev, held);
+      }
+      this.issuedRev.set(name, rev);
     }
   }
 
