@@ -14,6 +14,7 @@ import { NodeContext, type NodeStats, TIMER } from './node-context.js';
 import { Membership } from './membership.js';
 import { Prober } from './prober.js';
 import type { Profile } from './profiles.js';
+import { ReapedAddresses } from './reaped-addresses.js';
 import { Rng } from './rng.js';
 import { ServiceGossip } from './service-gossip.js';
 import { Deadlines } from './timers.js';
@@ -64,6 +65,7 @@ export class SwimNode {
   private readonly barriers: Barriers;
   private readonly membership: Membership;
   private readonly antiEntropy: AntiEntropy;
+  private readonly reapedAddresses = new ReapedAddresses();
 
   constructor(opts: SwimNodeOptions) {
     this.name = opts.name;
@@ -88,7 +90,7 @@ export class SwimNode {
     const host = this.catalogHost();
     this.catalog = new ServiceGossip(host, packetBytes, opts.catalogRevision ?? 0);
     this.barriers = new Barriers(host, this.catalog, 2 * opts.profile.gossipIntervalMs);
-    this.antiEntropy = new AntiEntropy(this.ctx, (join) => this.pushPullBytes(join), () => this.membership.leaving);
+    this.antiEntropy = new AntiEntropy(this.ctx, (join) => this.pushPullBytes(join), () => this.membership.leaving, this.reapedAddresses);
     this.membership.enqueue(this.membership.aliveOf(this.selfRecord), false);
     // Stagger the first probe so nodes started together do not probe in lockstep.
     this.deadlines.set(TIMER.probe, opts.now + rng.int(opts.profile.probeIntervalMs));
@@ -153,9 +155,8 @@ export class SwimNode {
       this.out.push({ kind: 'rejected', reason: decoded.reason, detail: decoded.detail });
       return this.flush();
     }
-    void from;
     this.mergeState(decoded.value.source, decoded.value.members, decoded.value.services);
-    this.antiEntropy.onReply();
+    this.antiEntropy.onReply(from, decoded.value.source);
     return this.flush();
   }
 
@@ -346,8 +347,12 @@ export class SwimNode {
         expired.push(r.name);
       }
     }
+    this.reapedAddresses.expire(this.now, this.profile.reconnectRetentionMs);
     for (const name of expired) {
-      this.catalog.dropOwner(name, this.table.get(name)?.status);
+      const r = this.table.get(name);
+      // Left members said goodbye; only the dead may be on the other side of a partition.
+      if (r?.status === 'dead') this.reapedAddresses.add(name, r, this.now);
+      this.catalog.dropOwner(name, r?.status);
       this.table.remove(name);
       this.diss.forget('m:' + name);
       this.membership.dropSuspicion(name);

@@ -33,6 +33,19 @@ export interface Profile {
   readonly reconnectIntervalMs: number;
   /** How long dead and left members are remembered before being reaped. */
   readonly reapAfterMs: number;
+  /**
+   * How long the address of a reaped dead member is kept for reconnect attempts: far longer than
+   * reapAfterMs, so that the two sides of a partition that outlasted the reap time still find
+   * each other when it heals.
+   */
+  readonly reconnectRetentionMs: number;
+  /** Backoff cap of retries of a configured seed that is not a live member. */
+  readonly seedRetryMaxMs: number;
+  /**
+   * Service entries whose owner has no member record here are dropped once this long passed
+   * without a newer version (a registration may arrive just ahead of its owner's alive message).
+   */
+  readonly orphanEntryGraceMs: number;
   /** Upper bound of the local-health multiplier (Lifeguard awareness). */
   readonly awarenessMax: number;
   /** Interval between join retries while no seed has answered. */
@@ -55,6 +68,9 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     pushPullIntervalMs: 30_000,
     reconnectIntervalMs: 5_000,
     reapAfterMs: 30 * 60_000,
+    reconnectRetentionMs: 24 * 60 * 60_000,
+    seedRetryMaxMs: 60_000,
+    orphanEntryGraceMs: 60_000,
     awarenessMax: 8,
     joinRetryMs: 1_000,
   },
@@ -73,6 +89,9 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     pushPullIntervalMs: 60_000,
     reconnectIntervalMs: 30_000,
     reapAfterMs: 60 * 60_000,
+    reconnectRetentionMs: 24 * 60 * 60_000,
+    seedRetryMaxMs: 5 * 60_000,
+    orphanEntryGraceMs: 5 * 60_000,
     awarenessMax: 8,
     joinRetryMs: 3_000,
   },
@@ -91,6 +110,9 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     pushPullIntervalMs: 10_000,
     reconnectIntervalMs: 2_000,
     reapAfterMs: 5 * 60_000,
+    reconnectRetentionMs: 60 * 60_000,
+    seedRetryMaxMs: 10_000,
+    orphanEntryGraceMs: 20_000,
     awarenessMax: 8,
     joinRetryMs: 500,
   },

@@ -1,0 +1,78 @@
+/**
+ * Partitions longer than the reap time: the sides forget each other's members, and must still find
+ * each other again once the network heals (reaped members' addresses, configured seeds).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { LIMITS } from '../protocol/limits.js';
+import { PROFILES } from '../protocol/profiles.js';
+import { ReapedAddresses } from '../protocol/reaped-addresses.js';
+import { Simulator } from '../protocol/sim/simulator.js';
+import { reproduce, testSeed } from './helpers/seed.js';
+
+function allSeeAll(sim: Simulator, names: readonly string[]): boolean {
+  return names.every((o) => sim.node(o).liveCount() === names.length && names.every((t) => sim.membersStatusAt(o, t) === 'alive'));
+}
+
+test('a 2 h partition on lan (both sides reaped each other) heals within the reconnect interval', () => {
+  const seed = testSeed(4101);
+  const profile = PROFILES.lan;
+  const sim = new Simulator({ seed, profile: 'lan', latencyMs: 1, jitterMs: 0.5, recordEvents: false });
+  const names = sim.addNodes(6);
+  sim.joinAll([names[0] as string], { spreadMs: 200 });
+  assert.notEqual(sim.runUntilCondition(() => allSeeAll(sim, names), 30_000, 50), null, 'cluster did not form' + reproduce(seed));
+  const left = names.slice(0, 3);
+  const right = names.slice(3);
+  sim.partition([left, right]);
+  sim.runFor(2 * 60 * 60_000);
+  for (const o of left) for (const t of right) {
+    assert.equal(sim.membersStatusAt(o, t), null, `${o} still holds ${t} after 2 h: the partition outlasted nothing` + reproduce(seed));
+  }
+  sim.heal();
+  const healedAt = sim.now;
+  const at = sim.runUntilCondition(() => allSeeAll(sim, names), 5 * 60_000, 25);
+  assert.notEqual(at, null, 'the sides never found each other again' + reproduce(seed));
+  // Every node's reconnect tick fires at most 1.5 reconnect intervals apart; one exchange across
+  // the former partition and the first-receipt forwarding that follows join the two views.
+  const bound = 1.5 * profile.reconnectIntervalMs;
+  assert.ok((at as number) - healedAt <= bound, `healed after ${(at as number) - healedAt} ms, more than ${bound} ms` + reproduce(seed));
+});
+
+test('two clusters formed apart at boot merge through their seeds once the network heals', () => {
+  const seed = testSeed(4102);
+  const profile = PROFILES.local;
+  const sim = new Simulator({ seed, profile: 'local', latencyMs: 1, jitterMs: 0.5, recordEvents: false });
+  const [s1, a, s2, b] = sim.addNodes(4) as [string, string, string, string];
+  // Every node is configured with both seeds, but each seed is reachable from one side only: two
+  // separate clusters form, and nobody holds an address of the other side.
+  sim.partition([[s1, a], [s2, b]]);
+  sim.joinAll([s1, s2]);
+  sim.runFor(30_000);
+  assert.equal(sim.node(a).liveCount(), 2, 'side 1 formed' + reproduce(seed));
+  assert.equal(sim.node(b).liveCount(), 2, 'side 2 formed' + reproduce(seed));
+  sim.runFor(20 * 60_000);
+  sim.heal();
+  const healedAt = sim.now;
+  const names = [s1, a, s2, b];
+  const at = sim.runUntilCondition(() => allSeeAll(sim, names), 10 * 60_000, 25);
+  assert.notEqual(at, null, 'the two clusters never merged' + reproduce(seed));
+  // Seeds that are not live members are retried with a backoff capped at seedRetryMaxMs, checked
+  // on every reconnect tick.
+  const bound = profile.seedRetryMaxMs + 1.5 * profile.reconnectIntervalMs;
+  assert.ok((at as number) - healedAt <= bound, `merged after ${(at as number) - healedAt} ms, more than ${bound} ms` + reproduce(seed));
+});
+
+test('the reaped-address book is bounded (oldest first) and expires after the retention', () => {
+  const book = new ReapedAddresses();
+  const max = LIMITS.reapedAddressesMax;
+  for (let i = 0; i < max + 5; i++) book.add(`m${i}`, { host: `10.0.${i >> 8}.${i & 255}`, port: 7946 }, i);
+  assert.equal(book.size, max);
+  const kept = book.candidates(() => true);
+  assert.equal(kept[0]?.host, '10.0.0.5', 'the five oldest went first');
+  // Reaped again: moves to the end, with its new time.
+  book.add('m5', { host: '10.9.9.9', port: 1 }, 10_000);
+  book.expire(max + 5 + 100, 100);
+  assert.deepEqual(book.candidates(() => true), [{ host: '10.9.9.9', port: 1 }]);
+  book.expire(10_100, 100);
+  assert.equal(book.size, 0);
+});
