@@ -15,6 +15,7 @@ import { Membership } from './membership.js';
 import { Prober } from './prober.js';
 import type { Profile } from './profiles.js';
 import { ReapedAddresses } from './reaped-addresses.js';
+import { isExpired, Reaper } from './reaper.js';
 import { Rng } from './rng.js';
 import { ServiceGossip } from './service-gossip.js';
 import { Deadlines } from './timers.js';
@@ -66,6 +67,7 @@ export class SwimNode {
   private readonly membership: Membership;
   private readonly antiEntropy: AntiEntropy;
   private readonly reapedAddresses = new ReapedAddresses();
+  private readonly reaper: Reaper;
 
   constructor(opts: SwimNodeOptions) {
     this.name = opts.name;
@@ -83,6 +85,7 @@ export class SwimNode {
     this.diss = new Dissemination(this.ctx);
     this.membership = new Membership(this.ctx, this.diss, {
       onStatusChange: (name, previous, next) => this.catalog.onOwnerStatus(name, previous, next),
+      imported: (r) => this.reaper.dueAt(r.changedAt),
       probeWithSuspicion: (r) => this.prober.probeWithSuspicion(r),
       heardFrom: (name, since) => this.prober.heardFrom(name, since),
     });
@@ -95,7 +98,8 @@ export class SwimNode {
     // Stagger the first probe so nodes started together do not probe in lockstep.
     this.deadlines.set(TIMER.probe, opts.now + rng.int(opts.profile.probeIntervalMs));
     this.antiEntropy.start(opts.now);
-    this.deadlines.set(TIMER.reap, opts.now + this.reapCheckInterval());
+    this.reaper = new Reaper(this.ctx, this.catalog, this.diss, this.membership, this.prober, this.reapedAddresses);
+    this.reaper.start(opts.now);
   }
 
   private get now(): number {
@@ -178,7 +182,7 @@ export class SwimNode {
       else if (key === TIMER.forward) this.diss.flushForward();
       else if (key === TIMER.pushPull) this.antiEntropy.onPushPullTick();
       else if (key === TIMER.joinRetry) this.antiEntropy.onJoinRetry();
-      else if (key === TIMER.reap) this.onReap();
+      else if (key === TIMER.reap) this.reaper.onReap();
       else if (key === TIMER.reconnect) this.antiEntropy.onReconnectTick();
       else if (key.startsWith(TIMER.suspicionPrefix)) this.membership.onSuspicionTimeout(key.slice(TIMER.suspicionPrefix.length));
       else if (key.startsWith(TIMER.lastChancePrefix)) this.membership.onLastChance(key.slice(TIMER.lastChancePrefix.length));
@@ -323,7 +327,7 @@ export class SwimNode {
     }
   }
 
-  // ---- Full-state merge, reaping -------------------------------------------------------------
+  // ---- Full-state merge ---------------------------------------------------------------------
 
   private mergeState(source: string, members: readonly MemberState[], services: readonly ServiceMsg[]): void {
     this.membership.mergeFrom(source, members);
@@ -334,32 +338,6 @@ export class SwimNode {
     return encodePushPull({ type: 'push-pull', join, source: this.name, members: this.membership.fullState(), services: this.catalog.state() });
   }
 
-  private reapCheckInterval(): number {
-    return Math.max(1_000, Math.min(60_000, this.profile.reapAfterMs / 10));
-  }
-
-  private onReap(): void {
-    this.deadlines.set(TIMER.reap, this.now + this.reapCheckInterval());
-    this.catalog.collect(this.now, this.profile.reapAfterMs);
-    const expired: string[] = [];
-    for (const r of this.table.values()) {
-      if ((r.status === 'dead' || r.status === 'left') && r !== this.selfRecord && this.now - r.changedAt >= this.profile.reapAfterMs) {
-        expired.push(r.name);
-      }
-    }
-    this.reapedAddresses.expire(this.now, this.profile.reconnectRetentionMs);
-    for (const name of expired) {
-      const r = this.table.get(name);
-      // Left members said goodbye; only the dead may be on the other side of a partition.
-      if (r?.status === 'dead') this.reapedAddresses.add(name, r, this.now);
-      this.catalog.dropOwner(name, r?.status);
-      this.table.remove(name);
-      this.diss.forget('m:' + name);
-      this.membership.dropSuspicion(name);
-      this.prober.forget(name);
-    }
-  }
-
   // ---- Helpers ------------------------------------------------------------------------------
 
   private catalogHost(): CatalogHost {
@@ -367,6 +345,10 @@ export class SwimNode {
       name: this.name,
       now: () => this.now,
       memberStatus: (name) => this.table.get(name)?.status,
+      memberExported: (name) => {
+        const r = this.table.get(name);
+        return r !== undefined && !isExpired(this.ctx, r);
+      },
       memberAddress: (name) => {
         const r = this.table.get(name);
         return r === undefined ? undefined : { host: r.host, port: r.port };

@@ -91,6 +91,9 @@ export class ServiceGossip {
     if (!stored) return;
     const owner = this.host.memberStatus(msg.node);
     this.emitChange(previous === undefined ? null : serviceView(previous, owner), serviceView(msg, owner));
+    // An entry of an owner we hold no record of may be a forgotten owner's, kept alive by a node
+    // that never knew the owner: it waits here, unspread, for its owner (or its grace to run out).
+    if (owner === undefined) return;
     this.host.disseminate(serviceQueueKey(msg.node, msg.id), encodePart(msg), true);
   }
 
@@ -118,7 +121,11 @@ export class ServiceGossip {
   /** Emits view changes for every entry of `node` after its membership status changed. */
   onOwnerStatus(node: string, previous: MemberStatus | undefined, next: MemberStatus | undefined): void {
     if (node === this.host.name) return;
-    for (const m of this.catalog.ownedBy(node)) this.emitChange(serviceView(m, previous), serviceView(m, next));
+    for (const m of this.catalog.ownedBy(node)) {
+      this.emitChange(serviceView(m, previous), serviceView(m, next));
+      // Held back while the owner was unknown (its entry outran its alive message): spread it now.
+      if (previous === undefined && next !== undefined) this.host.disseminate(serviceQueueKey(m.node, m.id), encodePart(m), false);
+    }
   }
 
   /** The owner was reaped: forget its entries. */
@@ -141,6 +148,8 @@ export class ServiceGossip {
     let bytes = 0;
     for (const s of this.catalog.all()) {
       if (out.length >= LIMITS.servicesMax) break;
+      // Entries travel with their owner's record: without it a peer could not reap them.
+      if (s.msg.node !== this.host.name && !this.host.memberExported(s.msg.node)) continue;
       // The part encoding is a close upper bound of the entry's size inside the state.
       bytes += encodePart(s.msg).length;
       if (bytes > LIMITS.pushPullServiceBytesMax) break;
@@ -149,8 +158,13 @@ export class ServiceGossip {
     return out;
   }
 
-  collect(now: number, ttlMs: number): void {
+  /**
+   * Collects tombstones older than `ttlMs`, and the entries of owners with no member record here
+   * that nothing refreshed for `orphanGraceMs` (views of unknown owners are hidden: no events).
+   */
+  collect(now: number, ttlMs: number, orphanGraceMs: number): void {
     this.catalog.collectTombstones(now, ttlMs);
+    this.catalog.dropOrphans(now, orphanGraceMs, (node) => node === this.host.name || this.host.memberStatus(node) !== undefined);
   }
 
   // ---- Helpers ------------------------------------------------------------------------------
