@@ -77,13 +77,20 @@ export class AntiEntropy {
     const ctx = this.ctx;
     ctx.deadlines.set(TIMER.reconnect, ctx.now + ctx.profile.reconnectIntervalMs * (0.5 + ctx.rng.next()));
     if (this.leaving()) return;
-    const live = new Set<string>();
-    for (const r of ctx.table.values()) if (r !== ctx.selfRecord && isLive(r.status)) live.add(addressKey(r));
-    const peer = this.reconnectPeer(live);
+    // Built only when needed: a pass over the whole table.
+    let live: Set<string> | null = null;
+    const liveAddresses = (): ReadonlySet<string> => {
+      if (live === null) {
+        live = new Set<string>();
+        for (const r of ctx.table.values()) if (r !== ctx.selfRecord && isLive(r.status)) live.add(addressKey(r));
+      }
+      return live;
+    };
+    const peer = this.reconnectPeer(liveAddresses);
     const targets = peer === undefined ? [] : [peer];
     // During the join the join retry contacts the seeds.
     if (this.joined) {
-      for (const seed of this.seedRetry.due(ctx.now, ctx.table, live, ctx.profile)) {
+      for (const seed of this.seedRetry.due(ctx.now, ctx.table, liveAddresses, ctx.profile)) {
         if (peer === undefined || !sameAddress(seed, peer)) targets.push(seed);
       }
     }
@@ -98,11 +105,11 @@ export class AntiEntropy {
    * cluster with steady churn always has some dead member, and that must not keep a side cut off
    * longer than the reap time from ever being tried.
    */
-  private reconnectPeer(live: ReadonlySet<string>): Address | undefined {
+  private reconnectPeer(liveAddresses: () => ReadonlySet<string>): Address | undefined {
     const { table, rng } = this.ctx;
     const [dead] = table.sample(1, (r) => r.status === 'dead');
     const reaped = this.reaped.size === 0 ? [] :
-      this.reaped.candidates((name, a) => table.get(name) === undefined && !live.has(addressKey(a)));
+      this.reaped.candidates((name, a) => table.get(name) === undefined && !liveAddresses().has(addressKey(a)));
     if (reaped.length > 0 && (dead === undefined || rng.next() < 0.5)) return reaped[rng.int(reaped.length)];
     return dead === undefined ? undefined : { host: dead.host, port: dead.port };
   }

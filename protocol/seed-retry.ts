@@ -42,12 +42,12 @@ export class SeedRetry {
     if (s !== undefined) s.answeredAs = source;
   }
 
-  /** Seeds due for a retry now; their backoff advances. `liveAddresses` holds addressKey()s. */
-  due(now: number, table: MemberTable, liveAddresses: ReadonlySet<string>, profile: Profile): Address[] {
+  /** Seeds due for a retry now; their backoff advances. `liveAddresses` gives addressKey()s of live members. */
+  due(now: number, table: MemberTable, liveAddresses: () => ReadonlySet<string>, profile: Profile): Address[] {
     const out: Address[] = [];
     for (const [key, s] of this.seeds) {
       const named = s.answeredAs === null ? undefined : table.get(s.answeredAs);
-      if (liveAddresses.has(key) || (named !== undefined && isLive(named.status))) {
+      if ((named !== undefined && isLive(named.status)) || liveAddresses().has(key)) {
         s.attempts = 0;
         s.nextAt = 0;
         continue;

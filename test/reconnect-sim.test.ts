@@ -38,6 +38,33 @@ test('a 2 h partition on lan (both sides reaped each other) heals within the rec
   assert.ok((at as number) - healedAt <= bound, `healed after ${(at as number) - healedAt} ms, more than ${bound} ms` + reproduce(seed));
 });
 
+test('a long partition heals quickly even while both sides hold a recently dead member (and the seed is dead)', () => {
+  const seed = testSeed(4103);
+  const profile = PROFILES.lan;
+  const sim = new Simulator({ seed, profile: 'lan', latencyMs: 1, jitterMs: 0.5, recordEvents: false });
+  const names = sim.addNodes(6);
+  sim.joinAll([names[0] as string], { spreadMs: 200 });
+  assert.notEqual(sim.runUntilCondition(() => allSeeAll(sim, names), 30_000, 50), null, 'cluster did not form' + reproduce(seed));
+  sim.partition([names.slice(0, 3), names.slice(3)]);
+  sim.runFor(profile.reapAfterMs + 10 * 60_000);
+  // A crash on each side shortly before the heal: every table holds a dead member again, and the
+  // seed everyone joined through is gone. Reconnect attempts must still go to the reaped addresses.
+  const [seedNode, , , otherSide] = names as [string, string, string, string];
+  sim.crash(seedNode);
+  sim.crash(otherSide);
+  sim.runFor(60_000);
+  const up = names.filter((n) => n !== seedNode && n !== otherSide);
+  assert.ok(up.every((o) => sim.node(o).members().some((m) => m.status === 'dead')), 'each table holds a dead member' + reproduce(seed));
+  sim.heal();
+  const healedAt = sim.now;
+  const seesAllUp = (): boolean => up.every((o) => up.every((t) => sim.membersStatusAt(o, t) === 'alive'));
+  const at = sim.runUntilCondition(seesAllUp, 10 * 60_000, 25);
+  assert.notEqual(at, null, 'the sides never found each other again' + reproduce(seed));
+  // Half the ticks of a node that holds both kinds go to reaped addresses: four nodes, a few ticks each.
+  const bound = 4 * profile.reconnectIntervalMs;
+  assert.ok((at as number) - healedAt <= bound, `healed after ${(at as number) - healedAt} ms, more than ${bound} ms` + reproduce(seed));
+});
+
 test('two clusters formed apart at boot merge through their seeds once the network heals', () => {
   const seed = testSeed(4102);
   const profile = PROFILES.local;
