@@ -104,3 +104,25 @@ test('an entry whose owner has no member record is neither spread nor exchanged,
   assert.ok((dropped as number) - receivedAt >= profile.orphanEntryGraceMs, 'dropped before the grace ran out' + reproduce(seed));
   assert.ok((dropped as number) - receivedAt <= profile.orphanEntryGraceMs + reapCheckMs + 100, 'dropped late' + reproduce(seed));
 });
+
+test('an entry that arrived before its owner was known is spread once the owner is', () => {
+  const seed = testSeed(4204);
+  const sim = new Simulator({ seed, profile: 'lan', latencyMs: 1, jitterMs: 0.5, recordEvents: false });
+  const names = sim.addNodes(5);
+  sim.joinAll([names[0] as string], { spreadMs: 200 });
+  assert.notEqual(sim.runUntilCondition(() => names.every((o) => sim.node(o).liveCount() === 5), 30_000, 20), null, 'formed' + reproduce(seed));
+  const holder = names[1] as string;
+  const others = names.filter((n) => n !== holder);
+  const g = sim.addNode('g');
+  sim.act(g, (node, now) => node.registerService(now, { id: 'g-svc', name: 'app', address: sim.address(g).host, port: 80 }).effects);
+  const entry = sim.node(g).ownServices()[0] as ServiceMsg;
+  // The entry outruns its owner: the holder gets it before it knows g, and keeps it to itself.
+  sim.act(holder, (node, now) => node.handlePacket(now, sim.address(g), encodePacket(entry)));
+  sim.runFor(1_000);
+  assert.deepEqual(others.filter((o) => sim.node(o).serviceRevision(g, 'g-svc') > 0), [], 'spread before its owner was known' + reproduce(seed));
+  // g reaches the holder only; the others learn of g, and of its entry, through the holder.
+  for (const o of others) sim.setLink(g, o, { loss: 1 }, true);
+  sim.join(g, [holder]);
+  const spread = sim.runUntilCondition(() => others.every((o) => sim.node(o).serviceRevision(g, 'g-svc') > 0), 3_000, 10);
+  assert.notEqual(spread, null, 'the held entry was not spread once its owner was known' + reproduce(seed));
+});
