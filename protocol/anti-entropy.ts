@@ -70,7 +70,7 @@ export class AntiEntropy {
   onPushPullTick(): void {
     const ctx = this.ctx;
     ctx.deadlines.set(TIMER.pushPull, ctx.now + pushPullIntervalMs(ctx.table.liveCount, ctx.profile));
-    this.exchangeWithOne('alive');
+    this.exchangeWithAlive();
   }
 
   onReconnectTick(): void {
@@ -121,10 +121,10 @@ export class AntiEntropy {
     this.ctx.deadlines.clear(TIMER.reconnect);
   }
 
-  /** A push-pull with one random member in `status`, if there is one. */
-  private exchangeWithOne(status: 'alive' | 'dead'): void {
+  /** A push-pull with one random alive member, if there is one. */
+  private exchangeWithAlive(): void {
     if (this.leaving()) return;
-    const [peer] = this.ctx.table.sample(1, (r) => r.status === status);
+    const [peer] = this.ctx.table.sample(1, (r) => r.status === 'alive');
     if (peer === undefined) return;
     this.ctx.out.push({ kind: 'push-pull', to: { host: peer.host, port: peer.port }, bytes: this.stateBytes(false), join: false });
   }

@@ -27,8 +27,10 @@ export interface Profile {
   /** Base push-pull (anti-entropy) interval; scaled up with log2 of the cluster size above 32 nodes. */
   readonly pushPullIntervalMs: number;
   /**
-   * While some members are dead (not left), a push-pull with one of them this often: a partition
-   * that heals is noticed without waiting for anyone to rejoin.
+   * While some members are dead (not left), or addresses of reaped dead members are kept, a
+   * push-pull with one of them this often (randomised 0.5x-1.5x): a partition that heals is
+   * noticed without waiting for anyone to rejoin. Seeds that are not live members are retried on
+   * the same tick, with backoff.
    */
   readonly reconnectIntervalMs: number;
   /** How long dead and left members are remembered before being reaped. */
