@@ -6,7 +6,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { LIMITS } from '../protocol/limits.js';
 import { PROFILES } from '../protocol/profiles.js';
+import { MemberTable } from '../protocol/member-table.js';
 import { ReapedAddresses } from '../protocol/reaped-addresses.js';
+import { Rng } from '../protocol/rng.js';
+import { SeedRetry } from '../protocol/seed-retry.js';
 import { Simulator } from '../protocol/sim/simulator.js';
 import { reproduce, testSeed } from './helpers/seed.js';
 
@@ -102,4 +105,33 @@ test('the reaped-address book is bounded (oldest first) and expires after the re
   assert.deepEqual(book.candidates(() => true), [{ host: '10.9.9.9', port: 1 }]);
   book.expire(10_100, 100);
   assert.equal(book.size, 0);
+});
+
+test('seeds: retried with doubling backoff up to the cap while not live, reset once live, bounded in number', () => {
+  const profile = PROFILES.lan;
+  const table = new MemberTable('self', new Rng(1));
+  const retry = new SeedRetry();
+  const seed = { host: '10.0.0.1', port: 7946 };
+  retry.add([seed]);
+  const noneLive = (): ReadonlySet<string> => new Set();
+  const attempts: number[] = [];
+  for (let t = 0; t <= 10 * 60_000; t += 1_000) if (retry.due(t, table, noneLive, profile).length > 0) attempts.push(t);
+  const gaps = attempts.slice(1).map((t, i) => t - (attempts[i] as number));
+  assert.deepEqual(gaps.slice(0, 4), [5_000, 10_000, 20_000, 40_000]);
+  assert.ok(gaps.slice(4).every((g) => g === profile.seedRetryMaxMs), `gaps ${gaps.join(',')}`);
+  // Live at its address: not contacted, and the backoff starts over once it is gone again.
+  assert.deepEqual(retry.due(700_000, table, () => new Set(['10.0.0.1:7946']), profile), []);
+  assert.equal(retry.due(700_001, table, noneLive, profile).length, 1);
+  assert.equal(retry.due(700_001 + profile.reconnectIntervalMs, table, noneLive, profile).length, 1);
+  // Live under the name it answered with, at another address.
+  retry.answered(seed, 'seed-node');
+  table.add({ name: 'seed-node', host: '10.9.9.9', port: 1, incarnation: 0, status: 'alive', changedAt: 0 });
+  assert.deepEqual(retry.due(800_000, table, noneLive, profile), []);
+  // Bounded: the oldest seeds go first.
+  const many = Array.from({ length: LIMITS.joinSeedsMax + 3 }, (_, i) => ({ host: `10.1.0.${i}`, port: 7946 }));
+  const fresh = new SeedRetry();
+  fresh.add(many);
+  const due = fresh.due(0, table, noneLive, profile);
+  assert.equal(due.length, LIMITS.joinSeedsMax);
+  assert.equal(due[0]?.host, '10.1.0.3');
 });
