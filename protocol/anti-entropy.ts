@@ -1,9 +1,12 @@
 import { type Address, addressKey, sameAddress } from './address.js';
 import { catalogKey } from './catalog.js';
 import { LIMITS } from './limits.js';
+import { isLive } from './member-table.js';
 import type { CatalogCursor } from './messages.js';
 import { type NodeContext, TIMER } from './node-context.js';
 import type { Profile } from './profiles.js';
+import type { ReapedAddresses } from './reaped-addresses.js';
+import { SeedRetry } from './seed-retry.js';
 
 const JOIN_RETRY_MAX_MS = 30_000;
 
@@ -48,9 +51,10 @@ function isAfter(c: CatalogCursor, from: CatalogCursor | undefined): boolean {
 
 /**
  * Full-state exchanges over a stream: the join (to seeds, retried with backoff until one answers),
- * the periodic push-pull with a random alive member that repairs missed gossip, and the periodic
- * push-pull with a random dead member that heals partitions. Merging a received state is the
- * node's job; this part decides when and with whom, and which page of the catalog each carries.
+ * the periodic push-pull with a random alive member that repairs missed gossip, and the reconnect
+ * tick that heals partitions: a push-pull with a random dead member or the address of a reaped one,
+ * and retries of seeds that are not live members. Merging a received state is the node's job;
+ * this part decides when and with whom, and which page of the catalog each carries.
  *
  * A catalog larger than one state goes in pages, in key order. A joiner keeps asking the first seed
  * that offers more for the page after the last one, until it has the whole catalog (at most
@@ -67,12 +71,15 @@ export class AntiEntropy {
   private readonly pending = new Map<string, Exchange>();
   /** The seed whose catalog this join is paging through; 'done' once one has been paged to the end. */
   private joinPaging: { readonly peer: string } | 'idle' | 'done' = 'idle';
+  private readonly seedRetry = new SeedRetry();
 
   constructor(
     private readonly ctx: NodeContext,
     /** This node's state, encoded for a push-pull request. */
     private readonly encodeState: (request: StateRequest) => EncodedState,
     private readonly leaving: () => boolean,
+    /** Addresses of reaped dead members (filled by the node's reaper). */
+    private readonly reaped: ReapedAddresses,
   ) {}
 
   /** Schedules the first periodic exchanges, at random points so nodes started together spread out. */
@@ -84,6 +91,7 @@ export class AntiEntropy {
 
   join(seeds: readonly Address[], self: Address): void {
     this.seeds = seeds.filter((s) => !sameAddress(s, self)).slice(0, LIMITS.joinSeedsMax);
+    this.seedRetry.add(this.seeds);
     this.joined = false;
     this.attempts = 0;
     this.joinPaging = 'idle';
@@ -91,11 +99,12 @@ export class AntiEntropy {
   }
 
   /**
-   * A reply to an exchange we started arrived and was merged: a pending join is complete. When the
-   * peer's entries did not all fit (`moreAfter`), a join asks for the next page and a periodic
-   * exchange moves the next one's starting point on.
+   * A reply from `source` at `from` to an exchange we started arrived and was merged: a pending join
+   * is complete. When the peer's entries did not all fit (`moreAfter`), a join asks for the next
+   * page and a periodic exchange moves the next one's starting point on.
    */
-  onReply(from: Address, moreAfter: CatalogCursor | undefined): void {
+  onReply(from: Address, source: string, moreAfter: CatalogCursor | undefined): void {
+    this.seedRetry.answered(from, source);
     if (!this.joined && this.seeds.length > 0) {
       this.joined = true;
       this.ctx.deadlines.clear(TIMER.joinRetry);
@@ -134,18 +143,57 @@ export class AntiEntropy {
   onPushPullTick(): void {
     const ctx = this.ctx;
     ctx.deadlines.set(TIMER.pushPull, ctx.now + pushPullIntervalMs(ctx.table.liveCount, ctx.profile));
-    this.exchangeWithOne('alive');
+    this.exchangeWithAlive();
   }
 
   onReconnectTick(): void {
     const ctx = this.ctx;
     ctx.deadlines.set(TIMER.reconnect, ctx.now + ctx.profile.reconnectIntervalMs * (0.5 + ctx.rng.next()));
-    this.exchangeWithOne('dead');
+    if (this.leaving()) return;
+    // Built only when needed: a pass over the whole table.
+    let live: Set<string> | null = null;
+    const liveAddresses = (): ReadonlySet<string> => {
+      if (live === null) {
+        live = new Set<string>();
+        for (const r of ctx.table.values()) if (r !== ctx.selfRecord && isLive(r.status)) live.add(addressKey(r));
+      }
+      return live;
+    };
+    const peer = this.reconnectPeer(liveAddresses);
+    const targets = peer === undefined ? [] : [peer];
+    // During the join the join retry contacts the seeds.
+    if (this.joined) {
+      for (const seed of this.seedRetry.due(ctx.now, ctx.table, liveAddresses, ctx.profile)) {
+        if (peer === undefined || !sameAddress(seed, peer)) targets.push(seed);
+      }
+    }
+    if (targets.length === 0) return;
+    const from = this.repairFrom;
+    const state = this.encodeState({ join: false, pageFrom: from, withOwnState: true });
+    for (const to of targets) {
+      this.track(to, { kind: 'repair', from, ownStop: state.moreAfter });
+      ctx.out.push({ kind: 'push-pull', to, bytes: state.bytes, join: false });
+    }
+  }
+
+  /**
+   * A random dead member, or the address of a random reaped one that is not back (nobody live at
+   * it, its name not in the table). Half the ticks go to each kind when there are both: a
+   * cluster with steady churn always has some dead member, and that must not keep a side cut off
+   * longer than the reap time from ever being tried.
+   */
+  private reconnectPeer(liveAddresses: () => ReadonlySet<string>): Address | undefined {
+    const { table, rng } = this.ctx;
+    const [dead] = table.sample(1, (r) => r.status === 'dead');
+    const reaped = this.reaped.size === 0 ? [] :
+      this.reaped.candidates((name, a) => table.get(name) === undefined && !liveAddresses().has(addressKey(a)));
+    if (reaped.length > 0 && (dead === undefined || rng.next() < 0.5)) return reaped[rng.int(reaped.length)];
+    return dead === undefined ? undefined : { host: dead.host, port: dead.port };
   }
 
   /** One exchange with a random alive member now, outside the schedule. */
   exchangeNow(): void {
-    this.exchangeWithOne('alive');
+    this.exchangeWithAlive();
   }
 
   /** On leave: no more exchanges start. */
@@ -156,10 +204,10 @@ export class AntiEntropy {
     this.joinPaging = 'done';
   }
 
-  /** A push-pull with one random member in `status`, if there is one, on the next page of the catalog. */
-  private exchangeWithOne(status: 'alive' | 'dead'): void {
+  /** A push-pull with one random alive member, if there is one, on the next page of the catalog. */
+  private exchangeWithAlive(): void {
     if (this.leaving()) return;
-    const [peer] = this.ctx.table.sample(1, (r) => r.status === status);
+    const [peer] = this.ctx.table.sample(1, (r) => r.status === 'alive');
     if (peer === undefined) return;
     const to = { host: peer.host, port: peer.port };
     const from = this.repairFrom;

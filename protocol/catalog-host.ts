@@ -8,6 +8,8 @@ export interface CatalogHost {
   readonly name: string;
   now(): number;
   memberStatus(name: string): MemberStatus | undefined;
+  /** Whether `name`'s member record goes into a push-pull state (known, and not due to be reaped). */
+  memberExported(name: string): boolean;
   memberAddress(name: string): Address | undefined;
   /** Names of alive and suspect members other than self. */
   liveOthers(): string[];

@@ -175,6 +175,21 @@ export class Catalog {
     return dropped;
   }
 
+  /**
+   * Forgets every entry of each owner that `known` does not know and whose newest entry was stored
+   * `graceMs` or longer ago; returns the entries dropped.
+   */
+  dropOrphans(now: number, graceMs: number, known: (node: string) => boolean): ServiceMsg[] {
+    const orphans: string[] = [];
+    for (const [node, keys] of this.byNode) {
+      if (known(node)) continue;
+      let newest = -Infinity;
+      for (const k of keys) newest = Math.max(newest, this.entries.get(k)?.updatedAt ?? -Infinity);
+      if (now - newest >= graceMs) orphans.push(node);
+    }
+    return orphans.flatMap((node) => this.dropNode(node));
+  }
+
   /** Removes tombstones older than `ttlMs`; returns how many. */
   collectTombstones(now: number, ttlMs: number): number {
     const expired: ServiceMsg[] = [];

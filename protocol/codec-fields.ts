@@ -225,19 +225,25 @@ export function decodeGossipFields(code: number, f: readonly unknown[], prefix: 
 
 /** One push-pull member, in wire order. */
 export function memberFields(m: MemberState): unknown[] {
-  return [m.name, m.host, m.port, m.incarnation, StatusCode[m.status]];
+  const f: unknown[] = [m.name, m.host, m.port, m.incarnation, StatusCode[m.status]];
+  if (m.ageMs !== undefined) f.push(m.ageMs);
+  return f;
 }
 
 /** `prefix` locates the member in error details, e.g. "push-pull.members[12]". */
 export function decodeMember(v: unknown, prefix: string): MemberState {
   const f = array(v, prefix, '');
-  return {
+  const m: MemberState = {
     name: name(at(f, 0), prefix, '.name'),
     host: host(at(f, 1), prefix, '.host'),
     port: port(at(f, 2), prefix, '.port'),
     incarnation: incarnation(at(f, 3), prefix, '.incarnation'),
     status: status(at(f, 4), prefix, '.status'),
   };
+  // Appended field: absent from older agents; nil stands for absent, so later fields can follow it.
+  const age = at(f, 5);
+  if (age === undefined || age === null) return m;
+  return { ...m, ageMs: intIn(age, prefix, '.ageMs', LIMITS.memberAgeMsMax) };
 }
 
 function status(v: unknown, prefix: string, field: string): MemberStatus {

@@ -37,8 +37,15 @@ export const LIMITS = {
    * silent, or found held by another live process. Claims beyond it are dropped until one ends.
    */
   nameClaimsMax: 16,
-  /** Seed addresses given to one join. */
+  /** Seed addresses given to one join, and seeds kept for retries across joins. */
   joinSeedsMax: 64,
+  /** Addresses of reaped dead members kept for reconnect attempts; the oldest go first beyond it. */
+  reapedAddressesMax: 1024,
+  /**
+   * Largest "ms since the status changed" of a dead or left member in a push-pull state (unsigned
+   * 32-bit on the wire, about 49 days); an importer clamps it to its reap time anyway.
+   */
+  memberAgeMsMax: 0xffff_ffff,
   /** Service ids and names: bytes of UTF-8. */
   serviceIdBytesMax: 128,
   /** Tags on one service instance, and bytes of one tag. */

@@ -27,6 +27,8 @@ export interface MembershipHooks {
   heardFrom(name: string, since: number): boolean;
   /** An alive claim of our own name at another address: is it a previous life of ours? */
   claimElsewhere(other: Address, incarnation: number, phase: 'join' | 'running'): ClaimVerdict;
+  /** A dead or left member was imported from a peer's state, backdated. */
+  imported(r: MemberRecord): void;
 }
 
 /**
@@ -279,22 +281,57 @@ export class Membership {
           this.applyAlive({ type: 'alive', name: m.name, host: m.host, port: m.port, incarnation: m.incarnation });
           break;
         case 'suspect':
-        case 'dead':
           if (this.table.get(m.name) === undefined && m.name !== this.name) break;
           this.applySuspect({ type: 'suspect', name: m.name, incarnation: m.incarnation, from: source });
           break;
+        case 'dead':
+          if (this.table.get(m.name) === undefined && m.name !== this.name) this.importFormer(m, 'dead');
+          else this.applySuspect({ type: 'suspect', name: m.name, incarnation: m.incarnation, from: source });
+          break;
         case 'left':
-          this.applyLeave({ type: 'leave', name: m.name, incarnation: m.incarnation });
+          if (this.table.get(m.name) === undefined && m.name !== this.name) this.importFormer(m, 'left');
+          else this.applyLeave({ type: 'leave', name: m.name, incarnation: m.incarnation });
           break;
       }
     }
+  }
+
+  /**
+   * A dead or left member we never knew (it went before we joined). Its record is kept so that its
+   * service entries, which arrive with the same state, are reaped together with it; it is backdated
+   * by the age the peer reports, so that the record expires here when it expires everywhere,
+   * rather than every exchange restarting its reap clock and passing it around for ever. It is not
+   * news: nothing is spread.
+   */
+  private importFormer(m: MemberState, status: 'dead' | 'left'): void {
+    // An older agent sends no age: count from now (older agents never import, so this cannot cycle).
+    const age = Math.max(0, m.ageMs ?? 0);
+    if (age >= this.profile.reapAfterMs) return; // reaped everywhere about now
+    if (this.table.size >= LIMITS.membersMax) {
+      this.ctx.out.push({ kind: 'rejected', reason: 'limit', detail: 'member table full' });
+      return;
+    }
+    const rec: MemberRecord = {
+      name: m.name, host: m.host, port: m.port, incarnation: m.incarnation, status, changedAt: this.now - age,
+    };
+    this.table.add(rec);
+    this.emit(rec, null);
+    this.hooks.imported(rec);
   }
 
   fullState(): MemberState[] {
     const out: MemberState[] = [];
     for (const r of this.table.values()) {
       if (out.length >= LIMITS.pushPullMembersMax) break;
-      out.push({ name: r.name, host: r.host, port: r.port, incarnation: r.incarnation, status: r.status });
+      const m: MemberState = { name: r.name, host: r.host, port: r.port, incarnation: r.incarnation, status: r.status };
+      if (r.status === 'dead' || r.status === 'left') {
+        const age = Math.floor(this.now - r.changedAt);
+        // Due to be reaped: a peer must not take it up again.
+        if (age >= this.profile.reapAfterMs && r !== this.selfRecord) continue;
+        out.push({ ...m, ageMs: Math.min(LIMITS.memberAgeMsMax, Math.max(0, age)) });
+      } else {
+        out.push(m);
+      }
     }
     return out;
   }

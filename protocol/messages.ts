@@ -119,6 +119,12 @@ export interface MemberState {
   readonly port: number;
   readonly incarnation: number;
   readonly status: MemberStatus;
+  /**
+   * For dead and left members: ms since the sender saw the status change (appended field, absent
+   * from older agents). An importer backdates the member's record by it, so that every node reaps
+   * the member at about the same moment instead of restarting the clock on every exchange.
+   */
+  readonly ageMs?: number;
 }
 
 /** Full-state exchange over a reliable stream, both the request and the reply. */

@@ -15,6 +15,8 @@ import { Membership } from './membership.js';
 import { claimsLiveNameElsewhere, NameClaims } from './name-claims.js';
 import { Prober } from './prober.js';
 import type { Profile } from './profiles.js';
+import { ReapedAddresses } from './reaped-addresses.js';
+import { isExpired, Reaper } from './reaper.js';
 import { Rng } from './rng.js';
 import { toSerial } from './serial.js';
 import { ServiceGossip } from './service-gossip.js';
@@ -80,6 +82,8 @@ export class SwimNode {
    */
   private yielded = false;
   private readonly antiEntropy: AntiEntropy;
+  private readonly reapedAddresses = new ReapedAddresses();
+  private readonly reaper: Reaper;
 
   constructor(opts: SwimNodeOptions) {
     this.name = opts.name;
@@ -100,6 +104,7 @@ export class SwimNode {
         this.catalog.onOwnerStatus(name, previous, next);
         this.barriers.onMemberStatus(name, next);
       },
+      imported: (r) => this.reaper.dueAt(r.changedAt),
       probeWithSuspicion: (r) => this.prober.probeWithSuspicion(r),
       heardFrom: (name, since) => this.prober.heardFrom(name, since),
       claimElsewhere: (other, incarnation, phase) => this.claims.claim(other, incarnation, phase),
@@ -117,12 +122,13 @@ export class SwimNode {
     // Drawn from a stream of its own so the node's other random choices stay as they were.
     const lifeRng = new Rng(opts.seed ^ BARRIER_LIFE_SALT);
     this.barriers = new Barriers(host, this.catalog, 2 * opts.profile.gossipIntervalMs, { life: lifeRng.nextU32(), firstRequestId: lifeRng.nextU32() });
-    this.antiEntropy = new AntiEntropy(this.ctx, (request) => this.encodeState(request), () => this.membership.leaving);
+    this.antiEntropy = new AntiEntropy(this.ctx, (request) => this.encodeState(request), () => this.membership.leaving, this.reapedAddresses);
     this.membership.enqueue(this.membership.aliveOf(this.selfRecord), false);
     // Stagger the first probe so nodes started together do not probe in lockstep.
     this.deadlines.set(TIMER.probe, opts.now + rng.int(opts.profile.probeIntervalMs));
     this.antiEntropy.start(opts.now);
-    this.deadlines.set(TIMER.reap, opts.now + this.reapCheckInterval());
+    this.reaper = new Reaper(this.ctx, this.catalog, this.diss, this.membership, this.prober, this.reapedAddresses);
+    this.reaper.start(opts.now);
   }
 
   private get now(): number {
@@ -193,7 +199,7 @@ export class SwimNode {
       return this.flush();
     }
     this.mergeState(decoded.value.source, decoded.value.members, decoded.value.services);
-    this.antiEntropy.onReply(from, decoded.value.moreAfter);
+    this.antiEntropy.onReply(from, decoded.value.source, decoded.value.moreAfter);
     return this.flush();
   }
 
@@ -231,7 +237,7 @@ export class SwimNode {
     else if (key === TIMER.forward) this.diss.flushForward();
     else if (key === TIMER.pushPull) this.antiEntropy.onPushPullTick();
     else if (key === TIMER.joinRetry) this.antiEntropy.onJoinRetry();
-    else if (key === TIMER.reap) this.onReap();
+    else if (key === TIMER.reap) this.reaper.onReap();
     else if (key === TIMER.reconnect) this.antiEntropy.onReconnectTick();
     else if (key.startsWith(TIMER.suspicionPrefix)) this.membership.onSuspicionTimeout(key.slice(TIMER.suspicionPrefix.length));
     else if (key.startsWith(TIMER.lastChancePrefix)) this.membership.onLastChance(key.slice(TIMER.lastChancePrefix.length));
@@ -388,7 +394,7 @@ export class SwimNode {
     }
   }
 
-  // ---- Full-state merge, reaping -------------------------------------------------------------
+  // ---- Full-state merge ---------------------------------------------------------------------
 
   private mergeState(source: string, members: readonly MemberState[], services: readonly ServiceMsg[]): void {
     // A peer that claims a live member's name at another address is a second process with that
@@ -410,28 +416,6 @@ export class SwimNode {
     return { bytes: encodePushPull(msg), moreAfter: page.moreAfter };
   }
 
-  private reapCheckInterval(): number {
-    return Math.max(1_000, Math.min(60_000, this.profile.reapAfterMs / 10));
-  }
-
-  private onReap(): void {
-    this.deadlines.set(TIMER.reap, this.now + this.reapCheckInterval());
-    this.catalog.collect(this.now, this.profile.reapAfterMs);
-    const expired: string[] = [];
-    for (const r of this.table.values()) {
-      if ((r.status === 'dead' || r.status === 'left') && r !== this.selfRecord && this.now - r.changedAt >= this.profile.reapAfterMs) {
-        expired.push(r.name);
-      }
-    }
-    for (const name of expired) {
-      this.catalog.dropOwner(name, this.table.get(name)?.status);
-      this.table.remove(name);
-      this.diss.forget('m:' + name);
-      this.membership.dropSuspicion(name);
-      this.prober.forget(name);
-    }
-  }
-
   // ---- Helpers ------------------------------------------------------------------------------
 
   private catalogHost(): CatalogHost {
@@ -439,6 +423,10 @@ export class SwimNode {
       name: this.name,
       now: () => this.now,
       memberStatus: (name) => this.table.get(name)?.status,
+      memberExported: (name) => {
+        const r = this.table.get(name);
+        return r !== undefined && !isExpired(this.ctx, r);
+      },
       memberAddress: (name) => {
         const r = this.table.get(name);
         return r === undefined ? undefined : { host: r.host, port: r.port };

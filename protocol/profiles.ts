@@ -27,12 +27,27 @@ export interface Profile {
   /** Base push-pull (anti-entropy) interval; scaled up with log2 of the cluster size above 32 nodes. */
   readonly pushPullIntervalMs: number;
   /**
-   * While some members are dead (not left), a push-pull with one of them this often: a partition
-   * that heals is noticed without waiting for anyone to rejoin.
+   * While some members are dead (not left), or addresses of reaped dead members are kept, a
+   * push-pull with one of them this often (randomised 0.5x-1.5x): a partition that heals is
+   * noticed without waiting for anyone to rejoin. Seeds that are not live members are retried on
+   * the same tick, with backoff.
    */
   readonly reconnectIntervalMs: number;
   /** How long dead and left members are remembered before being reaped. */
   readonly reapAfterMs: number;
+  /**
+   * How long the address of a reaped dead member is kept for reconnect attempts: far longer than
+   * reapAfterMs, so that the two sides of a partition that outlasted the reap time still find
+   * each other when it heals.
+   */
+  readonly reconnectRetentionMs: number;
+  /** Backoff cap of retries of a configured seed that is not a live member. */
+  readonly seedRetryMaxMs: number;
+  /**
+   * Service entries whose owner has no member record here are dropped once this long passed
+   * without a newer version (a registration may arrive just ahead of its owner's alive message).
+   */
+  readonly orphanEntryGraceMs: number;
   /** Upper bound of the local-health multiplier (Lifeguard awareness). */
   readonly awarenessMax: number;
   /** Interval between join retries while no seed has answered. */
@@ -55,6 +70,9 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     pushPullIntervalMs: 30_000,
     reconnectIntervalMs: 5_000,
     reapAfterMs: 30 * 60_000,
+    reconnectRetentionMs: 24 * 60 * 60_000,
+    seedRetryMaxMs: 60_000,
+    orphanEntryGraceMs: 60_000,
     awarenessMax: 8,
     joinRetryMs: 1_000,
   },
@@ -73,6 +91,9 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     pushPullIntervalMs: 60_000,
     reconnectIntervalMs: 30_000,
     reapAfterMs: 60 * 60_000,
+    reconnectRetentionMs: 24 * 60 * 60_000,
+    seedRetryMaxMs: 5 * 60_000,
+    orphanEntryGraceMs: 5 * 60_000,
     awarenessMax: 8,
     joinRetryMs: 3_000,
   },
@@ -91,6 +112,9 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     pushPullIntervalMs: 10_000,
     reconnectIntervalMs: 2_000,
     reapAfterMs: 5 * 60_000,
+    reconnectRetentionMs: 60 * 60_000,
+    seedRetryMaxMs: 10_000,
+    orphanEntryGraceMs: 20_000,
     awarenessMax: 8,
     joinRetryMs: 500,
   },

@@ -102,6 +102,9 @@ export class ServiceGossip {
     if (!stored) return;
     const owner = this.host.memberStatus(msg.node);
     this.emitChange(previous === undefined ? null : serviceView(previous, owner), serviceView(msg, owner));
+    // An entry of an owner we hold no record of may be a forgotten owner's, kept alive by a node
+    // that never knew the owner: it waits here, unspread, for its owner (or its grace to run out).
+    if (owner === undefined) return;
     this.host.disseminate(serviceQueueKey(msg.node, msg.id), encodePart(msg), true);
   }
 
@@ -147,7 +150,11 @@ export class ServiceGossip {
   /** Emits view changes for every entry of `node` after its membership status changed. */
   onOwnerStatus(node: string, previous: MemberStatus | undefined, next: MemberStatus | undefined): void {
     if (node === this.host.name) return;
-    for (const m of this.catalog.ownedBy(node)) this.emitChange(serviceView(m, previous), serviceView(m, next));
+    for (const m of this.catalog.ownedBy(node)) {
+      this.emitChange(serviceView(m, previous), serviceView(m, next));
+      // Held back while the owner was unknown (its entry outran its alive message): spread it now.
+      if (previous === undefined && next !== undefined) this.host.disseminate(serviceQueueKey(m.node, m.id), encodePart(m), false);
+    }
   }
 
   /** The owner was reaped: forget its entries. */
@@ -173,6 +180,8 @@ export class ServiceGossip {
     const entries: ServiceMsg[] = [];
     let bytes = 0;
     for (const msg of this.catalog.after(after === undefined ? undefined : catalogKey(after.node, after.id))) {
+      // Entries travel with their owner's record: without it a peer could not reap them.
+      if (msg.node !== this.host.name && !this.host.memberExported(msg.node)) continue;
       // The part encoding is a close upper bound of the entry's size inside the state.
       bytes += encodePart(msg).length;
       // At least one entry per page, so paging always moves on (an entry is far smaller than a state).
@@ -185,8 +194,13 @@ export class ServiceGossip {
     return { entries, moreAfter: undefined };
   }
 
-  collect(now: number, ttlMs: number): void {
+  /**
+   * Collects tombstones older than `ttlMs`, and the entries of owners with no member record here
+   * that nothing refreshed for `orphanGraceMs` (views of unknown owners are hidden: no events).
+   */
+  collect(now: number, ttlMs: number, orphanGraceMs: number): void {
     this.catalog.collectTombstones(now, ttlMs);
+    this.catalog.dropOrphans(now, orphanGraceMs, (node) => node === this.host.name || this.host.memberStatus(node) !== undefined);
   }
 
   // ---- Helpers ------------------------------------------------------------------------------

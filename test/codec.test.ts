@@ -167,13 +167,14 @@ test('trailing fields, parts elements and unknown part types are ignored', () =>
       { type: 'nack', seq: 2 },
     ],
   });
-  // Fields after the paging cursors (index 4 and 5, nil when unused).
-  const pp = raw(10, [false, 'a', [['m', 'h', 1, 2, 3, 'future']], [], null, null, { more: 1 }]);
+  // A member's sixth field is its age (nil: none); past it, anything goes; fields after the paging
+  // cursors (index 4 and 5, nil when unused) too.
+  const pp = raw(10, [false, 'a', [['m', 'h', 1, 2, 3, 5, 'future'], ['n', 'h', 1, 2, 0, null, 'future']], [], null, null, { more: 1 }]);
   assert.deepStrictEqual(decodeOk(decodePushPull(pp)), {
     type: 'push-pull',
     join: false,
     source: 'a',
-    members: [{ name: 'm', host: 'h', port: 1, incarnation: 2, status: 'left' }],
+    members: [{ name: 'm', host: 'h', port: 1, incarnation: 2, status: 'left', ageMs: 5 }, { name: 'n', host: 'h', port: 1, incarnation: 2, status: 'alive' }],
     services: [],
   });
   // An older agent sends no services field at all.

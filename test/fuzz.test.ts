@@ -192,13 +192,18 @@ function randGossip(rng: Rng): GossipMsg {
 const STATUSES: readonly MemberState['status'][] = ['alive', 'suspect', 'dead', 'left'];
 
 function randPushPull(rng: Rng): PushPullMsg {
-  const members = Array.from({ length: rng.int(6) }, () => ({
-    name: nameOf(rng),
-    host: hostOf(rng),
-    port: randPort(rng),
-    incarnation: incOf(rng),
-    status: STATUSES[rng.int(4)] as MemberState['status'],
-  }));
+  const members = Array.from({ length: rng.int(6) }, (): MemberState => {
+    const m: MemberState = {
+      name: nameOf(rng),
+      host: hostOf(rng),
+      port: randPort(rng),
+      incarnation: incOf(rng),
+      status: STATUSES[rng.int(4)] as MemberState['status'],
+    };
+    // Dead and left members carry their age (an appended field), sometimes at its edges.
+    if (m.status !== 'dead' && m.status !== 'left') return m;
+    return { ...m, ageMs: rng.int(2) === 0 ? rng.int(LIMITS.memberAgeMsMax + 1) : (U32_EDGES[rng.int(U32_EDGES.length)] as number) };
+  });
   const services = Array.from({ length: rng.int(3) === 0 ? 0 : 1 + rng.int(5) }, () => randService(rng));
   return { type: 'push-pull', join: rng.int(2) === 0, source: nameOf(rng), members, services };
 }

@@ -1,0 +1,69 @@
+import type { Dissemination } from './dissemination.js';
+import type { MemberRecord } from './member-table.js';
+import type { Membership } from './membership.js';
+import { type NodeContext, TIMER } from './node-context.js';
+import type { Prober } from './prober.js';
+import type { ReapedAddresses } from './reaped-addresses.js';
+import type { ServiceGossip } from './service-gossip.js';
+
+/** True once a dead or left member is due to be forgotten (self never is). */
+export function isExpired(ctx: NodeContext, r: MemberRecord): boolean {
+  return (r.status === 'dead' || r.status === 'left') && r !== ctx.selfRecord && ctx.now - r.changedAt >= ctx.profile.reapAfterMs;
+}
+
+/**
+ * Forgets dead and left members once the profile's reap time has passed since their status
+ * changed, with their service entries, and collects old tombstones and entries whose owner has no
+ * member record. The reap runs when the earliest record is due (at most once a probe interval),
+ * so that nodes which agree on when a member went, imported ones included, forget it together.
+ */
+export class Reaper {
+  constructor(
+    private readonly ctx: NodeContext,
+    private readonly catalog: ServiceGossip,
+    private readonly diss: Dissemination,
+    private readonly membership: Membership,
+    private readonly prober: Prober,
+    private readonly reapedAddresses: ReapedAddresses,
+  ) {}
+
+  /** Longest time between reaps; catalog collection runs at this pace even with nobody to reap. */
+  private checkInterval(): number {
+    return Math.max(1_000, Math.min(60_000, this.ctx.profile.reapAfterMs / 10));
+  }
+
+  start(now: number): void {
+    this.ctx.deadlines.set(TIMER.reap, now + this.checkInterval());
+  }
+
+  /** A record changed at `changedAt` went dead or left (e.g. imported backdated): reap it on time. */
+  dueAt(changedAt: number): void {
+    const { ctx } = this;
+    const due = Math.max(ctx.now, changedAt + ctx.profile.reapAfterMs);
+    const cur = ctx.deadlines.at(TIMER.reap);
+    if (cur === undefined || due < cur) ctx.deadlines.set(TIMER.reap, due);
+  }
+
+  onReap(): void {
+    const { ctx } = this;
+    const now = ctx.now;
+    this.catalog.collect(now, ctx.profile.reapAfterMs, ctx.profile.orphanEntryGraceMs);
+    this.reapedAddresses.expire(now, ctx.profile.reconnectRetentionMs);
+    const expired: MemberRecord[] = [];
+    let next = now + this.checkInterval();
+    for (const r of ctx.table.values()) {
+      if (isExpired(ctx, r)) expired.push(r);
+      else if ((r.status === 'dead' || r.status === 'left') && r !== ctx.selfRecord) next = Math.min(next, r.changedAt + ctx.profile.reapAfterMs);
+    }
+    ctx.deadlines.set(TIMER.reap, Math.max(next, now + ctx.profile.probeIntervalMs));
+    for (const r of expired) {
+      // Left members said goodbye; only the dead may be on the other side of a partition.
+      if (r.status === 'dead') this.reapedAddresses.add(r.name, r, now);
+      this.catalog.dropOwner(r.name, r.status);
+      ctx.table.remove(r.name);
+      this.diss.forget('m:' + r.name);
+      this.membership.dropSuspicion(r.name);
+      this.prober.forget(r.name);
+    }
+  }
+}
