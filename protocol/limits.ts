@@ -32,6 +32,11 @@ export const LIMITS = {
   broadcastQueueMax: 4096,
   /** Probes in flight (direct and indirect, including those relayed for others). */
   pendingProbesMax: 1024,
+  /**
+   * Largest answer window a ping-req may give its relay, ms (the wan probe interval at the highest
+   * awareness is 24 s); a relayed probe is remembered no longer than this.
+   */
+  probeBudgetMsMax: 60_000,
   /** Seed addresses given to one join. */
   joinSeedsMax: 64,
   /** Service ids and names: bytes of UTF-8. */
