@@ -85,10 +85,9 @@ export class Membership {
     }
     if (msg.incarnation <= r.incarnation) return;
     const previous = r.status;
-    r.incarnation = msg.incarnation;
     r.host = msg.host;
     r.port = msg.port;
-    this.table.setStatus(r, 'alive', this.now);
+    this.table.setStatus(r, 'alive', msg.incarnation, this.now);
     this.dropSuspicion(r.name);
     this.emit(r, previous);
     this.enqueue(msg, previous === 'dead' || previous === 'left');
@@ -114,8 +113,7 @@ export class Membership {
       return;
     }
     const previous = r.status;
-    r.incarnation = msg.incarnation;
-    this.table.setStatus(r, 'suspect', this.now);
+    this.table.setStatus(r, 'suspect', msg.incarnation, this.now);
     this.ctx.stats.suspicionsRaised++;
     const n = this.table.liveCount;
     const expected = Math.max(0, Math.min(this.profile.indirectChecks, n - 2));
@@ -140,8 +138,7 @@ export class Membership {
     if (r === undefined || msg.incarnation < r.incarnation) return;
     if ((r.status === 'dead' || r.status === 'left') && msg.incarnation <= r.incarnation) return;
     const previous = r.status;
-    r.incarnation = msg.incarnation;
-    this.table.setStatus(r, 'dead', this.now);
+    this.table.setStatus(r, 'dead', msg.incarnation, this.now);
     this.dropSuspicion(r.name);
     this.emit(r, previous);
     this.enqueue(msg, true);
@@ -157,8 +154,7 @@ export class Membership {
     if (r === undefined || msg.incarnation < r.incarnation) return;
     if (r.status === 'left' && msg.incarnation <= r.incarnation) return;
     const previous = r.status;
-    r.incarnation = msg.incarnation;
-    this.table.setStatus(r, 'left', this.now);
+    this.table.setStatus(r, 'left', msg.incarnation, this.now);
     this.dropSuspicion(r.name);
     this.emit(r, previous);
     this.enqueue(msg, true);

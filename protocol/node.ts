@@ -199,7 +199,7 @@ export class SwimNode {
     this.prober.stop();
     this.antiEntropy.stop();
     const previous = this.selfRecord.status;
-    this.table.setStatus(this.selfRecord, 'left', now);
+    this.table.setStatus(this.selfRecord, 'left', this.selfRecord.incarnation, now);
     this.membership.emit(this.selfRecord, previous);
     this.membership.enqueue({ type: 'leave', name: this.name, incarnation: this.selfRecord.incarnation }, true);
     this.diss.flushForward();
