@@ -347,8 +347,11 @@ export class SwimNode {
       }
     }
     for (const name of expired) {
-      this.catalog.dropOwner(name, this.table.get(name)?.status);
+      const r = this.table.get(name) as MemberRecord;
+      this.catalog.dropOwner(name, r.status);
       this.table.remove(name);
+      // Said out loud, so that a view rebuilt from events matches a fresh snapshot.
+      this.out.push({ kind: 'event', event: { type: 'member', member: viewOf(r), previous: r.status, reaped: true } });
       this.diss.forget('m:' + name);
       this.membership.dropSuspicion(name);
       this.prober.forget(name);
