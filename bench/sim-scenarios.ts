@@ -93,6 +93,7 @@ class SimRun {
     if (o.scenarios.includes('register')) phase('register', () => this.service('register'));
     if (o.scenarios.includes('deregister')) phase('deregister', () => this.service('deregister'));
     if (o.scenarios.includes('dead')) phase('dead', () => this.dead());
+    if (o.scenarios.includes('dead_during_burst')) phase('dead_during_burst', () => this.deadDuringBurst());
     if (o.scenarios.includes('false_dead')) phase('steady', () => this.steady());
     f['phase_wall_ms'] = wall;
     Object.assign(f, lowerBoundFigures(this.live.length, this.sim.profile, Math.max(0, o.latencyMs - o.jitterMs)));
@@ -196,8 +197,29 @@ class SimRun {
     this.sim.runFor(SETTLE_MS);
   }
 
+  /**
+   * A burst of registrations spread over the nodes, all at once, and a crash right after: how long
+   * the death takes to reach every node while the catalog updates fill every queue.
+   */
+  private deadDuringBurst(): void {
+    const burst = this.o.burst;
+    const owners = this.live.slice(0, -1);
+    for (let i = 0; i < burst; i++) {
+      const owner = owners[i % owners.length] as string;
+      this.sim.act(owner, (node, now) => node.registerService(now, {
+        id: `burst-${i}`, name: `burst-${i % 50}`, address: this.sim.address(owner).host, port: 10_000 + (i % 50000),
+      }).effects);
+    }
+    const queued = this.live.reduce((s, name) => s + this.sim.node(name).pendingBroadcasts(), 0);
+    this.crashAndTime('dead_during_burst', this.live[this.live.length - 1] as string);
+    this.figures['burst'] = { registrations: burst, queued_at_crash: queued };
+  }
+
   private dead(): void {
-    const victim = this.live[this.live.length - 1] as string;
+    this.crashAndTime('dead', this.live[this.live.length - 1] as string);
+  }
+
+  private crashAndTime(figure: 'dead' | 'dead_during_burst', victim: string): void {
     this.live = this.live.filter((n) => n !== victim);
     this.victim = victim;
     const expected = this.live.length;
@@ -208,10 +230,10 @@ class SimRun {
     const t0 = this.sim.now;
     this.sim.crash(victim);
     this.upHosts.delete(this.sim.address(victim).host);
-    this.runUntil(() => seen.size >= expected, DEAD_WAIT_MS, () => `dead ${bar(seen.size, expected)} ${seen.size}/${expected}`);
+    this.runUntil(() => seen.size >= expected, DEAD_WAIT_MS, () => `${figure} ${bar(seen.size, expected)} ${seen.size}/${expected}`);
     const lat = [...seen.values()].map((t) => t - t0);
-    this.curves.dead = { latencies: lat, expected };
-    this.figures['dead'] = { ...summarize(lat, expected) };
+    this.curves[figure] = { latencies: lat, expected };
+    this.figures[figure] = { ...summarize(lat, expected) };
     this.onMember = null;
     this.sim.runFor(SETTLE_MS);
   }
