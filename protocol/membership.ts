@@ -1,4 +1,5 @@
 import type { Address } from './address.js';
+import { MEMBER_KEY_PREFIX } from './broadcast-queue.js';
 import { encodePart } from './codec.js';
 import type { Dissemination } from './dissemination.js';
 import { LIMITS } from './limits.js';
@@ -297,7 +298,7 @@ export class Membership {
       const t = suspicionTimeouts(this.table.liveCount, this.profile.probeIntervalMs, this.profile.suspicionMult, this.profile.suspicionMaxMult);
       expiresAt = this.now + t.maxMs;
     }
-    this.diss.disseminate('m:' + msg.name, encodePart(msg), forward, expiresAt);
+    this.diss.disseminate(MEMBER_KEY_PREFIX + msg.name, encodePart(msg), forward, expiresAt);
   }
 
   private sendParts(to: Address, parts: Uint8Array[]): void {

@@ -2,6 +2,7 @@ import type { Address } from './address.js';
 import { AntiEntropy } from './anti-entropy.js';
 import { Awareness } from './awareness.js';
 import { Barriers } from './barrier.js';
+import { MEMBER_KEY_PREFIX } from './broadcast-queue.js';
 import type { ServiceSpec } from './catalog.js';
 import type { CatalogHost } from './catalog-host.js';
 import { decodePacket, decodePushPull, encodePushPull } from './codec.js';
@@ -352,7 +353,7 @@ export class SwimNode {
       this.table.remove(name);
       // Said out loud, so that a view rebuilt from events matches a fresh snapshot.
       this.out.push({ kind: 'event', event: { type: 'member', member: viewOf(r), previous: r.status, reaped: true } });
-      this.diss.forget('m:' + name);
+      this.diss.forget(MEMBER_KEY_PREFIX + name);
       this.membership.dropSuspicion(name);
       this.prober.forget(name);
     }
