@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { decodePacket, encodePacket } from '../protocol/codec.js';
 import type { Effect } from '../protocol/effects.js';
 import { Packr } from 'msgpackr';
-import { MessageType, PROTOCOL_VERSION, type PingReqMsg } from '../protocol/messages.js';
+import { type GossipMsg, MessageType, PROTOCOL_VERSION, type PingReqMsg } from '../protocol/messages.js';
 import { SwimNode } from '../protocol/node.js';
 import { PROFILES, type Profile } from '../protocol/profiles.js';
 import { Simulator } from '../protocol/sim/simulator.js';
@@ -113,4 +113,30 @@ test('ping-req budget: round-trips, absent from older agents, out of range rejec
   const body = new Packr({ useRecords: false, moreTypes: false }).pack(fields);
   const tooLong = decodePacket(new Uint8Array([PROTOCOL_VERSION, MessageType.PingReq, ...body]));
   assert.ok(!tooLong.ok && tooLong.reason === 'bad_field', 'a budget above LIMITS.probeBudgetMsMax is refused');
+});
+
+test('a relay that has nacked still forwards an ack that arrives inside the window, and forgets the probe after it', () => {
+  const node = relay(PROFILES.lan);
+  const requester = { host: '10.0.0.1', port: 7946 };
+  const target = { host: '10.0.0.9', port: 7946 };
+  const partsTo = (effects: readonly Effect[], host: string): GossipMsg[] => effects.flatMap((e) => {
+    if (e.kind !== 'send' || e.to.host !== host) return [];
+    const d = decodePacket(e.bytes);
+    if (!d.ok) return [];
+    return d.value.type === 'compound' ? [...d.value.parts] : [d.value];
+  });
+  const sent = partsTo(node.handlePacket(0, requester, pingReq(1_000)), target.host);
+  const ping = sent.find((p) => p.type === 'ping');
+  assert.ok(ping !== undefined && ping.type === 'ping');
+  const nacked = partsTo(node.tick(800), requester.host);
+  assert.ok(nacked.some((p) => p.type === 'nack' && p.seq === 77), 'nack at 80% of the window');
+  const late = partsTo(node.handlePacket(900, target, encodePacket({ type: 'ack', seq: ping.seq })), requester.host);
+  assert.ok(late.some((p) => p.type === 'ack' && p.seq === 77), 'the late ack is passed on');
+  // A second probe whose target answers only after the window: nothing goes back.
+  const ping2 = partsTo(node.handlePacket(2_000, requester, pingReq(1_000)), target.host).find((p) => p.type === 'ping');
+  assert.ok(ping2 !== undefined && ping2.type === 'ping');
+  node.tick(2_800);
+  node.tick(3_000);
+  const tooLate = partsTo(node.handlePacket(3_100, target, encodePacket({ type: 'ack', seq: ping2.seq })), requester.host);
+  assert.ok(!tooLate.some((p) => p.type === 'ack'), 'an ack after the window is dropped');
 });
