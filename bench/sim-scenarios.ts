@@ -252,7 +252,8 @@ class SimRun {
     const members = new Set<string>();
     const suspicions = new Set<string>();
     this.onMember = (_t, _observer, e) => {
-      if (e.member.name === this.victim) return;
+      // A reap reports the member's last (dead) state: forgetting it is no new death.
+      if (e.member.name === this.victim || e.reaped === true) return;
       if (e.member.status === 'dead') {
         falseDead++;
         members.add(e.member.name);
