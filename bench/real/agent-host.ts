@@ -178,7 +178,7 @@ export class AgentHost {
               (e.change === 'deregistered') !== w.present) a.times.set(h.slot.name, now);
           break;
         case 'false-dead':
-          if (e.type !== 'member' || w.exclude.includes(e.member.name)) break;
+          if (e.type !== 'member' || e.reaped === true || w.exclude.includes(e.member.name)) break;
           if (e.member.status === 'dead') {
             a.falseDead.events++;
             a.falseDead.members.add(e.member.name);
