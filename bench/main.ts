@@ -18,7 +18,7 @@ import type { Curve, CurveName, JsonObject, RunResult } from './result.js';
 import { runSim } from './sim-scenarios.js';
 import { renderSvg } from './svg.js';
 
-const CURVE_ORDER: readonly CurveName[] = ['register', 'deregister', 'new_member', 'dissemination', 'join', 'dead'];
+const CURVE_ORDER: readonly CurveName[] = ['register', 'deregister', 'new_member', 'dissemination', 'join', 'dead', 'dead_during_burst'];
 
 async function main(argv: readonly string[]): Promise<number> {
   // The deploy drill has its own options and report (deploy/options.ts).

@@ -4,6 +4,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
+import { LIMITS } from '../protocol/limits.js';
 import { isProfileName, type Profile } from '../protocol/profiles.js';
 import { DEFAULT_SCENARIOS, isScenarioName, SCENARIOS, type ScenarioName } from './result.js';
 
@@ -34,6 +35,8 @@ export interface BenchOptions {
   readonly svg: string | null;
   /** Real mode: CPU profiles of the workers during each timed scenario go here. */
   readonly cpuProfDir: string | null;
+  /** Sim, dead_during_burst: service registrations made across the cluster at once. */
+  readonly burst: number;
 }
 
 export class UsageError extends Error {}
@@ -84,6 +87,9 @@ Real agents on loopback (default), or the simulator driving the same protocol co
   --latency-ms MS         sim: one-way latency (default 1)
   --jitter-ms MS          sim: latency is uniform in latency ± jitter (default latency / 2)
   --seed N                sim: seed (default 1; run k uses seed + k - 1)
+  --burst N               sim, scenario dead_during_burst: N service registrations spread over
+                          the nodes at once, then a node crashes; times its death reaching
+                          every node while the registrations spread (default 2000)
   --json FILE             write every figure as one JSON object
   --svg FILE              write a chart: fraction of nodes holding each change against time
   --cpu-prof-dir DIR      real mode: CPU profile of each worker during each timed scenario
@@ -106,7 +112,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
         profile: { type: 'string' }, workers: { type: 'string' }, sim: { type: 'boolean' },
         'dissemination-only': { type: 'boolean' }, 'latency-ms': { type: 'string' }, 'jitter-ms': { type: 'string' },
         'sim-start': { type: 'string' }, seed: { type: 'string' }, json: { type: 'string' }, svg: { type: 'string' }, 'cpu-prof-dir': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
+        burst: { type: 'string' }, help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (e) {
@@ -117,7 +123,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   if (v['dissemination-only'] === true && v.sim !== true) throw new UsageError('--dissemination-only needs --sim');
   const mode: Mode = v.sim === true ? (v['dissemination-only'] === true ? 'dissemination-only' : 'sim') : 'real';
   if (mode === 'real') {
-    for (const k of ['latency-ms', 'jitter-ms', 'seed', 'sim-start'] as const) {
+    for (const k of ['latency-ms', 'jitter-ms', 'seed', 'sim-start', 'burst'] as const) {
       if (v[k] !== undefined) throw new UsageError(`--${k} applies to --sim only (real agents use loopback)`);
     }
   } else {
@@ -132,12 +138,16 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   const latencyMs = num(v['latency-ms'], 'latency-ms', 1, 0, 10_000);
   const simStart: SimStart = mode === 'sim' ? startOf(v['sim-start'], v.scenario, nodes) : 'join';
   if (mode === 'dissemination-only' && v['sim-start'] !== undefined) throw new UsageError('--sim-start does not apply to --dissemination-only');
+  const chosen = scenarios(v.scenario, mode, simStart);
+  if (mode === 'real' && chosen.includes('dead_during_burst')) {
+    throw new UsageError('--scenario dead_during_burst runs on --sim only (thousands of registrations at once are too much for real agents on one machine)');
+  }
   const profile = v.profile ?? 'lan';
   if (!isProfileName(profile)) throw new UsageError(`--profile: expected lan, wan or local, got ${JSON.stringify(profile)}`);
   return {
     mode,
     nodes,
-    scenarios: scenarios(v.scenario, mode, simStart),
+    scenarios: chosen,
     steadyS: num(v.steady, 'steady', 30, 0, 86_400),
     warmupS: v.warmup === undefined ? null : num(v.warmup, 'warmup', 0, 0, 86_400),
     lossPct: num(v.loss, 'loss', 0, 0, 100),
@@ -153,6 +163,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     json: v.json ?? null,
     svg: v.svg ?? null,
     cpuProfDir: v['cpu-prof-dir'] ?? null,
+    burst: int(v.burst, 'burst', 2000, 1, LIMITS.servicesMax),
   };
 }
 

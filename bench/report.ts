@@ -52,7 +52,7 @@ export function targetFigures(figures: JsonObject): JsonObject {
   return out;
 }
 
-const ROWS = ['join', 'new_member', 'register', 'deregister', 'dead', 'dissemination'] as const;
+const ROWS = ['join', 'new_member', 'register', 'deregister', 'dead', 'dead_during_burst', 'dissemination'] as const;
 
 export function renderSummary(f: JsonObject, spread: Record<string, [number, number]>, header: string): string {
   const lines: string[] = [header, ''];

@@ -93,6 +93,7 @@ class SimRun {
     if (o.scenarios.includes('register')) phase('register', () => this.service('register'));
     if (o.scenarios.includes('deregister')) phase('deregister', () => this.service('deregister'));
     if (o.scenarios.includes('dead')) phase('dead', () => this.dead());
+    if (o.scenarios.includes('dead_during_burst')) phase('dead_during_burst', () => this.deadDuringBurst());
     if (o.scenarios.includes('false_dead')) phase('steady', () => this.steady());
     f['phase_wall_ms'] = wall;
     Object.assign(f, lowerBoundFigures(this.live.length, this.sim.profile, Math.max(0, o.latencyMs - o.jitterMs)));
@@ -196,22 +197,50 @@ class SimRun {
     this.sim.runFor(SETTLE_MS);
   }
 
+  /**
+   * A burst of registrations spread over the nodes, all at once, and a crash right after: how long
+   * the death takes to reach every node while the catalog updates fill every queue.
+   */
+  private deadDuringBurst(): void {
+    const burst = this.o.burst;
+    const owners = this.live.slice(0, -1);
+    for (let i = 0; i < burst; i++) {
+      const owner = owners[i % owners.length] as string;
+      // Entries of a realistic size (tags, meta, a version label): how many fit in a packet matters.
+      this.sim.act(owner, (node, now) => node.registerService(now, {
+        id: `burst-${i}`, name: `burst-${i % 50}`, address: this.sim.address(owner).host, port: 10_000 + (i % 50_000),
+        tags: ['primary', 'zone-a', `rack-${i % 16}`], meta: { team: 'payments', build: `2026.12.${i % 30}` }, version: '1.4.2',
+      }).effects);
+    }
+    const queued = this.live.reduce((s, name) => s + this.sim.node(name).pendingBroadcasts(), 0);
+    this.crashAndTime('dead_during_burst', this.live[this.live.length - 1] as string);
+    this.figures['burst'] = { registrations: burst, queued_at_crash: queued };
+  }
+
   private dead(): void {
-    const victim = this.live[this.live.length - 1] as string;
+    this.crashAndTime('dead', this.live[this.live.length - 1] as string);
+  }
+
+  private crashAndTime(figure: 'dead' | 'dead_during_burst', victim: string): void {
     this.live = this.live.filter((n) => n !== victim);
     this.victim = victim;
     const expected = this.live.length;
     const seen = new Map<string, number>();
+    let suspectedAt: number | null = null;
     this.onMember = (t, observer, e) => {
-      if (e.member.name === victim && e.member.status === 'dead' && !seen.has(observer)) seen.set(observer, t);
+      if (e.member.name !== victim) return;
+      if (e.member.status === 'suspect' && suspectedAt === null) suspectedAt = t;
+      if (e.member.status === 'dead' && !seen.has(observer)) seen.set(observer, t);
     };
     const t0 = this.sim.now;
     this.sim.crash(victim);
     this.upHosts.delete(this.sim.address(victim).host);
-    this.runUntil(() => seen.size >= expected, DEAD_WAIT_MS, () => `dead ${bar(seen.size, expected)} ${seen.size}/${expected}`);
+    this.runUntil(() => seen.size >= expected, DEAD_WAIT_MS, () => `${figure} ${bar(seen.size, expected)} ${seen.size}/${expected}`);
     const lat = [...seen.values()].map((t) => t - t0);
-    this.curves.dead = { latencies: lat, expected };
-    this.figures['dead'] = { ...summarize(lat, expected) };
+    this.curves[figure] = { latencies: lat, expected };
+    // Detection (how soon some prober suspects it) is luck of the probe order; what follows is the protocol's.
+    const first = suspectedAt as number | null;
+    this.figures[figure] = { ...summarize(lat, expected), suspected_after_ms: first === null ? null : Math.round(first - t0) };
     this.onMember = null;
     this.sim.runFor(SETTLE_MS);
   }
@@ -223,7 +252,8 @@ class SimRun {
     const members = new Set<string>();
     const suspicions = new Set<string>();
     this.onMember = (_t, _observer, e) => {
-      if (e.member.name === this.victim) return;
+      // A reap reports the member's last (dead) state: forgetting it is no new death.
+      if (e.member.name === this.victim || e.reaped === true) return;
       if (e.member.status === 'dead') {
         falseDead++;
         members.add(e.member.name);

@@ -14,7 +14,7 @@ const PLOT_H = H - M.top - M.bottom;
 const MAX_POINTS = 600;
 
 const COLORS: Readonly<Record<CurveName, string>> = {
-  join: '#1f77b4', new_member: '#9467bd', register: '#2ca02c', deregister: '#ff7f0e', dead: '#d62728', dissemination: '#17becf',
+  join: '#1f77b4', new_member: '#9467bd', register: '#2ca02c', deregister: '#ff7f0e', dead: '#d62728', dead_during_burst: '#8c564b', dissemination: '#17becf',
 };
 
 export interface ChartInput {

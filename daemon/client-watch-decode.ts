@@ -9,7 +9,8 @@ import {
 } from './client-decode.js';
 
 /** Known member event kinds; an agent may add more, so others are passed through as strings. */
-export type MemberEventKind = 'joined' | 'suspect' | 'alive' | 'dead' | 'left' | 'updated';
+/** `reaped`: the member is no longer in the agent's view (`member` is its last state): drop it. */
+export type MemberEventKind = 'joined' | 'suspect' | 'alive' | 'dead' | 'left' | 'updated' | 'reaped';
 export type ServiceEventKind = 'registered' | 'updated' | 'health' | 'drained' | 'undrained' | 'deregistered';
 
 /**

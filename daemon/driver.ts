@@ -187,7 +187,7 @@ export class Driver {
     for (const ev of events) {
       if (ev.type === 'member') {
         const m = ev.member;
-        this.d.log.info(`member ${m.status}`, {
+        this.d.log.info(ev.reaped === true ? 'member reaped' : `member ${m.status}`, {
           member: m.name, address: describe(m), incarnation: m.incarnation, previous: ev.previous,
         });
       } else {

@@ -2,9 +2,15 @@ import { LIMITS } from './limits.js';
 
 /**
  * The transmit-limited dissemination queue. Each update is keyed by what it is about (one member,
- * later one catalog entry); a newer update about the same subject replaces the older one. Every
- * update is handed out until it has been sent `limit` times; the least-sent go first, so a fresh
- * update overtakes ones that have already spread.
+ * one catalog entry); a newer update about the same subject replaces the older one. Every update is
+ * handed out until it has been sent `limit` times; the least-sent go first, so a fresh update
+ * overtakes ones that have already spread.
+ *
+ * Membership updates (keys starting with MEMBER_KEY_PREFIX) have a lane of their own that is served
+ * first: a burst of thousands of catalog updates must not hold a death back behind it. So that the
+ * catalog is never starved for good, membership takes at most MEMBER_SHARE of a packet while
+ * catalog updates wait, and when catalog updates waited yet none fitted in a packet, the next packet
+ * serves them first.
  */
 export interface Broadcast {
   readonly key: string;
@@ -15,11 +21,45 @@ export interface Broadcast {
   readonly expiresAt: number;
 }
 
+/** Queue keys of membership updates start with this (then the member's name). */
+export const MEMBER_KEY_PREFIX = 'm:';
+/** Share of a packet's budget membership updates may fill while catalog updates wait. */
+const MEMBER_SHARE = 0.75;
+/** Parts of one lane passed over for not fitting before a scan gives up on that lane. */
+const SKIP_MAX = 32;
+
+/** One lane: buckets by transmit count; within a bucket, insertion order (oldest first). */
+class Lane {
+  readonly buckets: Map<string, Broadcast>[] = [];
+  size = 0;
+
+  bucket(t: number): Map<string, Broadcast> {
+    let b = this.buckets[t];
+    if (b === undefined) {
+      for (let i = this.buckets.length; i <= t; i++) this.buckets[i] = new Map();
+      b = this.buckets[t] as Map<string, Broadcast>;
+    }
+    return b;
+  }
+}
+
+/** What one take has gathered so far. */
+interface Pick {
+  readonly now: number;
+  readonly perPartOverhead: number;
+  readonly maxParts: number;
+  remaining: number;
+  readonly picked: Set<Broadcast>;
+  readonly expired: Set<Broadcast>;
+}
+
 export class BroadcastQueue {
-  /** Buckets by transmit count; within a bucket, insertion order (oldest first). */
-  private buckets: Map<string, Broadcast>[] = [];
+  private readonly members = new Lane();
+  private readonly catalog = new Lane();
   private readonly byKey = new Map<string, Broadcast>();
   private nextId = 1;
+  /** Set when catalog updates waited but none fitted in the last packet: the next one serves them first. */
+  private catalogFirst = false;
 
   constructor(private readonly maxEntries: number = LIMITS.broadcastQueueMax) {}
 
@@ -32,11 +72,12 @@ export class BroadcastQueue {
   }
 
   enqueue(key: string, part: Uint8Array, expiresAt = Number.POSITIVE_INFINITY): void {
-    const old = this.byKey.get(key);
-    if (old !== undefined) this.bucket(old.transmits).delete(key);
+    this.remove(key);
     const b: Broadcast = { key, part, transmits: 0, id: this.nextId++, expiresAt };
     this.byKey.set(key, b);
-    this.bucket(0).set(key, b);
+    const lane = this.laneOf(key);
+    lane.bucket(0).set(key, b);
+    lane.size++;
     if (this.byKey.size > this.maxEntries) this.evictOne();
   }
 
@@ -44,69 +85,91 @@ export class BroadcastQueue {
     const b = this.byKey.get(key);
     if (b === undefined) return;
     this.byKey.delete(key);
-    this.bucket(b.transmits).delete(key);
+    const lane = this.laneOf(key);
+    lane.bucket(b.transmits).delete(key);
+    lane.size--;
   }
 
   /**
    * Picks updates whose encoded parts fit in `budget` bytes, counting `perPartOverhead` bytes for
-   * each, least-sent first, and counts one transmission for each. Updates that reach `limit`
-   * transmissions leave the queue.
+   * each, membership first, least-sent first within a lane, and counts one transmission for each.
+   * Updates that reach `limit` transmissions leave the queue.
    */
   take(now: number, budget: number, perPartOverhead: number, limit: number, maxParts: number): Uint8Array[] {
-    const out: Uint8Array[] = [];
-    let remaining = budget;
-    const picked: Broadcast[] = [];
-    const expired: Broadcast[] = [];
-    let skipped = 0;
-    outer: for (let t = 0; t < this.buckets.length; t++) {
-      const bucket = this.buckets[t];
-      if (bucket === undefined || bucket.size === 0) continue;
-      for (const b of bucket.values()) {
-        if (b.expiresAt <= now) {
-          expired.push(b);
-          continue;
-        }
-        if (out.length >= maxParts || remaining < perPartOverhead + 8) break outer;
-        const cost = b.part.length + perPartOverhead;
-        if (cost > remaining) {
-          // Bounded scan: a queue full of large parts must not make every packet O(queue).
-          if (++skipped > 32) break outer;
-          continue;
-        }
-        out.push(b.part);
-        picked.push(b);
-        remaining -= cost;
-      }
+    const p: Pick = { now, perPartOverhead, maxParts, remaining: budget, picked: new Set(), expired: new Set() };
+    const catalogWaiting = this.catalog.size > 0;
+    if (this.catalogFirst) {
+      this.scan(this.catalog, p, 0);
+      this.scan(this.members, p, 0);
+    } else {
+      // Membership first, leaving the rest of the packet to the catalog while it has updates waiting.
+      this.scan(this.members, p, catalogWaiting ? budget * (1 - MEMBER_SHARE) : 0);
+      this.scan(this.catalog, p, 0);
+      this.scan(this.members, p, 0);
     }
-    for (const b of expired) this.remove(b.key);
-    for (const b of picked) {
-      this.bucket(b.transmits).delete(b.key);
+    let catalogPicked = false;
+    for (const b of p.picked) if (!b.key.startsWith(MEMBER_KEY_PREFIX)) catalogPicked = true;
+    // Only when membership crowded the catalog out; a packet with no room at all says nothing.
+    this.catalogFirst = catalogWaiting && !catalogPicked && p.picked.size > 0;
+    for (const b of p.expired) this.remove(b.key);
+    const out: Uint8Array[] = [];
+    for (const b of p.picked) {
+      out.push(b.part);
+      const lane = this.laneOf(b.key);
+      lane.bucket(b.transmits).delete(b.key);
       b.transmits++;
-      if (b.transmits >= limit) this.byKey.delete(b.key);
-      else this.bucket(b.transmits).set(b.key, b);
+      if (b.transmits >= limit) {
+        this.byKey.delete(b.key);
+        lane.size--;
+      } else lane.bucket(b.transmits).set(b.key, b);
     }
     return out;
   }
 
-  private bucket(t: number): Map<string, Broadcast> {
-    let b = this.buckets[t];
-    if (b === undefined) {
-      for (let i = this.buckets.length; i <= t; i++) this.buckets[i] = new Map();
-      b = this.buckets[t] as Map<string, Broadcast>;
+  /** Adds the least-sent updates of `lane` that fit, keeping `reserve` bytes of the budget unused. */
+  private scan(lane: Lane, p: Pick, reserve: number): void {
+    let skipped = 0;
+    for (const bucket of lane.buckets) {
+      if (bucket === undefined || bucket.size === 0) continue;
+      for (const b of bucket.values()) {
+        if (p.picked.has(b)) continue;
+        if (b.expiresAt <= p.now) {
+          p.expired.add(b);
+          continue;
+        }
+        if (p.picked.size >= p.maxParts || p.remaining - reserve < p.perPartOverhead + 8) return;
+        const cost = b.part.length + p.perPartOverhead;
+        if (cost > p.remaining - reserve) {
+          // Bounded scan: a queue full of large parts must not make every packet O(queue).
+          if (++skipped > SKIP_MAX) return;
+          continue;
+        }
+        p.picked.add(b);
+        p.remaining -= cost;
+      }
     }
-    return b;
   }
 
-  /** Drops the most-sent, oldest update: it has had the most chances to spread already. */
+  private laneOf(key: string): Lane {
+    return key.startsWith(MEMBER_KEY_PREFIX) ? this.members : this.catalog;
+  }
+
+  /**
+   * Drops the most-sent, oldest update: it has had the most chances to spread already. Catalog
+   * updates go first; push-pull repairs them, and membership is what failure detection rides on.
+   */
   private evictOne(): void {
-    for (let t = this.buckets.length - 1; t >= 0; t--) {
-      const bucket = this.buckets[t];
-      if (bucket === undefined || bucket.size === 0) continue;
-      const first = bucket.keys().next();
-      if (!first.done) {
-        bucket.delete(first.value);
-        this.byKey.delete(first.value);
-        return;
+    for (const lane of [this.catalog, this.members]) {
+      for (let t = lane.buckets.length - 1; t >= 0; t--) {
+        const bucket = lane.buckets[t];
+        if (bucket === undefined || bucket.size === 0) continue;
+        const first = bucket.keys().next();
+        if (!first.done) {
+          bucket.delete(first.value);
+          this.byKey.delete(first.value);
+          lane.size--;
+          return;
+        }
       }
     }
   }

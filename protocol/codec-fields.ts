@@ -15,6 +15,7 @@ import {
   type GossipMsg,
   type MemberState,
   type MemberStatus,
+  type PingReqMsg,
 } from './messages.js';
 
 // Paths in error details are a prefix ("parts[3].") plus a literal field name ("ping.seq"), joined
@@ -132,6 +133,7 @@ export function gossipFields(msg: GossipMsg): unknown[] {
         msg.sourceHost,
         msg.sourcePort,
         msg.wantNack,
+        ...(msg.budgetMs === undefined ? [] : [msg.budgetMs]),
       ];
     case 'ack':
     case 'nack':
@@ -168,8 +170,8 @@ export function decodeGossipFields(code: number, f: readonly unknown[], prefix: 
         sourceHost: host(at(f, 3), x, 'ping.sourceHost'),
         sourcePort: port(at(f, 4), x, 'ping.sourcePort'),
       };
-    case MessageType.PingReq:
-      return {
+    case MessageType.PingReq: {
+      const req: PingReqMsg = {
         type: 'ping-req',
         seq: seq(at(f, 0), x, 'ping-req.seq'),
         target: name(at(f, 1), x, 'ping-req.target'),
@@ -180,6 +182,8 @@ export function decodeGossipFields(code: number, f: readonly unknown[], prefix: 
         sourcePort: port(at(f, 6), x, 'ping-req.sourcePort'),
         wantNack: bool(at(f, 7), x, 'ping-req.wantNack'),
       };
+      return f.length > 8 ? { ...req, budgetMs: intIn(f[8], x, 'ping-req.budgetMs', LIMITS.probeBudgetMsMax) } : req;
+    }
     case MessageType.Ack:
       return { type: 'ack', seq: seq(at(f, 0), x, 'ack.seq') };
     case MessageType.Nack:

@@ -1,5 +1,5 @@
 import type { Address } from './address.js';
-import { BroadcastQueue } from './broadcast-queue.js';
+import { BroadcastQueue, MEMBER_KEY_PREFIX } from './broadcast-queue.js';
 import { compoundOverhead, encodeCompound } from './codec.js';
 import { LIMITS } from './limits.js';
 import { isLive } from './member-table.js';
@@ -53,7 +53,11 @@ export class Dissemination {
     const { ctx } = this;
     ctx.deadlines.clear(TIMER.forward);
     if (this.forwardPending.size === 0) return;
-    const parts = [...this.forwardPending.values()];
+    // Membership first: what does not fit in this batch waits for the queue, and a death must not
+    // wait behind a burst of catalog updates.
+    const parts: Uint8Array[] = [];
+    for (const [key, part] of this.forwardPending) if (key.startsWith(MEMBER_KEY_PREFIX)) parts.push(part);
+    for (const [key, part] of this.forwardPending) if (!key.startsWith(MEMBER_KEY_PREFIX)) parts.push(part);
     this.forwardPending.clear();
     const packets: Uint8Array[] = [];
     let batch: Uint8Array[] = [];

@@ -16,6 +16,11 @@ export interface MemberEvent {
   readonly member: MemberView;
   /** Status before this change; null when the member was unknown. */
   readonly previous: MemberStatus | null;
+  /**
+   * True when a dead or left member was forgotten (reaped): it is no longer in the view. `member`
+   * is its last state and `previous` that state's status.
+   */
+  readonly reaped?: boolean;
 }
 
 /** A service instance as the local node sees it (its owner's death shows as critical health). */

@@ -37,6 +37,11 @@ export const LIMITS = {
    * silent, or found held by another live process. Claims beyond it are dropped until one ends.
    */
   nameClaimsMax: 16,
+  /**
+   * Largest answer window a ping-req may give its relay, ms (the wan probe interval at the highest
+   * awareness is 24 s); a relayed probe is remembered no longer than this.
+   */
+  probeBudgetMsMax: 60_000,
   /** Seed addresses given to one join, and seeds kept for retries across joins. */
   joinSeedsMax: 64,
   /** Addresses of reaped dead members kept for reconnect attempts; the oldest go first beyond it. */

@@ -8,7 +8,7 @@ export interface MemberRecord {
   port: number;
   incarnation: number;
   status: MemberStatus;
-  /** Time of the last status change; dead and left members are reaped relative to it. */
+  /** Time of the last change of status or incarnation; dead and left members are reaped relative to it. */
   changedAt: number;
 }
 
@@ -68,13 +68,19 @@ export class MemberTable {
     }
   }
 
-  setStatus(r: MemberRecord, status: MemberStatus, now: number): void {
+  /**
+   * Applies a status at an incarnation. The clock restarts on any new declaration, not only on a
+   * new status: a member re-declared dead at a higher incarnation was alive at that incarnation
+   * after the old death, so it has been dead only since now.
+   */
+  setStatus(r: MemberRecord, status: MemberStatus, incarnation: number, now: number): void {
     const wasLive = isLive(r.status);
     const nowLive = isLive(status);
     if (wasLive && !nowLive) this.live--;
     if (!wasLive && nowLive) this.live++;
-    if (r.status !== status) r.changedAt = now;
+    if (r.status !== status || r.incarnation !== incarnation) r.changedAt = now;
     r.status = status;
+    r.incarnation = incarnation;
   }
 
   remove(name: string): void {

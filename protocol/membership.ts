@@ -1,4 +1,5 @@
 import type { Address } from './address.js';
+import { MEMBER_KEY_PREFIX } from './broadcast-queue.js';
 import { encodePart } from './codec.js';
 import type { Dissemination } from './dissemination.js';
 import { LIMITS } from './limits.js';
@@ -102,10 +103,9 @@ export class Membership {
     // forged claim must be taken however far the claim had pushed the number.
     if (!isNewer(msg.incarnation, r.incarnation)) return;
     const previous = r.status;
-    r.incarnation = msg.incarnation;
     r.host = msg.host;
     r.port = msg.port;
-    this.table.setStatus(r, 'alive', this.now);
+    this.table.setStatus(r, 'alive', msg.incarnation, this.now);
     this.dropSuspicion(r.name);
     this.emit(r, previous);
     this.enqueue(msg, previous === 'dead' || previous === 'left');
@@ -153,8 +153,7 @@ export class Membership {
       return;
     }
     const previous = r.status;
-    r.incarnation = msg.incarnation;
-    this.table.setStatus(r, 'suspect', this.now);
+    this.table.setStatus(r, 'suspect', msg.incarnation, this.now);
     this.ctx.stats.suspicionsRaised++;
     const n = this.table.liveCount;
     const expected = Math.max(0, Math.min(this.profile.indirectChecks, n - 2));
@@ -179,8 +178,7 @@ export class Membership {
     if (r === undefined || !isSameOrNewer(msg.incarnation, r.incarnation) || this.implausible(r, msg)) return;
     if ((r.status === 'dead' || r.status === 'left') && !isNewer(msg.incarnation, r.incarnation)) return;
     const previous = r.status;
-    r.incarnation = msg.incarnation;
-    this.table.setStatus(r, 'dead', this.now);
+    this.table.setStatus(r, 'dead', msg.incarnation, this.now);
     this.dropSuspicion(r.name);
     this.emit(r, previous);
     this.enqueue(msg, true);
@@ -197,8 +195,7 @@ export class Membership {
     if (r === undefined || !isSameOrNewer(msg.incarnation, r.incarnation)) return;
     if (r.status === 'left' && !isNewer(msg.incarnation, r.incarnation)) return;
     const previous = r.status;
-    r.incarnation = msg.incarnation;
-    this.table.setStatus(r, 'left', this.now);
+    this.table.setStatus(r, 'left', msg.incarnation, this.now);
     this.dropSuspicion(r.name);
     this.emit(r, previous);
     this.enqueue(msg, true);
@@ -396,7 +393,7 @@ export class Membership {
       const t = suspicionTimeouts(this.table.liveCount, this.profile.probeIntervalMs, this.profile.suspicionMult, this.profile.suspicionMaxMult);
       expiresAt = this.now + t.maxMs;
     }
-    this.diss.disseminate('m:' + msg.name, encodePart(msg), forward, expiresAt);
+    this.diss.disseminate(MEMBER_KEY_PREFIX + msg.name, encodePart(msg), forward, expiresAt);
   }
 
   private sendParts(to: Address, parts: Uint8Array[]): void {

@@ -65,6 +65,11 @@ export interface PingReqMsg {
   readonly sourcePort: number;
   /** The requester wants a nack if the target does not answer in time (Lifeguard). */
   readonly wantNack: boolean;
+  /**
+   * How long the requester still waits for an answer, ms, counted from when it sent this
+   * (appended field: absent from older agents). The relay times its nack inside this window.
+   */
+  readonly budgetMs?: number;
 }
 
 export interface AckMsg {

@@ -2,6 +2,7 @@ import type { Address } from './address.js';
 import { AntiEntropy, type EncodedState, type StateRequest } from './anti-entropy.js';
 import { Awareness } from './awareness.js';
 import { Barriers } from './barrier.js';
+import { MEMBER_KEY_PREFIX } from './broadcast-queue.js';
 import type { ServiceSpec } from './catalog.js';
 import type { CatalogHost } from './catalog-host.js';
 import { decodePacket, decodePushPull, encodePushPull } from './codec.js';
@@ -269,7 +270,7 @@ export class SwimNode {
     this.prober.stop();
     this.antiEntropy.stop();
     const previous = this.selfRecord.status;
-    this.table.setStatus(this.selfRecord, 'left', now);
+    this.table.setStatus(this.selfRecord, 'left', this.selfRecord.incarnation, now);
     this.membership.emit(this.selfRecord, previous);
     this.membership.enqueue({ type: 'leave', name: this.name, incarnation: this.selfRecord.incarnation }, true);
     this.diss.flushForward();

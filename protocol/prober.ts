@@ -5,6 +5,7 @@ import { LIMITS } from './limits.js';
 import { isLive, type MemberRecord } from './member-table.js';
 import type { PingMsg, PingReqMsg } from './messages.js';
 import { type NodeContext, TIMER } from './node-context.js';
+import { RELAY_NACK_SHARE, relayBudgetDefaultMs } from './profiles.js';
 
 interface ActiveProbe {
   readonly seq: number;
@@ -17,7 +18,10 @@ interface ActiveProbe {
 interface Relay {
   readonly requester: Address;
   readonly requesterSeq: number;
-  readonly wantNack: boolean;
+  /** True while a nack is still owed: the requester asked for one and it has not been sent. */
+  nackDue: boolean;
+  /** End of the requester's window: an ack forwarded later would arrive after its verdict. */
+  readonly expiresAt: number;
 }
 
 /**
@@ -94,9 +98,12 @@ export class Prober {
       return;
     }
     const helpers = ctx.table.sample(ctx.profile.indirectChecks, (r) => r.status === 'alive', p.target);
+    // The verdict comes at the next probe tick; the relays must answer (even with a nack) before it.
+    const verdictAt = ctx.deadlines.at(TIMER.probe) ?? ctx.now;
+    const budgetMs = Math.min(LIMITS.probeBudgetMsMax, Math.max(0, Math.floor(verdictAt - ctx.now)));
     const req: PingReqMsg = {
       type: 'ping-req', seq: p.seq, target: target.name, targetHost: target.host, targetPort: target.port,
-      source: ctx.name, sourceHost: ctx.selfRecord.host, sourcePort: ctx.selfRecord.port, wantNack: true,
+      source: ctx.name, sourceHost: ctx.selfRecord.host, sourcePort: ctx.selfRecord.port, wantNack: true, budgetMs,
     };
     const part = encodePart(req);
     for (const h of helpers) this.diss.send(h, [part]);
@@ -141,9 +148,13 @@ export class Prober {
       return;
     }
     const seq = ctx.nextSeq();
-    this.relays.set(seq, { requester: from, requesterSeq: msg.seq, wantNack: msg.wantNack });
+    const budget = msg.budgetMs ?? relayBudgetDefaultMs(ctx.profile);
+    const expiresAt = ctx.now + budget;
+    this.relays.set(seq, { requester: from, requesterSeq: msg.seq, nackDue: msg.wantNack, expiresAt });
     this.diss.send({ host: msg.targetHost, port: msg.targetPort }, [encodePart(this.ping(seq, msg.target))]);
-    ctx.deadlines.set(TIMER.relayPrefix + seq, ctx.now + ctx.awareness.scale(ctx.profile.probeTimeoutMs));
+    // The nack must reach the requester before its verdict, or it counts against the requester's
+    // own health as if this relay had never answered.
+    ctx.deadlines.set(TIMER.relayPrefix + seq, msg.wantNack ? ctx.now + budget * RELAY_NACK_SHARE : expiresAt);
   }
 
   onAck(seq: number): void {
@@ -178,11 +189,20 @@ export class Prober {
     if (this.probe !== null && this.probe.seq === seq) this.probe.nacks++;
   }
 
+  /** First the nack (when one is owed), then, at the end of the window, the relay is forgotten. */
   onRelayTimeout(seq: number): void {
     const relay = this.relays.get(seq);
     if (relay === undefined) return;
+    if (relay.nackDue) {
+      relay.nackDue = false;
+      this.diss.send(relay.requester, [encodePart({ type: 'nack', seq: relay.requesterSeq })]);
+      // A late ack can still beat the verdict: keep forwarding until the window closes.
+      if (relay.expiresAt > this.ctx.now) {
+        this.ctx.deadlines.set(TIMER.relayPrefix + seq, relay.expiresAt);
+        return;
+      }
+    }
     this.relays.delete(seq);
-    if (relay.wantNack) this.diss.send(relay.requester, [encodePart({ type: 'nack', seq: relay.requesterSeq })]);
   }
 
   /**

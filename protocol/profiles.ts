@@ -123,3 +123,17 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
 export function isProfileName(s: string): s is Profile['name'] {
   return s === 'lan' || s === 'wan' || s === 'local';
 }
+
+/**
+ * A relay nacks once this share of the requester's remaining window has passed without an answer
+ * from the target (Lifeguard, footnote 5), leaving the rest for the nack's trip back.
+ */
+export const RELAY_NACK_SHARE = 0.8;
+
+/**
+ * The window a relay assumes when a ping-req does not say (older agents): a requester at full
+ * health starts indirect probes at its probe timeout and judges at its next probe tick.
+ */
+export function relayBudgetDefaultMs(p: Profile): number {
+  return p.probeIntervalMs - p.probeTimeoutMs;
+}

@@ -1,5 +1,6 @@
+import { MEMBER_KEY_PREFIX } from './broadcast-queue.js';
 import type { Dissemination } from './dissemination.js';
-import type { MemberRecord } from './member-table.js';
+import { type MemberRecord, viewOf } from './member-table.js';
 import type { Membership } from './membership.js';
 import { type NodeContext, TIMER } from './node-context.js';
 import type { Prober } from './prober.js';
@@ -61,7 +62,9 @@ export class Reaper {
       if (r.status === 'dead') this.reapedAddresses.add(r.name, r, now);
       this.catalog.dropOwner(r.name, r.status);
       ctx.table.remove(r.name);
-      this.diss.forget('m:' + r.name);
+      // Said out loud, so that a view rebuilt from events matches a fresh snapshot.
+      ctx.out.push({ kind: 'event', event: { type: 'member', member: viewOf(r), previous: r.status, reaped: true } });
+      this.diss.forget(MEMBER_KEY_PREFIX + r.name);
       this.membership.dropSuspicion(r.name);
       this.prober.forget(r.name);
     }

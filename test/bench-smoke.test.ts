@@ -104,6 +104,15 @@ test('bench, simulator: 500 nodes with full state', { timeout: 120_000 }, async 
   checkSvg(svg, ['register', 'deregister', 'join', 'dead']);
 });
 
+test('bench, simulator: a crash during a burst of registrations', { timeout: 120_000 }, async () => {
+  const { json, stdout } = await bench(['--sim', '--nodes', '30', '--scenario', 'dead_during_burst', '--burst', '300']);
+  noNegatives(json, 'out');
+  checkSummary(json, 'dead_during_burst', 29);
+  assert.equal(num(obj(json['burst'], 'burst')['registrations'], 'burst.registrations'), 300);
+  assert.ok(num(obj(json['dead_during_burst'], 'dead_during_burst')['suspected_after_ms'], 'suspected_after_ms') >= 0);
+  assert.match(stdout, /dead_during_burst\s+29\/29/);
+});
+
 test('bench, simulator started converged: 3,000 nodes, no join to time', { timeout: 120_000 }, async () => {
   const { json, stdout } = await bench(['--sim', '--nodes', '3000', '--scenario', 'register', '--steady', '0', '--warmup', '0', '--latency-ms', '5']);
   assert.equal(json['sim_start'], 'converged');

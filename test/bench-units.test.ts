@@ -68,6 +68,19 @@ test('options: defaults per mode, scenario lists, and refusals', () => {
   assert.equal(parseOptions(['--help']), 'help');
 });
 
+test('options: dead_during_burst runs on the simulator, with --burst registrations', () => {
+  const burst = parseOptions(['--sim', '--nodes', '200', '--scenario', 'dead_during_burst', '--burst', '500']);
+  assert.ok(burst !== 'help');
+  assert.deepEqual(burst.scenarios, ['join', 'dead_during_burst']);
+  assert.equal(burst.burst, 500);
+  const dflt = parseOptions(['--sim', '--nodes', '200', '--scenario', 'dead_during_burst']);
+  assert.ok(dflt !== 'help');
+  assert.equal(dflt.burst, 2000);
+  assert.throws(() => parseOptions(['--scenario', 'dead_during_burst']), UsageError, 'real agents: refused');
+  assert.throws(() => parseOptions(['--burst', '10']), UsageError, '--burst is for --sim');
+  assert.throws(() => parseOptions(['--sim', '--burst', '0']), UsageError);
+});
+
 test('chart: one curve and legend entry per scenario, escaped text', () => {
   const svg = renderSvg({
     title: 'a < b', subtitle: ['x & y'],

@@ -113,6 +113,7 @@ test('member and service events are named for what changed', () => {
   assert.equal(memberEventKind(memberEvent('a', 'alive', 'suspect')), 'alive');
   assert.equal(memberEventKind(memberEvent('a', 'left', 'alive')), 'left');
   assert.equal(memberEventKind(memberEvent('a', 'alive', 'alive')), 'updated');
+  assert.equal(memberEventKind({ ...memberEvent('a', 'dead', 'dead'), reaped: true }), 'reaped');
   const s = (change: ServiceEvent['change'], now: Partial<ServiceView>, before: Partial<ServiceView> | null): ServiceEvent =>
     ({ type: 'service', change, service: service('w', { rev: 2, ...now }), previous: before === null ? null : service('w', before) });
   assert.equal(serviceEventKind(s('registered', {}, null)), 'registered');

@@ -157,8 +157,11 @@ export class AgentHost {
     if (e.type === 'member' && e.member.name !== h.slot.name) {
       const before = h.statuses.get(e.member.name);
       if (before === 'alive') h.aliveOthers--;
-      if (e.member.status === 'alive') h.aliveOthers++;
-      h.statuses.set(e.member.name, e.member.status);
+      if (e.reaped === true) h.statuses.delete(e.member.name);
+      else {
+        if (e.member.status === 'alive') h.aliveOthers++;
+        h.statuses.set(e.member.name, e.member.status);
+      }
     }
     for (const a of this.armed.values()) {
       if (a.times.has(h.slot.name)) continue;
@@ -168,14 +171,14 @@ export class AgentHost {
           if (h.aliveOthers + 1 >= w.total) a.times.set(h.slot.name, now);
           break;
         case 'member':
-          if (e.type === 'member' && e.member.name === w.member && e.member.status === w.status) a.times.set(h.slot.name, now);
+          if (e.type === 'member' && e.reaped !== true && e.member.name === w.member && e.member.status === w.status) a.times.set(h.slot.name, now);
           break;
         case 'service':
           if (e.type === 'service' && e.service.node === w.owner && e.service.id === w.id &&
               (e.change === 'deregistered') !== w.present) a.times.set(h.slot.name, now);
           break;
         case 'false-dead':
-          if (e.type !== 'member' || w.exclude.includes(e.member.name)) break;
+          if (e.type !== 'member' || e.reaped === true || w.exclude.includes(e.member.name)) break;
           if (e.member.status === 'dead') {
             a.falseDead.events++;
             a.falseDead.members.add(e.member.name);

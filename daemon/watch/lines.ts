@@ -9,7 +9,8 @@ import type { AgentEvent } from '../events.js';
  * exactly the shapes of GET /v1/members and GET /v1/services, so a consumer decodes them once.
  */
 
-export type MemberEventKind = 'joined' | 'suspect' | 'alive' | 'dead' | 'left' | 'updated';
+/** `reaped`: a dead or left member was forgotten and is no longer in the view (the line carries its last state). */
+export type MemberEventKind = 'joined' | 'suspect' | 'alive' | 'dead' | 'left' | 'updated' | 'reaped';
 export type ServiceEventKind = 'registered' | 'updated' | 'health' | 'drained' | 'undrained' | 'deregistered';
 
 /** An entry exactly as GET /v1/services lists it. */
@@ -65,6 +66,7 @@ function memberLine(index: number, e: MemberEvent): MemberLine {
 }
 
 export function memberEventKind(e: MemberEvent): MemberEventKind {
+  if (e.reaped === true) return 'reaped';
   const status = e.member.status;
   if (e.previous === null) {
     // First sight of a member already dead or gone (learned by push-pull) is not a join.
