@@ -38,11 +38,11 @@ export interface AgentOptions {
   /** POST /v1/leave calls this; run.ts passes its shutdown path. Default: leave() on its own. */
   readonly onLeaveRequested?: () => void;
   /**
-   * While joining, another live agent turned out to use this agent's name (already logged and
-   * counted). run.ts stops the process; it must not announce a leave, which would speak for the
-   * other agent. Default: nothing more (the conflict is held, nothing is overwritten).
+   * Another live agent uses this agent's name and this one is the newer of the two, so it steps
+   * aside (already logged and counted; the core sends nothing more). run.ts stops the process; it
+   * must not announce a leave, which would speak for the other agent.
    */
-  readonly onNameConflictAtJoin?: (c: NameConflict) => void;
+  readonly onNameConflict?: (c: NameConflict) => void;
 }
 
 interface Parts {
@@ -129,7 +129,7 @@ export class Agent implements AgentApi {
     driver = new Driver({
       node, udp: channel.sender(ports.udp), pushPull: channel.pushPull(pushPullRequest), clock, metrics, log, events,
       onConflict: (c) => {
-        if (c.about === 'self' && c.phase === 'join') opts.onNameConflictAtJoin?.(c);
+        if (c.about === 'self' && c.stepAside) opts.onNameConflict?.(c);
       },
       afterInput: () => {
         store.noteIncarnation(node.self().incarnation);

@@ -262,8 +262,8 @@ function logConflict(log: Logger, c: NameConflict): void {
   const fields = { name: c.name, held: describe(c.held), other: describe(c.other) };
   if (c.about === 'member') {
     log.warn('refused a second address for a live member: two agents use this name', fields);
-  } else if (c.phase === 'join') {
-    log.error(`another live agent at ${describe(c.other)} already uses this node's name; not joining`, fields);
+  } else if (c.stepAside) {
+    log.error(`another live agent at ${describe(c.other)} already uses this node's name and started first; stepping aside`, fields);
   } else {
     log.error(`another live agent at ${describe(c.other)} uses this node's name; keeping this node's state`, fields);
   }

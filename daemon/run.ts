@@ -65,8 +65,9 @@ export async function runAgent(flags: AgentFlags): Promise<number> {
     if (conflict === null || agent === null || shuttingDown) return;
     shuttingDown = true;
     const c = conflict;
+    const what = c.phase === 'join' ? 'this agent did not join' : 'this agent started after it and stops';
     process.stderr.write(`swimd: another live agent at ${describe(c.other)} already uses the name ${JSON.stringify(c.name)}; ` +
-      'this agent did not join. Give it another name (--name or "name" in the config; cloned hosts keep the host name).\n');
+      `${what}. Give it another name (--name or "name" in the config; cloned hosts keep the host name).\n`);
     // No leave: a leave under this name would speak for the other agent.
     agent.stop().then(() => exit(EXIT_NAME_CONFLICT), () => exit(EXIT_NAME_CONFLICT));
   };
@@ -74,7 +75,7 @@ export async function runAgent(flags: AgentFlags): Promise<number> {
   try {
     agent = await Agent.start(config, log, {
       onLeaveRequested: () => shutdown('leave requested over the API'),
-      onNameConflictAtJoin: (c) => {
+      onNameConflict: (c) => {
         conflict ??= c;
         stopForConflict();
       },

@@ -11,6 +11,8 @@ import { confirmFields, decodeConfirmFields, decodeConfirmRequestFields, decodeS
 import {
   MessageType,
   STATUS_BY_CODE,
+  type AckMsg,
+  type PingMsg,
   StatusCode,
   type GossipMsg,
   type MemberState,
@@ -122,7 +124,7 @@ export function isGossipCode(code: number): boolean {
 export function gossipFields(msg: GossipMsg): unknown[] {
   switch (msg.type) {
     case 'ping':
-      return [msg.seq, msg.target, msg.source, msg.sourceHost, msg.sourcePort];
+      return [msg.seq, msg.target, msg.source, msg.sourceHost, msg.sourcePort, ...(msg.uptimeMs === undefined ? [] : [msg.uptimeMs])];
     case 'ping-req':
       return [
         msg.seq,
@@ -136,6 +138,7 @@ export function gossipFields(msg: GossipMsg): unknown[] {
         ...(msg.budgetMs === undefined ? [] : [msg.budgetMs]),
       ];
     case 'ack':
+      return msg.uptimeMs === undefined ? [msg.seq] : [msg.seq, msg.uptimeMs];
     case 'nack':
       return [msg.seq];
     case 'alive':
@@ -161,8 +164,8 @@ export function decodeGossipFields(code: number, f: readonly unknown[], prefix: 
   // Object literals evaluate in order, so the first bad field in wire order is the one reported.
   const x = prefix;
   switch (code) {
-    case MessageType.Ping:
-      return {
+    case MessageType.Ping: {
+      const ping: PingMsg = {
         type: 'ping',
         seq: seq(at(f, 0), x, 'ping.seq'),
         target: name(at(f, 1), x, 'ping.target'),
@@ -170,6 +173,8 @@ export function decodeGossipFields(code: number, f: readonly unknown[], prefix: 
         sourceHost: host(at(f, 3), x, 'ping.sourceHost'),
         sourcePort: port(at(f, 4), x, 'ping.sourcePort'),
       };
+      return f.length > 5 ? { ...ping, uptimeMs: intIn(f[5], x, 'ping.uptimeMs', LIMITS.uptimeMsMax) } : ping;
+    }
     case MessageType.PingReq: {
       const req: PingReqMsg = {
         type: 'ping-req',
@@ -184,8 +189,10 @@ export function decodeGossipFields(code: number, f: readonly unknown[], prefix: 
       };
       return f.length > 8 ? { ...req, budgetMs: intIn(f[8], x, 'ping-req.budgetMs', LIMITS.probeBudgetMsMax) } : req;
     }
-    case MessageType.Ack:
-      return { type: 'ack', seq: seq(at(f, 0), x, 'ack.seq') };
+    case MessageType.Ack: {
+      const ack: AckMsg = { type: 'ack', seq: seq(at(f, 0), x, 'ack.seq') };
+      return f.length > 1 ? { ...ack, uptimeMs: intIn(f[1], x, 'ack.uptimeMs', LIMITS.uptimeMsMax) } : ack;
+    }
     case MessageType.Nack:
       return { type: 'nack', seq: seq(at(f, 0), x, 'nack.seq') };
     case MessageType.Alive:

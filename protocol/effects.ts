@@ -101,6 +101,12 @@ export interface NameConflict {
    * is the newcomer), 'running' when both were already members (it keeps its state and reports).
    */
   readonly phase: 'join' | 'running';
+  /**
+   * For 'self': this node is the newer of the two processes (or, started together, the one at the
+   * higher address): it refuses to stay, sends nothing more, and the daemon exits. Always false
+   * for 'member'.
+   */
+  readonly stepAside: boolean;
 }
 
 /**

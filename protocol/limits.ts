@@ -42,6 +42,8 @@ export const LIMITS = {
    * awareness is 24 s); a relayed probe is remembered no longer than this.
    */
   probeBudgetMsMax: 60_000,
+  /** Largest run time an ack reports, ms (about 49.7 days); two processes older than it count as started together. */
+  uptimeMsMax: 0xffff_ffff,
   /** Seed addresses given to one join, and seeds kept for retries across joins. */
   joinSeedsMax: 64,
   /** Addresses of reaped dead members kept for reconnect attempts; the oldest go first beyond it. */

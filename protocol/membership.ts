@@ -94,7 +94,7 @@ export class Membership {
       if (r.status === 'alive' && (isSameOrNewer(msg.incarnation, r.incarnation) || msg.name === this.mergeSource)) {
         this.ctx.out.push({
           kind: 'conflict',
-          conflict: { name: r.name, held: { host: r.host, port: r.port }, other: { host: msg.host, port: msg.port }, about: 'member', phase: 'running' },
+          conflict: { name: r.name, held: { host: r.host, port: r.port }, other: { host: msg.host, port: msg.port }, about: 'member', phase: 'running', stepAside: false },
         });
       }
       return;

@@ -51,6 +51,11 @@ export interface PingMsg {
   readonly source: string;
   readonly sourceHost: string;
   readonly sourcePort: number;
+  /**
+   * How long the sender has run, ms (capped at LIMITS.uptimeMsMax). Only in the check of a claim to
+   * the sender's own name (source = target = that name); see AckMsg.uptimeMs.
+   */
+  readonly uptimeMs?: number;
 }
 
 /** Indirect probe request: "please ping `target` for me and tell me if it answers". */
@@ -75,6 +80,12 @@ export interface PingReqMsg {
 export interface AckMsg {
   readonly type: 'ack';
   readonly seq: number;
+  /**
+   * How long the answering process has run, ms (capped at LIMITS.uptimeMsMax). Sent only in answer
+   * to a ping whose source is the receiver's own name, the check of a claim to that name: of two
+   * live processes with one name, the newer steps aside.
+   */
+  readonly uptimeMs?: number;
 }
 
 export interface NackMsg {

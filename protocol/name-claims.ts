@@ -49,8 +49,8 @@ export class NameClaims {
     private readonly onContested: () => void,
     /** An address claiming our name was silent: refute a claim of `incarnation` as before. */
     private readonly onSilent: (incarnation: number | null) => void,
-    /** Another live process held our name when we joined: we are the newcomer and must not stay. */
-    private readonly onJoinConflict: () => void,
+    /** Another live process holds our name and this one is the newer: it must not stay. */
+    private readonly onStepAside: () => void,
   ) {}
 
   /** True while a copy of an own catalog entry may belong to another process of our name. */
@@ -76,8 +76,12 @@ export class NameClaims {
     return 'hold';
   }
 
-  /** True when `seq` was one of our checks (consumed here, not a probe's ack). */
-  onAck(seq: number): boolean {
+  /**
+   * True when `seq` was one of our checks (consumed here, not a probe's ack). An answer means
+   * another live process holds our name; `otherUptimeMs` (absent from older agents) says which of
+   * the two is newer.
+   */
+  onAck(seq: number, otherUptimeMs: number | undefined): boolean {
     const key = this.checkBySeq.get(seq);
     if (key === undefined) return false;
     const c = this.endCheck(key);
@@ -85,15 +89,59 @@ export class NameClaims {
     this.conflicts.set(key, c.other);
     // The other process may go away; look again now and then, so the conflict does not outlive it.
     this.ctx.deadlines.set(TIMER.claimRecheckPrefix + key, this.ctx.now + this.recheckMs());
-    if (!c.known) {
-      const self = this.ctx.selfRecord;
-      this.ctx.out.push({
-        kind: 'conflict',
-        conflict: { name: this.ctx.name, held: { host: self.host, port: self.port }, other: c.other, about: 'self', phase: c.phase },
-      });
-      if (c.phase === 'join') this.onJoinConflict();
-    }
+    const stepAside = this.decide(c.phase, c.other, otherUptimeMs);
+    if (!c.known || stepAside) this.report(c.other, c.phase, stepAside);
+    if (stepAside) this.onStepAside();
     return true;
+  }
+
+  private report(other: Address, phase: 'join' | 'running', stepAside: boolean): void {
+    const self = this.ctx.selfRecord;
+    this.ctx.out.push({
+      kind: 'conflict',
+      conflict: { name: this.ctx.name, held: { host: self.host, port: self.port }, other, about: 'self', phase, stepAside },
+    });
+  }
+
+  /**
+   * A process with our name at `other` pinged us to check its claim (it is live: it just sent
+   * this). Both ends settle the conflict by the same rule, the pinger on our ack.
+   */
+  onNamesakePing(other: Address, otherUptimeMs: number): void {
+    const key = addressKey(other);
+    const pending = this.endCheck(key);
+    const known = this.conflicts.has(key);
+    if (pending === undefined && !known) {
+      if (this.checks.size + this.conflicts.size >= LIMITS.nameClaimsMax) {
+        this.ctx.out.push({ kind: 'rejected', reason: 'limit', detail: 'too many addresses claim this node\'s name' });
+        return;
+      }
+      this.onContested();
+    }
+    this.conflicts.set(key, other);
+    this.ctx.deadlines.set(TIMER.claimRecheckPrefix + key, this.ctx.now + this.recheckMs());
+    const phase = pending?.phase ?? 'running';
+    const stepAside = this.decide(phase, other, otherUptimeMs);
+    if (!known || stepAside) this.report(other, phase, stepAside);
+    if (stepAside) this.onStepAside();
+  }
+
+  /**
+   * Of two live processes with one name the newer steps aside, wherever each of them joined (a
+   * clone that joined one side of a partition meets the original when it heals). Run times within
+   * the profile's tie margin count as equal, and then the higher address steps aside. The answer's
+   * run time is older than ours by its one-way delay, which only favours the other process: two
+   * processes can both stay (each re-checks later) but never both step aside. An older agent
+   * reports no run time: a node that met it while joining is the newcomer; one already running
+   * keeps its state.
+   */
+  private decide(phase: 'join' | 'running', other: Address, otherUptimeMs: number | undefined): boolean {
+    if (otherUptimeMs === undefined) return phase === 'join';
+    const d = this.ctx.uptimeMs() - otherUptimeMs;
+    const tie = this.ctx.profile.nameClaimTieMs;
+    if (d < -tie) return true;
+    if (d > tie) return false;
+    return addressKey(this.ctx.selfRecord) > addressKey(other);
   }
 
   onRetry(seq: number): void {
@@ -152,8 +200,12 @@ export class NameClaims {
 
   private sendPing(c: Check): void {
     const self = this.ctx.selfRecord;
-    const ping = encodePart({ type: 'ping', seq: c.seq, target: this.ctx.name, source: this.ctx.name, sourceHost: self.host, sourcePort: self.port });
-    // Queued updates ride along: our own alive among them lets the other process find the conflict too.
+    // Our run time rides along, so that the other process can settle the conflict on receipt: gossip
+    // may never carry our address to it (the members that hold its address refuse ours).
+    const ping = encodePart({
+      type: 'ping', seq: c.seq, target: this.ctx.name, source: this.ctx.name, sourceHost: self.host, sourcePort: self.port,
+      uptimeMs: this.ctx.uptimeMs(),
+    });
     this.diss.send(c.other, [ping]);
   }
 

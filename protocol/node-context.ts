@@ -1,5 +1,6 @@
 import type { Awareness } from './awareness.js';
 import type { Effect } from './effects.js';
+import { LIMITS } from './limits.js';
 import type { MemberRecord, MemberTable } from './member-table.js';
 import type { Profile } from './profiles.js';
 import type { Rng } from './rng.js';
@@ -63,6 +64,15 @@ export class NodeContext {
     now: number,
   ) {
     this.now = now;
+    this.startedAt = now;
+  }
+
+  /** When this process started (the core's clock at construction). */
+  readonly startedAt: number;
+
+  /** How long this process has run, ms, as reported to a process that claims the same name. */
+  uptimeMs(): number {
+    return Math.min(LIMITS.uptimeMsMax, Math.max(0, Math.floor(this.now - this.startedAt)));
   }
 
   nextSeq(): number {

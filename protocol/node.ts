@@ -249,13 +249,15 @@ export class SwimNode {
     else this.barriers.onTimer(key);
   }
 
-  /** Refuses to join: nothing more is sent, no timer fires, every later input is ignored. */
+  /**
+   * Steps aside for the other process with our name: what this input produced still goes out (the
+   * ack the other process settles on among it), then nothing more is sent, no timer fires, and
+   * every later input is ignored.
+   */
   private stepAside(): void {
     this.yielded = true;
     this.prober.stop();
     this.antiEntropy.stop();
-    // What this input had produced besides the report itself must not reach the cluster.
-    this.ctx.out = this.ctx.out.filter((e) => e.kind === 'conflict');
   }
 
   nextDeadline(): number | null {
@@ -379,10 +381,17 @@ export class SwimNode {
 
   private handleGossip(from: Address, msg: GossipMsg): void {
     switch (msg.type) {
-      case 'ping': return this.prober.onPing(from, msg);
+      case 'ping':
+        this.prober.onPing(from, msg);
+        // The ack went first: the namesake settles the conflict on it, as we do here.
+        if (msg.source === this.name && msg.uptimeMs !== undefined && msg.target === this.name &&
+            (msg.sourceHost !== this.selfRecord.host || msg.sourcePort !== this.selfRecord.port)) {
+          this.claims.onNamesakePing({ host: msg.sourceHost, port: msg.sourcePort }, msg.uptimeMs);
+        }
+        return;
       case 'ping-req': return this.prober.onPingReq(from, msg);
       case 'ack':
-        if (!this.claims.onAck(msg.seq)) this.prober.onAck(msg.seq);
+        if (!this.claims.onAck(msg.seq, msg.uptimeMs)) this.prober.onAck(msg.seq);
         return;
       case 'nack': return this.prober.onNack(msg.seq);
       case 'alive': return this.membership.applyAlive(msg);

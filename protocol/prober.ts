@@ -3,7 +3,7 @@ import { encodePart } from './codec.js';
 import type { Dissemination } from './dissemination.js';
 import { LIMITS } from './limits.js';
 import { isLive, type MemberRecord } from './member-table.js';
-import type { PingMsg, PingReqMsg } from './messages.js';
+import type { AckMsg, PingMsg, PingReqMsg } from './messages.js';
 import { type NodeContext, TIMER } from './node-context.js';
 import { RELAY_NACK_SHARE, relayBudgetDefaultMs } from './profiles.js';
 
@@ -138,7 +138,10 @@ export class Prober {
       this.ctx.out.push({ kind: 'rejected', reason: 'not_for_us', detail: `ping for ${msg.target}` });
       return;
     }
-    this.diss.send(from, [encodePart({ type: 'ack', seq: msg.seq })]);
+    // A ping from a process with our own name checks its claim to the name: tell it how long we
+    // have run, so that the newer of the two steps aside.
+    const ack: AckMsg = msg.source === this.ctx.name ? { type: 'ack', seq: msg.seq, uptimeMs: this.ctx.uptimeMs() } : { type: 'ack', seq: msg.seq };
+    this.diss.send(from, [encodePart(ack)]);
   }
 
   onPingReq(from: Address, msg: PingReqMsg): void {

@@ -52,6 +52,11 @@ export interface Profile {
   readonly awarenessMax: number;
   /** Interval between join retries while no seed has answered. */
   readonly joinRetryMs: number;
+  /**
+   * Two live processes with one name whose run times differ by less than this count as started
+   * together: the one at the lower address keeps the name. Otherwise the newer one steps aside.
+   */
+  readonly nameClaimTieMs: number;
 }
 
 export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
@@ -75,6 +80,7 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     orphanEntryGraceMs: 60_000,
     awarenessMax: 8,
     joinRetryMs: 1_000,
+    nameClaimTieMs: 5_000,
   },
   wan: {
     name: 'wan',
@@ -96,6 +102,7 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     orphanEntryGraceMs: 5 * 60_000,
     awarenessMax: 8,
     joinRetryMs: 3_000,
+    nameClaimTieMs: 5_000,
   },
   local: {
     name: 'local',
@@ -117,6 +124,7 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     orphanEntryGraceMs: 20_000,
     awarenessMax: 8,
     joinRetryMs: 500,
+    nameClaimTieMs: 5_000,
   },
 };
 

@@ -153,7 +153,8 @@ test('push-pull round-trips with no, some, and the maximum number of members', (
 
 test('trailing fields, parts elements and unknown part types are ignored', () => {
   const extra = [1, 'future', { k: [1, 2] }, null, new Uint8Array([1, 2]), 1.5, true];
-  assert.deepStrictEqual(decodeOk(decodePacket(raw(3, [9, ...extra]))), { type: 'ack', seq: 9 });
+  // A nack: an ack's second field is its run time (a name-claim check), no longer free to fill.
+  assert.deepStrictEqual(decodeOk(decodePacket(raw(4, [9, ...extra]))), { type: 'nack', seq: 9 });
   assert.deepStrictEqual(decodeOk(decodePacket(raw(8, ['n', 2, ...extra]))), {
     type: 'leave',
     name: 'n',
@@ -195,9 +196,9 @@ test('header errors: empty, oversize, version, unknown type', () => {
   expectError(decodePacket(raw(10, [true, 'a', []])), 'unknown_type', 'stream');
   expectError(decodePushPull(encodePacket({ type: 'ack', seq: 1 })), 'unknown_type');
   // A packet of exactly the maximum size is not refused for its size.
-  const padded = raw(3, [1, 'x'.repeat(LIMITS.packetBytesMax - 7)]);
+  const padded = raw(4, [1, 'x'.repeat(LIMITS.packetBytesMax - 7)]);
   assert.equal(padded.length, LIMITS.packetBytesMax);
-  assert.deepStrictEqual(decodeOk(decodePacket(padded)), { type: 'ack', seq: 1 });
+  assert.deepStrictEqual(decodeOk(decodePacket(padded)), { type: 'nack', seq: 1 });
 });
 
 test('every truncation of every valid packet is malformed, and trailing bytes are too', () => {
@@ -341,7 +342,8 @@ test('push-pull structure and member errors', () => {
 });
 
 test('msgpack the wire does not use is malformed: extensions, 0xc1, invalid UTF-8', () => {
-  const ack = (...value: number[]): Uint8Array => withHeader(3, Uint8Array.of(0x92, 1, ...value));
+  // A nack with one trailing field (an ack's second field has a meaning of its own).
+  const ack = (...value: number[]): Uint8Array => withHeader(4, Uint8Array.of(0x92, 1, ...value));
   expectError(decodePacket(ack(0xd4, 0x72, 0x00)), 'malformed', 'extension'); // record definition
   expectError(decodePacket(ack(0xd6, 0xff, 0, 0, 0, 0)), 'malformed', 'extension'); // timestamp
   expectError(decodePacket(ack(0xc7, 1, 0x78, 0x61)), 'malformed', 'extension'); // RegExp
@@ -363,12 +365,12 @@ test('msgpack the wire does not use is malformed: extensions, 0xc1, invalid UTF-
 test('nesting is bounded: depth at the limit decodes, one more is malformed', () => {
   const nested = (levels: number): number[] => [...Array(levels).fill(0x91), 0xc0];
   // The body array is depth 1, so a trailing field may nest decodeDepthMax - 1 levels.
-  const atLimit = withHeader(3, Uint8Array.of(0x92, 1, ...nested(LIMITS.decodeDepthMax - 1)));
-  assert.deepStrictEqual(decodeOk(decodePacket(atLimit)), { type: 'ack', seq: 1 });
-  const over = withHeader(3, Uint8Array.of(0x92, 1, ...nested(LIMITS.decodeDepthMax)));
+  const atLimit = withHeader(4, Uint8Array.of(0x92, 1, ...nested(LIMITS.decodeDepthMax - 1)));
+  assert.deepStrictEqual(decodeOk(decodePacket(atLimit)), { type: 'nack', seq: 1 });
+  const over = withHeader(4, Uint8Array.of(0x92, 1, ...nested(LIMITS.decodeDepthMax)));
   expectError(decodePacket(over), 'malformed', 'nesting');
   const maps = Array(LIMITS.decodeDepthMax).fill([0x81, 0xa1, 0x6b]).flat(); // {"k": {"k": ...}}
-  const mapOver = withHeader(3, Uint8Array.of(0x92, 1, ...maps, 0xc0));
+  const mapOver = withHeader(4, Uint8Array.of(0x92, 1, ...maps, 0xc0));
   expectError(decodePacket(mapOver), 'malformed', 'nesting');
   // Deep enough to overflow a recursive decoder's stack if nothing stopped it first.
   const deep = new Uint8Array(LIMITS.packetBytesMax).fill(0x91);
@@ -458,4 +460,17 @@ test('decoding never throws, whatever it is given', () => {
   assert.deepStrictEqual(decodeOk(decodePacket(Buffer.from(inner))), { type: 'ack', seq: 3 });
   expectError(decodePacket('not bytes' as unknown as Uint8Array), 'malformed');
   expectError(decodePacket(null as unknown as Uint8Array), 'malformed');
+});
+
+test('run times on the checks of a name claim: ping and ack carry them as appended fields; older shapes still decode', () => {
+  const ping = { type: 'ping', seq: 9, target: 'a', source: 'a', sourceHost: '10.0.0.1', sourcePort: 7946, uptimeMs: 123_456 } as const;
+  assert.deepStrictEqual(decodeOk(decodePacket(encodePacket(ping))), ping);
+  const ack = { type: 'ack', seq: 9, uptimeMs: 0xffff_ffff } as const;
+  assert.deepStrictEqual(decodeOk(decodePacket(encodePacket(ack))), ack);
+  assert.deepStrictEqual(decodeOk(decodePacket(encodePacket({ type: 'ack', seq: 9 }))), { type: 'ack', seq: 9 });
+  for (const bad of [-1, 2 ** 32, 1.5, 'x']) {
+    const r = decodePacket(raw(3, [9, bad]));
+    assert.equal(r.ok, false, `ack.uptimeMs ${String(bad)} must be refused`);
+    if (!r.ok) assert.equal(r.reason, 'bad_field');
+  }
 });

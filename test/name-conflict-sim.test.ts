@@ -107,3 +107,42 @@ test('a member restarting on a new address while the cluster still holds the old
   assert.notEqual(spread, null, 'the new life\'s entry must reach every member' + reproduce(seed));
   assert.equal(reported.filter((r) => r.conflict.about === 'self').length, 0, 'a previous life is not a conflict' + reproduce(seed));
 });
+
+test('a clone that took a name while its owner was cut off steps aside when the partition heals: the newer process yields', () => {
+  const seed = testSeed(4103);
+  const reported: Reported[] = [];
+  const { sim, names } = settled(6, seed, reported);
+  const owner = 'n3';
+  const ownerAddr = sim.address(owner);
+  register(sim, owner, 'web');
+  assert.notEqual(sim.runUntilCondition(() => names.every((o) => sim.node(o).services().some((s) => s.node === owner && s.id === 'web')), 5_000, 5), null, 'spread' + reproduce(seed));
+
+  // The owner is cut off alone and declared dead on the other side; a clone of it joins there and,
+  // to that side, looks like the owner come back on a new address.
+  const rest = names.filter((n) => n !== owner);
+  sim.partition([[owner], rest]);
+  assert.notEqual(sim.runUntilCondition(() => rest.every((o) => sim.node(o).member(owner)?.status === 'dead'), 60_000, 20), null, 'the owner declared dead' + reproduce(seed));
+  sim.runFor(10_000);
+  const clone = sim.addNode('clone', { memberName: owner });
+  const cloneAddr = sim.address(clone);
+  sim.partition([[owner], [...rest, clone]]);
+  sim.join(clone, ['n0']);
+  assert.notEqual(sim.runUntilCondition(() => rest.every((o) => sim.node(o).member(owner)?.host === cloneAddr.host), 30_000, 20), null,
+    'the clone took the name on its side' + reproduce(seed));
+  assert.equal(reported.filter((r) => r.observer === clone && r.conflict.stepAside).length, 0, 'nothing to yield to yet' + reproduce(seed));
+
+  sim.heal();
+  // The clone, started later, steps aside; the owner keeps its name, and every member comes back
+  // to the owner's address with the owner's entry.
+  const back = sim.runUntilCondition(() => rest.every((o) => {
+    const m = sim.node(o).member(owner);
+    return m?.host === ownerAddr.host && m.status === 'alive' &&
+      sim.node(o).services().some((s) => s.node === owner && s.id === 'web' && s.health === 'passing');
+  }), 180_000, 50);
+  assert.notEqual(back, null, 'every member must hold the owner alive at its own address again, with its entry' + reproduce(seed));
+  const yielded = reported.filter((r) => r.conflict.about === 'self' && r.conflict.stepAside);
+  assert.deepEqual(yielded.map((r) => r.observer), [clone], 'only the clone steps aside, once' + reproduce(seed));
+  assert.equal(yielded[0]?.conflict.phase, 'running', 'it was running when it met the owner' + reproduce(seed));
+  assert.deepEqual(yielded[0]?.conflict.other, ownerAddr, 'its report names the owner\'s address' + reproduce(seed));
+  assert.equal(sim.node(clone).nextDeadline(), null, 'a node that stepped aside sets no timer' + reproduce(seed));
+});

@@ -35,7 +35,7 @@ export interface Violation {
  * notices a newcomer claiming its name keeps running and is not counted.
  */
 export function reportsNameConflict(e: Effect): boolean {
-  return e.kind === 'conflict' && e.conflict.about === 'self' && e.conflict.phase === 'join';
+  return e.kind === 'conflict' && e.conflict.about === 'self' && e.conflict.stepAside;
 }
 
 export class Trial {
