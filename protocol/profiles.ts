@@ -80,7 +80,7 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     orphanEntryGraceMs: 60_000,
     awarenessMax: 8,
     joinRetryMs: 1_000,
-    nameClaimTieMs: 5_000,
+    nameClaimTieMs: 1_000,
   },
   wan: {
     name: 'wan',
@@ -102,7 +102,7 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     orphanEntryGraceMs: 5 * 60_000,
     awarenessMax: 8,
     joinRetryMs: 3_000,
-    nameClaimTieMs: 5_000,
+    nameClaimTieMs: 2_000,
   },
   local: {
     name: 'local',
@@ -124,7 +124,7 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     orphanEntryGraceMs: 20_000,
     awarenessMax: 8,
     joinRetryMs: 500,
-    nameClaimTieMs: 5_000,
+    nameClaimTieMs: 1_000,
   },
 };
 
