@@ -104,8 +104,10 @@ export class BroadcastQueue {
     } else {
       // Membership first, leaving the rest of the packet to the catalog while it has updates waiting.
       this.scan(this.members, p, catalogWaiting ? budget * (1 - MEMBER_SHARE) : 0);
-      this.scan(this.catalog, p, 0);
-      this.scan(this.members, p, 0);
+      if (catalogWaiting) {
+        this.scan(this.catalog, p, 0);
+        this.scan(this.members, p, 0);
+      }
     }
     let catalogPicked = false;
     for (const b of p.picked) if (!b.key.startsWith(MEMBER_KEY_PREFIX)) catalogPicked = true;
