@@ -1,0 +1,38 @@
+/**
+ * The calls into protocol/ whose shapes the unit tests of the core depend on, in one place: a
+ * change to a result type or a key type is absorbed here rather than in every test.
+ */
+import type { BroadcastQueue } from '../../protocol/broadcast-queue.js';
+import type { ServiceSpec } from '../../protocol/catalog.js';
+import type { Effect } from '../../protocol/effects.js';
+import type { SwimNode } from '../../protocol/node.js';
+import type { Deadlines } from '../../protocol/timers.js';
+
+/** Registers an own service instance; returns the effects of the call. */
+export function registerService(node: SwimNode, now: number, spec: ServiceSpec): Effect[] {
+  return node.registerService(now, spec).effects;
+}
+
+/** Deregisters an own service instance; returns the effects of the call. */
+export function deregisterService(node: SwimNode, now: number, id: string): Effect[] {
+  return node.deregisterService(now, id).effects;
+}
+
+/** Starts a propagation barrier; returns its id and the effects of the call. */
+export function startBarrier(node: SwimNode, now: number, id: string, timeoutMs: number): { barrierId: number; effects: Effect[] } {
+  const r = node.startBarrier(now, id, timeoutMs);
+  return { barrierId: r.barrierId, effects: r.effects };
+}
+
+/** The key type Deadlines takes. */
+export type DeadlineKey = Parameters<Deadlines['set']>[0];
+
+/** A deadline key distinct for each label. */
+export function deadlineKey(label: string): DeadlineKey {
+  return label;
+}
+
+/** One take from the dissemination queue: parts that fit `budget` bytes, at most `maxParts`. */
+export function takeParts(q: BroadcastQueue, now: number, budget: number, limit: number, maxParts: number): Uint8Array[] {
+  return q.take(now, budget, 0, limit, maxParts);
+}

@@ -1,0 +1,14 @@
+/**
+ * A small seeded random source for tests that need random numbers outside the core (ports, junk
+ * packets): mulberry32. The core's own choices come from protocol/rng.ts and its seed.
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
