@@ -6,6 +6,7 @@ import type { BroadcastQueue } from '../../protocol/broadcast-queue.js';
 import type { ServiceSpec } from '../../protocol/catalog.js';
 import type { Effect } from '../../protocol/effects.js';
 import type { SwimNode } from '../../protocol/node.js';
+import type { Profile } from '../../protocol/profiles.js';
 import type { Deadlines } from '../../protocol/timers.js';
 
 /** Registers an own service instance; returns the effects of the call. */
@@ -35,4 +36,9 @@ export function deadlineKey(label: string): DeadlineKey {
 /** One take from the dissemination queue: parts that fit `budget` bytes, at most `maxParts`. */
 export function takeParts(q: BroadcastQueue, now: number, budget: number, limit: number, maxParts: number): Uint8Array[] {
   return q.take(now, budget, 0, limit, maxParts);
+}
+
+/** How often a propagation barrier asks the members that have not confirmed yet again. */
+export function barrierRetryMs(profile: Profile): number {
+  return 2 * profile.gossipIntervalMs;
 }
