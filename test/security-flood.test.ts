@@ -23,6 +23,7 @@ import { isNewer } from '../protocol/serial.js';
 import { MessageType, PROTOCOL_VERSION, type PacketMsg } from '../protocol/messages.js';
 import { PORT_SEED, sleep, waitFor, within, withCluster, type Agent, type Cluster } from './helpers/cluster.js';
 import { MemberMonitor, rejected, sample, total } from './helpers/security.js';
+import { mulberry32 } from './helpers/rng.js';
 
 const FLOOD_MS = 30_000;
 /** Datagrams per batch and pause between batches: about 5,000 a second at most. */
@@ -30,17 +31,6 @@ const BATCH = 50;
 const BATCH_PAUSE_MS = 10;
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false });
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function agentAt(c: Cluster, i: number): Agent {
   const a = c.agents[i];

@@ -5,6 +5,7 @@
  * log is printed, since the log is the only witness of what a daemon was doing.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { mulberry32 } from './rng.js';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,17 +49,6 @@ process.on('exit', () => {
 });
 
 /** Seeded so a port clash can be replayed; the seed is printed with the ports. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export const PORT_SEED = Number(process.env['SWIMD_TEST_SEED'] ?? (Date.now() ^ (process.pid << 8)) >>> 0);
 const random = mulberry32(PORT_SEED);
 /** Below the Linux ephemeral range (32768+), so outgoing connections do not take our ports. */
