@@ -4,8 +4,8 @@
  * duration ran out (the change itself stands).
  */
 import { InvalidArgumentError, Option } from 'commander';
-import { NotConfirmedError, type ExcludedMember, type MutationResult, type WaitOutcome } from '../daemon/client.js';
-import { DurationError, formatDuration, parseDurationIn } from '../daemon/duration.js';
+import { NotConfirmedError, type ExcludedMember, type MutationResult, type WaitOutcome } from '../client/index.js';
+import { DurationError, formatDuration, parseDurationIn } from '../client/contract/duration.js';
 import { DAEMON_LIMITS } from '../daemon/limits.js';
 import { CliFailure, printJson, type Ctx } from './context.js';
 import { sanitizeCell } from './table.js';

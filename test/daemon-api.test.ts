@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { MemberView } from '../protocol/effects.js';
 import type { AgentApi, AgentInfo, JoinResult } from '../daemon/api/agent-api.js';
-import { buildRoutes } from '../daemon/api/routes.js';
+import { buildRoutes } from '../daemon/routes.js';
 import type { Route } from '../daemon/api/router.js';
 import { ApiServer } from '../daemon/api/server.js';
 import { SocketInUseError } from '../daemon/api/socket-file.js';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Logger } from '../daemon/log.js';
-import { StateStore } from '../daemon/persistence.js';
+import { StateStore } from '../daemon/store/persistence.js';
 import { SwimNode } from '../protocol/node.js';
 import { PROFILES } from '../protocol/profiles.js';
 

@@ -1,8 +1,8 @@
 /** `swimd agent`: runs the daemon in the foreground until it is stopped or leaves. */
 import { Option, type Command } from 'commander';
-import { CONFIG_FIELDS, DEFAULTS } from '../../daemon/config.js';
+import { CONFIG_FIELDS, DEFAULTS } from '../../daemon/config/config.js';
 import { LOG_LEVELS } from '../../daemon/log.js';
-import { currentPlatform, defaultDataDir, defaultSocketPath } from '../../daemon/paths.js';
+import { currentPlatform, defaultDataDir, defaultSocketPath } from '../../client/contract/paths.js';
 import type { Ctx } from '../context.js';
 import { advertiseArg, bindArg, collectSeeds, DEFAULT_PORT, SOCKET_ENV } from '../options.js';
 

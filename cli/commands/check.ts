@@ -1,7 +1,7 @@
 /** `swimd check pass|warn|fail ID`: a service reports its own health (TTL checks). */
 import { Argument, type Command } from 'commander';
-import type { CheckStatus } from '../../daemon/client.js';
-import { TTL_STATUSES } from '../../daemon/checks/ttl-check.js';
+import type { CheckStatus } from '../../client/index.js';
+import { TTL_STATUSES } from '../../daemon/services/checks/ttl-check.js';
 import type { Ctx } from '../context.js';
 import { printJson } from '../context.js';
 import { addClientOptions, type ClientFlags } from '../options.js';

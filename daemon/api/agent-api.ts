@@ -1,5 +1,5 @@
 import type { MemberView } from '../../protocol/effects.js';
-import type { SeedFailure } from '../seeds.js';
+import type { SeedFailure } from '../net/seeds.js';
 
 /**
  * What the API routes need from the running agent. Routes depend on this interface, not on the

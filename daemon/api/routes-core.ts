@@ -1,6 +1,6 @@
 import type { MemberView } from '../../protocol/effects.js';
 import { STATUS_BY_CODE, type MemberStatus } from '../../protocol/messages.js';
-import { Invalid, parseSeed } from '../config-fields.js';
+import { Invalid, parseSeed } from '../config/config-fields.js';
 import { DAEMON_LIMITS } from '../limits.js';
 import type { AgentApi } from './agent-api.js';
 import { apiError, isObject, json, unknownFields } from './http-util.js';

@@ -1,11 +1,11 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConfigError } from '../config.js';
+import { ConfigError } from '../config/config.js';
 import { type KeyView, Keyring, KeyringError, parseKey } from './keyring.js';
 import { DAEMON_LIMITS } from '../limits.js';
 import type { Logger } from '../log.js';
-import { writeAtomic } from '../persistence.js';
+import { writeAtomic } from '../store/persistence.js';
 
 /**
  * Where the keyring comes from and where it is kept.

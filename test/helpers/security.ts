@@ -4,7 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Client, Member } from '../../daemon/client.js';
+import type { Client, Member } from '../../client/index.js';
 import { generateKey } from '../../daemon/security/keyring.js';
 import { sleep } from './cluster.js';
 
