@@ -3,7 +3,8 @@
  * TTL check reports) and their `?wait=` propagation barrier.
  */
 import { ClientError } from './error.js';
-import { asArray, asObject, badResponse, bool, decodeService, int, oneOf, str, type ServiceEntry } from './decode.js';
+import type { ServiceEntry } from './contract/json.js';
+import { asArray, asObject, badResponse, bool, decodeService, int, oneOf, str } from './decode.js';
 import { DurationError, parseDuration } from './contract/duration.js';
 
 /**
@@ -15,32 +16,6 @@ export type Wait = number | string;
 export interface WaitOption {
   readonly wait?: Wait;
 }
-
-/** A service instance to register; the agent fills in defaults for what is left out. */
-export interface Registration {
-  readonly name: string;
-  readonly port: number;
-  /** Defaults to the name: registering the same name again updates that instance. */
-  readonly id?: string;
-  /** Defaults to the agent's advertised address. */
-  readonly address?: string;
-  readonly tags?: readonly string[];
-  readonly meta?: Readonly<Record<string, string>>;
-  readonly version?: string;
-  readonly weight?: number;
-  readonly check?: CheckDefinition;
-}
-
-/** Exactly one of http, tcp or ttl; interval and timeout apply to http and tcp. */
-export interface CheckDefinition {
-  readonly http?: string;
-  readonly tcp?: string;
-  readonly ttl?: string;
-  readonly interval?: string;
-  readonly timeout?: string;
-}
-
-export type CheckStatus = 'pass' | 'warn' | 'fail';
 
 /** How a member that was alive during a wait stopped holding it up: declared dead, or left. */
 export type ExclusionStatus = 'dead' | 'left';

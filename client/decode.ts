@@ -3,21 +3,8 @@
  * has been checked. Unknown extra fields are kept where the type allows (the contract only adds fields),
  * and a missing or mistyped contract field is a bad_response naming the field.
  */
+import { HEALTHS, MEMBER_STATUSES, type JoinResult, type Member, type ServiceEntry } from './contract/json.js';
 import { ClientError } from './error.js';
-
-export type MemberStatus = 'alive' | 'suspect' | 'dead' | 'left';
-export const MEMBER_STATUSES: readonly MemberStatus[] = ['alive', 'suspect', 'dead', 'left'];
-
-export type Health = 'passing' | 'warning' | 'critical';
-export const HEALTHS: readonly Health[] = ['passing', 'warning', 'critical'];
-
-export interface Member {
-  readonly name: string;
-  readonly address: string;
-  readonly port: number;
-  readonly status: MemberStatus;
-  readonly incarnation: number;
-}
 
 export interface Info {
   readonly name: string;
@@ -29,20 +16,6 @@ export interface Info {
   readonly alive: number;
   /** Any further fields the agent reports (profile, cluster, version, ...), shown as they come. */
   readonly [field: string]: unknown;
-}
-
-export interface ServiceEntry {
-  readonly node: string;
-  readonly id: string;
-  readonly name: string;
-  readonly address: string;
-  readonly port: number;
-  readonly tags: readonly string[];
-  readonly meta: Readonly<Record<string, string>>;
-  readonly version: string;
-  readonly weight: number;
-  readonly health: Health;
-  readonly draining: boolean;
 }
 
 export function badResponse(what: string): ClientError {
@@ -156,18 +129,6 @@ export function decodeService(v: unknown, what: string): ServiceEntry {
 
 export function decodeServices(v: unknown): ServiceEntry[] {
   return asArray(v, 'services').map((s, i) => decodeService(s, `services[${i}]`));
-}
-
-export interface JoinFailure {
-  readonly seed: string;
-  readonly reason: string;
-}
-
-export interface JoinResult {
-  /** Seeds that answered. */
-  readonly joined: number;
-  /** Seeds that did not, with why. */
-  readonly failed: readonly JoinFailure[];
 }
 
 export function decodeJoin(v: unknown): JoinResult {

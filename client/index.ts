@@ -5,32 +5,30 @@
  */
 import { ClientError } from './error.js';
 import { send, type RawRequest, type Transport } from './http.js';
-import {
-  decodeMutation, notConfirmed, waitMs, waitQuery,
-  type CheckStatus, type MutationResult, type Registration, type WaitOption,
-} from './catalog.js';
-import {
-  decodeInfo, decodeJoin, decodeMembers, decodeServices, errorMessage, parseJson,
-  type Info, type JoinResult, type Member, type MemberStatus, type ServiceEntry,
-} from './decode.js';
-import { decodeKeyring, type KeyringKey } from './keyring.js';
+import { decodeMutation, notConfirmed, waitMs, waitQuery, type MutationResult, type WaitOption } from './catalog.js';
+import type { CheckStatus } from './contract/check.js';
+import type { JoinResult, KeyringKey, Member, MemberStatus, ServiceEntry } from './contract/json.js';
+import type { Registration } from './contract/registration.js';
+import { decodeInfo, decodeJoin, decodeMembers, decodeServices, errorMessage, parseJson, type Info } from './decode.js';
+import { decodeKeyring } from './keyring.js';
 import { watchEvents, watchLines, type WatchEvent, type WatchLine, type WatchOptions } from './watch.js';
 
 export { ClientError, isClientError, type ClientErrorCode } from './error.js';
+export type { Info } from './decode.js';
 export {
   HEALTHS, MEMBER_STATUSES,
-  type Health, type Info, type JoinFailure, type JoinResult, type Member, type MemberStatus, type ServiceEntry,
-} from './decode.js';
+  type Health, type JoinFailure, type JoinResult, type KeyringKey, type Member, type MemberEventKind, type MemberStatus,
+  type ServiceEntry, type ServiceEventKind,
+} from './contract/json.js';
+export { CHECK_STATUSES, type CheckDefinition, type CheckStatus } from './contract/check.js';
+export type { Registration } from './contract/registration.js';
 export {
   EXCLUSION_STATUSES, NotConfirmedError,
-  type CheckDefinition, type CheckStatus, type ExcludedMember, type ExclusionStatus, type MutationResult, type Registration,
-  type Wait, type WaitOption, type WaitOutcome,
+  type ExcludedMember, type ExclusionStatus, type MutationResult, type Wait, type WaitOption, type WaitOutcome,
 } from './catalog.js';
 export type {
-  MemberEventKind, ServiceEventKind,
   WatchEvent, WatchHeartbeat, WatchLine, WatchMemberEvent, WatchOptions, WatchServiceEvent, WatchSnapshot,
 } from './watch.js';
-export type { KeyringKey } from './keyring.js';
 
 export interface ClientOptions {
   readonly socketPath: string;

@@ -1,11 +1,7 @@
+import type { KeyringKey } from './contract/json.js';
 import { asArray, asObject, bool, str } from './decode.js';
 
 /** Answers of the /v1/keyring routes, decoded from untrusted JSON. */
-
-export interface KeyringKey {
-  readonly key: string;
-  readonly primary: boolean;
-}
 
 export function decodeKeyring(v: unknown): KeyringKey[] {
   const o = asObject(v, 'keyring');

@@ -3,15 +3,8 @@
  * decoded event keeps the line's other fields as they came, so re-serializing it loses nothing the
  * agent added; members and services are checked with the decoders of /v1/members and /v1/services.
  */
-import {
-  asArray, asObject, badResponse, decodeMember, decodeService, int, parseJson, str,
-  type Member, type ServiceEntry,
-} from './decode.js';
-
-/** Known member event kinds; an agent may add more, so others are passed through as strings. */
-/** `reaped`: the member is no longer in the agent's view (`member` is its last state): drop it. */
-export type MemberEventKind = 'joined' | 'suspect' | 'alive' | 'dead' | 'left' | 'updated' | 'reaped';
-export type ServiceEventKind = 'registered' | 'updated' | 'health' | 'drained' | 'undrained' | 'deregistered';
+import type { Member, MemberEventKind, ServiceEntry, ServiceEventKind } from './contract/json.js';
+import { asArray, asObject, badResponse, decodeMember, decodeService, int, parseJson, str } from './decode.js';
 
 /**
  * The agent's whole view; the events after it continue from `index`. `reset` is true when the

@@ -13,7 +13,6 @@ import { decodeWatchLine, type WatchEvent } from './watch-decode.js';
 
 export {
   decodeWatchLine,
-  type MemberEventKind, type ServiceEventKind,
   type WatchEnd, type WatchEvent, type WatchHeartbeat, type WatchMemberEvent, type WatchServiceEvent, type WatchSnapshot,
 } from './watch-decode.js';
 

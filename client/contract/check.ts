@@ -1,9 +1,9 @@
 import { isIP } from 'node:net';
 import { parseHostPort } from '../../protocol/address.js';
-import { isHostName } from '../../daemon/config/config-fields.js';
+import { isHostName } from './address.js';
 import { DurationError, formatDuration, parseDurationIn } from './duration.js';
-import { DAEMON_LIMITS } from '../../daemon/limits.js';
 import { describeValue, FieldError } from './field-error.js';
+import { API_LIMITS } from './limits.js';
 
 /**
  * The health check a registration carries: what to probe and how often, or a TTL the service itself
@@ -26,6 +26,24 @@ export type CheckSpec =
   | ({ readonly kind: 'http'; readonly url: string } & Probed)
   | ({ readonly kind: 'tcp'; readonly host: string; readonly port: number } & Probed)
   | { readonly kind: 'ttl'; readonly ttlMs: number };
+
+/**
+ * The check of a registration as a caller writes it (PUT /v1/services): exactly one of http, tcp or
+ * ttl; the others apply to http and tcp. Durations are strings such as "10s".
+ */
+export interface CheckDefinition {
+  readonly http?: string;
+  readonly tcp?: string;
+  readonly ttl?: string;
+  readonly interval?: string;
+  readonly timeout?: string;
+  readonly success_before_passing?: number;
+  readonly failures_before_critical?: number;
+}
+
+/** What a service reports about itself through its TTL check: `swimd check pass|warn|fail ID`. */
+export type CheckStatus = 'pass' | 'warn' | 'fail';
+export const CHECK_STATUSES: readonly CheckStatus[] = ['pass', 'warn', 'fail'];
 
 export type CheckKind = CheckSpec['kind'];
 export const CHECK_KINDS: readonly CheckKind[] = ['http', 'tcp', 'ttl'];
@@ -62,12 +80,12 @@ export function parseCheck(v: unknown, at = 'check'): CheckSpec {
   if (kind === 'ttl') {
     const extra = PROBE_ONLY.find((k) => o[k] !== undefined);
     if (extra !== undefined) throw new FieldError(`${at}.${extra}`, 'applies only to http and tcp checks; a ttl check is renewed by the service itself');
-    return { kind, ttlMs: duration(o['ttl'], `${at}.ttl`, DAEMON_LIMITS.checkTtlMinMs, DAEMON_LIMITS.checkTtlMaxMs) };
+    return { kind, ttlMs: duration(o['ttl'], `${at}.ttl`, API_LIMITS.checkTtlMinMs, API_LIMITS.checkTtlMaxMs) };
   }
   const intervalMs = o['interval'] === undefined ? CHECK_DEFAULTS.intervalMs
-    : duration(o['interval'], `${at}.interval`, DAEMON_LIMITS.checkIntervalMinMs, DAEMON_LIMITS.checkIntervalMaxMs);
+    : duration(o['interval'], `${at}.interval`, API_LIMITS.checkIntervalMinMs, API_LIMITS.checkIntervalMaxMs);
   const timeoutMs = o['timeout'] === undefined ? Math.min(CHECK_DEFAULTS.timeoutMs, intervalMs)
-    : duration(o['timeout'], `${at}.timeout`, DAEMON_LIMITS.checkTimeoutMinMs, DAEMON_LIMITS.checkTimeoutMaxMs);
+    : duration(o['timeout'], `${at}.timeout`, API_LIMITS.checkTimeoutMinMs, API_LIMITS.checkTimeoutMaxMs);
   // A run that could outlast its interval would overlap the next one.
   if (timeoutMs > intervalMs) throw new FieldError(`${at}.timeout`, `must not be longer than the interval (${formatDuration(intervalMs)})`);
   const probed: Probed = {
@@ -110,16 +128,16 @@ function duration(v: unknown, field: string, min: number, max: number): number {
 
 function threshold(v: unknown, field: string, dflt: number): number {
   if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > DAEMON_LIMITS.checkThresholdMax) {
-    throw new FieldError(field, `expected an integer between 1 and ${DAEMON_LIMITS.checkThresholdMax}, got ${describeValue(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > API_LIMITS.checkThresholdMax) {
+    throw new FieldError(field, `expected an integer between 1 and ${API_LIMITS.checkThresholdMax}, got ${describeValue(v)}`);
   }
   return v;
 }
 
 function boundedText(v: unknown, field: string, example: string): string {
   if (typeof v !== 'string' || v === '') throw new FieldError(field, `expected a string such as ${example}, got ${describeValue(v)}`);
-  if (Buffer.byteLength(v, 'utf8') > DAEMON_LIMITS.checkTargetBytesMax) {
-    throw new FieldError(field, `longer than ${DAEMON_LIMITS.checkTargetBytesMax} bytes`);
+  if (Buffer.byteLength(v, 'utf8') > API_LIMITS.checkTargetBytesMax) {
+    throw new FieldError(field, `longer than ${API_LIMITS.checkTargetBytesMax} bytes`);
   }
   return v;
 }

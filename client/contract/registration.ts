@@ -1,18 +1,35 @@
 import { isIP } from 'node:net';
 import { CatalogError, entryFromSpec, type ServiceSpec } from '../../protocol/catalog.js';
 import type { Health } from '../../protocol/messages.js';
-import { checkJson, type CheckSpec, parseCheck } from './check.js';
-import { isHostName } from '../../daemon/config/config-fields.js';
+import { isHostName } from './address.js';
+import { type CheckDefinition, checkJson, type CheckSpec, parseCheck } from './check.js';
 import { describeValue, FieldError } from './field-error.js';
 
 /**
- * A service registration as a local caller states it — the body of PUT /v1/services, one entry of
- * the config file's `services`, one saved entry in data_dir — validated from untrusted JSON.
+ * A service registration as a caller writes it: the body of PUT /v1/services, one entry of the config
+ * file's `services`, one saved entry in data_dir. The agent fills in defaults for what is left out.
+ */
+export interface Registration {
+  readonly name: string;
+  readonly port: number;
+  /** Defaults to the name: registering the same name again updates that instance. */
+  readonly id?: string;
+  /** Defaults to the agent's advertised address. */
+  readonly address?: string;
+  readonly tags?: readonly string[];
+  readonly meta?: Readonly<Record<string, string>>;
+  readonly version?: string;
+  readonly weight?: number;
+  readonly check?: CheckDefinition;
+}
+
+/**
+ * A registration validated from untrusted JSON, with every default filled in: what parseRegistration
+ * returns and the agent keeps.
  * The core checks the same limits again when the entry is created; running its validator here too
  * means a bad config file is refused at start-up with the field that is wrong.
  */
-
-export interface Registration {
+export interface ParsedRegistration {
   readonly id: string;
   readonly name: string;
   readonly port: number;
@@ -31,7 +48,7 @@ export const REGISTRATION_FIELDS = ['id', 'name', 'port', 'address', 'tags', 'me
 const PLACEHOLDER_ADDRESS = '127.0.0.1';
 
 /** Parses a registration; throws FieldError naming the field (prefixed with `at` when given). */
-export function parseRegistration(v: unknown, at = ''): Registration {
+export function parseRegistration(v: unknown, at = ''): ParsedRegistration {
   const path = (f: string): string => (at === '' ? f : `${at}.${f}`);
   if (typeof v !== 'object' || v === null || Array.isArray(v)) {
     throw new FieldError(at === '' ? 'body' : at, `expected an object such as {"name": "web", "port": 8080}, got ${describeValue(v)}`);
@@ -63,7 +80,7 @@ export function parseRegistration(v: unknown, at = ''): Registration {
     throw new FieldError(path('weight'), `expected an integer, got ${describeValue(weight)}`);
   }
   const check = o['check'] === undefined || o['check'] === null ? null : parseCheck(o['check'], path('check'));
-  const reg: Registration = { id, name, port, address, tags, meta, version, weight, check };
+  const reg: ParsedRegistration = { id, name, port, address, tags, meta, version, weight, check };
   try {
     entryFromSpec('validation', specOf(reg, PLACEHOLDER_ADDRESS, 'passing', false), 0);
   } catch (e) {
@@ -73,8 +90,8 @@ export function parseRegistration(v: unknown, at = ''): Registration {
   return reg;
 }
 
-/** The registration in the shape parseRegistration reads (for the saved state and replies). */
-export function registrationJson(r: Registration): Record<string, unknown> {
+/** The registration in the shape parseRegistration reads, a Registration (for the saved state and replies). */
+export function registrationJson(r: ParsedRegistration): Record<string, unknown> {
   const out: Record<string, unknown> = {
     id: r.id, name: r.name, port: r.port, tags: [...r.tags], meta: sortedMeta(r.meta), version: r.version, weight: r.weight,
   };
@@ -83,12 +100,12 @@ export function registrationJson(r: Registration): Record<string, unknown> {
   return out;
 }
 
-export function sameRegistration(a: Registration, b: Registration): boolean {
+export function sameRegistration(a: ParsedRegistration, b: ParsedRegistration): boolean {
   return JSON.stringify(registrationJson(a)) === JSON.stringify(registrationJson(b));
 }
 
 /** What the core is given for this registration. */
-export function specOf(r: Registration, defaultAddress: string, health: Health, draining: boolean): ServiceSpec {
+export function specOf(r: ParsedRegistration, defaultAddress: string, health: Health, draining: boolean): ServiceSpec {
   return {
     id: r.id, name: r.name, address: r.address ?? defaultAddress, port: r.port, tags: r.tags, meta: r.meta,
     version: r.version, weight: r.weight, health, draining,

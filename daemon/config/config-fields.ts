@@ -4,6 +4,7 @@ import type { Address } from '../../protocol/address.js';
 import { parseHostPort } from '../../protocol/address.js';
 import { LIMITS } from '../../protocol/limits.js';
 import { isProfileName, type Profile } from '../../protocol/profiles.js';
+import { DEFAULT_PORT, Invalid, isHostName, parseSeed, show } from '../../client/contract/address.js';
 import { DAEMON_LIMITS } from '../limits.js';
 import { isLogLevel, LOG_LEVELS, type LogLevel } from '../log.js';
 
@@ -12,9 +13,7 @@ import { isLogLevel, LOG_LEVELS, type LogLevel } from '../log.js';
  * throws Invalid with the reason; config.ts adds where the value came from.
  */
 
-export const DEFAULT_PORT = 7946;
-
-export class Invalid extends Error {}
+export { DEFAULT_PORT, Invalid, isHostName, parseSeed, show };
 
 /** Where a value came from decides how relative paths are treated. */
 export type ValueSource = 'file' | 'flag' | 'env' | 'default';
@@ -23,14 +22,6 @@ export type ValueSource = 'file' | 'flag' | 'env' | 'default';
 export interface AdvertiseAddress {
   readonly host: string;
   readonly port: number | null;
-}
-
-export function show(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v.length > 80 ? v.slice(0, 80) + '…' : v);
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'object') return 'an object';
-  return typeof v === 'number' || typeof v === 'boolean' ? `${typeof v} ${String(v)}` : typeof v;
 }
 
 function str(v: unknown): string {
@@ -71,15 +62,6 @@ export function parseAdvertise(v: unknown): AdvertiseAddress {
   if (isUnspecified(a.host)) throw new Invalid(`expected a reachable address, got the unspecified address ${show(a.host)}`);
   if (withPort !== null && withPort.port === 0) throw new Invalid('expected a port between 1 and 65535, got 0');
   return { host: a.host, port: withPort === null ? null : withPort.port };
-}
-
-/** Seeds keep their text (host names are resolved at join time); only the shape is checked here. */
-export function parseSeed(v: unknown): string {
-  const s = str(v);
-  const a = parseHostPort(s, DEFAULT_PORT);
-  if (a === null || (isIP(a.host) === 0 && !isHostName(a.host))) throw new Invalid(`expected host:port, got ${show(s)}`);
-  if (a.port === 0) throw new Invalid(`expected a port between 1 and 65535, got ${show(s)}`);
-  return s.trim();
 }
 
 export function parseSeeds(v: unknown): string[] {
@@ -148,12 +130,6 @@ export function parsePacketBytes(v: unknown): number {
     throw new Invalid(`expected an integer between ${lo} and ${hi}, got ${show(v)}`);
   }
   return v;
-}
-
-/** RFC 1123 host names (underscores tolerated: container runtimes use them). */
-export function isHostName(host: string): boolean {
-  if (host.length > LIMITS.addressBytesMax || host.length > 253) return false;
-  return /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/.test(host);
 }
 
 export function isUnspecified(host: string): boolean {

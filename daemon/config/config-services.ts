@@ -1,21 +1,21 @@
 import { Invalid, show } from './config-fields.js';
 import { DAEMON_LIMITS } from '../limits.js';
 import { FieldError } from '../../client/contract/field-error.js';
-import { parseRegistration, type Registration, registrationJson } from '../../client/contract/registration.js';
+import { parseRegistration, type ParsedRegistration, registrationJson } from '../../client/contract/registration.js';
 
 /**
  * The config file's `services`: an array of registrations in the shape of the PUT /v1/services
  * body. Checked in full at start-up and on SIGHUP, so a typo stops the agent (or the reload) with
  * the element and the field, instead of surfacing later as a missing instance.
  */
-export function parseConfigServices(v: unknown): Registration[] {
+export function parseConfigServices(v: unknown): ParsedRegistration[] {
   if (!Array.isArray(v)) throw new Invalid(`expected an array of service registrations, got ${show(v)}`);
   if (v.length > DAEMON_LIMITS.configServicesMax) {
     throw new Invalid(`expected at most ${DAEMON_LIMITS.configServicesMax} services, got ${v.length}`);
   }
   const firstUse = new Map<string, number>();
   return v.map((item: unknown, i) => {
-    let r: Registration;
+    let r: ParsedRegistration;
     try {
       r = parseRegistration(item);
     } catch (e) {
@@ -30,7 +30,7 @@ export function parseConfigServices(v: unknown): Registration[] {
 }
 
 /** A short, change-sensitive rendering for the reload log: the count and the ids. */
-export function describeConfigServices(list: readonly Registration[]): string {
+export function describeConfigServices(list: readonly ParsedRegistration[]): string {
   if (list.length === 0) return '(none)';
   const digest = JSON.stringify(list.map(registrationJson));
   let h = 0;

@@ -9,7 +9,7 @@ import {
   parseName, parsePacketBytes, parsePath, parseProfile, parseSeeds, type ValueSource,
 } from './config-fields.js';
 import { describeConfigServices, parseConfigServices } from './config-services.js';
-import type { Registration } from '../../client/contract/registration.js';
+import type { ParsedRegistration } from '../../client/contract/registration.js';
 import { DAEMON_LIMITS } from '../limits.js';
 import type { LogLevel } from '../log.js';
 import { currentPlatform, defaultDataDir, defaultSocketPath, type Env, type Platform, SOCKET_ENV } from '../../client/contract/paths.js';
@@ -66,7 +66,7 @@ export interface AgentConfig {
   readonly logLevel: LogLevel;
   readonly packetBytes: number;
   /** Service instances registered from the config file (daemon/CATALOG.md); reloaded on SIGHUP. */
-  readonly services: readonly Registration[];
+  readonly services: readonly ParsedRegistration[];
 }
 
 /** A bad config: the message names the file (or flag), the field and the reason, on one line. */

@@ -1,6 +1,7 @@
-import type { JoinResult } from '../api/agent-api.js';
+import type { JoinResult } from '../../client/contract/json.js';
 import { DAEMON_LIMITS } from '../limits.js';
 import type { Logger } from '../log.js';
+import type { SeedFailure } from './seeds.js';
 
 /**
  * Joins the configured seeds in the background. Seeds that resolved are handed to the core, which
@@ -9,7 +10,7 @@ import type { Logger } from '../log.js';
  */
 
 export interface Joinable {
-  join(seeds: readonly string[]): Promise<JoinResult>;
+  join(seeds: readonly string[]): Promise<JoinResult<SeedFailure>>;
 }
 
 export class SeedJoiner {
@@ -30,7 +31,7 @@ export class SeedJoiner {
 
   private async attempt(seeds: readonly string[], delayMs: number): Promise<void> {
     if (this.stopped) return;
-    let result: JoinResult;
+    let result: JoinResult<SeedFailure>;
     try {
       result = await this.agent.join(seeds);
     } catch (err) {

@@ -6,13 +6,13 @@ import type { Health } from '../../protocol/messages.js';
 import type { SwimNode } from '../../protocol/node.js';
 import { sameCheck } from '../../client/contract/check.js';
 import { CheckError, CheckRunner, type Probes } from './checks/runner.js';
-import type { TtlStatus } from './checks/ttl-check.js';
+import type { CheckStatus } from '../../client/contract/check.js';
 import type { Driver } from '../driver.js';
 import { DAEMON_LIMITS } from '../limits.js';
 import type { Logger } from '../log.js';
 import { BarrierWaits } from './barrier-waits.js';
 import { CatalogMetrics, renderCatalogMetrics } from './catalog-metrics.js';
-import { type Registration, registrationJson, sameRegistration, specOf } from '../../client/contract/registration.js';
+import { type ParsedRegistration, registrationJson, sameRegistration, specOf } from '../../client/contract/registration.js';
 import { type SavedCatalog, ServicesFile } from './services-file.js';
 
 /**
@@ -35,12 +35,12 @@ export interface ServicesApi {
   /** Every visible instance, this node's included. */
   list(): readonly ServiceView[];
   /** Registers or updates (same id) an instance; resolves once it is saved. */
-  register(r: Registration): Promise<ServiceView>;
+  register(r: ParsedRegistration): Promise<ServiceView>;
   /** Resolves with the tombstone's version once the removal is saved. */
   deregister(id: string): Promise<{ readonly id: string; readonly rev: number }>;
   setDraining(id: string, draining: boolean): Promise<ServiceView>;
   /** A TTL check report for instance `id`. */
-  reportCheck(id: string, status: TtlStatus, note: string): ServiceView;
+  reportCheck(id: string, status: CheckStatus, note: string): ServiceView;
   /** Waits until every live member holds the current version of `id` (or its tombstone). */
   waitFor(id: string, timeoutMs: number, signal: AbortSignal): Promise<BarrierEvent>;
   /** Resolves true once this node's instance `id` is passing, false when time runs out or the wait is aborted. */
@@ -70,7 +70,7 @@ export interface LocalServicesDeps {
 }
 
 interface Local {
-  readonly registration: Registration;
+  readonly registration: ParsedRegistration;
   readonly source: Source;
   draining: boolean;
 }
@@ -93,7 +93,7 @@ export class LocalServices implements ServicesApi {
   }
 
   /** Saves a new revision ceiling, then registers the saved instances and the config file's. */
-  async start(configServices: readonly Registration[]): Promise<ConfigApply> {
+  async start(configServices: readonly ParsedRegistration[]): Promise<ConfigApply> {
     // Before any version above the saved ceiling is used: a crash must not let versions repeat.
     await this.file.save();
     let unapplied = false;
@@ -118,7 +118,7 @@ export class LocalServices implements ServicesApi {
   }
 
   /** Brings config-file instances in line with `wanted`; API registrations are never touched. */
-  applyConfig(wanted: readonly Registration[]): ConfigApply {
+  applyConfig(wanted: readonly ParsedRegistration[]): ConfigApply {
     const out: ConfigApply = { added: [], changed: [], removed: [], errors: [] };
     const ids = new Set(wanted.map((r) => r.id));
     // Removals first, so that an instance moved to another id frees its place before taking one.
@@ -156,7 +156,7 @@ export class LocalServices implements ServicesApi {
     return this.d.node.services();
   }
 
-  async register(r: Registration): Promise<ServiceView> {
+  async register(r: ParsedRegistration): Promise<ServiceView> {
     const prev = this.local.get(r.id);
     if (prev?.source === 'config') throw this.configOwned(r.id);
     const view = this.registerLocal(r, 'api', prev?.draining ?? false);
@@ -202,7 +202,7 @@ export class LocalServices implements ServicesApi {
     return this.ownViewOrThrow(id);
   }
 
-  reportCheck(id: string, status: TtlStatus, note: string): ServiceView {
+  reportCheck(id: string, status: CheckStatus, note: string): ServiceView {
     this.mustHave(id);
     this.runner.ttl(id, status, note);
     return this.ownViewOrThrow(id);
@@ -252,7 +252,7 @@ export class LocalServices implements ServicesApi {
    * Registers in the core and (re)starts the check. An instance keeps its health when its check
    * is unchanged; a new check starts critical, so only a passing run admits the instance.
    */
-  private registerLocal(r: Registration, source: Source, draining: boolean): ServiceView {
+  private registerLocal(r: ParsedRegistration, source: Source, draining: boolean): ServiceView {
     const prev = this.local.get(r.id);
     const keepCheck = prev !== undefined && sameCheck(prev.registration.check, r.check);
     const health: Health = r.check === null ? 'passing' : (keepCheck ? this.ownView(r.id)?.health : undefined) ?? 'critical';

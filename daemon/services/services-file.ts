@@ -6,7 +6,7 @@ import { DAEMON_LIMITS } from '../limits.js';
 import type { Logger } from '../log.js';
 import { writeAtomic } from '../store/persistence.js';
 import { FieldError } from '../../client/contract/field-error.js';
-import { parseRegistration, type Registration, registrationJson } from '../../client/contract/registration.js';
+import { parseRegistration, type ParsedRegistration, registrationJson } from '../../client/contract/registration.js';
 
 /**
  * <data_dir>/services.json: the instances registered through the API (with their drain state) and a
@@ -22,7 +22,7 @@ const FILE = 'services.json';
 const FORMAT = 1;
 
 export interface SavedService {
-  readonly registration: Registration;
+  readonly registration: ParsedRegistration;
   readonly draining: boolean;
 }
 

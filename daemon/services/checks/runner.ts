@@ -8,7 +8,8 @@ import { Damper } from './damping.js';
 import { httpCheck } from './http-check.js';
 import { Slots } from './slots.js';
 import { tcpCheck } from './tcp-check.js';
-import { TtlCheck, type TtlStatus } from './ttl-check.js';
+import type { CheckStatus } from '../../../client/contract/check.js';
+import { TtlCheck } from './ttl-check.js';
 
 /**
  * Runs the health checks of this node's service instances, one per instance id. HTTP and TCP
@@ -120,7 +121,7 @@ export class CheckRunner {
   }
 
   /** A TTL report for instance `id`; returns the health now in effect. */
-  ttl(id: string, status: TtlStatus, note: string): Health {
+  ttl(id: string, status: CheckStatus, note: string): Health {
     const e = this.entries.get(id);
     if (e === undefined) throw new CheckError('not_found', `instance ${JSON.stringify(id)} has no health check`);
     if (e.kind !== 'ttl') throw new CheckError('not_ttl', `the check of ${JSON.stringify(id)} is an ${e.kind} check, which the agent runs itself; only TTL checks take reports`);

@@ -1,11 +1,9 @@
+import type { CheckStatus } from '../../../client/contract/check.js';
 import type { Health } from '../../../protocol/messages.js';
 import { formatDuration } from '../../../client/contract/duration.js';
 
-/** What a service reports about itself: `swimd check pass|warn|fail ID`. */
-export type TtlStatus = 'pass' | 'warn' | 'fail';
-export const TTL_STATUSES: readonly TtlStatus[] = ['pass', 'warn', 'fail'];
 
-const HEALTH_OF: Readonly<Record<TtlStatus, Health>> = { pass: 'passing', warn: 'warning', fail: 'critical' };
+const HEALTH_OF: Readonly<Record<CheckStatus, Health>> = { pass: 'passing', warn: 'warning', fail: 'critical' };
 
 /**
  * A TTL check: the service reports its own health and must report again within the TTL, or it is
@@ -31,7 +29,7 @@ export class TtlCheck {
   }
 
   /** Records a report; returns the health now in effect. */
-  report(status: TtlStatus, note: string): Health {
+  report(status: CheckStatus, note: string): Health {
     this.arm();
     this.set(HEALTH_OF[status], note === '' ? `TTL check reported ${status}` : note, false);
     return this.current;
