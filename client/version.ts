@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 
-/** The package version, read once from package.json (two levels above dist/daemon/). */
+/** The package version, read once from package.json (two levels above dist/client/). */
 export const VERSION: string = readVersion();
 
 function readVersion(): string {
