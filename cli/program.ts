@@ -19,7 +19,7 @@ import { registerServices } from './commands/services.js';
 import { registerWatch } from './commands/watch.js';
 import { CliFailure, makeCtx, type Ctx, type Io } from './context.js';
 import { SOCKET_ENV } from './options.js';
-import { VERSION } from '../client/version.js';
+import { VERSION } from '../client/contract/version.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;

@@ -26,7 +26,7 @@ import { StateStore } from './store/persistence.js';
 import { openSecurity, type Security } from './security/open.js';
 import { pushPullRequest } from './net/stream-transport.js';
 import { resolveSeeds, type SeedFailure } from './net/seeds.js';
-import { VERSION } from '../client/version.js';
+import { VERSION } from '../client/contract/version.js';
 import { EventLog, indexBase } from './watch/event-log.js';
 
 /**

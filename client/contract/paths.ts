@@ -40,7 +40,7 @@ export const SOCKET_FILE = 'swimd.sock';
  *     as a system user lands in /run/swimd as well;
  *  3. $XDG_RUNTIME_DIR/swimd.sock (a per-user agent on a desktop);
  *  4. <os.tmpdir()>/swimd.sock.
- * SWIMD_SOCKET is consulted by the caller before this (see config.ts for the precedence).
+ * SWIMD_SOCKET is consulted by the caller before this (see daemon/config/config.ts for the precedence).
  */
 export function defaultSocketPath(env: Env, platform: Platform): string {
   if (platform.isRoot && platform.runExists) return '/run/swimd/' + SOCKET_FILE;

@@ -2,7 +2,7 @@ import { type ClientRequest, type IncomingMessage, request as httpRequest } from
 import { request as httpsRequest } from 'node:https';
 import type { Health } from '../../../protocol/messages.js';
 import { DAEMON_LIMITS } from '../../limits.js';
-import { VERSION } from '../../../client/version.js';
+import { VERSION } from '../../../client/contract/version.js';
 import { type CheckResult, errorText } from './check-result.js';
 
 /**
