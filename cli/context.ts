@@ -2,7 +2,7 @@
  * What every command needs from its surroundings, passed in rather than taken from `process`, so that
  * the whole CLI can run in-process in tests with captured output.
  */
-import { Client } from '../daemon/client.js';
+import { Client } from '../client/index.js';
 
 export interface Io {
   out(text: string): void;

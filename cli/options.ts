@@ -3,8 +3,9 @@
  * InvalidArgumentError so that a bad value is a usage error (exit 2) reported before anything runs.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { DEFAULT_PORT, Invalid, parseAdvertise, parseBind, parseSeed } from '../daemon/config-fields.js';
-import { currentPlatform, defaultSocketPath, SOCKET_ENV } from '../daemon/paths.js';
+import { DEFAULT_PORT, Invalid, parseSeed } from '../client/contract/address.js';
+import { currentPlatform, defaultSocketPath, SOCKET_ENV } from '../client/contract/paths.js';
+import { parseAdvertise, parseBind } from '../daemon/index.js';
 
 export { DEFAULT_PORT, SOCKET_ENV };
 

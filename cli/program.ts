@@ -4,7 +4,7 @@
  * whole CLI in-process with captured output.
  */
 import { Command, CommanderError } from 'commander';
-import { isClientError, type ClientError } from '../daemon/client.js';
+import { isClientError, type ClientError } from '../client/index.js';
 import { registerAgent } from './commands/agent.js';
 import { registerCheck } from './commands/check.js';
 import { registerInfo } from './commands/info.js';
@@ -19,7 +19,7 @@ import { registerServices } from './commands/services.js';
 import { registerWatch } from './commands/watch.js';
 import { CliFailure, makeCtx, type Ctx, type Io } from './context.js';
 import { SOCKET_ENV } from './options.js';
-import { VERSION } from '../daemon/version.js';
+import { VERSION } from '../client/contract/version.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;

@@ -4,13 +4,13 @@
  * duration ran out (the change itself stands).
  */
 import { InvalidArgumentError, Option } from 'commander';
-import { NotConfirmedError, type ExcludedMember, type MutationResult, type WaitOutcome } from '../daemon/client.js';
-import { DurationError, formatDuration, parseDurationIn } from '../daemon/duration.js';
-import { DAEMON_LIMITS } from '../daemon/limits.js';
+import { NotConfirmedError, type ExcludedMember, type MutationResult, type WaitOutcome } from '../client/index.js';
+import { DurationError, formatDuration, parseDurationIn } from '../client/contract/duration.js';
+import { API_LIMITS } from '../client/contract/limits.js';
 import { CliFailure, printJson, type Ctx } from './context.js';
 import { sanitizeCell } from './table.js';
 
-export const DEFAULT_WAIT = formatDuration(DAEMON_LIMITS.waitDefaultMs);
+export const DEFAULT_WAIT = formatDuration(API_LIMITS.waitDefaultMs);
 
 export interface WaitFlags {
   /** true: --wait given without a duration. */
@@ -25,7 +25,7 @@ export function waitOf(flags: WaitFlags): { wait?: string } {
 
 function waitArg(value: string): string {
   try {
-    parseDurationIn(value, 1, DAEMON_LIMITS.waitMaxMs);
+    parseDurationIn(value, 1, API_LIMITS.waitMaxMs);
   } catch (e) {
     if (e instanceof DurationError) {
       // `swimd drain --wait web-1` reads the id as the duration.
@@ -40,7 +40,7 @@ function waitArg(value: string): string {
 export function waitOption(): Option {
   return new Option(
     '--wait [duration]',
-    `return only once every alive member holds the change; fail, naming those that do not, after DURATION (default ${DEFAULT_WAIT}, at most ${formatDuration(DAEMON_LIMITS.waitMaxMs)})`,
+    `return only once every alive member holds the change; fail, naming those that do not, after DURATION (default ${DEFAULT_WAIT}, at most ${formatDuration(API_LIMITS.waitMaxMs)})`,
   ).argParser(waitArg);
 }
 

@@ -2,7 +2,7 @@
  * One readable line per watch event for `swimd watch`. Names and tags arrive by gossip from other
  * hosts, so every value is passed through sanitizeCell before it reaches the terminal.
  */
-import type { ServiceEntry, WatchEvent } from '../daemon/client.js';
+import type { ServiceEntry, WatchEvent } from '../client/index.js';
 import { addressKey } from '../protocol/address.js';
 import { sanitizeCell } from './table.js';
 

@@ -4,28 +4,29 @@ import { sameAddress } from '../protocol/address.js';
 import type { MemberView, NameConflict } from '../protocol/effects.js';
 import { SwimNode } from '../protocol/node.js';
 import { PROFILES } from '../protocol/profiles.js';
-import type { AgentApi, AgentInfo, JoinResult, KeyringControl } from './api/agent-api.js';
-import { buildRoutes } from './api/routes.js';
+import type { JoinResult } from '../client/contract/json.js';
+import type { AgentApi, AgentInfo, KeyringControl } from './api/agent-api.js';
+import { buildRoutes } from './routes.js';
 import { ApiServer } from './api/server.js';
 import { claimSocketPath } from './api/socket-file.js';
-import { bindPorts, type BoundPorts } from './bind.js';
-import { type ConfigApply, LocalServices } from './catalog/local-services.js';
-import type { Registration } from './catalog/registration.js';
-import { loadServices } from './catalog/services-file.js';
-import { type AgentConfig, ConfigError } from './config.js';
-import { isUnspecified } from './config-fields.js';
+import { bindPorts, type BoundPorts } from './net/bind.js';
+import { type ConfigApply, LocalServices } from './services/local-services.js';
+import type { ParsedRegistration } from '../client/contract/registration.js';
+import { loadServices } from './services/services-file.js';
+import { type AgentConfig, ConfigError } from './config/config.js';
+import { isUnspecified } from './config/config-fields.js';
 import { type Clock, Driver, monotonicClock } from './driver.js';
 import { AgentEvents } from './events.js';
-import { joinAndWait } from './join-wait.js';
+import { joinAndWait } from './net/join-wait.js';
 import { DAEMON_LIMITS } from './limits.js';
 import type { Logger } from './log.js';
 import { Metrics, renderMetrics } from './metrics.js';
-import { describe, isIPv6Host, pickAdvertiseHost } from './net-util.js';
-import { StateStore } from './persistence.js';
+import { describe, isIPv6Host, pickAdvertiseHost } from './net/net-util.js';
+import { StateStore } from './store/persistence.js';
 import { openSecurity, type Security } from './security/open.js';
-import { pushPullRequest } from './stream-transport.js';
-import { resolveSeeds } from './seeds.js';
-import { VERSION } from './version.js';
+import { pushPullRequest } from './net/stream-transport.js';
+import { resolveSeeds, type SeedFailure } from './net/seeds.js';
+import { VERSION } from '../client/contract/version.js';
 import { EventLog, indexBase } from './watch/event-log.js';
 
 /**
@@ -212,13 +213,13 @@ export class Agent implements AgentApi {
   }
 
   /** SIGHUP: the config file's services as they now are; errors are logged, the rest applied. */
-  reloadServices(wanted: readonly Registration[]): void {
+  reloadServices(wanted: readonly ParsedRegistration[]): void {
     if (this.stopping !== null) return;
     const r = this.p.services.applyConfig(wanted);
     for (const e of r.errors) this.p.log.error('config service not applied', { id: e.id, reason: e.message });
   }
 
-  async join(seeds: readonly string[]): Promise<JoinResult> {
+  async join(seeds: readonly string[]): Promise<JoinResult<SeedFailure>> {
     if (this.leaving !== null || this.p.driver.isStopped) {
       return { joined: 0, failed: seeds.map((seed) => ({ seed, kind: 'stopping', reason: 'the agent is shutting down' })) };
     }

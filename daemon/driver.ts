@@ -5,7 +5,7 @@ import type { AgentEvent, AgentEvents } from './events.js';
 import { DAEMON_LIMITS } from './limits.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
-import { describe, errCode } from './net-util.js';
+import { describe, errCode } from './net/net-util.js';
 
 /**
  * Runs the sans-IO core on real time and sockets. Every input goes through input(): the core is

@@ -1,7 +1,9 @@
+import { API_LIMITS } from '../client/contract/limits.js';
 import { LIMITS } from '../protocol/limits.js';
 
 /**
- * Every bound the daemon adds on top of the protocol's (protocol/limits.ts), stated once.
+ * Every bound the daemon adds on top of the protocol's (protocol/limits.ts), stated once; the bounds of
+ * the local API that a client checks as well are stated with the contract and included here.
  * Anything a peer or a local client can make grow is capped here.
  */
 export const DAEMON_LIMITS = {
@@ -110,26 +112,10 @@ export const DAEMON_LIMITS = {
   checksMax: LIMITS.servicesPerNodeMax,
   /** Checks running at once (each holds one connection); the others wait for a slot. */
   checksConcurrentMax: 32,
-  /** Interval of HTTP and TCP checks. */
-  checkIntervalMinMs: 1_000,
-  checkIntervalMaxMs: 3_600_000,
-  /** Timeout of one HTTP or TCP check; never longer than its interval. */
-  checkTimeoutMinMs: 100,
-  checkTimeoutMaxMs: 60_000,
-  /** TTL of a TTL check. */
-  checkTtlMinMs: 1_000,
-  checkTtlMaxMs: 86_400_000,
-  /** success_before_passing and failures_before_critical. */
-  checkThresholdMax: 100,
-  /** Bytes of an HTTP check URL and of a TCP check target. */
-  checkTargetBytesMax: 2048,
+  /** Check and wait bounds of the local API, stated with the contract (client/contract/limits.ts). */
+  ...API_LIMITS,
   /** Bytes of an HTTP check's response body read (for the log); the rest is never read. */
   checkHttpBodyBytesMax: 512,
-  /** Bytes of the note sent with a TTL check update. */
-  checkNoteBytesMax: 1024,
-  /** `?wait` with no value; and the longest wait accepted. */
-  waitDefaultMs: 30_000,
-  waitMaxMs: 300_000,
   /** Registrations waiting for their first passing check (register with ?wait) at once. */
   passingWaitsMax: 256,
   /** Largest services.json read from data_dir (512 instances with maximal tags and meta fit). */

@@ -1,10 +1,10 @@
 import type { NameConflict } from '../protocol/effects.js';
 import { Agent } from './agent.js';
-import { type AgentConfig, type AgentFlags, ConfigError, diffConfig, resolveConfig } from './config.js';
+import { type AgentConfig, type AgentFlags, ConfigError, diffConfig, resolveConfig } from './config/config.js';
 import { DAEMON_LIMITS } from './limits.js';
 import { Logger } from './log.js';
-import { describe } from './net-util.js';
-import { SeedJoiner } from './seed-joiner.js';
+import { describe } from './net/net-util.js';
+import { SeedJoiner } from './net/seed-joiner.js';
 
 /**
  * `swimd agent`: the process around an Agent — config, seeds, signals, exit code.
@@ -15,7 +15,7 @@ import { SeedJoiner } from './seed-joiner.js';
  * DAEMON_LIMITS.shutdownDeadlineMs the process exits (status 0) anyway.
  */
 
-export type { AgentFlags } from './config.js';
+export type { AgentFlags } from './config/config.js';
 
 /** Exit status when another live agent already uses this agent's name (see swimd.service). */
 export const EXIT_NAME_CONFLICT = 3;

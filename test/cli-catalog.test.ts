@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { runCli } from '../cli/program.js';
 import { formatWatchEvent } from '../cli/watch-format.js';
-import { Client, ClientError, NotConfirmedError, type WatchEvent } from '../daemon/client.js';
-import { decodeWatchLine } from '../daemon/client-watch.js';
+import { Client, ClientError, NotConfirmedError, type WatchEvent } from '../client/index.js';
+import { decodeWatchLine } from '../client/watch.js';
 import { fakeAgent, json } from './helpers/fake-agent.js';
 
 const SERVICE = {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { runCli } from '../cli/program.js';
-import { Client, ClientError, type WatchEvent } from '../daemon/client.js';
+import { Client, ClientError, type WatchEvent } from '../client/index.js';
 
 type Handler = (req: http.IncomingMessage, body: string, res: http.ServerResponse) => void;
 

@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { type AgentConfig, type AgentFlags, ConfigError, diffConfig, resolveConfig } from '../daemon/config.js';
-import type { Platform } from '../daemon/paths.js';
+import { type AgentConfig, type AgentFlags, ConfigError, diffConfig, resolveConfig } from '../daemon/config/config.js';
+import type { Platform } from '../client/contract/paths.js';
 
 const PLATFORM: Platform = {
   hostname: 'host-a', isRoot: false, homedir: '/home/u', tmpdir: '/tmp', cwd: '/work/dir', runExists: true,

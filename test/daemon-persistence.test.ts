@@ -1,5 +1,5 @@
 /**
- * daemon/persistence.ts: a state.json holding an incarnation that is no 32-bit counter (hand-edited,
+ * daemon/store/persistence.ts: a state.json holding an incarnation that is no 32-bit counter (hand-edited,
  * or left by a version that let it pass 2^32) never blocks start-up: the agent starts from 1 with a
  * warning, writes a valid state back, and later rises are persisted again.
  */
@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Logger } from '../daemon/log.js';
-import { StateStore } from '../daemon/persistence.js';
+import { StateStore } from '../daemon/store/persistence.js';
 import { SwimNode } from '../protocol/node.js';
 import { PROFILES } from '../protocol/profiles.js';
 

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { parseConfigServices } from '../daemon/catalog/config-services.js';
-import { ConfigError, resolveConfig } from '../daemon/config.js';
-import { Invalid } from '../daemon/config-fields.js';
-import { formatDuration, parseDuration } from '../daemon/duration.js';
+import { parseConfigServices } from '../daemon/config/config-services.js';
+import { ConfigError, resolveConfig } from '../daemon/config/config.js';
+import { Invalid } from '../daemon/config/config-fields.js';
+import { formatDuration, parseDuration } from '../client/contract/duration.js';
 import { call, field, type Res, startAgent, tempDir } from './helpers/local-agent.js';
 
 type Entry = Record<string, unknown>;
@@ -298,7 +298,7 @@ test('config-file services: validated, registered at start, owned by the file, r
 
   // A reload: web changed, db removed, cache added; the API's "mine" is left alone; a clash is skipped.
   const before = list.find((e) => e['id'] === 'web') as Entry;
-  const { parseRegistration } = await import('../daemon/catalog/registration.js');
+  const { parseRegistration } = await import('../client/contract/registration.js');
   agent.reloadServices([
     parseRegistration({ name: 'web', port: 8080, tags: ['cfg', 'v2'] }),
     parseRegistration({ name: 'cache', port: 6379 }),

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { DAEMON_LIMITS } from '../daemon/limits.js';
 import { silentLogger } from '../daemon/log.js';
 import { Metrics } from '../daemon/metrics.js';
-import { frame, pushPullRequest, StreamServer } from '../daemon/stream-transport.js';
+import { frame, pushPullRequest, StreamServer } from '../daemon/net/stream-transport.js';
 
 type TestCtx = { after: (fn: () => void | Promise<void>) => void };
 

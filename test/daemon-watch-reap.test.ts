@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { ApiServer } from '../daemon/api/server.js';
-import { Client, type Member, type WatchEvent } from '../daemon/client.js';
+import { Client, type Member, type WatchEvent } from '../client/index.js';
 import { AgentEvents } from '../daemon/events.js';
 import { silentLogger } from '../daemon/log.js';
 import { Metrics } from '../daemon/metrics.js';

@@ -12,7 +12,7 @@ import { after, test } from 'node:test';
 import type { MemberEvent, MemberView, ServiceEvent, ServiceView } from '../protocol/effects.js';
 import type { Route } from '../daemon/api/router.js';
 import { ApiServer } from '../daemon/api/server.js';
-import { Client, type WatchEvent } from '../daemon/client.js';
+import { Client, type WatchEvent } from '../client/index.js';
 import { AgentEvents } from '../daemon/events.js';
 import { DAEMON_LIMITS } from '../daemon/limits.js';
 import { silentLogger } from '../daemon/log.js';

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ServiceEntry, WatchEvent } from '../daemon/client.js';
+import type { ServiceEntry, WatchEvent } from '../client/index.js';
 import { analyzeRun, overlap } from '../bench/deploy/analyze.js';
 import { BackendTable, chooseBackend, pickWeighted, type Backend } from '../bench/deploy/backends.js';
 import type { RequestRecord } from '../bench/deploy/load.js';

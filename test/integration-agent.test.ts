@@ -8,7 +8,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { MEMBER_STATUSES, type Member, type MemberStatus } from '../daemon/client.js';
+import { MEMBER_STATUSES, type Member, type MemberStatus } from '../client/index.js';
 import { PROFILES } from '../protocol/profiles.js';
 import { PORT_SEED, runCli, sleep, waitFor, within, withCluster, type Agent, type Cluster } from './helpers/cluster.js';
 

@@ -10,7 +10,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { test } from 'node:test';
-import type { ServiceEntry, WatchEvent } from '../daemon/client.js';
+import type { ServiceEntry, WatchEvent } from '../client/index.js';
 import { CLI_PATH, PORT_SEED, runCli, waitFor, within, withCluster, type Agent, type Cluster } from './helpers/cluster.js';
 
 const N = 5;

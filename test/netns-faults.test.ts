@@ -21,7 +21,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
-import { isClientError, type ServiceEntry } from '../daemon/client.js';
+import { isClientError, type ServiceEntry } from '../client/index.js';
 import { PROFILES } from '../protocol/profiles.js';
 import { suspicionTimeouts } from '../protocol/suspicion.js';
 import type { HostAgent } from './netns/agents.js';

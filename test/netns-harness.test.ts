@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { render } from '../bench/netns-report.js';
-import type { Member, MemberStatus } from '../daemon/client.js';
+import type { Member, MemberStatus } from '../client/index.js';
 import { falseDeaths, suspicionsSeen, timesToStatus } from './netns/checks.js';
 import { pathLossPct, renderRules, type HostFaults } from './netns/faults.js';
 import { countersFrom, delta, parseExposition, sum } from './netns/metrics.js';

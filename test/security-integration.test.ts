@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { generateKey } from '../daemon/security/keyring.js';
+import { generateKey } from '../client/contract/key.js';
 import { runCli, sleep, waitFor, withCluster, type Agent, type Cluster } from './helpers/cluster.js';
 import { MemberMonitor, rejected, sample, writeKeyFile } from './helpers/security.js';
 

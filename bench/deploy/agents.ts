@@ -9,7 +9,7 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Client } from '../../daemon/client.js';
+import { Client } from '../../client/index.js';
 
 const CLI_PATH = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 

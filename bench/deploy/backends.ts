@@ -3,7 +3,7 @@
  * which may take new requests, and a weighted choice among them. Pure (no sockets, no clock), so
  * the routing rules can be tested without a cluster.
  */
-import type { ServiceEntry, WatchEvent } from '../../daemon/client.js';
+import type { ServiceEntry, WatchEvent } from '../../client/index.js';
 
 export interface Backend {
   /** node + "/" + id: an id is only unique within its owner node. */

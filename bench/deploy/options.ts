@@ -3,7 +3,7 @@
  * The defaults are sized for the drill's goal: each run offers 500 req/s for 45 s (22,500
  * requests), with the deploy starting after 15 s of steady traffic.
  */
-import { DurationError, parseDuration } from '../../daemon/duration.js';
+import { DurationError, parseDuration } from '../../client/contract/duration.js';
 import { UsageError } from '../options.js';
 import type { RunName } from './analyze.js';
 

@@ -11,7 +11,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { Client } from '../../daemon/client.js';
+import { Client } from '../../client/index.js';
 import { type Backend, type BackendChange, BackendTable, chooseBackend, eligible } from './backends.js';
 
 export interface ProxyOptions {

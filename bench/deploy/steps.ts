@@ -10,7 +10,7 @@
  * - naive: stop the old instance, then start and register the new one, waiting for nothing.
  */
 import { performance } from 'node:perf_hooks';
-import type { Registration } from '../../daemon/client.js';
+import type { Registration } from '../../client/index.js';
 import type { HostAgent } from './agents.js';
 import { AppInstance } from './app.js';
 import { backendKey } from './backends.js';

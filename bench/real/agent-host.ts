@@ -7,8 +7,8 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Agent } from '../../daemon/agent.js';
-import { Client } from '../../daemon/client.js';
-import { resolveConfig } from '../../daemon/config.js';
+import { Client } from '../../client/index.js';
+import { resolveConfig } from '../../daemon/config/config.js';
 import type { AgentEvent } from '../../daemon/events.js';
 import { Logger } from '../../daemon/log.js';
 import type { MemberStatus } from '../../protocol/messages.js';

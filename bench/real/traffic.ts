@@ -8,7 +8,7 @@
  */
 import dc from 'node:diagnostics_channel';
 import type { Socket } from 'node:net';
-import { UdpTransport } from '../../daemon/udp-transport.js';
+import { UdpTransport } from '../../daemon/net/udp-transport.js';
 import type { Address } from '../../protocol/address.js';
 import type { TrafficSnapshot } from './ipc.js';
 import { sharedNow } from './clock.js';

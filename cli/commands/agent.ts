@@ -1,8 +1,7 @@
 /** `swimd agent`: runs the daemon in the foreground until it is stopped or leaves. */
 import { Option, type Command } from 'commander';
-import { CONFIG_FIELDS, DEFAULTS } from '../../daemon/config.js';
-import { LOG_LEVELS } from '../../daemon/log.js';
-import { currentPlatform, defaultDataDir, defaultSocketPath } from '../../daemon/paths.js';
+import { CONFIG_FIELDS, DEFAULTS, LOG_LEVELS, runAgent } from '../../daemon/index.js';
+import { currentPlatform, defaultDataDir, defaultSocketPath } from '../../client/contract/paths.js';
 import type { Ctx } from '../context.js';
 import { advertiseArg, bindArg, collectSeeds, DEFAULT_PORT, SOCKET_ENV } from '../options.js';
 
@@ -65,8 +64,6 @@ Examples:
     .action(async (flags: AgentCliFlags) => {
       // Set first, so that even an agent that failed unexpectedly cannot leave the process hanging.
       ctx.exitProcess = true;
-      // Loaded on demand: client commands then start without loading the daemon.
-      const { runAgent } = await import('../../daemon/run.js');
       ctx.exitCode = await runAgent(flags);
     });
 }

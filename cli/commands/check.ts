@@ -1,7 +1,6 @@
 /** `swimd check pass|warn|fail ID`: a service reports its own health (TTL checks). */
 import { Argument, type Command } from 'commander';
-import type { CheckStatus } from '../../daemon/client.js';
-import { TTL_STATUSES } from '../../daemon/checks/ttl-check.js';
+import { CHECK_STATUSES, type CheckStatus } from '../../client/index.js';
 import type { Ctx } from '../context.js';
 import { printJson } from '../context.js';
 import { addClientOptions, type ClientFlags } from '../options.js';
@@ -14,7 +13,7 @@ export function registerCheck(program: Command, ctx: Ctx): void {
   const cmd = program
     .command('check')
     .description('report the health of an instance registered with --check-ttl (pass, warn or fail)')
-    .addArgument(new Argument('<status>', 'pass (passing), warn (warning) or fail (critical)').choices(TTL_STATUSES))
+    .addArgument(new Argument('<status>', 'pass (passing), warn (warning) or fail (critical)').choices(CHECK_STATUSES))
     .argument('<ID>', 'id of the service instance the check belongs to')
     .option('--note <text>', 'a short explanation, logged by the agent when the health changes');
   addClientOptions(cmd)

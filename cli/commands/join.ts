@@ -1,6 +1,6 @@
 /** `swimd join`: point a running agent at more seeds. */
 import type { Command } from 'commander';
-import type { JoinResult } from '../../daemon/client.js';
+import type { JoinResult } from '../../client/index.js';
 import type { Ctx } from '../context.js';
 import { CliFailure, printJson } from '../context.js';
 import { addClientOptions, collectSeeds, DEFAULT_PORT, type ClientFlags } from '../options.js';

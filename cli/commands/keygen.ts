@@ -1,6 +1,6 @@
 /** `swimd keygen`: a new gossip encryption key. Needs no agent. */
 import type { Command } from 'commander';
-import { generateKey } from '../../daemon/security/keyring.js';
+import { generateKey } from '../../client/contract/key.js';
 import type { Ctx } from '../context.js';
 
 export function registerKeygen(program: Command, ctx: Ctx): void {

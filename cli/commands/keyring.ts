@@ -1,7 +1,7 @@
 /** `swimd keyring list|install|use|remove`: the local agent's gossip encryption keys. */
 import { InvalidArgumentError, type Command } from 'commander';
-import type { KeyringKey } from '../../daemon/client.js';
-import { KeyringError, parseKey } from '../../daemon/security/keyring.js';
+import type { KeyringKey } from '../../client/index.js';
+import { KeyringError, parseKey } from '../../client/contract/key.js';
 import type { Ctx } from '../context.js';
 import { printJson } from '../context.js';
 import { addClientOptions, type ClientFlags } from '../options.js';

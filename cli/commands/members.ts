@@ -1,6 +1,6 @@
 /** `swimd members`: the cluster as the local agent sees it. */
 import { Option, type Command } from 'commander';
-import { MEMBER_STATUSES, type Member, type MemberStatus } from '../../daemon/client.js';
+import { MEMBER_STATUSES, type Member, type MemberStatus } from '../../client/index.js';
 import { addressKey } from '../../protocol/address.js';
 import type { Ctx } from '../context.js';
 import { printJson } from '../context.js';

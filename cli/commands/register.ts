@@ -1,8 +1,8 @@
 /** `swimd register`: add (or update) a service instance on the local agent. */
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import type { CheckDefinition, Registration } from '../../daemon/client.js';
-import { FieldError } from '../../daemon/catalog/field-error.js';
-import { parseRegistration } from '../../daemon/catalog/registration.js';
+import type { CheckDefinition, Registration } from '../../client/index.js';
+import { FieldError } from '../../client/contract/field-error.js';
+import { parseRegistration } from '../../client/contract/registration.js';
 import type { Ctx } from '../context.js';
 import { addClientOptions, type ClientFlags } from '../options.js';
 import { reportMutation, WAIT_HELP, waitOf, waitOption } from '../wait.js';

@@ -1,6 +1,6 @@
 /** `swimd deregister|drain|undrain ID`: change a service instance of the local agent. */
 import type { Command } from 'commander';
-import type { Client, MutationResult, WaitOption } from '../../daemon/client.js';
+import type { Client, MutationResult, WaitOption } from '../../client/index.js';
 import type { Ctx } from '../context.js';
 import { addClientOptions, type ClientFlags } from '../options.js';
 import { reportMutation, WAIT_HELP, waitOf, waitOption } from '../wait.js';

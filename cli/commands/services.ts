@@ -1,6 +1,6 @@
 /** `swimd services`: the service catalog as the local agent sees it. */
 import type { Command } from 'commander';
-import type { ServiceEntry } from '../../daemon/client.js';
+import type { ServiceEntry } from '../../client/index.js';
 import { addressKey } from '../../protocol/address.js';
 import type { Ctx } from '../context.js';
 import { printJson } from '../context.js';

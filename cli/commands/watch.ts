@@ -1,7 +1,7 @@
 /** `swimd watch`: stream the local agent's changes until interrupted. */
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { ClientError } from '../../daemon/client.js';
-import { DurationError, parseDurationIn } from '../../daemon/duration.js';
+import { ClientError } from '../../client/index.js';
+import { DurationError, parseDurationIn } from '../../client/contract/duration.js';
 import type { Ctx } from '../context.js';
 import { CliFailure } from '../context.js';
 import { addClientOptions, type ClientFlags } from '../options.js';

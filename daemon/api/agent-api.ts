@@ -1,5 +1,5 @@
 import type { MemberView } from '../../protocol/effects.js';
-import type { SeedFailure } from '../seeds.js';
+import type { JoinResult, KeyringKey } from '../../client/contract/json.js';
 
 /**
  * What the API routes need from the running agent. Routes depend on this interface, not on the
@@ -18,21 +18,15 @@ export interface AgentApi {
   keyring?(): KeyringControl | null;
 }
 
-/** One key as the keyring routes show it. */
-export interface KeyringEntry {
-  readonly key: string;
-  readonly primary: boolean;
-}
-
 /**
  * The keyring operations behind /v1/keyring. Mutations are persisted before they take effect and
  * reject with a KeyringError (bad key, not installed, primary, full) when refused.
  */
 export interface KeyringControl {
-  list(): readonly KeyringEntry[];
-  install(key: string): Promise<readonly KeyringEntry[]>;
-  use(key: string): Promise<readonly KeyringEntry[]>;
-  remove(key: string): Promise<readonly KeyringEntry[]>;
+  list(): readonly KeyringKey[];
+  install(key: string): Promise<readonly KeyringKey[]>;
+  use(key: string): Promise<readonly KeyringKey[]>;
+  remove(key: string): Promise<readonly KeyringKey[]>;
 }
 
 /** GET /v1/info. Fields may be added, never renamed. */
@@ -50,11 +44,4 @@ export interface AgentInfo {
   readonly incarnation: number;
   readonly local_health: number;
   readonly uptime_s: number;
-}
-
-export interface JoinResult {
-  /** Seeds that answered the join's state exchange. */
-  readonly joined: number;
-  /** Seeds that did not, with why. */
-  readonly failed: readonly SeedFailure[];
 }

@@ -1,7 +1,8 @@
 /**
  * Route table of the local API. A route is a method, a path pattern ("/v1/services/:id"), what it
  * expects as a body, and a handler returning a Reply. Route files (routes-*.ts) export arrays of
- * routes; routes.ts concatenates them. The router only matches; server.ts does the HTTP.
+ * routes; daemon/routes.ts concatenates them with the watch route. The router only matches; server.ts
+ * does the HTTP.
  */
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';

@@ -1,10 +1,10 @@
-import type { MemberView } from '../../protocol/effects.js';
-import { STATUS_BY_CODE, type MemberStatus } from '../../protocol/messages.js';
-import { Invalid, parseSeed } from '../config-fields.js';
+import { STATUS_BY_CODE } from '../../protocol/messages.js';
+import { Invalid, parseSeed } from '../config/config-fields.js';
 import { DAEMON_LIMITS } from '../limits.js';
 import type { AgentApi } from './agent-api.js';
 import { apiError, isObject, json, unknownFields } from './http-util.js';
 import type { Reply, Route } from './router.js';
+import { memberJson } from './shapes.js';
 
 /** Membership and agent-level endpoints: members, info, join, leave, metrics. */
 
@@ -23,19 +23,6 @@ export function coreRoutes(agent: AgentApi): Route[] {
       handle: () => ({ kind: 'text', status: 200, contentType: 'text/plain; version=0.0.4; charset=utf-8', body: agent.metricsText() }),
     },
   ];
-}
-
-/** Shape of one entry of GET /v1/members (fields may be added, never renamed). */
-export interface MemberJson {
-  readonly name: string;
-  readonly address: string;
-  readonly port: number;
-  readonly status: MemberStatus;
-  readonly incarnation: number;
-}
-
-export function memberJson(m: MemberView): MemberJson {
-  return { name: m.name, address: m.host, port: m.port, status: m.status, incarnation: m.incarnation };
 }
 
 function members(agent: AgentApi, query: URLSearchParams): Reply {

@@ -1,5 +1,6 @@
-import { KeyringError, type KeyringErrorCode } from '../security/keyring.js';
-import type { AgentApi, KeyringControl, KeyringEntry } from './agent-api.js';
+import { KeyringError, type KeyringErrorCode } from '../../client/contract/key.js';
+import type { KeyringKey } from '../../client/contract/json.js';
+import type { AgentApi, KeyringControl } from './agent-api.js';
 import { apiError, isObject, json, unknownFields } from './http-util.js';
 import type { Reply, Route } from './router.js';
 
@@ -29,7 +30,7 @@ export function keyringRoutes(agent: AgentApi): Route[] {
   ];
 }
 
-function answer(keys: readonly KeyringEntry[]): Reply {
+function answer(keys: readonly KeyringKey[]): Reply {
   return json(200, { keys });
 }
 

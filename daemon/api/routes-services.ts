@@ -1,16 +1,17 @@
+import { CHECK_STATUSES, type CheckStatus } from '../../client/contract/check.js';
+import { DurationError, formatDuration, parseDurationIn } from '../../client/contract/duration.js';
+import { FieldError } from '../../client/contract/field-error.js';
+import { parseRegistration } from '../../client/contract/registration.js';
 import { CatalogError } from '../../protocol/catalog.js';
-import type { BarrierEvent, BarrierExclusion, ServiceView } from '../../protocol/effects.js';
+import type { BarrierEvent, BarrierExclusion } from '../../protocol/effects.js';
 import { isSameOrNewer } from '../../protocol/serial.js';
-import { WaitCancelled } from '../catalog/barrier-waits.js';
-import { FieldError } from '../catalog/field-error.js';
-import { ServiceOpError, type ServicesApi } from '../catalog/local-services.js';
-import { parseRegistration } from '../catalog/registration.js';
-import { CheckError } from '../checks/runner.js';
-import { TTL_STATUSES, type TtlStatus } from '../checks/ttl-check.js';
-import { DurationError, formatDuration, parseDurationIn } from '../duration.js';
 import { DAEMON_LIMITS } from '../limits.js';
+import { WaitCancelled } from '../services/barrier-waits.js';
+import { CheckError } from '../services/checks/runner.js';
+import { ServiceOpError, type ServicesApi } from '../services/local-services.js';
 import { apiError, isObject, json, unknownFields } from './http-util.js';
 import type { Reply, RequestContext, Route } from './router.js';
+import { serviceJson } from './shapes.js';
 
 /**
  * The service catalog endpoints: list, register, deregister, drain, TTL check reports. Every
@@ -48,7 +49,7 @@ export function serviceRoutes(services: ServicesApi): Route[] {
       }),
     });
   }
-  for (const status of TTL_STATUSES) {
+  for (const status of CHECK_STATUSES) {
     routes.push({
       method: 'POST', pattern: `/v1/checks/:id/${status}`, body: 'optional-json',
       handle: (ctx) => mutate(services, ctx, async () => {
@@ -58,14 +59,6 @@ export function serviceRoutes(services: ServicesApi): Route[] {
     });
   }
   return routes;
-}
-
-/** One entry of GET /v1/services (fields may be added, never renamed). */
-export function serviceJson(v: ServiceView): Record<string, unknown> {
-  return {
-    node: v.node, id: v.id, name: v.name, address: v.address, port: v.port, tags: v.tags, meta: v.meta,
-    version: v.version, weight: v.weight, health: v.health, draining: v.draining, rev: v.rev,
-  };
 }
 
 function list(services: ServicesApi, q: URLSearchParams): Reply {

@@ -4,10 +4,10 @@ import type { DatagramSender, PushPullFn } from '../driver.js';
 import type { Keyring } from './keyring.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { describe } from '../net-util.js';
+import { describe } from '../net/net-util.js';
 import { RejectNotices } from './reject-notices.js';
-import type { StreamHandler } from '../stream-transport.js';
-import type { PacketHandler } from '../udp-transport.js';
+import type { StreamHandler } from '../net/stream-transport.js';
+import type { PacketHandler } from '../net/udp-transport.js';
 import {
   addLabel, checkHeader, ENVELOPE_OVERHEAD, isEnvelope, labelOverhead, peelLabel, seal, unseal, type UnwrapReason,
 } from './envelope.js';

@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { LIMITS } from '../../protocol/limits.js';
 import { MessageType, PROTOCOL_VERSION } from '../../protocol/messages.js';
+import { KEY_BYTES } from '../../client/contract/key.js';
 
 /**
  * The two layers the daemon puts around what the core produces, for datagrams and push-pull
@@ -17,7 +18,7 @@ import { MessageType, PROTOCOL_VERSION } from '../../protocol/messages.js';
  * bounded (DAEMON_LIMITS.keyringKeysMax), which bounds the work a forged envelope can cause.
  */
 
-export const KEY_BYTES = 32;
+export { KEY_BYTES };
 export const NONCE_BYTES = 12;
 export const TAG_BYTES = 16;
 const HEADER_BYTES = 2;

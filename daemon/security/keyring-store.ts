@@ -1,11 +1,13 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConfigError } from '../config.js';
-import { type KeyView, Keyring, KeyringError, parseKey } from './keyring.js';
+import { ConfigError } from '../config/config.js';
+import type { KeyringKey } from '../../client/contract/json.js';
+import { KeyringError, parseKey } from '../../client/contract/key.js';
+import { Keyring } from './keyring.js';
 import { DAEMON_LIMITS } from '../limits.js';
 import type { Logger } from '../log.js';
-import { writeAtomic } from '../persistence.js';
+import { writeAtomic } from '../store/persistence.js';
 
 /**
  * Where the keyring comes from and where it is kept.
@@ -96,24 +98,24 @@ export class KeyringStore {
     return this.ring;
   }
 
-  list(): KeyView[] {
+  list(): KeyringKey[] {
     return this.ring.view();
   }
 
-  install(key: string): Promise<KeyView[]> {
+  install(key: string): Promise<KeyringKey[]> {
     return this.change((r) => r.install(parseKey(key)));
   }
 
-  use(key: string): Promise<KeyView[]> {
+  use(key: string): Promise<KeyringKey[]> {
     return this.change((r) => r.use(parseKey(key)));
   }
 
-  remove(key: string): Promise<KeyView[]> {
+  remove(key: string): Promise<KeyringKey[]> {
     return this.change((r) => r.remove(parseKey(key)));
   }
 
-  private change(op: (r: Keyring) => Keyring): Promise<KeyView[]> {
-    const run = async (): Promise<KeyView[]> => {
+  private change(op: (r: Keyring) => Keyring): Promise<KeyringKey[]> {
+    const run = async (): Promise<KeyringKey[]> => {
       const next = op(this.ring);
       if (!next.equals(this.ring)) {
         await save(this.dir, next);

@@ -1,6 +1,7 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import type { KeyringKey } from '../../client/contract/json.js';
+import { encodeKey, KeyringError } from '../../client/contract/key.js';
 import { DAEMON_LIMITS } from '../limits.js';
-import { KEY_BYTES } from './envelope.js';
 
 /**
  * The gossip keyring: one primary key that encrypts everything sent, and up to
@@ -8,45 +9,8 @@ import { KEY_BYTES } from './envelope.js';
  * operation returns a new keyring, so the transport never sees one half-changed.
  */
 
-export type KeyringErrorCode = 'bad_key' | 'not_installed' | 'primary' | 'full';
-
-export class KeyringError extends Error {
-  override readonly name = 'KeyringError';
-  constructor(readonly code: KeyringErrorCode, message: string) {
-    super(message);
-  }
-}
-
-/** Standard base64 of exactly 32 bytes, as `swimd keygen` prints it. */
-const KEY_PATTERN = /^[A-Za-z0-9+/]{43}=$/;
-
-/** Parses a key as written by an operator; the message never repeats the (possibly secret) text. */
-export function parseKey(text: string): Buffer {
-  const t = text.trim();
-  if (!KEY_PATTERN.test(t)) {
-    throw new KeyringError('bad_key', `expected a key: base64 of ${KEY_BYTES} bytes (44 characters, as printed by \`swimd keygen\`), got ${t.length} characters`);
-  }
-  const key = Buffer.from(t, 'base64');
-  if (key.length !== KEY_BYTES) throw new KeyringError('bad_key', `expected base64 of ${KEY_BYTES} bytes, got ${key.length} bytes`);
-  return key;
-}
-
-/** A new random key, as `swimd keygen` prints it. */
-export function generateKey(): string {
-  return encodeKey(randomBytes(KEY_BYTES));
-}
-
-export function encodeKey(key: Uint8Array): string {
-  return Buffer.from(key).toString('base64');
-}
-
 function same(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
-}
-
-export interface KeyView {
-  readonly key: string;
-  readonly primary: boolean;
 }
 
 export class Keyring {
@@ -104,7 +68,7 @@ export class Keyring {
     return new Keyring(this.keys.filter((_, j) => j !== i));
   }
 
-  view(): KeyView[] {
+  view(): KeyringKey[] {
     return this.keys.map((k, i) => ({ key: encodeKey(k), primary: i === 0 }));
   }
 }

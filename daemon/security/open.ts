@@ -1,5 +1,5 @@
 import { LIMITS } from '../../protocol/limits.js';
-import type { AgentConfig } from '../config.js';
+import type { AgentConfig } from '../config/config.js';
 import { readKeyFile, KeyringStore } from './keyring-store.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';

@@ -1,8 +1,7 @@
 import type { MemberView, ServiceView } from '../../protocol/effects.js';
-import { memberJson } from '../api/routes-core.js';
 import type { AgentEvent, AgentEvents } from '../events.js';
 import { DAEMON_LIMITS } from '../limits.js';
-import { serviceJson } from '../api/routes-services.js';
+import { memberJson, serviceJson } from '../api/shapes.js';
 import { eventLine, type SnapshotLine } from './lines.js';
 
 /**

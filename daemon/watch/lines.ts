@@ -1,6 +1,6 @@
 import type { MemberEvent, ServiceEvent, ServiceView } from '../../protocol/effects.js';
-import { type MemberJson, memberJson } from '../api/routes-core.js';
-import { serviceJson } from '../api/routes-services.js';
+import type { Member, MemberEventKind, ServiceEventKind, ServiceJson } from '../../client/contract/json.js';
+import { memberJson, serviceJson } from '../api/shapes.js';
 import type { AgentEvent } from '../events.js';
 
 /**
@@ -9,20 +9,13 @@ import type { AgentEvent } from '../events.js';
  * exactly the shapes of GET /v1/members and GET /v1/services, so a consumer decodes them once.
  */
 
-/** `reaped`: a dead or left member was forgotten and is no longer in the view (the line carries its last state). */
-export type MemberEventKind = 'joined' | 'suspect' | 'alive' | 'dead' | 'left' | 'updated' | 'reaped';
-export type ServiceEventKind = 'registered' | 'updated' | 'health' | 'drained' | 'undrained' | 'deregistered';
-
-/** An entry exactly as GET /v1/services lists it. */
-export type ServiceJson = ReturnType<typeof serviceJson>;
-
 export interface SnapshotLine {
   readonly type: 'snapshot';
   /** The index of the last event the snapshot includes; events follow from index + 1. */
   readonly index: number;
   /** True when the client asked to resume from an index this agent cannot resume from. */
   readonly reset: boolean;
-  readonly members: readonly MemberJson[];
+  readonly members: readonly Member[];
   readonly services: readonly ServiceJson[];
 }
 
@@ -30,7 +23,7 @@ export interface MemberLine {
   readonly index: number;
   readonly type: 'member';
   readonly event: MemberEventKind;
-  readonly member: MemberJson;
+  readonly member: Member;
 }
 
 export interface ServiceLine {

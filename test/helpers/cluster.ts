@@ -10,7 +10,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, mkdirSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Client, type Member } from '../../daemon/client.js';
+import { Client, type Member } from '../../client/index.js';
 
 export const CLI_PATH = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 

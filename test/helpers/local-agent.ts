@@ -7,7 +7,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from '../../daemon/agent.js';
-import { type AgentFlags, resolveConfig } from '../../daemon/config.js';
+import { type AgentFlags, resolveConfig } from '../../daemon/config/config.js';
 import { silentLogger } from '../../daemon/log.js';
 
 export type TestCtx = { after: (fn: () => void | Promise<void>) => void };

@@ -4,8 +4,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Client, Member } from '../../daemon/client.js';
-import { generateKey } from '../../daemon/security/keyring.js';
+import type { Client, Member } from '../../client/index.js';
+import { generateKey } from '../../client/contract/key.js';
 import { sleep } from './cluster.js';
 
 /** Writes a key file (mode 0600) holding `keys` (a new key when none is given); returns its path. */

@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Client } from '../../daemon/client.js';
+import { Client } from '../../client/index.js';
 import { onAbnormalExit } from './cleanup.js';
 import type { Host } from './network.js';
 

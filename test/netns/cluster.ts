@@ -9,7 +9,7 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Member } from '../../daemon/client.js';
+import type { Member } from '../../client/index.js';
 import { HostAgent, type AgentSettings } from './agents.js';
 import { onAbnormalExit } from './cleanup.js';
 import { Faults, type DelayOptions, type LossOptions } from './faults.js';

@@ -6,7 +6,7 @@
  * One loop per agent, never more than one request in flight per agent, so a paused agent (whose
  * requests hang until the client's timeout) slows only its own loop.
  */
-import { isClientError } from '../../daemon/client.js';
+import { isClientError } from '../../client/index.js';
 import type { HostAgent } from './agents.js';
 import type { Timeline } from './timeline.js';
 

@@ -9,7 +9,7 @@
  * own latency; detection times are upper bounds with that resolution.
  */
 import { performance } from 'node:perf_hooks';
-import type { Member, MemberStatus } from '../../daemon/client.js';
+import type { Member, MemberStatus } from '../../client/index.js';
 
 export type ObservedStatus = MemberStatus | 'absent';
 

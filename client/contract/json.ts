@@ -1,0 +1,69 @@
+/**
+ * The JSON the agent writes on its local socket, declared once for both ends: the daemon's routes and
+ * watch stream are typed against these shapes, and the client decodes answers into them. Fields may be
+ * added, never renamed. Entries are type aliases rather than interfaces, so that they pass where any
+ * JSON object is expected.
+ *
+ * A member's status and a service's health are the core's own (protocol/messages.ts): the agent writes
+ * them as the core reports them, so the API's sets are by construction the core's sets.
+ */
+import type { Health, MemberStatus } from '../../protocol/messages.js';
+
+export type { Health, MemberStatus };
+export const MEMBER_STATUSES: readonly MemberStatus[] = ['alive', 'suspect', 'dead', 'left'];
+export const HEALTHS: readonly Health[] = ['passing', 'warning', 'critical'];
+
+/** One entry of GET /v1/members; also the `member` of watch lines. */
+export type Member = {
+  readonly name: string;
+  readonly address: string;
+  readonly port: number;
+  readonly status: MemberStatus;
+  readonly incarnation: number;
+};
+
+/** One entry of GET /v1/services as a consumer reads it; also the `service` of watch lines. */
+export type ServiceEntry = {
+  readonly node: string;
+  readonly id: string;
+  readonly name: string;
+  readonly address: string;
+  readonly port: number;
+  readonly tags: readonly string[];
+  readonly meta: Readonly<Record<string, string>>;
+  readonly version: string;
+  readonly weight: number;
+  readonly health: Health;
+  readonly draining: boolean;
+};
+
+/** An entry as the agent writes it: it also carries `rev`, the owner's version counter of the instance. */
+export type ServiceJson = ServiceEntry & { readonly rev: number };
+
+/** A seed a join could not reach, and why. */
+export interface JoinFailure {
+  readonly seed: string;
+  readonly reason: string;
+}
+
+/** The answer to POST /v1/join; the agent's own failures may say more than the contract's. */
+export interface JoinResult<Failure extends JoinFailure = JoinFailure> {
+  /** Seeds that answered the join's state exchange. */
+  readonly joined: number;
+  /** Seeds that did not, with why. */
+  readonly failed: readonly Failure[];
+}
+
+/** One key of GET /v1/keyring (and of the answers of its mutations). */
+export interface KeyringKey {
+  readonly key: string;
+  readonly primary: boolean;
+}
+
+/**
+ * The `event` of a member line of the watch stream. `reaped`: a dead or left member was forgotten and
+ * is no longer in the view (the line carries its last state). An agent may add kinds.
+ */
+export type MemberEventKind = 'joined' | 'suspect' | 'alive' | 'dead' | 'left' | 'updated' | 'reaped';
+/** The `event` of a service line of the watch stream. An agent may add kinds. */
+export type ServiceEventKind = 'registered' | 'updated' | 'health' | 'drained' | 'undrained' | 'deregistered';
