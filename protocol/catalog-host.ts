@@ -2,6 +2,10 @@ import type { Address } from './address.js';
 import type { BarrierEvent, ServiceEvent } from './effects.js';
 import type { DecodeErrorReason, MemberStatus } from './messages.js';
 import type { PolicyRejectReason } from './effects.js';
+import type { Timer } from './timers.js';
+
+/** The one timer the catalog's parts set. */
+export type BarrierTimer = Extract<Timer, { kind: 'barrier-retry' }>;
 
 /** What the catalog and the barrier need from the node that hosts them. */
 export interface CatalogHost {
@@ -20,8 +24,8 @@ export interface CatalogHost {
   send(to: Address, parts: Uint8Array[]): void;
   serviceEvent(e: ServiceEvent): void;
   barrierEvent(e: BarrierEvent): void;
-  setTimer(key: string, at: number): void;
-  clearTimer(key: string): void;
+  setTimer(timer: BarrierTimer, at: number): void;
+  clearTimer(timer: BarrierTimer): void;
   reject(reason: DecodeErrorReason | PolicyRejectReason, detail: string): void;
   /** True while another process may hold this node's name: copies of own entries may be its. */
   selfContested(): boolean;

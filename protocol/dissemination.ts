@@ -2,11 +2,25 @@ import type { Address } from './address.js';
 import { BroadcastQueue, MEMBER_KEY_PREFIX } from './broadcast-queue.js';
 import { compoundOverhead, encodeCompound } from './codec.js';
 import { LIMITS } from './limits.js';
-import { isLive } from './member-table.js';
-import { type NodeContext, TIMER } from './node-context.js';
+import { isLive, type MemberSampler } from './member-table.js';
+import type { Effect } from './effects.js';
+import type { Profile } from './profiles.js';
+import { type TimerSet, TIMERS } from './timers.js';
 
 /** Packets one forward batch may send to each target; the queue carries the rest. */
 const FORWARD_PACKETS_MAX = 4;
+
+/** What dissemination needs from its node (the node's NodeContext is one). */
+export interface DisseminationContext {
+  /** Time of the current input. */
+  readonly now: number;
+  /** Effects of the current input; sends are appended. */
+  readonly out: Effect[];
+  readonly profile: Profile;
+  readonly packetBytes: number;
+  readonly table: MemberSampler;
+  readonly deadlines: TimerSet;
+}
 
 /**
  * How updates spread. Three paths, fastest first:
@@ -21,7 +35,7 @@ export class Dissemination {
   /** Updates learned since the last forward batch, by queue key. */
   private readonly forwardPending = new Map<string, Uint8Array>();
 
-  constructor(private readonly ctx: NodeContext) {}
+  constructor(private readonly ctx: DisseminationContext) {}
 
   get pending(): number {
     return this.queue.size;
@@ -31,10 +45,10 @@ export class Dissemination {
   disseminate(key: string, part: Uint8Array, forward: boolean, expiresAt?: number): void {
     const { ctx } = this;
     this.queue.enqueue(key, part, expiresAt);
-    if (!ctx.deadlines.has(TIMER.gossip)) ctx.deadlines.set(TIMER.gossip, ctx.now + ctx.profile.gossipIntervalMs);
+    if (!ctx.deadlines.has(TIMERS.gossip)) ctx.deadlines.set(TIMERS.gossip, ctx.now + ctx.profile.gossipIntervalMs);
     if (forward) {
       this.forwardPending.set(key, part);
-      if (!ctx.deadlines.has(TIMER.forward)) ctx.deadlines.set(TIMER.forward, ctx.now + ctx.profile.forwardBatchMs);
+      if (!ctx.deadlines.has(TIMERS.forward)) ctx.deadlines.set(TIMERS.forward, ctx.now + ctx.profile.forwardBatchMs);
     }
   }
 
@@ -51,7 +65,7 @@ export class Dissemination {
   /** Sends the updates learned since the last batch to a few random members at once. */
   flushForward(): void {
     const { ctx } = this;
-    ctx.deadlines.clear(TIMER.forward);
+    ctx.deadlines.clear(TIMERS.forward);
     if (this.forwardPending.size === 0) return;
     // Membership first: what does not fit in this batch waits for the queue, and a death must not
     // wait behind a burst of catalog updates.
@@ -86,7 +100,7 @@ export class Dissemination {
       if (parts.length === 0) break;
       ctx.out.push({ kind: 'send', to: { host: t.host, port: t.port }, bytes: encodeCompound(parts) });
     }
-    if (this.queue.size > 0) ctx.deadlines.set(TIMER.gossip, ctx.now + ctx.profile.gossipIntervalMs);
+    if (this.queue.size > 0) ctx.deadlines.set(TIMERS.gossip, ctx.now + ctx.profile.gossipIntervalMs);
   }
 
   private retransmitLimit(): number {

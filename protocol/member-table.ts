@@ -20,12 +20,20 @@ export function isLive(status: MemberStatus): boolean {
   return status === 'alive' || status === 'suspect';
 }
 
+/** Random choice among members, and the cluster size every timeout and fanout scales with. */
+export interface MemberSampler {
+  /** Alive and suspect members, self included. */
+  readonly liveCount: number;
+  /** Up to k distinct members other than self and `exclude`, chosen uniformly, that pass `accept`. */
+  sample(k: number, accept: (r: MemberRecord) => boolean, exclude?: string): MemberRecord[];
+}
+
 /**
  * All known members (self included), with a live count kept incrementally so that the cluster size
  * used by every timeout and fanout is O(1), and the probe order: a shuffled round robin over the
  * other live members, reshuffled each round, with newcomers dropped in at a random later position.
  */
-export class MemberTable {
+export class MemberTable implements MemberSampler {
   private readonly records = new Map<string, MemberRecord>();
   private live = 0;
   private probeOrder: string[] = [];

@@ -6,7 +6,8 @@ import { LIMITS } from './limits.js';
 import type { ClaimVerdict } from './name-claims.js';
 import { isLive, type MemberRecord, viewOf } from './member-table.js';
 import type { AliveMsg, DeadMsg, LeaveMsg, MemberState, MemberStatus, SuspectMsg } from './messages.js';
-import { type NodeContext, TIMER } from './node-context.js';
+import type { NodeContext } from './node-context.js';
+import { TIMERS } from './timers.js';
 import { isNewer, isSameOrNewer, newest, serialDistance, serialNext } from './serial.js';
 import { Suspicion, suspicionTimeouts } from './suspicion.js';
 
@@ -248,8 +249,8 @@ export class Membership {
 
   dropSuspicion(name: string): void {
     if (this.suspicions.delete(name)) {
-      this.ctx.deadlines.clear(TIMER.suspicionPrefix + name);
-      this.ctx.deadlines.clear(TIMER.lastChancePrefix + name);
+      this.ctx.deadlines.clear({ kind: 'suspicion', member: name });
+      this.ctx.deadlines.clear({ kind: 'last-chance', member: name });
     }
   }
 
@@ -336,7 +337,7 @@ export class Membership {
   // ---- Suspicion timers ---------------------------------------------------------------------
 
   private scheduleSuspicion(name: string, s: Suspicion): void {
-    this.ctx.deadlines.set(TIMER.suspicionPrefix + name, s.deadline());
+    this.ctx.deadlines.set({ kind: 'suspicion', member: name }, s.deadline());
     this.scheduleLastChance(name, s);
   }
 
@@ -350,11 +351,11 @@ export class Membership {
     for (const k of LAST_CHANCE_OFFSETS) {
       const at = deadline - k * this.profile.probeTimeoutMs;
       if (at > this.now && at > s.startedAt) {
-        this.ctx.deadlines.set(TIMER.lastChancePrefix + name, at);
+        this.ctx.deadlines.set({ kind: 'last-chance', member: name }, at);
         return;
       }
     }
-    this.ctx.deadlines.clear(TIMER.lastChancePrefix + name);
+    this.ctx.deadlines.clear({ kind: 'last-chance', member: name });
   }
 
   onLastChance(name: string): void {
@@ -374,7 +375,7 @@ export class Membership {
       s.postponements++;
       s.postponedUntil = this.now + this.profile.probeIntervalMs;
       this.suspicions.set(name, s);
-      this.ctx.deadlines.set(TIMER.suspicionPrefix + name, s.postponedUntil);
+      this.ctx.deadlines.set({ kind: 'suspicion', member: name }, s.postponedUntil);
       this.hooks.probeWithSuspicion(r);
       return;
     }

@@ -5,13 +5,14 @@ import { Barriers } from './barrier.js';
 import { MEMBER_KEY_PREFIX } from './broadcast-queue.js';
 import type { ServiceSpec } from './catalog.js';
 import type { CatalogHost } from './catalog-host.js';
+import type { CoreNode, CoreResult } from './core.js';
 import { decodePacket, decodePushPull, encodePushPull } from './codec.js';
 import { Dissemination } from './dissemination.js';
 import type { Effect, MemberView, ServiceView } from './effects.js';
 import { LIMITS } from './limits.js';
 import { isLive, type MemberRecord, MemberTable, viewOf } from './member-table.js';
 import type { GossipMsg, Health, MemberState, PushPullMsg, ServiceMsg } from './messages.js';
-import { NodeContext, type NodeStats, TIMER } from './node-context.js';
+import { NodeContext, type NodeStats } from './node-context.js';
 import { Membership } from './membership.js';
 import { claimsLiveNameElsewhere, NameClaims } from './name-claims.js';
 import { Prober } from './prober.js';
@@ -21,7 +22,7 @@ import { isExpired, Reaper } from './reaper.js';
 import { Rng } from './rng.js';
 import { toSerial } from './serial.js';
 import { ServiceGossip } from './service-gossip.js';
-import { Deadlines } from './timers.js';
+import { Deadlines, type Timer, TIMERS, unknownTimer } from './timers.js';
 
 export type { NodeStats } from './node-context.js';
 
@@ -58,7 +59,7 @@ export interface SwimNodeOptions {
  * changes in membership.ts, full-state exchanges in anti-entropy.ts, the catalog in
  * service-gossip.ts and barrier.ts; this file holds the node's state and routes its inputs.
  */
-export class SwimNode {
+export class SwimNode implements CoreNode {
   readonly name: string;
   readonly stats: NodeStats = {
     probesSent: 0, probesFailed: 0, indirectProbesSent: 0, suspicionsRaised: 0, suspicionsRefuted: 0,
@@ -126,7 +127,7 @@ export class SwimNode {
     this.antiEntropy = new AntiEntropy(this.ctx, (request) => this.encodeState(request), () => this.membership.leaving, this.reapedAddresses);
     this.membership.enqueue(this.membership.aliveOf(this.selfRecord), false);
     // Stagger the first probe so nodes started together do not probe in lockstep.
-    this.deadlines.set(TIMER.probe, opts.now + rng.int(opts.profile.probeIntervalMs));
+    this.deadlines.set(TIMERS.probe, opts.now + rng.int(opts.profile.probeIntervalMs));
     this.antiEntropy.start(opts.now);
     this.reaper = new Reaper(this.ctx, this.catalog, this.diss, this.membership, this.prober, this.reapedAddresses);
     this.reaper.start(opts.now);
@@ -175,19 +176,19 @@ export class SwimNode {
   }
 
   /** A push-pull stream request arrived; returns the reply to write back (null: close without reply). */
-  handlePushPull(now: number, from: Address, bytes: Uint8Array): { reply: Uint8Array | null; effects: Effect[] } {
-    if (this.yielded) return { reply: null, effects: [] };
+  handlePushPull(now: number, from: Address, bytes: Uint8Array): CoreResult<Uint8Array | null> {
+    if (this.yielded) return { value: null, effects: [] };
     this.begin(now);
     const decoded = decodePushPull(bytes);
     if (!decoded.ok) {
       this.out.push({ kind: 'rejected', reason: decoded.reason, detail: decoded.detail });
-      return { reply: null, effects: this.flush() };
+      return { value: null, effects: this.flush() };
     }
     this.mergeState(decoded.value.source, decoded.value.members, decoded.value.services);
     // The page asked for (an older agent asks for none: the first).
-    const reply = this.encodeState({ join: false, pageFrom: decoded.value.pageFrom, withOwnState: true }).bytes;
+    const value = this.encodeState({ join: false, pageFrom: decoded.value.pageFrom, withOwnState: true }).bytes;
     void from;
-    return { reply, effects: this.flush() };
+    return { value, effects: this.flush() };
   }
 
   /** The reply to a push-pull we started. */
@@ -218,10 +219,10 @@ export class SwimNode {
     this.begin(now);
     // Every deadline popped here is handled even if one handler throws: its own half-built
     // effects are dropped, the failure is reported as an effect, and the rest still run.
-    for (const { key, at } of this.deadlines.due(now)) {
+    for (const { timer, key, at } of this.deadlines.due(now)) {
       const mark = this.out.length;
       try {
-        this.onDeadline(key, at);
+        this.onDeadline(timer, at);
       } catch (err) {
         this.out.length = mark;
         this.out.push({ kind: 'rejected', reason: 'internal_error', detail: `timer ${key}: ${describeError(err)}` });
@@ -230,23 +231,26 @@ export class SwimNode {
     return this.flush();
   }
 
-  private onDeadline(key: string, at: number): void {
-    if (key === TIMER.probe) this.prober.onProbeTick(at, this.membership.leaving);
-    else if (key === TIMER.probeTimeout) this.prober.onProbeTimeout();
-    else if (key === TIMER.probeRetry) this.prober.onProbeRetry();
-    else if (key === TIMER.gossip) this.diss.onGossipTick();
-    else if (key === TIMER.forward) this.diss.flushForward();
-    else if (key === TIMER.pushPull) this.antiEntropy.onPushPullTick();
-    else if (key === TIMER.joinRetry) this.antiEntropy.onJoinRetry();
-    else if (key === TIMER.reap) this.reaper.onReap();
-    else if (key === TIMER.reconnect) this.antiEntropy.onReconnectTick();
-    else if (key.startsWith(TIMER.suspicionPrefix)) this.membership.onSuspicionTimeout(key.slice(TIMER.suspicionPrefix.length));
-    else if (key.startsWith(TIMER.lastChancePrefix)) this.membership.onLastChance(key.slice(TIMER.lastChancePrefix.length));
-    else if (key.startsWith(TIMER.relayPrefix)) this.prober.onRelayTimeout(Number(key.slice(TIMER.relayPrefix.length)));
-    else if (key.startsWith(TIMER.claimTimeoutPrefix)) this.claims.onTimeout(Number(key.slice(TIMER.claimTimeoutPrefix.length)));
-    else if (key.startsWith(TIMER.claimRetryPrefix)) this.claims.onRetry(Number(key.slice(TIMER.claimRetryPrefix.length)));
-    else if (key.startsWith(TIMER.claimRecheckPrefix)) this.claims.onRecheck(key.slice(TIMER.claimRecheckPrefix.length));
-    else this.barriers.onTimer(key);
+  private onDeadline(timer: Timer, at: number): void {
+    switch (timer.kind) {
+      case 'probe': return this.prober.onProbeTick(at, this.membership.leaving);
+      case 'probe-timeout': return this.prober.onProbeTimeout();
+      case 'probe-retry': return this.prober.onProbeRetry();
+      case 'gossip': return this.diss.onGossipTick();
+      case 'forward': return this.diss.flushForward();
+      case 'push-pull': return this.antiEntropy.onPushPullTick();
+      case 'join-retry': return this.antiEntropy.onJoinRetry();
+      case 'reap': return this.reaper.onReap();
+      case 'reconnect': return this.antiEntropy.onReconnectTick();
+      case 'suspicion': return this.membership.onSuspicionTimeout(timer.member);
+      case 'last-chance': return this.membership.onLastChance(timer.member);
+      case 'relay': return this.prober.onRelayTimeout(timer.seq);
+      case 'claim-timeout': return this.claims.onTimeout(timer.seq);
+      case 'claim-retry': return this.claims.onRetry(timer.seq);
+      case 'claim-recheck': return this.claims.onRecheck(timer.address);
+      case 'barrier-retry': return this.barriers.onRetry(timer.barrierId);
+      default: return unknownTimer(timer);
+    }
   }
 
   /**
@@ -322,34 +326,34 @@ export class SwimNode {
   // ---- Service catalog ------------------------------------------------------------------------
 
   /** Registers (or, with an existing id, updates) a service instance owned by this node. Throws CatalogError. */
-  registerService(now: number, spec: ServiceSpec): { service: ServiceView; effects: Effect[] } {
+  registerService(now: number, spec: ServiceSpec): CoreResult<ServiceView> {
     this.begin(now);
-    const service = this.catalog.register(spec);
-    return { service, effects: this.flush() };
+    const value = this.catalog.register(spec);
+    return { value, effects: this.flush() };
   }
 
   /** Deregisters an own instance, leaving a tombstone; returns its version. Throws CatalogError. */
-  deregisterService(now: number, id: string): { rev: number; effects: Effect[] } {
+  deregisterService(now: number, id: string): CoreResult<number> {
     this.begin(now);
-    const rev = this.catalog.deregister(id);
-    return { rev, effects: this.flush() };
+    const value = this.catalog.deregister(id);
+    return { value, effects: this.flush() };
   }
 
   /** Sets health and/or draining of an own instance; returns its version. Throws CatalogError. */
-  updateService(now: number, id: string, patch: { health?: Health; draining?: boolean }): { rev: number; effects: Effect[] } {
+  updateService(now: number, id: string, patch: { health?: Health; draining?: boolean }): CoreResult<number> {
     this.begin(now);
-    const rev = this.catalog.update(id, patch);
-    return { rev, effects: this.flush() };
+    const value = this.catalog.update(id, patch);
+    return { value, effects: this.flush() };
   }
 
   /**
    * Waits until every live member holds the current version of own entry `id` (or its tombstone);
    * the outcome arrives as a 'barrier' effect. Throws CatalogError.
    */
-  startBarrier(now: number, id: string, timeoutMs: number): { barrierId: number; effects: Effect[] } {
+  startBarrier(now: number, id: string, timeoutMs: number): CoreResult<number> {
     this.begin(now);
-    const barrierId = this.barriers.start(id, timeoutMs);
-    return { barrierId, effects: this.flush() };
+    const value = this.barriers.start(id, timeoutMs);
+    return { value, effects: this.flush() };
   }
 
   /** Every visible service instance, own ones included. */
@@ -451,8 +455,8 @@ export class SwimNode {
       send: (to, parts) => this.diss.send(to, parts),
       serviceEvent: (event) => this.out.push({ kind: 'service', event }),
       barrierEvent: (event) => this.out.push({ kind: 'barrier', event }),
-      setTimer: (key, at) => this.deadlines.set(key, at),
-      clearTimer: (key) => this.deadlines.clear(key),
+      setTimer: (timer, at) => this.deadlines.set(timer, at),
+      clearTimer: (timer) => this.deadlines.clear(timer),
       reject: (reason, detail) => this.out.push({ kind: 'rejected', reason, detail }),
       selfContested: () => this.claims.contested,
     };

@@ -2,7 +2,8 @@ import { MEMBER_KEY_PREFIX } from './broadcast-queue.js';
 import type { Dissemination } from './dissemination.js';
 import { type MemberRecord, viewOf } from './member-table.js';
 import type { Membership } from './membership.js';
-import { type NodeContext, TIMER } from './node-context.js';
+import type { NodeContext } from './node-context.js';
+import { TIMERS } from './timers.js';
 import type { Prober } from './prober.js';
 import type { ReapedAddresses } from './reaped-addresses.js';
 import type { ServiceGossip } from './service-gossip.js';
@@ -34,15 +35,15 @@ export class Reaper {
   }
 
   start(now: number): void {
-    this.ctx.deadlines.set(TIMER.reap, now + this.checkInterval());
+    this.ctx.deadlines.set(TIMERS.reap, now + this.checkInterval());
   }
 
   /** A record changed at `changedAt` went dead or left (e.g. imported backdated): reap it on time. */
   dueAt(changedAt: number): void {
     const { ctx } = this;
     const due = Math.max(ctx.now, changedAt + ctx.profile.reapAfterMs);
-    const cur = ctx.deadlines.at(TIMER.reap);
-    if (cur === undefined || due < cur) ctx.deadlines.set(TIMER.reap, due);
+    const cur = ctx.deadlines.at(TIMERS.reap);
+    if (cur === undefined || due < cur) ctx.deadlines.set(TIMERS.reap, due);
   }
 
   onReap(): void {
@@ -56,7 +57,7 @@ export class Reaper {
       if (isExpired(ctx, r)) expired.push(r);
       else if ((r.status === 'dead' || r.status === 'left') && r !== ctx.selfRecord) next = Math.min(next, r.changedAt + ctx.profile.reapAfterMs);
     }
-    ctx.deadlines.set(TIMER.reap, Math.max(next, now + ctx.profile.probeIntervalMs));
+    ctx.deadlines.set(TIMERS.reap, Math.max(next, now + ctx.profile.probeIntervalMs));
     for (const r of expired) {
       // Left members said goodbye; only the dead may be on the other side of a partition.
       if (r.status === 'dead') this.reapedAddresses.add(r.name, r, now);
