@@ -5,11 +5,9 @@ import { isLive } from './member-table.js';
 import type { CatalogCursor } from './messages.js';
 import type { NodeContext } from './node-context.js';
 import { TIMERS } from './timers.js';
-import type { Profile } from './profiles.js';
+import { JOIN_RETRY_MAX_MS, type Profile } from './profiles.js';
 import type { ReapedAddresses } from './reaped-addresses.js';
 import { SeedRetry } from './seed-retry.js';
-
-const JOIN_RETRY_MAX_MS = 30_000;
 
 /** Exchanges awaiting a reply: one per seed of a join, plus the two periodic ones. */
 const PENDING_MAX = LIMITS.joinSeedsMax + 2;

@@ -30,7 +30,8 @@ export interface BarrierLife {
   readonly firstRequestId: number;
 }
 
-const SEQ_MOD = 2 ** 32;
+/** Request ids wrap past LIMITS.seqMax, as they are unsigned 32-bit on the wire. */
+const SEQ_MOD = LIMITS.seqMax + 1;
 
 function isLive(s: MemberStatus | undefined): boolean {
   return s === 'alive' || s === 'suspect';

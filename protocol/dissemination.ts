@@ -7,9 +7,6 @@ import type { Effect } from './effects.js';
 import type { Profile } from './profiles.js';
 import { type TimerSet, TIMERS } from './timers.js';
 
-/** Packets one forward batch may send to each target; the queue carries the rest. */
-const FORWARD_PACKETS_MAX = 4;
-
 /** What dissemination needs from its node (the node's NodeContext is one). */
 export interface DisseminationContext {
   /** Time of the current input. */
@@ -81,12 +78,12 @@ export class Dissemination {
         packets.push(encodeCompound(batch));
         batch = [];
         size = compoundOverhead(LIMITS.compoundPartsMax);
-        if (packets.length >= FORWARD_PACKETS_MAX) break;
+        if (packets.length >= LIMITS.forwardPacketsMax) break;
       }
       batch.push(part);
       size += part.length;
     }
-    if (batch.length > 0 && packets.length < FORWARD_PACKETS_MAX) packets.push(encodeCompound(batch));
+    if (batch.length > 0 && packets.length < LIMITS.forwardPacketsMax) packets.push(encodeCompound(batch));
     const targets = ctx.table.sample(this.forwardFanout(), (r) => isLive(r.status));
     for (const t of targets) for (const bytes of packets) ctx.out.push({ kind: 'send', to: { host: t.host, port: t.port }, bytes });
   }
@@ -96,7 +93,7 @@ export class Dissemination {
     if (this.queue.size === 0) return;
     const targets = ctx.table.sample(ctx.profile.gossipFanout, (r) => isLive(r.status));
     for (const t of targets) {
-      const parts = this.queue.take(ctx.now, ctx.packetBytes - compoundOverhead(LIMITS.compoundPartsMax), 0, this.retransmitLimit(), LIMITS.compoundPartsMax);
+      const parts = this.queue.take(ctx.now, ctx.packetBytes - compoundOverhead(LIMITS.compoundPartsMax), this.retransmitLimit(), LIMITS.compoundPartsMax);
       if (parts.length === 0) break;
       ctx.out.push({ kind: 'send', to: { host: t.host, port: t.port }, bytes: encodeCompound(parts) });
     }
@@ -112,7 +109,7 @@ export class Dissemination {
     const { ctx } = this;
     let used = compoundOverhead(LIMITS.compoundPartsMax);
     for (const p of parts) used += p.length;
-    const extra = this.queue.take(ctx.now, ctx.packetBytes - used, 0, this.retransmitLimit(), LIMITS.compoundPartsMax - parts.length);
+    const extra = this.queue.take(ctx.now, ctx.packetBytes - used, this.retransmitLimit(), LIMITS.compoundPartsMax - parts.length);
     ctx.out.push({ kind: 'send', to: { host: to.host, port: to.port }, bytes: encodeCompound(extra.length > 0 ? parts.concat(extra) : parts) });
   }
 }

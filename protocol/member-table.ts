@@ -65,6 +65,7 @@ export class MemberTable implements MemberSampler {
     this.records.set(r.name, r);
     this.names.push(r.name);
     if (isLive(r.status)) this.live++;
+    this.checkLiveCount();
     if (r.name !== this.selfName && isLive(r.status)) {
       // Random position in the rest of this round, so a newcomer is probed within one round.
       this.probeOrder.push(r.name);
@@ -86,6 +87,7 @@ export class MemberTable implements MemberSampler {
     const nowLive = isLive(status);
     if (wasLive && !nowLive) this.live--;
     if (!wasLive && nowLive) this.live++;
+    this.checkLiveCount();
     if (r.status !== status || r.incarnation !== incarnation) r.changedAt = now;
     r.status = status;
     r.incarnation = incarnation;
@@ -96,8 +98,16 @@ export class MemberTable implements MemberSampler {
     if (r === undefined) return;
     if (isLive(r.status)) this.live--;
     this.records.delete(name);
+    this.checkLiveCount();
     if (this.names.length > 2 * this.records.size + 16) {
       this.names = this.names.filter((n) => this.records.has(n));
+    }
+  }
+
+  /** The live count is kept by hand on every change; a slip would skew every timeout and fanout. */
+  private checkLiveCount(): void {
+    if (this.live < 0 || this.live > this.records.size) {
+      throw new Error(`member table: live count ${this.live} outside [0, ${this.records.size}]`);
     }
   }
 

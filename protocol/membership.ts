@@ -3,22 +3,14 @@ import { MEMBER_KEY_PREFIX } from './broadcast-queue.js';
 import { encodePart } from './codec.js';
 import type { Dissemination } from './dissemination.js';
 import { LIMITS } from './limits.js';
+import { LAST_CHANCE_OFFSETS } from './profiles.js';
 import type { ClaimVerdict } from './name-claims.js';
 import { isLive, type MemberRecord, viewOf } from './member-table.js';
 import type { AliveMsg, DeadMsg, LeaveMsg, MemberState, MemberStatus, SuspectMsg } from './messages.js';
 import type { NodeContext } from './node-context.js';
-import { TIMERS } from './timers.js';
+import { memberStates } from './member-state.js';
 import { isNewer, isSameOrNewer, newest, serialDistance, serialNext } from './serial.js';
 import { Suspicion, suspicionTimeouts } from './suspicion.js';
-
-/** Last-chance probes before a suspicion expires, at these multiples of the probe timeout before it. */
-const LAST_CHANCE_OFFSETS = [8, 6, 4, 3, 2, 1] as const;
-/**
- * A suspect that answered one of our probes after the suspicion began is alive, whatever the
- * gossip says; its refutation has only not reached us yet. Its death is put off by one probe
- * interval at a time, at most this many times, while we keep probing it with the suspicion.
- */
-const POSTPONEMENTS_MAX = 10;
 
 export interface MembershipHooks {
   /** A member's status changed (the catalog adjusts the views of its service instances). */
@@ -317,21 +309,9 @@ export class Membership {
     this.hooks.imported(rec);
   }
 
+  /** This node's member list as a push-pull state carries it. */
   fullState(): MemberState[] {
-    const out: MemberState[] = [];
-    for (const r of this.table.values()) {
-      if (out.length >= LIMITS.pushPullMembersMax) break;
-      const m: MemberState = { name: r.name, host: r.host, port: r.port, incarnation: r.incarnation, status: r.status };
-      if (r.status === 'dead' || r.status === 'left') {
-        const age = Math.floor(this.now - r.changedAt);
-        // Due to be reaped: a peer must not take it up again.
-        if (age >= this.profile.reapAfterMs && r !== this.selfRecord) continue;
-        out.push({ ...m, ageMs: Math.min(LIMITS.memberAgeMsMax, Math.max(0, age)) });
-      } else {
-        out.push(m);
-      }
-    }
-    return out;
+    return memberStates(this.table.values(), this.selfRecord, this.now, this.profile.reapAfterMs);
   }
 
   // ---- Suspicion timers ---------------------------------------------------------------------
@@ -371,7 +351,7 @@ export class Membership {
     const s = this.suspicions.get(name);
     this.suspicions.delete(name);
     if (r === undefined || s === undefined || r.status !== 'suspect' || r.incarnation !== s.incarnation) return;
-    if (s.postponements < POSTPONEMENTS_MAX && this.hooks.heardFrom(name, s.startedAt)) {
+    if (s.postponements < LIMITS.suspicionPostponementsMax && this.hooks.heardFrom(name, s.startedAt)) {
       s.postponements++;
       s.postponedUntil = this.now + this.profile.probeIntervalMs;
       this.suspicions.set(name, s);

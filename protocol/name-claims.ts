@@ -5,7 +5,6 @@ import { LIMITS } from './limits.js';
 import { isLive, type MemberTable } from './member-table.js';
 import type { MemberState } from './messages.js';
 import type { NodeContext } from './node-context.js';
-import { TIMERS } from './timers.js';
 import { newest } from './serial.js';
 
 /** What to do with an alive claim of our own name at another address. */

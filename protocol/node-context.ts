@@ -20,7 +20,8 @@ export interface NodeStats {
   probesInconclusive: number;
 }
 
-const SEQ_MOD = 2 ** 32;
+/** Request ids wrap past LIMITS.seqMax, as they are unsigned 32-bit on the wire. */
+const SEQ_MOD = LIMITS.seqMax + 1;
 
 /**
  * State shared by the parts of one node (membership, probing, dissemination, catalog): the clock

@@ -2,55 +2,33 @@ import type { Address } from './address.js';
 import { AntiEntropy, type EncodedState, type StateRequest } from './anti-entropy.js';
 import { Awareness } from './awareness.js';
 import { Barriers } from './barrier.js';
-import { MEMBER_KEY_PREFIX } from './broadcast-queue.js';
 import type { ServiceSpec } from './catalog.js';
-import type { CatalogHost } from './catalog-host.js';
+import { nodeCatalogHost } from './catalog-host.js';
 import type { CoreNode, CoreResult } from './core.js';
 import { decodePacket, decodePushPull, encodePushPull } from './codec.js';
 import { Dissemination } from './dissemination.js';
 import type { Effect, MemberView, ServiceView } from './effects.js';
 import { LIMITS } from './limits.js';
-import { isLive, type MemberRecord, MemberTable, viewOf } from './member-table.js';
+import { type MemberRecord, MemberTable, viewOf } from './member-table.js';
 import type { GossipMsg, Health, MemberState, PushPullMsg, ServiceMsg } from './messages.js';
 import { NodeContext, type NodeStats } from './node-context.js';
 import { Membership } from './membership.js';
 import { claimsLiveNameElsewhere, NameClaims } from './name-claims.js';
 import { Prober } from './prober.js';
-import type { Profile } from './profiles.js';
+import type { SwimNodeOptions } from './node-options.js';
+import { barrierRetryMs } from './profiles.js';
 import { ReapedAddresses } from './reaped-addresses.js';
-import { isExpired, Reaper } from './reaper.js';
+import { Reaper } from './reaper.js';
 import { Rng } from './rng.js';
 import { toSerial } from './serial.js';
 import { ServiceGossip } from './service-gossip.js';
 import { Deadlines, type Timer, TIMERS, unknownTimer } from './timers.js';
 
 export type { NodeStats } from './node-context.js';
+export type { SwimNodeOptions } from './node-options.js';
 
 /** Separates the barrier's per-process draws from the node's main random stream (same seed). */
 const BARRIER_LIFE_SALT = 0x6c69_6665;
-
-export interface SwimNodeOptions {
-  readonly name: string;
-  /** The address other members reach this node at (the advertised address). */
-  readonly host: string;
-  readonly port: number;
-  readonly profile: Profile;
-  /** Seed of the node's random source. */
-  readonly seed: number;
-  /** Current time, ms (any monotonic epoch; the simulator starts at 0). */
-  readonly now: number;
-  /** Lowest incarnation to start from (persisted by the daemon so a restart refutes a stale death). */
-  readonly incarnation?: number;
-  /** Datagram size limit; defaults to LIMITS.packetBytesDefault. */
-  readonly packetBytes?: number;
-  /** Version counter of this node's own catalog entries to continue from (persisted by the daemon). */
-  readonly catalogRevision?: number;
-  /**
-   * Bytes of catalog entries one push-pull state carries; defaults to (and never exceeds)
-   * LIMITS.pushPullServiceBytesMax. Smaller only to exercise paging without megabytes of entries.
-   */
-  readonly pushPullServiceBytes?: number;
-}
 
 /**
  * The SWIM state machine of one node, with Lifeguard's refinements, and the node's service catalog.
@@ -67,7 +45,6 @@ export class SwimNode implements CoreNode {
   };
 
   private readonly ctx: NodeContext;
-  private readonly profile: Profile;
   private readonly table: MemberTable;
   private readonly selfRecord: MemberRecord;
   private readonly deadlines = new Deadlines();
@@ -89,7 +66,6 @@ export class SwimNode implements CoreNode {
 
   constructor(opts: SwimNodeOptions) {
     this.name = opts.name;
-    this.profile = opts.profile;
     const packetBytes = Math.min(LIMITS.packetBytesMax, Math.max(LIMITS.packetBytesMin, opts.packetBytes ?? LIMITS.packetBytesDefault));
     const rng = new Rng(opts.seed);
     this.awareness = new Awareness(opts.profile.awarenessMax);
@@ -118,12 +94,12 @@ export class SwimNode implements CoreNode {
       this.antiEntropy.exchangeNow();
     }, () => this.stepAside());
     this.prober = new Prober(this.ctx, this.diss, (t) => this.membership.applySuspect({ type: 'suspect', name: t.name, incarnation: t.incarnation, from: this.name }));
-    const host = this.catalogHost();
+    const host = nodeCatalogHost(this.ctx, this.diss, () => this.claims.contested);
     const stateBytes = Math.max(1, Math.min(LIMITS.pushPullServiceBytesMax, opts.pushPullServiceBytes ?? LIMITS.pushPullServiceBytesMax));
     this.catalog = new ServiceGossip(host, packetBytes, toSerial(opts.catalogRevision ?? 0), stateBytes);
     // Drawn from a stream of its own so the node's other random choices stay as they were.
     const lifeRng = new Rng(opts.seed ^ BARRIER_LIFE_SALT);
-    this.barriers = new Barriers(host, this.catalog, 2 * opts.profile.gossipIntervalMs, { life: lifeRng.nextU32(), firstRequestId: lifeRng.nextU32() });
+    this.barriers = new Barriers(host, this.catalog, barrierRetryMs(opts.profile), { life: lifeRng.nextU32(), firstRequestId: lifeRng.nextU32() });
     this.antiEntropy = new AntiEntropy(this.ctx, (request) => this.encodeState(request), () => this.membership.leaving, this.reapedAddresses);
     this.membership.enqueue(this.membership.aliveOf(this.selfRecord), false);
     // Stagger the first probe so nodes started together do not probe in lockstep.
@@ -431,36 +407,6 @@ export class SwimNode implements CoreNode {
   }
 
   // ---- Helpers ------------------------------------------------------------------------------
-
-  private catalogHost(): CatalogHost {
-    return {
-      name: this.name,
-      now: () => this.now,
-      memberStatus: (name) => this.table.get(name)?.status,
-      memberExported: (name) => {
-        const r = this.table.get(name);
-        return r !== undefined && !isExpired(this.ctx, r);
-      },
-      memberAddress: (name) => {
-        const r = this.table.get(name);
-        return r === undefined ? undefined : { host: r.host, port: r.port };
-      },
-      liveOthers: () => {
-        const out: string[] = [];
-        for (const r of this.table.values()) if (r !== this.selfRecord && isLive(r.status)) out.push(r.name);
-        return out;
-      },
-      disseminate: (key, part, forward) => this.diss.disseminate(key, part, forward),
-      withdraw: (key) => this.diss.forget(key),
-      send: (to, parts) => this.diss.send(to, parts),
-      serviceEvent: (event) => this.out.push({ kind: 'service', event }),
-      barrierEvent: (event) => this.out.push({ kind: 'barrier', event }),
-      setTimer: (timer, at) => this.deadlines.set(timer, at),
-      clearTimer: (timer) => this.deadlines.clear(timer),
-      reject: (reason, detail) => this.out.push({ kind: 'rejected', reason, detail }),
-      selfContested: () => this.claims.contested,
-    };
-  }
 
   private flush(): Effect[] {
     return this.ctx.flush();

@@ -5,6 +5,7 @@ import type { Membership } from './membership.js';
 import type { NodeContext } from './node-context.js';
 import { TIMERS } from './timers.js';
 import type { Prober } from './prober.js';
+import { REAP_CHECK_MAX_MS, REAP_CHECK_MIN_MS } from './profiles.js';
 import type { ReapedAddresses } from './reaped-addresses.js';
 import type { ServiceGossip } from './service-gossip.js';
 
@@ -31,7 +32,7 @@ export class Reaper {
 
   /** Longest time between reaps; catalog collection runs at this pace even with nobody to reap. */
   private checkInterval(): number {
-    return Math.max(1_000, Math.min(60_000, this.ctx.profile.reapAfterMs / 10));
+    return Math.max(REAP_CHECK_MIN_MS, Math.min(REAP_CHECK_MAX_MS, this.ctx.profile.reapAfterMs / 10));
   }
 
   start(now: number): void {
