@@ -9,6 +9,9 @@ import { JOIN_RETRY_MAX_MS, type Profile } from './profiles.js';
 import type { ReapedAddresses } from './reaped-addresses.js';
 import { SeedRetry } from './seed-retry.js';
 
+/** What anti-entropy uses of its node's shared state. */
+export type AntiEntropyContext = Readonly<Pick<NodeContext, 'deadlines' | 'now' | 'out' | 'profile' | 'rng' | 'selfRecord' | 'table'>>;
+
 /** Exchanges awaiting a reply: one per seed of a join, plus the two periodic ones. */
 const PENDING_MAX = LIMITS.joinSeedsMax + 2;
 
@@ -73,7 +76,7 @@ export class AntiEntropy {
   private readonly seedRetry = new SeedRetry();
 
   constructor(
-    private readonly ctx: NodeContext,
+    private readonly ctx: AntiEntropyContext,
     /** This node's state, encoded for a push-pull request. */
     private readonly encodeState: (request: StateRequest) => EncodedState,
     private readonly leaving: () => boolean,

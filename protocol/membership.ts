@@ -12,6 +12,9 @@ import { memberStates } from './member-state.js';
 import { isNewer, isSameOrNewer, newest, serialDistance, serialNext } from './serial.js';
 import { Suspicion, suspicionTimeouts } from './suspicion.js';
 
+/** What membership uses of its node's shared state. */
+export type MembershipContext = Readonly<Pick<NodeContext, 'awareness' | 'deadlines' | 'name' | 'now' | 'out' | 'profile' | 'selfRecord' | 'stats' | 'table'>>;
+
 export interface MembershipHooks {
   /** A member's status changed (the catalog adjusts the views of its service instances). */
   onStatusChange(name: string, previous: MemberStatus | undefined, next: MemberStatus): void;
@@ -40,7 +43,7 @@ export class Membership {
   /** While merging a peer's state: the peer's name (its own record there is never stale news). */
   private mergeSource: string | null = null;
 
-  constructor(private readonly ctx: NodeContext, private readonly diss: Dissemination, private readonly hooks: MembershipHooks) {}
+  constructor(private readonly ctx: MembershipContext, private readonly diss: Dissemination, private readonly hooks: MembershipHooks) {}
 
   private get name(): string {
     return this.ctx.name;

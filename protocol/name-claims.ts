@@ -7,6 +7,9 @@ import type { MemberState } from './messages.js';
 import type { NodeContext } from './node-context.js';
 import { newest } from './serial.js';
 
+/** What the name-claim checks uses of its node's shared state. */
+export type NameClaimsContext = Readonly<Pick<NodeContext, 'awareness' | 'deadlines' | 'name' | 'nextSeq' | 'now' | 'out' | 'profile' | 'selfRecord' | 'uptimeMs'>>;
+
 /** What to do with an alive claim of our own name at another address. */
 export type ClaimVerdict =
   /** The address was found silent recently: a previous life of ours; refute as usual. */
@@ -43,7 +46,7 @@ export class NameClaims {
   private readonly silent = new Map<string, number>();
 
   constructor(
-    private readonly ctx: NodeContext,
+    private readonly ctx: NameClaimsContext,
     private readonly diss: Dissemination,
     /** A check begins: our queued catalog entries must not reach members that hold the other process. */
     private readonly onContested: () => void,

@@ -1,19 +1,20 @@
 import type { Address } from './address.js';
-import { AntiEntropy, type EncodedState, type StateRequest } from './anti-entropy.js';
+import { AntiEntropy } from './anti-entropy.js';
 import { Awareness } from './awareness.js';
 import { Barriers } from './barrier.js';
 import type { ServiceSpec } from './catalog.js';
 import { nodeCatalogHost } from './catalog-host.js';
 import type { CoreNode, CoreResult } from './core.js';
-import { decodePacket, decodePushPull, encodePushPull } from './codec.js';
+import { decodePacket, decodePushPull } from './codec.js';
 import { Dissemination } from './dissemination.js';
+import { FullState } from './full-state.js';
 import type { Effect, MemberView, ServiceView } from './effects.js';
 import { LIMITS } from './limits.js';
 import { type MemberRecord, MemberTable, viewOf } from './member-table.js';
-import type { GossipMsg, Health, MemberState, PushPullMsg, ServiceMsg } from './messages.js';
+import type { GossipMsg, Health, MemberState, ServiceMsg } from './messages.js';
 import { NodeContext, type NodeStats } from './node-context.js';
 import { Membership } from './membership.js';
-import { claimsLiveNameElsewhere, NameClaims } from './name-claims.js';
+import { NameClaims } from './name-claims.js';
 import { Prober } from './prober.js';
 import type { SwimNodeOptions } from './node-options.js';
 import { barrierRetryMs } from './profiles.js';
@@ -61,6 +62,7 @@ export class SwimNode implements CoreNode {
    */
   private yielded = false;
   private readonly antiEntropy: AntiEntropy;
+  private readonly fullState: FullState;
   private readonly reapedAddresses = new ReapedAddresses();
   private readonly reaper: Reaper;
 
@@ -100,7 +102,8 @@ export class SwimNode implements CoreNode {
     // Drawn from a stream of its own so the node's other random choices stay as they were.
     const lifeRng = new Rng(opts.seed ^ BARRIER_LIFE_SALT);
     this.barriers = new Barriers(host, this.catalog, barrierRetryMs(opts.profile), { life: lifeRng.nextU32(), firstRequestId: lifeRng.nextU32() });
-    this.antiEntropy = new AntiEntropy(this.ctx, (request) => this.encodeState(request), () => this.membership.leaving, this.reapedAddresses);
+    this.fullState = new FullState(opts.name, this.table, this.membership, this.catalog);
+    this.antiEntropy = new AntiEntropy(this.ctx, (request) => this.fullState.encode(request), () => this.membership.leaving, this.reapedAddresses);
     this.membership.enqueue(this.membership.aliveOf(this.selfRecord), false);
     // Stagger the first probe so nodes started together do not probe in lockstep.
     this.deadlines.set(TIMERS.probe, opts.now + rng.int(opts.profile.probeIntervalMs));
@@ -160,9 +163,9 @@ export class SwimNode implements CoreNode {
       this.out.push({ kind: 'rejected', reason: decoded.reason, detail: decoded.detail });
       return { value: null, effects: this.flush() };
     }
-    this.mergeState(decoded.value.source, decoded.value.members, decoded.value.services);
+    this.fullState.merge(decoded.value.source, decoded.value.members, decoded.value.services);
     // The page asked for (an older agent asks for none: the first).
-    const value = this.encodeState({ join: false, pageFrom: decoded.value.pageFrom, withOwnState: true }).bytes;
+    const value = this.fullState.encode({ join: false, pageFrom: decoded.value.pageFrom, withOwnState: true }).bytes;
     void from;
     return { value, effects: this.flush() };
   }
@@ -176,7 +179,7 @@ export class SwimNode implements CoreNode {
       this.out.push({ kind: 'rejected', reason: decoded.reason, detail: decoded.detail });
       return this.flush();
     }
-    this.mergeState(decoded.value.source, decoded.value.members, decoded.value.services);
+    this.fullState.merge(decoded.value.source, decoded.value.members, decoded.value.services);
     this.antiEntropy.onReply(from, decoded.value.source, decoded.value.moreAfter);
     return this.flush();
   }
@@ -382,28 +385,6 @@ export class SwimNode implements CoreNode {
       case 'confirm-request': return this.barriers.onRequest(from, msg, this.name);
       case 'confirm': return this.barriers.onConfirm(msg);
     }
-  }
-
-  // ---- Full-state merge ---------------------------------------------------------------------
-
-  private mergeState(source: string, members: readonly MemberState[], services: readonly ServiceMsg[]): void {
-    // A peer that claims a live member's name at another address is a second process with that
-    // name: its own entries would overwrite or delete the other's, so they are not taken.
-    const impostor = source !== this.name && claimsLiveNameElsewhere(this.table, source, members);
-    this.membership.mergeFrom(source, members);
-    for (const m of services) if (!(impostor && m.node === source)) this.catalog.onService(m);
-  }
-
-  /** The member list is never paged: it is capped at membersMax, which one state always holds. */
-  private encodeState(r: StateRequest): EncodedState {
-    const page = r.withOwnState ? this.catalog.page(r.pageFrom) : { entries: [], moreAfter: undefined };
-    const msg: PushPullMsg = {
-      type: 'push-pull', join: r.join, source: this.name,
-      members: r.withOwnState ? this.membership.fullState() : [], services: page.entries,
-      ...(r.pageFrom === undefined ? {} : { pageFrom: r.pageFrom }),
-      ...(page.moreAfter === undefined ? {} : { moreAfter: page.moreAfter }),
-    };
-    return { bytes: encodePushPull(msg), moreAfter: page.moreAfter };
   }
 
   // ---- Helpers ------------------------------------------------------------------------------

@@ -8,6 +8,9 @@ import type { NodeContext } from './node-context.js';
 import { TIMERS } from './timers.js';
 import { RELAY_NACK_SHARE, relayBudgetDefaultMs } from './profiles.js';
 
+/** What probing uses of its node's shared state. */
+export type ProberContext = Readonly<Pick<NodeContext, 'awareness' | 'deadlines' | 'name' | 'nextSeq' | 'now' | 'out' | 'profile' | 'selfRecord' | 'stats' | 'table' | 'uptimeMs'>>;
+
 interface ActiveProbe {
   readonly seq: number;
   readonly target: string;
@@ -40,7 +43,7 @@ export class Prober {
   private readonly lastAnswer = new Map<string, number>();
 
   constructor(
-    private readonly ctx: NodeContext,
+    private readonly ctx: ProberContext,
     private readonly diss: Dissemination,
     /** Called when a probe of a live member failed: the node raises the suspicion. */
     private readonly onFailed: (target: MemberRecord) => void,

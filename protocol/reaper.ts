@@ -9,8 +9,11 @@ import { REAP_CHECK_MAX_MS, REAP_CHECK_MIN_MS } from './profiles.js';
 import type { ReapedAddresses } from './reaped-addresses.js';
 import type { ServiceGossip } from './service-gossip.js';
 
+/** What the reaper uses of its node's shared state. */
+export type ReaperContext = Readonly<Pick<NodeContext, 'deadlines' | 'now' | 'out' | 'profile' | 'selfRecord' | 'table'>>;
+
 /** True once a dead or left member is due to be forgotten (self never is). */
-export function isExpired(ctx: NodeContext, r: MemberRecord): boolean {
+export function isExpired(ctx: Readonly<Pick<NodeContext, 'now' | 'profile' | 'selfRecord'>>, r: MemberRecord): boolean {
   return (r.status === 'dead' || r.status === 'left') && r !== ctx.selfRecord && ctx.now - r.changedAt >= ctx.profile.reapAfterMs;
 }
 
@@ -22,7 +25,7 @@ export function isExpired(ctx: NodeContext, r: MemberRecord): boolean {
  */
 export class Reaper {
   constructor(
-    private readonly ctx: NodeContext,
+    private readonly ctx: ReaperContext,
     private readonly catalog: ServiceGossip,
     private readonly diss: Dissemination,
     private readonly membership: Membership,
