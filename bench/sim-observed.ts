@@ -8,6 +8,7 @@
  * a byte of them is sent, so the steady-state traffic figure counts from here instead.
  */
 import type { Address } from '../protocol/address.js';
+import type { CoreResult } from '../protocol/core.js';
 import type { Effect, ServiceEvent } from '../protocol/effects.js';
 import { SwimNode, type SwimNodeOptions } from '../protocol/node.js';
 
@@ -30,10 +31,10 @@ export class ObservedNode extends SwimNode {
     return this.observe(now, super.handlePacket(now, from, bytes));
   }
 
-  override handlePushPull(now: number, from: Address, bytes: Uint8Array): { reply: Uint8Array | null; effects: Effect[] } {
+  override handlePushPull(now: number, from: Address, bytes: Uint8Array): CoreResult<Uint8Array | null> {
     const r = super.handlePushPull(now, from, bytes);
     this.observe(now, r.effects);
-    if (r.reply !== null) this.hooks.pushPull('reply', from, r.reply.length);
+    if (r.value !== null) this.hooks.pushPull('reply', from, r.value.length);
     return r;
   }
 

@@ -1,6 +1,6 @@
 import type { Address } from '../protocol/address.js';
 import type { BarrierEvent, Effect, NameConflict } from '../protocol/effects.js';
-import type { SwimNode } from '../protocol/node.js';
+import type { CoreNode, CoreResult } from '../protocol/core.js';
 import type { AgentEvent, AgentEvents } from './events.js';
 import { DAEMON_LIMITS } from './limits.js';
 import type { Logger } from './log.js';
@@ -30,12 +30,8 @@ export interface PushPullOutcome {
   readonly join: boolean;
 }
 
-/** The part of SwimNode the driver calls (a fake implements it in tests). */
-export type DrivenNode = Pick<SwimNode,
-  'join' | 'handlePacket' | 'handlePushPull' | 'handlePushPullReply' | 'handlePushPullFailed' | 'tick' | 'nextDeadline' | 'leave'>;
-
 export interface DriverDeps {
-  readonly node: DrivenNode;
+  readonly node: CoreNode;
   readonly udp: DatagramSender;
   readonly pushPull: PushPullFn;
   readonly clock: Clock;
@@ -91,7 +87,7 @@ export class Driver {
     let reply: Uint8Array | null = null;
     this.input('push-pull', (now) => {
       const r = this.d.node.handlePushPull(now, from, bytes);
-      reply = r.reply;
+      reply = r.value;
       return r.effects;
     });
     return reply;
@@ -109,7 +105,7 @@ export class Driver {
    * Runs a local operation on the core (register, drain, start a barrier …) and carries out its
    * effects. Errors the operation throws (e.g. CatalogError) reach the caller; nothing is applied.
    */
-  invoke<T>(what: string, call: (now: number) => { value: T; effects: Effect[] }): T {
+  invoke<T>(what: string, call: (now: number) => CoreResult<T>): T {
     if (this.stopped) throw new Error('the agent is shutting down');
     const { value, effects } = call(this.d.clock());
     this.apply(effects);

@@ -3,12 +3,14 @@ import { catalogKey } from './catalog.js';
 import { LIMITS } from './limits.js';
 import { isLive } from './member-table.js';
 import type { CatalogCursor } from './messages.js';
-import { type NodeContext, TIMER } from './node-context.js';
-import type { Profile } from './profiles.js';
+import type { NodeContext } from './node-context.js';
+import { TIMERS } from './timers.js';
+import { JOIN_RETRY_MAX_MS, type Profile } from './profiles.js';
 import type { ReapedAddresses } from './reaped-addresses.js';
 import { SeedRetry } from './seed-retry.js';
 
-const JOIN_RETRY_MAX_MS = 30_000;
+/** What anti-entropy uses of its node's shared state. */
+export type AntiEntropyContext = Readonly<Pick<NodeContext, 'deadlines' | 'now' | 'out' | 'profile' | 'rng' | 'selfRecord' | 'table'>>;
 
 /** Exchanges awaiting a reply: one per seed of a join, plus the two periodic ones. */
 const PENDING_MAX = LIMITS.joinSeedsMax + 2;
@@ -74,7 +76,7 @@ export class AntiEntropy {
   private readonly seedRetry = new SeedRetry();
 
   constructor(
-    private readonly ctx: NodeContext,
+    private readonly ctx: AntiEntropyContext,
     /** This node's state, encoded for a push-pull request. */
     private readonly encodeState: (request: StateRequest) => EncodedState,
     private readonly leaving: () => boolean,
@@ -85,8 +87,8 @@ export class AntiEntropy {
   /** Schedules the first periodic exchanges, at random points so nodes started together spread out. */
   start(now: number): void {
     const { deadlines, profile, rng, table } = this.ctx;
-    deadlines.set(TIMER.pushPull, now + pushPullIntervalMs(table.liveCount, profile) * (0.5 + rng.next()));
-    deadlines.set(TIMER.reconnect, now + profile.reconnectIntervalMs * (0.5 + rng.next()));
+    deadlines.set(TIMERS.pushPull, now + pushPullIntervalMs(table.liveCount, profile) * (0.5 + rng.next()));
+    deadlines.set(TIMERS.reconnect, now + profile.reconnectIntervalMs * (0.5 + rng.next()));
   }
 
   join(seeds: readonly Address[], self: Address): void {
@@ -107,7 +109,7 @@ export class AntiEntropy {
     this.seedRetry.answered(from, source);
     if (!this.joined && this.seeds.length > 0) {
       this.joined = true;
-      this.ctx.deadlines.clear(TIMER.joinRetry);
+      this.ctx.deadlines.clear(TIMERS.joinRetry);
     }
     const key = addressKey(from);
     const ex = this.pending.get(key);
@@ -142,13 +144,13 @@ export class AntiEntropy {
 
   onPushPullTick(): void {
     const ctx = this.ctx;
-    ctx.deadlines.set(TIMER.pushPull, ctx.now + pushPullIntervalMs(ctx.table.liveCount, ctx.profile));
+    ctx.deadlines.set(TIMERS.pushPull, ctx.now + pushPullIntervalMs(ctx.table.liveCount, ctx.profile));
     this.exchangeWithAlive();
   }
 
   onReconnectTick(): void {
     const ctx = this.ctx;
-    ctx.deadlines.set(TIMER.reconnect, ctx.now + ctx.profile.reconnectIntervalMs * (0.5 + ctx.rng.next()));
+    ctx.deadlines.set(TIMERS.reconnect, ctx.now + ctx.profile.reconnectIntervalMs * (0.5 + ctx.rng.next()));
     if (this.leaving()) return;
     // Built only when needed: a pass over the whole table.
     let live: Set<string> | null = null;
@@ -198,9 +200,9 @@ export class AntiEntropy {
 
   /** On leave: no more exchanges start. */
   stop(): void {
-    this.ctx.deadlines.clear(TIMER.pushPull);
-    this.ctx.deadlines.clear(TIMER.joinRetry);
-    this.ctx.deadlines.clear(TIMER.reconnect);
+    this.ctx.deadlines.clear(TIMERS.pushPull);
+    this.ctx.deadlines.clear(TIMERS.joinRetry);
+    this.ctx.deadlines.clear(TIMERS.reconnect);
     this.joinPaging = 'done';
   }
 
@@ -257,6 +259,6 @@ export class AntiEntropy {
     }
     const backoff = Math.min(JOIN_RETRY_MAX_MS, ctx.profile.joinRetryMs * 2 ** Math.min(this.attempts, 10));
     this.attempts++;
-    ctx.deadlines.set(TIMER.joinRetry, ctx.now + backoff);
+    ctx.deadlines.set(TIMERS.joinRetry, ctx.now + backoff);
   }
 }

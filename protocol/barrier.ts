@@ -30,8 +30,8 @@ export interface BarrierLife {
   readonly firstRequestId: number;
 }
 
-const RETRY_PREFIX = 'b:';
-const SEQ_MOD = 2 ** 32;
+/** Request ids wrap past LIMITS.seqMax, as they are unsigned 32-bit on the wire. */
+const SEQ_MOD = LIMITS.seqMax + 1;
 
 function isLive(s: MemberStatus | undefined): boolean {
   return s === 'alive' || s === 'suspect';
@@ -128,11 +128,10 @@ export class Barriers {
     }
   }
 
-  onTimer(key: string): boolean {
-    if (!key.startsWith(RETRY_PREFIX)) return false;
-    const b = this.active.get(Number(key.slice(RETRY_PREFIX.length)));
+  /** The next round of barrier `id`'s requests is due. */
+  onRetry(id: number): void {
+    const b = this.active.get(id);
     if (b !== undefined) this.round(b);
-    return true;
   }
 
   /** Brings the barrier's members in line with the membership as it is now. */
@@ -162,7 +161,7 @@ export class Barriers {
       const addr = this.host.memberAddress(name);
       if (addr !== undefined) this.host.send(addr, parts);
     }
-    this.host.setTimer(RETRY_PREFIX + b.id, Math.min(b.deadline, now + this.retryMs));
+    this.host.setTimer({ kind: 'barrier-retry', barrierId: b.id }, Math.min(b.deadline, now + this.retryMs));
   }
 
   /** The entry itself and the question, in one packet: the answer then comes from a member that holds it. */
@@ -177,7 +176,7 @@ export class Barriers {
 
   private finish(b: Barrier, done: boolean): void {
     this.active.delete(b.id);
-    this.host.clearTimer(RETRY_PREFIX + b.id);
+    this.host.clearTimer({ kind: 'barrier-retry', barrierId: b.id });
     this.host.barrierEvent({
       type: 'barrier', barrierId: b.id, serviceId: b.serviceId, rev: b.rev, done,
       confirmed: [...b.confirmed], pending: done ? [] : [...b.pending],

@@ -1,32 +1,16 @@
 import { LIMITS } from './limits.js';
 
-/**
- * The transmit-limited dissemination queue. Each update is keyed by what it is about (one member,
- * one catalog entry); a newer update about the same subject replaces the older one. Every update is
- * handed out until it has been sent `limit` times; the least-sent go first, so a fresh update
- * overtakes ones that have already spread.
- *
- * Membership updates (keys starting with MEMBER_KEY_PREFIX) have a lane of their own that is served
- * first: a burst of thousands of catalog updates must not hold a death back behind it. So that the
- * catalog is never starved for good, membership takes at most MEMBER_SHARE of a packet while
- * catalog updates wait, and when catalog updates waited yet none fitted in a packet, the next packet
- * serves them first.
- */
+/** One queued update. */
 export interface Broadcast {
   readonly key: string;
   readonly part: Uint8Array;
   transmits: number;
-  readonly id: number;
   /** After this time the update is stale news and is dropped unsent. */
   readonly expiresAt: number;
 }
 
 /** Queue keys of membership updates start with this (then the member's name). */
 export const MEMBER_KEY_PREFIX = 'm:';
-/** Share of a packet's budget membership updates may fill while catalog updates wait. */
-const MEMBER_SHARE = 0.75;
-/** Parts of one lane passed over for not fitting before a scan gives up on that lane. */
-const SKIP_MAX = 32;
 
 /** One lane: buckets by transmit count; within a bucket, insertion order (oldest first). */
 class Lane {
@@ -46,18 +30,28 @@ class Lane {
 /** What one take has gathered so far. */
 interface Pick {
   readonly now: number;
-  readonly perPartOverhead: number;
   readonly maxParts: number;
   remaining: number;
   readonly picked: Set<Broadcast>;
   readonly expired: Set<Broadcast>;
 }
 
+/**
+ * The transmit-limited dissemination queue. Each update is keyed by what it is about (one member,
+ * one catalog entry); a newer update about the same subject replaces the older one. Every update is
+ * handed out until it has been sent `limit` times; the least-sent go first, so a fresh update
+ * overtakes ones that have already spread.
+ *
+ * Membership updates (keys starting with MEMBER_KEY_PREFIX) have a lane of their own that is served
+ * first: a burst of thousands of catalog updates must not hold a death back behind it. So that the
+ * catalog is never starved for good, membership takes at most LIMITS.queueMemberShare of a packet while
+ * catalog updates wait, and when catalog updates waited yet none fitted in a packet, the next packet
+ * serves them first.
+ */
 export class BroadcastQueue {
   private readonly members = new Lane();
   private readonly catalog = new Lane();
   private readonly byKey = new Map<string, Broadcast>();
-  private nextId = 1;
   /** Set when catalog updates waited but none fitted in the last packet: the next one serves them first. */
   private catalogFirst = false;
 
@@ -67,13 +61,9 @@ export class BroadcastQueue {
     return this.byKey.size;
   }
 
-  get(key: string): Broadcast | undefined {
-    return this.byKey.get(key);
-  }
-
   enqueue(key: string, part: Uint8Array, expiresAt = Number.POSITIVE_INFINITY): void {
     this.remove(key);
-    const b: Broadcast = { key, part, transmits: 0, id: this.nextId++, expiresAt };
+    const b: Broadcast = { key, part, transmits: 0, expiresAt };
     this.byKey.set(key, b);
     const lane = this.laneOf(key);
     lane.bucket(0).set(key, b);
@@ -91,19 +81,18 @@ export class BroadcastQueue {
   }
 
   /**
-   * Picks updates whose encoded parts fit in `budget` bytes, counting `perPartOverhead` bytes for
-   * each, membership first, least-sent first within a lane, and counts one transmission for each.
+   * Picks updates whose encoded parts fit in `budget` bytes, membership first, least-sent first within a lane, and counts one transmission for each.
    * Updates that reach `limit` transmissions leave the queue.
    */
-  take(now: number, budget: number, perPartOverhead: number, limit: number, maxParts: number): Uint8Array[] {
-    const p: Pick = { now, perPartOverhead, maxParts, remaining: budget, picked: new Set(), expired: new Set() };
+  take(now: number, budget: number, limit: number, maxParts: number): Uint8Array[] {
+    const p: Pick = { now, maxParts, remaining: budget, picked: new Set(), expired: new Set() };
     const catalogWaiting = this.catalog.size > 0;
     if (this.catalogFirst) {
       this.scan(this.catalog, p, 0);
       this.scan(this.members, p, 0);
     } else {
       // Membership first, leaving the rest of the packet to the catalog while it has updates waiting.
-      this.scan(this.members, p, catalogWaiting ? budget * (1 - MEMBER_SHARE) : 0);
+      this.scan(this.members, p, catalogWaiting ? budget * (1 - LIMITS.queueMemberShare) : 0);
       if (catalogWaiting) {
         this.scan(this.catalog, p, 0);
         this.scan(this.members, p, 0);
@@ -139,11 +128,11 @@ export class BroadcastQueue {
           p.expired.add(b);
           continue;
         }
-        if (p.picked.size >= p.maxParts || p.remaining - reserve < p.perPartOverhead + 8) return;
-        const cost = b.part.length + p.perPartOverhead;
+        if (p.picked.size >= p.maxParts || p.remaining - reserve < LIMITS.queuePartBytesMin) return;
+        const cost = b.part.length;
         if (cost > p.remaining - reserve) {
           // Bounded scan: a queue full of large parts must not make every packet O(queue).
-          if (++skipped > SKIP_MAX) return;
+          if (++skipped > LIMITS.queueScanSkipsMax) return;
           continue;
         }
         p.picked.add(b);

@@ -3,6 +3,7 @@ import type { ServiceView } from './effects.js';
 import { LIMITS } from './limits.js';
 import type { Health, MemberStatus, ServiceMsg } from './messages.js';
 import { isNewer } from './serial.js';
+import { textFault } from './codec-check.js';
 
 /** What a caller may set on a service instance it registers. */
 export interface ServiceSpec {
@@ -200,10 +201,12 @@ export class Catalog {
 }
 
 function checkText(v: unknown, field: string, maxBytes: number, allowEmpty: boolean): string {
-  if (typeof v !== 'string') throw new CatalogError('invalid', field, `${field} must be a string`);
-  if (!allowEmpty && v.length === 0) throw new CatalogError('invalid', field, `${field} must not be empty`);
-  if (Buffer.byteLength(v, 'utf8') > maxBytes) throw new CatalogError('invalid', field, `${field} is longer than ${maxBytes} bytes`);
-  return v;
+  switch (textFault(v, maxBytes, allowEmpty)) {
+    case 'not_string': throw new CatalogError('invalid', field, `${field} must be a string`);
+    case 'empty': throw new CatalogError('invalid', field, `${field} must not be empty`);
+    case 'too_long': throw new CatalogError('invalid', field, `${field} is longer than ${maxBytes} bytes`);
+    case undefined: return v as string;
+  }
 }
 
 /** Validates a spec from a local caller and builds the entry for `owner` at version `rev`. */

@@ -6,6 +6,7 @@
  */
 
 import { LIMITS } from './limits.js';
+import { array, at, bool, intIn, text } from './codec-check.js';
 import { CodecError } from './codec-scan.js';
 import { confirmFields, decodeConfirmFields, decodeConfirmRequestFields, decodeServiceFields, serviceFields } from './codec-service.js';
 import {
@@ -20,34 +21,6 @@ import {
   type PingReqMsg,
 } from './messages.js';
 
-// Paths in error details are a prefix ("parts[3].") plus a literal field name ("ping.seq"), joined
-// only when a check fails: building them eagerly for every field would dominate decode time.
-function badField(prefix: string, field: string, expected: string, got: unknown): CodecError {
-  return new CodecError('bad_field', `${prefix}${field}: expected ${expected}, got ${describe(got)}`);
-}
-
-function describe(v: unknown): string {
-  if (v === undefined) return 'nothing (field missing)';
-  if (v === null) return 'nil';
-  if (Array.isArray(v)) return `array(${v.length})`;
-  if (typeof v === 'string') return `string(${Buffer.byteLength(v, 'utf8')} bytes)`;
-  if (typeof v === 'number') return Number.isInteger(v) ? `integer ${v}` : `number ${v}`;
-  if (v instanceof Uint8Array) return `bin(${v.length})`;
-  return typeof v;
-}
-
-/** Reads element `i` of a decoded array; a missing element reads as undefined and fails its check. */
-function at(fields: readonly unknown[], i: number): unknown {
-  return i < fields.length ? fields[i] : undefined;
-}
-
-function intIn(v: unknown, prefix: string, field: string, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) {
-    throw badField(prefix, field, `integer in [0, ${max}]`, v);
-  }
-  return v === 0 ? 0 : v; // a float -0 passes the checks above; keep the value canonical
-}
-
 function seq(v: unknown, prefix: string, field: string): number {
   return intIn(v, prefix, field, LIMITS.seqMax);
 }
@@ -60,30 +33,12 @@ function port(v: unknown, prefix: string, field: string): number {
   return intIn(v, prefix, field, 65_535);
 }
 
-export function bool(v: unknown, prefix: string, field: string): boolean {
-  if (typeof v !== 'boolean') throw badField(prefix, field, 'boolean', v);
-  return v;
-}
-
-function text(v: unknown, prefix: string, field: string, maxBytes: number, what: string): string {
-  // A string never has fewer UTF-8 bytes than UTF-16 units, so short ones skip the byte count.
-  if (typeof v !== 'string' || v.length === 0 || (v.length * 3 > maxBytes && Buffer.byteLength(v, 'utf8') > maxBytes)) {
-    throw badField(prefix, field, `non-empty ${what} of at most ${maxBytes} UTF-8 bytes`, v);
-  }
-  return v;
-}
-
 export function name(v: unknown, prefix: string, field: string): string {
   return text(v, prefix, field, LIMITS.nameBytesMax, 'name');
 }
 
 function host(v: unknown, prefix: string, field: string): string {
   return text(v, prefix, field, LIMITS.addressBytesMax, 'host');
-}
-
-export function array(v: unknown, prefix: string, field: string): readonly unknown[] {
-  if (!Array.isArray(v)) throw badField(prefix, field, 'array', v);
-  return v;
 }
 
 /** The wire code of a gossip message's type. */

@@ -3,41 +3,14 @@
  * Same rules as codec-fields.ts: fields in declared order, every value checked, extra trailing
  * elements ignored.
  */
-import { CodecError } from './codec-scan.js';
+import { at, badField, bool, intIn as int, list, text } from './codec-check.js';
 import { LIMITS } from './limits.js';
 import {
   HEALTH_BY_CODE, HealthCode, type CatalogCursor, type ConfirmMsg, type ConfirmRequestMsg, type Health, type ServiceMsg,
 } from './messages.js';
 
-function bad(prefix: string, field: string, expected: string): CodecError {
-  return new CodecError('bad_field', `${prefix}${field}: expected ${expected}`);
-}
-
-function at(f: readonly unknown[], i: number): unknown {
-  return i < f.length ? f[i] : undefined;
-}
-
-function int(v: unknown, prefix: string, field: string, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) throw bad(prefix, field, `integer in [0, ${max}]`);
-  return v === 0 ? 0 : v;
-}
-
 function str(v: unknown, prefix: string, field: string, maxBytes: number, allowEmpty: boolean): string {
-  if (typeof v !== 'string' || (!allowEmpty && v.length === 0) || Buffer.byteLength(v, 'utf8') > maxBytes) {
-    throw bad(prefix, field, `${allowEmpty ? '' : 'non-empty '}string of at most ${maxBytes} UTF-8 bytes`);
-  }
-  return v;
-}
-
-function bool(v: unknown, prefix: string, field: string): boolean {
-  if (typeof v !== 'boolean') throw bad(prefix, field, 'boolean');
-  return v;
-}
-
-function list(v: unknown, prefix: string, field: string, max: number): readonly unknown[] {
-  if (!Array.isArray(v)) throw bad(prefix, field, 'array');
-  if (v.length > max) throw new CodecError('too_many', `${prefix}${field}: ${v.length} items exceed ${max}`);
-  return v;
+  return text(v, prefix, field, maxBytes, 'string', allowEmpty);
 }
 
 export function serviceFields(m: ServiceMsg): unknown[] {
@@ -59,7 +32,7 @@ export function decodeServiceFields(f: readonly unknown[], x: string): ServiceMs
   const tags = list(at(f, 7), x, 'service.tags', LIMITS.serviceTagsMax).map((t, i) =>
     str(t, x, `service.tags[${i}]`, LIMITS.serviceTagBytesMax, false));
   const meta = list(at(f, 8), x, 'service.meta', LIMITS.serviceMetaMax).map((p, i): [string, string] => {
-    if (!Array.isArray(p) || p.length !== 2) throw bad(x, `service.meta[${i}]`, 'a [key, value] pair');
+    if (!Array.isArray(p) || p.length !== 2) throw badField(x, `service.meta[${i}]`, 'a [key, value] pair', p);
     const pair: readonly unknown[] = p;
     return [
       str(pair[0], x, `service.meta[${i}].key`, LIMITS.serviceMetaKeyBytesMax, false),

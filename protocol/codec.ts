@@ -17,9 +17,8 @@ import { cursorFields, decodeCursor, decodeServiceFields, serviceFields } from '
 import { Packr, Unpackr, type Options } from 'msgpackr';
 import { LIMITS } from './limits.js';
 import { CodecError, scanMsgpack } from './codec-scan.js';
+import { array, bool } from './codec-check.js';
 import {
-  array,
-  bool,
   decodeGossipFields,
   decodeMember,
   gossipCode,

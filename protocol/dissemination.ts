@@ -2,11 +2,22 @@ import type { Address } from './address.js';
 import { BroadcastQueue, MEMBER_KEY_PREFIX } from './broadcast-queue.js';
 import { compoundOverhead, encodeCompound } from './codec.js';
 import { LIMITS } from './limits.js';
-import { isLive } from './member-table.js';
-import { type NodeContext, TIMER } from './node-context.js';
+import { isLive, type MemberSampler } from './member-table.js';
+import type { Effect } from './effects.js';
+import type { Profile } from './profiles.js';
+import { type TimerSet, TIMERS } from './timers.js';
 
-/** Packets one forward batch may send to each target; the queue carries the rest. */
-const FORWARD_PACKETS_MAX = 4;
+/** What dissemination needs from its node (the node's NodeContext is one). */
+export interface DisseminationContext {
+  /** Time of the current input. */
+  readonly now: number;
+  /** Effects of the current input; sends are appended. */
+  readonly out: Effect[];
+  readonly profile: Profile;
+  readonly packetBytes: number;
+  readonly table: MemberSampler;
+  readonly deadlines: TimerSet;
+}
 
 /**
  * How updates spread. Three paths, fastest first:
@@ -21,7 +32,7 @@ export class Dissemination {
   /** Updates learned since the last forward batch, by queue key. */
   private readonly forwardPending = new Map<string, Uint8Array>();
 
-  constructor(private readonly ctx: NodeContext) {}
+  constructor(private readonly ctx: DisseminationContext) {}
 
   get pending(): number {
     return this.queue.size;
@@ -31,10 +42,10 @@ export class Dissemination {
   disseminate(key: string, part: Uint8Array, forward: boolean, expiresAt?: number): void {
     const { ctx } = this;
     this.queue.enqueue(key, part, expiresAt);
-    if (!ctx.deadlines.has(TIMER.gossip)) ctx.deadlines.set(TIMER.gossip, ctx.now + ctx.profile.gossipIntervalMs);
+    if (!ctx.deadlines.has(TIMERS.gossip)) ctx.deadlines.set(TIMERS.gossip, ctx.now + ctx.profile.gossipIntervalMs);
     if (forward) {
       this.forwardPending.set(key, part);
-      if (!ctx.deadlines.has(TIMER.forward)) ctx.deadlines.set(TIMER.forward, ctx.now + ctx.profile.forwardBatchMs);
+      if (!ctx.deadlines.has(TIMERS.forward)) ctx.deadlines.set(TIMERS.forward, ctx.now + ctx.profile.forwardBatchMs);
     }
   }
 
@@ -51,7 +62,7 @@ export class Dissemination {
   /** Sends the updates learned since the last batch to a few random members at once. */
   flushForward(): void {
     const { ctx } = this;
-    ctx.deadlines.clear(TIMER.forward);
+    ctx.deadlines.clear(TIMERS.forward);
     if (this.forwardPending.size === 0) return;
     // Membership first: what does not fit in this batch waits for the queue, and a death must not
     // wait behind a burst of catalog updates.
@@ -67,12 +78,12 @@ export class Dissemination {
         packets.push(encodeCompound(batch));
         batch = [];
         size = compoundOverhead(LIMITS.compoundPartsMax);
-        if (packets.length >= FORWARD_PACKETS_MAX) break;
+        if (packets.length >= LIMITS.forwardPacketsMax) break;
       }
       batch.push(part);
       size += part.length;
     }
-    if (batch.length > 0 && packets.length < FORWARD_PACKETS_MAX) packets.push(encodeCompound(batch));
+    if (batch.length > 0 && packets.length < LIMITS.forwardPacketsMax) packets.push(encodeCompound(batch));
     const targets = ctx.table.sample(this.forwardFanout(), (r) => isLive(r.status));
     for (const t of targets) for (const bytes of packets) ctx.out.push({ kind: 'send', to: { host: t.host, port: t.port }, bytes });
   }
@@ -82,11 +93,11 @@ export class Dissemination {
     if (this.queue.size === 0) return;
     const targets = ctx.table.sample(ctx.profile.gossipFanout, (r) => isLive(r.status));
     for (const t of targets) {
-      const parts = this.queue.take(ctx.now, ctx.packetBytes - compoundOverhead(LIMITS.compoundPartsMax), 0, this.retransmitLimit(), LIMITS.compoundPartsMax);
+      const parts = this.queue.take(ctx.now, ctx.packetBytes - compoundOverhead(LIMITS.compoundPartsMax), this.retransmitLimit(), LIMITS.compoundPartsMax);
       if (parts.length === 0) break;
       ctx.out.push({ kind: 'send', to: { host: t.host, port: t.port }, bytes: encodeCompound(parts) });
     }
-    if (this.queue.size > 0) ctx.deadlines.set(TIMER.gossip, ctx.now + ctx.profile.gossipIntervalMs);
+    if (this.queue.size > 0) ctx.deadlines.set(TIMERS.gossip, ctx.now + ctx.profile.gossipIntervalMs);
   }
 
   private retransmitLimit(): number {
@@ -98,7 +109,7 @@ export class Dissemination {
     const { ctx } = this;
     let used = compoundOverhead(LIMITS.compoundPartsMax);
     for (const p of parts) used += p.length;
-    const extra = this.queue.take(ctx.now, ctx.packetBytes - used, 0, this.retransmitLimit(), LIMITS.compoundPartsMax - parts.length);
+    const extra = this.queue.take(ctx.now, ctx.packetBytes - used, this.retransmitLimit(), LIMITS.compoundPartsMax - parts.length);
     ctx.out.push({ kind: 'send', to: { host: to.host, port: to.port }, bytes: encodeCompound(extra.length > 0 ? parts.concat(extra) : parts) });
   }
 }

@@ -2,6 +2,13 @@
  * Every bound in swimd, stated once. Anything that grows with untrusted input is capped here,
  * and the caps are documented in the README ("Limits").
  */
+/** Bytes of a cluster label (see LIMITS.clusterLabelBytesMax); named here because wrapBytesMax builds on it. */
+const CLUSTER_LABEL_BYTES_MAX = 64;
+/** Labelled header: type, length, then the label. */
+const LABEL_HEADER_BYTES = 3;
+/** Encryption envelope: 2 header + 12 nonce + 16 tag. */
+const ENVELOPE_BYTES = 2 + 12 + 16;
+
 export const LIMITS = {
   /** Default UDP payload size; fits a 1500-byte Ethernet MTU with IP/UDP headers and room to spare. */
   packetBytesDefault: 1400,
@@ -20,16 +27,30 @@ export const LIMITS = {
   /** Bytes of one push-pull stream (request or reply). */
   streamBytesMax: 8 * 1024 * 1024,
   /** Bytes of a cluster label, in config and in the labelled header (type 15). */
-  clusterLabelBytesMax: 64,
+  clusterLabelBytesMax: CLUSTER_LABEL_BYTES_MAX,
   /**
    * Most bytes the daemon's transport layer adds around a packet or stream payload: the labelled
    * header (3 + label) and the encryption envelope (2 header + 12 nonce + 16 tag).
    */
-  wrapBytesMax: 3 + 64 + 30,
+  wrapBytesMax: LABEL_HEADER_BYTES + CLUSTER_LABEL_BYTES_MAX + ENVELOPE_BYTES,
   /** Members tracked by one node, counting dead and left members not yet reaped (equal to the push-pull cap, so a full state always fits). */
   membersMax: 10_000,
   /** Pending updates in the dissemination queue; the oldest, most-sent are dropped beyond it. */
   broadcastQueueMax: 4096,
+  /** Share of a packet's budget membership updates may fill while catalog updates wait in the queue. */
+  queueMemberShare: 0.75,
+  /** Queued updates of one kind passed over for not fitting before a packet stops looking (a queue of large parts must not make every packet O(queue)). */
+  queueScanSkipsMax: 32,
+  /** Room left in a packet, bytes, below which no queued update is looked for. */
+  queuePartBytesMin: 8,
+  /** Packets one forward batch of fresh updates may send to each target; the queue carries the rest. */
+  forwardPacketsMax: 4,
+  /**
+   * A suspect that answered one of our probes after the suspicion began is alive, whatever the
+   * gossip says; its refutation has only not reached us yet. Its death is put off by one probe
+   * interval at a time, at most this many times, while we keep probing it with the suspicion.
+   */
+  suspicionPostponementsMax: 10,
   /** Probes in flight (direct and indirect, including those relayed for others). */
   pendingProbesMax: 1024,
   /**
@@ -112,3 +133,14 @@ export const LIMITS = {
 } as const;
 
 export type Limits = typeof LIMITS;
+
+// Relations between the bounds above that other code relies on, checked once at load.
+assertLimit(LIMITS.membersMax === LIMITS.pushPullMembersMax, 'a full member list must fit one push-pull state: membersMax === pushPullMembersMax');
+assertLimit(2 * LIMITS.pushPullServiceBytesMax <= LIMITS.streamBytesMax, 'a catalog page must leave half a stream for the member list');
+assertLimit(LIMITS.packetBytesMin <= LIMITS.packetBytesDefault && LIMITS.packetBytesDefault <= LIMITS.packetBytesMax, 'packetBytesMin <= packetBytesDefault <= packetBytesMax');
+assertLimit(LIMITS.serviceReserveBytes < LIMITS.packetBytesMin, 'a service entry must have room in the smallest packet');
+assertLimit(LIMITS.queueMemberShare > 0 && LIMITS.queueMemberShare < 1, 'membership and the catalog both get a share of a packet');
+
+function assertLimit(holds: boolean, relation: string): void {
+  if (!holds) throw new Error(`protocol limits are inconsistent: ${relation}`);
+}

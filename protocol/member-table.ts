@@ -20,12 +20,20 @@ export function isLive(status: MemberStatus): boolean {
   return status === 'alive' || status === 'suspect';
 }
 
+/** Random choice among members, and the cluster size every timeout and fanout scales with. */
+export interface MemberSampler {
+  /** Alive and suspect members, self included. */
+  readonly liveCount: number;
+  /** Up to k distinct members other than self and `exclude`, chosen uniformly, that pass `accept`. */
+  sample(k: number, accept: (r: MemberRecord) => boolean, exclude?: string): MemberRecord[];
+}
+
 /**
  * All known members (self included), with a live count kept incrementally so that the cluster size
  * used by every timeout and fanout is O(1), and the probe order: a shuffled round robin over the
  * other live members, reshuffled each round, with newcomers dropped in at a random later position.
  */
-export class MemberTable {
+export class MemberTable implements MemberSampler {
   private readonly records = new Map<string, MemberRecord>();
   private live = 0;
   private probeOrder: string[] = [];
@@ -57,6 +65,7 @@ export class MemberTable {
     this.records.set(r.name, r);
     this.names.push(r.name);
     if (isLive(r.status)) this.live++;
+    this.checkLiveCount();
     if (r.name !== this.selfName && isLive(r.status)) {
       // Random position in the rest of this round, so a newcomer is probed within one round.
       this.probeOrder.push(r.name);
@@ -78,6 +87,7 @@ export class MemberTable {
     const nowLive = isLive(status);
     if (wasLive && !nowLive) this.live--;
     if (!wasLive && nowLive) this.live++;
+    this.checkLiveCount();
     if (r.status !== status || r.incarnation !== incarnation) r.changedAt = now;
     r.status = status;
     r.incarnation = incarnation;
@@ -88,8 +98,16 @@ export class MemberTable {
     if (r === undefined) return;
     if (isLive(r.status)) this.live--;
     this.records.delete(name);
+    this.checkLiveCount();
     if (this.names.length > 2 * this.records.size + 16) {
       this.names = this.names.filter((n) => this.records.has(n));
+    }
+  }
+
+  /** The live count is kept by hand on every change; a slip would skew every timeout and fanout. */
+  private checkLiveCount(): void {
+    if (this.live < 0 || this.live > this.records.size) {
+      throw new Error(`member table: live count ${this.live} outside [0, ${this.records.size}]`);
     }
   }
 

@@ -3,21 +3,17 @@ import { MEMBER_KEY_PREFIX } from './broadcast-queue.js';
 import { encodePart } from './codec.js';
 import type { Dissemination } from './dissemination.js';
 import { LIMITS } from './limits.js';
+import { LAST_CHANCE_OFFSETS } from './profiles.js';
 import type { ClaimVerdict } from './name-claims.js';
 import { isLive, type MemberRecord, viewOf } from './member-table.js';
 import type { AliveMsg, DeadMsg, LeaveMsg, MemberState, MemberStatus, SuspectMsg } from './messages.js';
-import { type NodeContext, TIMER } from './node-context.js';
+import type { NodeContext } from './node-context.js';
+import { memberStates } from './member-state.js';
 import { isNewer, isSameOrNewer, newest, serialDistance, serialNext } from './serial.js';
 import { Suspicion, suspicionTimeouts } from './suspicion.js';
 
-/** Last-chance probes before a suspicion expires, at these multiples of the probe timeout before it. */
-const LAST_CHANCE_OFFSETS = [8, 6, 4, 3, 2, 1] as const;
-/**
- * A suspect that answered one of our probes after the suspicion began is alive, whatever the
- * gossip says; its refutation has only not reached us yet. Its death is put off by one probe
- * interval at a time, at most this many times, while we keep probing it with the suspicion.
- */
-const POSTPONEMENTS_MAX = 10;
+/** What membership uses of its node's shared state. */
+export type MembershipContext = Readonly<Pick<NodeContext, 'awareness' | 'deadlines' | 'name' | 'now' | 'out' | 'profile' | 'selfRecord' | 'stats' | 'table'>>;
 
 export interface MembershipHooks {
   /** A member's status changed (the catalog adjusts the views of its service instances). */
@@ -47,7 +43,7 @@ export class Membership {
   /** While merging a peer's state: the peer's name (its own record there is never stale news). */
   private mergeSource: string | null = null;
 
-  constructor(private readonly ctx: NodeContext, private readonly diss: Dissemination, private readonly hooks: MembershipHooks) {}
+  constructor(private readonly ctx: MembershipContext, private readonly diss: Dissemination, private readonly hooks: MembershipHooks) {}
 
   private get name(): string {
     return this.ctx.name;
@@ -248,8 +244,8 @@ export class Membership {
 
   dropSuspicion(name: string): void {
     if (this.suspicions.delete(name)) {
-      this.ctx.deadlines.clear(TIMER.suspicionPrefix + name);
-      this.ctx.deadlines.clear(TIMER.lastChancePrefix + name);
+      this.ctx.deadlines.clear({ kind: 'suspicion', member: name });
+      this.ctx.deadlines.clear({ kind: 'last-chance', member: name });
     }
   }
 
@@ -316,27 +312,15 @@ export class Membership {
     this.hooks.imported(rec);
   }
 
+  /** This node's member list as a push-pull state carries it. */
   fullState(): MemberState[] {
-    const out: MemberState[] = [];
-    for (const r of this.table.values()) {
-      if (out.length >= LIMITS.pushPullMembersMax) break;
-      const m: MemberState = { name: r.name, host: r.host, port: r.port, incarnation: r.incarnation, status: r.status };
-      if (r.status === 'dead' || r.status === 'left') {
-        const age = Math.floor(this.now - r.changedAt);
-        // Due to be reaped: a peer must not take it up again.
-        if (age >= this.profile.reapAfterMs && r !== this.selfRecord) continue;
-        out.push({ ...m, ageMs: Math.min(LIMITS.memberAgeMsMax, Math.max(0, age)) });
-      } else {
-        out.push(m);
-      }
-    }
-    return out;
+    return memberStates(this.table.values(), this.selfRecord, this.now, this.profile.reapAfterMs);
   }
 
   // ---- Suspicion timers ---------------------------------------------------------------------
 
   private scheduleSuspicion(name: string, s: Suspicion): void {
-    this.ctx.deadlines.set(TIMER.suspicionPrefix + name, s.deadline());
+    this.ctx.deadlines.set({ kind: 'suspicion', member: name }, s.deadline());
     this.scheduleLastChance(name, s);
   }
 
@@ -350,11 +334,11 @@ export class Membership {
     for (const k of LAST_CHANCE_OFFSETS) {
       const at = deadline - k * this.profile.probeTimeoutMs;
       if (at > this.now && at > s.startedAt) {
-        this.ctx.deadlines.set(TIMER.lastChancePrefix + name, at);
+        this.ctx.deadlines.set({ kind: 'last-chance', member: name }, at);
         return;
       }
     }
-    this.ctx.deadlines.clear(TIMER.lastChancePrefix + name);
+    this.ctx.deadlines.clear({ kind: 'last-chance', member: name });
   }
 
   onLastChance(name: string): void {
@@ -370,11 +354,11 @@ export class Membership {
     const s = this.suspicions.get(name);
     this.suspicions.delete(name);
     if (r === undefined || s === undefined || r.status !== 'suspect' || r.incarnation !== s.incarnation) return;
-    if (s.postponements < POSTPONEMENTS_MAX && this.hooks.heardFrom(name, s.startedAt)) {
+    if (s.postponements < LIMITS.suspicionPostponementsMax && this.hooks.heardFrom(name, s.startedAt)) {
       s.postponements++;
       s.postponedUntil = this.now + this.profile.probeIntervalMs;
       this.suspicions.set(name, s);
-      this.ctx.deadlines.set(TIMER.suspicionPrefix + name, s.postponedUntil);
+      this.ctx.deadlines.set({ kind: 'suspicion', member: name }, s.postponedUntil);
       this.hooks.probeWithSuspicion(r);
       return;
     }

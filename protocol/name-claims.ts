@@ -4,8 +4,11 @@ import type { Dissemination } from './dissemination.js';
 import { LIMITS } from './limits.js';
 import { isLive, type MemberTable } from './member-table.js';
 import type { MemberState } from './messages.js';
-import { type NodeContext, TIMER } from './node-context.js';
+import type { NodeContext } from './node-context.js';
 import { newest } from './serial.js';
+
+/** What the name-claim checks uses of its node's shared state. */
+export type NameClaimsContext = Readonly<Pick<NodeContext, 'awareness' | 'deadlines' | 'name' | 'nextSeq' | 'now' | 'out' | 'profile' | 'selfRecord' | 'uptimeMs'>>;
 
 /** What to do with an alive claim of our own name at another address. */
 export type ClaimVerdict =
@@ -43,7 +46,7 @@ export class NameClaims {
   private readonly silent = new Map<string, number>();
 
   constructor(
-    private readonly ctx: NodeContext,
+    private readonly ctx: NameClaimsContext,
     private readonly diss: Dissemination,
     /** A check begins: our queued catalog entries must not reach members that hold the other process. */
     private readonly onContested: () => void,
@@ -88,7 +91,7 @@ export class NameClaims {
     if (c === undefined) return true;
     this.conflicts.set(key, c.other);
     // The other process may go away; look again now and then, so the conflict does not outlive it.
-    this.ctx.deadlines.set(TIMER.claimRecheckPrefix + key, this.ctx.now + this.recheckMs());
+    this.ctx.deadlines.set({ kind: 'claim-recheck', address: key }, this.ctx.now + this.recheckMs());
     const stepAside = this.decide(c.phase, c.other, otherUptimeMs);
     if (!c.known || stepAside) this.report(c.other, c.phase, stepAside);
     if (stepAside) this.onStepAside();
@@ -119,7 +122,7 @@ export class NameClaims {
       this.onContested();
     }
     this.conflicts.set(key, other);
-    this.ctx.deadlines.set(TIMER.claimRecheckPrefix + key, this.ctx.now + this.recheckMs());
+    this.ctx.deadlines.set({ kind: 'claim-recheck', address: key }, this.ctx.now + this.recheckMs());
     const phase = pending?.phase ?? 'running';
     const stepAside = this.decide(phase, other, otherUptimeMs);
     if (!known || stepAside) this.report(other, phase, stepAside);
@@ -183,9 +186,9 @@ export class NameClaims {
     if (!known) this.onContested();
     this.sendPing(c);
     const timeout = this.ctx.awareness.scale(this.ctx.profile.probeTimeoutMs);
-    this.ctx.deadlines.set(TIMER.claimTimeoutPrefix + seq, this.ctx.now + timeout);
+    this.ctx.deadlines.set({ kind: 'claim-timeout', seq }, this.ctx.now + timeout);
     // A second ping halfway, as probes do: one lost datagram must not pass for silence.
-    this.ctx.deadlines.set(TIMER.claimRetryPrefix + seq, this.ctx.now + timeout / 2);
+    this.ctx.deadlines.set({ kind: 'claim-retry', seq }, this.ctx.now + timeout / 2);
   }
 
   private endCheck(key: string): Check | undefined {
@@ -193,8 +196,8 @@ export class NameClaims {
     if (c === undefined) return undefined;
     this.checks.delete(key);
     this.checkBySeq.delete(c.seq);
-    this.ctx.deadlines.clear(TIMER.claimTimeoutPrefix + c.seq);
-    this.ctx.deadlines.clear(TIMER.claimRetryPrefix + c.seq);
+    this.ctx.deadlines.clear({ kind: 'claim-timeout', seq: c.seq });
+    this.ctx.deadlines.clear({ kind: 'claim-retry', seq: c.seq });
     return c;
   }
 

@@ -4,7 +4,7 @@ import { LIMITS } from './limits.js';
 import type { MemberRecord, MemberTable } from './member-table.js';
 import type { Profile } from './profiles.js';
 import type { Rng } from './rng.js';
-import type { Deadlines } from './timers.js';
+import type { TimerSet } from './timers.js';
 
 /** Counters a node keeps about its own protocol activity (exported as metrics by the daemon). */
 export interface NodeStats {
@@ -20,27 +20,8 @@ export interface NodeStats {
   probesInconclusive: number;
 }
 
-/** Timer keys. Per-member and per-request timers append a name or number to a prefix. */
-export const TIMER = {
-  probe: 'probe',
-  probeTimeout: 'probe-timeout',
-  probeRetry: 'probe-retry',
-  gossip: 'gossip',
-  forward: 'forward',
-  pushPull: 'push-pull',
-  joinRetry: 'join-retry',
-  reconnect: 'reconnect',
-  reap: 'reap',
-  suspicionPrefix: 's:',
-  lastChancePrefix: 'lc:',
-  relayPrefix: 'r:',
-  /** A check of another address claiming our name: its timeout, its retry, its periodic re-check. */
-  claimTimeoutPrefix: 'nc:',
-  claimRetryPrefix: 'ncr:',
-  claimRecheckPrefix: 'ncc:',
-} as const;
-
-const SEQ_MOD = 2 ** 32;
+/** Request ids wrap past LIMITS.seqMax, as they are unsigned 32-bit on the wire. */
+const SEQ_MOD = LIMITS.seqMax + 1;
 
 /**
  * State shared by the parts of one node (membership, probing, dissemination, catalog): the clock
@@ -58,7 +39,7 @@ export class NodeContext {
     readonly rng: Rng,
     readonly table: MemberTable,
     readonly selfRecord: MemberRecord,
-    readonly deadlines: Deadlines,
+    readonly deadlines: TimerSet,
     readonly awareness: Awareness,
     readonly stats: NodeStats,
     now: number,

@@ -1,55 +1,35 @@
 import type { Address } from './address.js';
-import { AntiEntropy, type EncodedState, type StateRequest } from './anti-entropy.js';
+import { AntiEntropy } from './anti-entropy.js';
 import { Awareness } from './awareness.js';
 import { Barriers } from './barrier.js';
-import { MEMBER_KEY_PREFIX } from './broadcast-queue.js';
 import type { ServiceSpec } from './catalog.js';
-import type { CatalogHost } from './catalog-host.js';
-import { decodePacket, decodePushPull, encodePushPull } from './codec.js';
+import { nodeCatalogHost } from './catalog-host.js';
+import type { CoreNode, CoreResult } from './core.js';
+import { decodePacket, decodePushPull } from './codec.js';
 import { Dissemination } from './dissemination.js';
+import { FullState } from './full-state.js';
 import type { Effect, MemberView, ServiceView } from './effects.js';
 import { LIMITS } from './limits.js';
-import { isLive, type MemberRecord, MemberTable, viewOf } from './member-table.js';
-import type { GossipMsg, Health, MemberState, PushPullMsg, ServiceMsg } from './messages.js';
-import { NodeContext, type NodeStats, TIMER } from './node-context.js';
+import { type MemberRecord, MemberTable, viewOf } from './member-table.js';
+import type { GossipMsg, Health, MemberState, ServiceMsg } from './messages.js';
+import { NodeContext, type NodeStats } from './node-context.js';
 import { Membership } from './membership.js';
-import { claimsLiveNameElsewhere, NameClaims } from './name-claims.js';
+import { NameClaims } from './name-claims.js';
 import { Prober } from './prober.js';
-import type { Profile } from './profiles.js';
+import type { SwimNodeOptions } from './node-options.js';
+import { barrierRetryMs } from './profiles.js';
 import { ReapedAddresses } from './reaped-addresses.js';
-import { isExpired, Reaper } from './reaper.js';
+import { Reaper } from './reaper.js';
 import { Rng } from './rng.js';
 import { toSerial } from './serial.js';
 import { ServiceGossip } from './service-gossip.js';
-import { Deadlines } from './timers.js';
+import { Deadlines, type Timer, TIMERS, unknownTimer } from './timers.js';
 
 export type { NodeStats } from './node-context.js';
+export type { SwimNodeOptions } from './node-options.js';
 
 /** Separates the barrier's per-process draws from the node's main random stream (same seed). */
 const BARRIER_LIFE_SALT = 0x6c69_6665;
-
-export interface SwimNodeOptions {
-  readonly name: string;
-  /** The address other members reach this node at (the advertised address). */
-  readonly host: string;
-  readonly port: number;
-  readonly profile: Profile;
-  /** Seed of the node's random source. */
-  readonly seed: number;
-  /** Current time, ms (any monotonic epoch; the simulator starts at 0). */
-  readonly now: number;
-  /** Lowest incarnation to start from (persisted by the daemon so a restart refutes a stale death). */
-  readonly incarnation?: number;
-  /** Datagram size limit; defaults to LIMITS.packetBytesDefault. */
-  readonly packetBytes?: number;
-  /** Version counter of this node's own catalog entries to continue from (persisted by the daemon). */
-  readonly catalogRevision?: number;
-  /**
-   * Bytes of catalog entries one push-pull state carries; defaults to (and never exceeds)
-   * LIMITS.pushPullServiceBytesMax. Smaller only to exercise paging without megabytes of entries.
-   */
-  readonly pushPullServiceBytes?: number;
-}
 
 /**
  * The SWIM state machine of one node, with Lifeguard's refinements, and the node's service catalog.
@@ -58,7 +38,7 @@ export interface SwimNodeOptions {
  * changes in membership.ts, full-state exchanges in anti-entropy.ts, the catalog in
  * service-gossip.ts and barrier.ts; this file holds the node's state and routes its inputs.
  */
-export class SwimNode {
+export class SwimNode implements CoreNode {
   readonly name: string;
   readonly stats: NodeStats = {
     probesSent: 0, probesFailed: 0, indirectProbesSent: 0, suspicionsRaised: 0, suspicionsRefuted: 0,
@@ -66,7 +46,6 @@ export class SwimNode {
   };
 
   private readonly ctx: NodeContext;
-  private readonly profile: Profile;
   private readonly table: MemberTable;
   private readonly selfRecord: MemberRecord;
   private readonly deadlines = new Deadlines();
@@ -83,12 +62,12 @@ export class SwimNode {
    */
   private yielded = false;
   private readonly antiEntropy: AntiEntropy;
+  private readonly fullState: FullState;
   private readonly reapedAddresses = new ReapedAddresses();
   private readonly reaper: Reaper;
 
   constructor(opts: SwimNodeOptions) {
     this.name = opts.name;
-    this.profile = opts.profile;
     const packetBytes = Math.min(LIMITS.packetBytesMax, Math.max(LIMITS.packetBytesMin, opts.packetBytes ?? LIMITS.packetBytesDefault));
     const rng = new Rng(opts.seed);
     this.awareness = new Awareness(opts.profile.awarenessMax);
@@ -117,16 +96,17 @@ export class SwimNode {
       this.antiEntropy.exchangeNow();
     }, () => this.stepAside());
     this.prober = new Prober(this.ctx, this.diss, (t) => this.membership.applySuspect({ type: 'suspect', name: t.name, incarnation: t.incarnation, from: this.name }));
-    const host = this.catalogHost();
+    const host = nodeCatalogHost(this.ctx, this.diss, () => this.claims.contested);
     const stateBytes = Math.max(1, Math.min(LIMITS.pushPullServiceBytesMax, opts.pushPullServiceBytes ?? LIMITS.pushPullServiceBytesMax));
     this.catalog = new ServiceGossip(host, packetBytes, toSerial(opts.catalogRevision ?? 0), stateBytes);
     // Drawn from a stream of its own so the node's other random choices stay as they were.
     const lifeRng = new Rng(opts.seed ^ BARRIER_LIFE_SALT);
-    this.barriers = new Barriers(host, this.catalog, 2 * opts.profile.gossipIntervalMs, { life: lifeRng.nextU32(), firstRequestId: lifeRng.nextU32() });
-    this.antiEntropy = new AntiEntropy(this.ctx, (request) => this.encodeState(request), () => this.membership.leaving, this.reapedAddresses);
+    this.barriers = new Barriers(host, this.catalog, barrierRetryMs(opts.profile), { life: lifeRng.nextU32(), firstRequestId: lifeRng.nextU32() });
+    this.fullState = new FullState(opts.name, this.table, this.membership, this.catalog);
+    this.antiEntropy = new AntiEntropy(this.ctx, (request) => this.fullState.encode(request), () => this.membership.leaving, this.reapedAddresses);
     this.membership.enqueue(this.membership.aliveOf(this.selfRecord), false);
     // Stagger the first probe so nodes started together do not probe in lockstep.
-    this.deadlines.set(TIMER.probe, opts.now + rng.int(opts.profile.probeIntervalMs));
+    this.deadlines.set(TIMERS.probe, opts.now + rng.int(opts.profile.probeIntervalMs));
     this.antiEntropy.start(opts.now);
     this.reaper = new Reaper(this.ctx, this.catalog, this.diss, this.membership, this.prober, this.reapedAddresses);
     this.reaper.start(opts.now);
@@ -175,19 +155,19 @@ export class SwimNode {
   }
 
   /** A push-pull stream request arrived; returns the reply to write back (null: close without reply). */
-  handlePushPull(now: number, from: Address, bytes: Uint8Array): { reply: Uint8Array | null; effects: Effect[] } {
-    if (this.yielded) return { reply: null, effects: [] };
+  handlePushPull(now: number, from: Address, bytes: Uint8Array): CoreResult<Uint8Array | null> {
+    if (this.yielded) return { value: null, effects: [] };
     this.begin(now);
     const decoded = decodePushPull(bytes);
     if (!decoded.ok) {
       this.out.push({ kind: 'rejected', reason: decoded.reason, detail: decoded.detail });
-      return { reply: null, effects: this.flush() };
+      return { value: null, effects: this.flush() };
     }
-    this.mergeState(decoded.value.source, decoded.value.members, decoded.value.services);
+    this.fullState.merge(decoded.value.source, decoded.value.members, decoded.value.services);
     // The page asked for (an older agent asks for none: the first).
-    const reply = this.encodeState({ join: false, pageFrom: decoded.value.pageFrom, withOwnState: true }).bytes;
+    const value = this.fullState.encode({ join: false, pageFrom: decoded.value.pageFrom, withOwnState: true }).bytes;
     void from;
-    return { reply, effects: this.flush() };
+    return { value, effects: this.flush() };
   }
 
   /** The reply to a push-pull we started. */
@@ -199,7 +179,7 @@ export class SwimNode {
       this.out.push({ kind: 'rejected', reason: decoded.reason, detail: decoded.detail });
       return this.flush();
     }
-    this.mergeState(decoded.value.source, decoded.value.members, decoded.value.services);
+    this.fullState.merge(decoded.value.source, decoded.value.members, decoded.value.services);
     this.antiEntropy.onReply(from, decoded.value.source, decoded.value.moreAfter);
     return this.flush();
   }
@@ -218,10 +198,10 @@ export class SwimNode {
     this.begin(now);
     // Every deadline popped here is handled even if one handler throws: its own half-built
     // effects are dropped, the failure is reported as an effect, and the rest still run.
-    for (const { key, at } of this.deadlines.due(now)) {
+    for (const { timer, key, at } of this.deadlines.due(now)) {
       const mark = this.out.length;
       try {
-        this.onDeadline(key, at);
+        this.onDeadline(timer, at);
       } catch (err) {
         this.out.length = mark;
         this.out.push({ kind: 'rejected', reason: 'internal_error', detail: `timer ${key}: ${describeError(err)}` });
@@ -230,23 +210,26 @@ export class SwimNode {
     return this.flush();
   }
 
-  private onDeadline(key: string, at: number): void {
-    if (key === TIMER.probe) this.prober.onProbeTick(at, this.membership.leaving);
-    else if (key === TIMER.probeTimeout) this.prober.onProbeTimeout();
-    else if (key === TIMER.probeRetry) this.prober.onProbeRetry();
-    else if (key === TIMER.gossip) this.diss.onGossipTick();
-    else if (key === TIMER.forward) this.diss.flushForward();
-    else if (key === TIMER.pushPull) this.antiEntropy.onPushPullTick();
-    else if (key === TIMER.joinRetry) this.antiEntropy.onJoinRetry();
-    else if (key === TIMER.reap) this.reaper.onReap();
-    else if (key === TIMER.reconnect) this.antiEntropy.onReconnectTick();
-    else if (key.startsWith(TIMER.suspicionPrefix)) this.membership.onSuspicionTimeout(key.slice(TIMER.suspicionPrefix.length));
-    else if (key.startsWith(TIMER.lastChancePrefix)) this.membership.onLastChance(key.slice(TIMER.lastChancePrefix.length));
-    else if (key.startsWith(TIMER.relayPrefix)) this.prober.onRelayTimeout(Number(key.slice(TIMER.relayPrefix.length)));
-    else if (key.startsWith(TIMER.claimTimeoutPrefix)) this.claims.onTimeout(Number(key.slice(TIMER.claimTimeoutPrefix.length)));
-    else if (key.startsWith(TIMER.claimRetryPrefix)) this.claims.onRetry(Number(key.slice(TIMER.claimRetryPrefix.length)));
-    else if (key.startsWith(TIMER.claimRecheckPrefix)) this.claims.onRecheck(key.slice(TIMER.claimRecheckPrefix.length));
-    else this.barriers.onTimer(key);
+  private onDeadline(timer: Timer, at: number): void {
+    switch (timer.kind) {
+      case 'probe': return this.prober.onProbeTick(at, this.membership.leaving);
+      case 'probe-timeout': return this.prober.onProbeTimeout();
+      case 'probe-retry': return this.prober.onProbeRetry();
+      case 'gossip': return this.diss.onGossipTick();
+      case 'forward': return this.diss.flushForward();
+      case 'push-pull': return this.antiEntropy.onPushPullTick();
+      case 'join-retry': return this.antiEntropy.onJoinRetry();
+      case 'reap': return this.reaper.onReap();
+      case 'reconnect': return this.antiEntropy.onReconnectTick();
+      case 'suspicion': return this.membership.onSuspicionTimeout(timer.member);
+      case 'last-chance': return this.membership.onLastChance(timer.member);
+      case 'relay': return this.prober.onRelayTimeout(timer.seq);
+      case 'claim-timeout': return this.claims.onTimeout(timer.seq);
+      case 'claim-retry': return this.claims.onRetry(timer.seq);
+      case 'claim-recheck': return this.claims.onRecheck(timer.address);
+      case 'barrier-retry': return this.barriers.onRetry(timer.barrierId);
+      default: return unknownTimer(timer);
+    }
   }
 
   /**
@@ -322,34 +305,34 @@ export class SwimNode {
   // ---- Service catalog ------------------------------------------------------------------------
 
   /** Registers (or, with an existing id, updates) a service instance owned by this node. Throws CatalogError. */
-  registerService(now: number, spec: ServiceSpec): { service: ServiceView; effects: Effect[] } {
+  registerService(now: number, spec: ServiceSpec): CoreResult<ServiceView> {
     this.begin(now);
-    const service = this.catalog.register(spec);
-    return { service, effects: this.flush() };
+    const value = this.catalog.register(spec);
+    return { value, effects: this.flush() };
   }
 
   /** Deregisters an own instance, leaving a tombstone; returns its version. Throws CatalogError. */
-  deregisterService(now: number, id: string): { rev: number; effects: Effect[] } {
+  deregisterService(now: number, id: string): CoreResult<number> {
     this.begin(now);
-    const rev = this.catalog.deregister(id);
-    return { rev, effects: this.flush() };
+    const value = this.catalog.deregister(id);
+    return { value, effects: this.flush() };
   }
 
   /** Sets health and/or draining of an own instance; returns its version. Throws CatalogError. */
-  updateService(now: number, id: string, patch: { health?: Health; draining?: boolean }): { rev: number; effects: Effect[] } {
+  updateService(now: number, id: string, patch: { health?: Health; draining?: boolean }): CoreResult<number> {
     this.begin(now);
-    const rev = this.catalog.update(id, patch);
-    return { rev, effects: this.flush() };
+    const value = this.catalog.update(id, patch);
+    return { value, effects: this.flush() };
   }
 
   /**
    * Waits until every live member holds the current version of own entry `id` (or its tombstone);
    * the outcome arrives as a 'barrier' effect. Throws CatalogError.
    */
-  startBarrier(now: number, id: string, timeoutMs: number): { barrierId: number; effects: Effect[] } {
+  startBarrier(now: number, id: string, timeoutMs: number): CoreResult<number> {
     this.begin(now);
-    const barrierId = this.barriers.start(id, timeoutMs);
-    return { barrierId, effects: this.flush() };
+    const value = this.barriers.start(id, timeoutMs);
+    return { value, effects: this.flush() };
   }
 
   /** Every visible service instance, own ones included. */
@@ -404,59 +387,7 @@ export class SwimNode {
     }
   }
 
-  // ---- Full-state merge ---------------------------------------------------------------------
-
-  private mergeState(source: string, members: readonly MemberState[], services: readonly ServiceMsg[]): void {
-    // A peer that claims a live member's name at another address is a second process with that
-    // name: its own entries would overwrite or delete the other's, so they are not taken.
-    const impostor = source !== this.name && claimsLiveNameElsewhere(this.table, source, members);
-    this.membership.mergeFrom(source, members);
-    for (const m of services) if (!(impostor && m.node === source)) this.catalog.onService(m);
-  }
-
-  /** The member list is never paged: it is capped at membersMax, which one state always holds. */
-  private encodeState(r: StateRequest): EncodedState {
-    const page = r.withOwnState ? this.catalog.page(r.pageFrom) : { entries: [], moreAfter: undefined };
-    const msg: PushPullMsg = {
-      type: 'push-pull', join: r.join, source: this.name,
-      members: r.withOwnState ? this.membership.fullState() : [], services: page.entries,
-      ...(r.pageFrom === undefined ? {} : { pageFrom: r.pageFrom }),
-      ...(page.moreAfter === undefined ? {} : { moreAfter: page.moreAfter }),
-    };
-    return { bytes: encodePushPull(msg), moreAfter: page.moreAfter };
-  }
-
   // ---- Helpers ------------------------------------------------------------------------------
-
-  private catalogHost(): CatalogHost {
-    return {
-      name: this.name,
-      now: () => this.now,
-      memberStatus: (name) => this.table.get(name)?.status,
-      memberExported: (name) => {
-        const r = this.table.get(name);
-        return r !== undefined && !isExpired(this.ctx, r);
-      },
-      memberAddress: (name) => {
-        const r = this.table.get(name);
-        return r === undefined ? undefined : { host: r.host, port: r.port };
-      },
-      liveOthers: () => {
-        const out: string[] = [];
-        for (const r of this.table.values()) if (r !== this.selfRecord && isLive(r.status)) out.push(r.name);
-        return out;
-      },
-      disseminate: (key, part, forward) => this.diss.disseminate(key, part, forward),
-      withdraw: (key) => this.diss.forget(key),
-      send: (to, parts) => this.diss.send(to, parts),
-      serviceEvent: (event) => this.out.push({ kind: 'service', event }),
-      barrierEvent: (event) => this.out.push({ kind: 'barrier', event }),
-      setTimer: (key, at) => this.deadlines.set(key, at),
-      clearTimer: (key) => this.deadlines.clear(key),
-      reject: (reason, detail) => this.out.push({ kind: 'rejected', reason, detail }),
-      selfContested: () => this.claims.contested,
-    };
-  }
 
   private flush(): Effect[] {
     return this.ctx.flush();

@@ -4,8 +4,12 @@ import type { Dissemination } from './dissemination.js';
 import { LIMITS } from './limits.js';
 import { isLive, type MemberRecord } from './member-table.js';
 import type { AckMsg, PingMsg, PingReqMsg } from './messages.js';
-import { type NodeContext, TIMER } from './node-context.js';
+import type { NodeContext } from './node-context.js';
+import { TIMERS } from './timers.js';
 import { RELAY_NACK_SHARE, relayBudgetDefaultMs } from './profiles.js';
+
+/** What probing uses of its node's shared state. */
+export type ProberContext = Readonly<Pick<NodeContext, 'awareness' | 'deadlines' | 'name' | 'nextSeq' | 'now' | 'out' | 'profile' | 'selfRecord' | 'stats' | 'table' | 'uptimeMs'>>;
 
 interface ActiveProbe {
   readonly seq: number;
@@ -39,7 +43,7 @@ export class Prober {
   private readonly lastAnswer = new Map<string, number>();
 
   constructor(
-    private readonly ctx: NodeContext,
+    private readonly ctx: ProberContext,
     private readonly diss: Dissemination,
     /** Called when a probe of a live member failed: the node raises the suspicion. */
     private readonly onFailed: (target: MemberRecord) => void,
@@ -47,9 +51,9 @@ export class Prober {
 
   stop(): void {
     this.probe = null;
-    this.ctx.deadlines.clear(TIMER.probe);
-    this.ctx.deadlines.clear(TIMER.probeTimeout);
-    this.ctx.deadlines.clear(TIMER.probeRetry);
+    this.ctx.deadlines.clear(TIMERS.probe);
+    this.ctx.deadlines.clear(TIMERS.probeTimeout);
+    this.ctx.deadlines.clear(TIMERS.probeRetry);
   }
 
   onProbeTick(scheduledAt: number, leaving: boolean): void {
@@ -57,7 +61,7 @@ export class Prober {
     const late = ctx.now - scheduledAt > ctx.profile.probeIntervalMs;
     if (this.probe !== null) this.finishFailedProbe(late);
     if (leaving) return;
-    ctx.deadlines.set(TIMER.probe, ctx.now + ctx.awareness.scale(ctx.profile.probeIntervalMs));
+    ctx.deadlines.set(TIMERS.probe, ctx.now + ctx.awareness.scale(ctx.profile.probeIntervalMs));
     const target = ctx.table.nextProbeTarget();
     if (target === null) return;
     const seq = ctx.nextSeq();
@@ -71,8 +75,8 @@ export class Prober {
     }
     this.diss.send(target, parts);
     const timeout = ctx.awareness.scale(ctx.profile.probeTimeoutMs);
-    ctx.deadlines.set(TIMER.probeTimeout, ctx.now + timeout);
-    ctx.deadlines.set(TIMER.probeRetry, ctx.now + timeout / 2);
+    ctx.deadlines.set(TIMERS.probeTimeout, ctx.now + timeout);
+    ctx.deadlines.set(TIMERS.probeRetry, ctx.now + timeout / 2);
   }
 
   /**
@@ -99,7 +103,7 @@ export class Prober {
     }
     const helpers = ctx.table.sample(ctx.profile.indirectChecks, (r) => r.status === 'alive', p.target);
     // The verdict comes at the next probe tick; the relays must answer (even with a nack) before it.
-    const verdictAt = ctx.deadlines.at(TIMER.probe) ?? ctx.now;
+    const verdictAt = ctx.deadlines.at(TIMERS.probe) ?? ctx.now;
     const budgetMs = Math.min(LIMITS.probeBudgetMsMax, Math.max(0, Math.floor(verdictAt - ctx.now)));
     const req: PingReqMsg = {
       type: 'ping-req', seq: p.seq, target: target.name, targetHost: target.host, targetPort: target.port,
@@ -115,7 +119,7 @@ export class Prober {
     const { ctx } = this;
     const p = this.probe as ActiveProbe;
     this.probe = null;
-    ctx.deadlines.clear(TIMER.probeTimeout);
+    ctx.deadlines.clear(TIMERS.probeTimeout);
     if (late) {
       // We were not running when the answer was due (paused, overloaded): no verdict on the target.
       ctx.stats.probesInconclusive++;
@@ -157,7 +161,7 @@ export class Prober {
     this.diss.send({ host: msg.targetHost, port: msg.targetPort }, [encodePart(this.ping(seq, msg.target))]);
     // The nack must reach the requester before its verdict, or it counts against the requester's
     // own health as if this relay had never answered.
-    ctx.deadlines.set(TIMER.relayPrefix + seq, msg.wantNack ? ctx.now + budget * RELAY_NACK_SHARE : expiresAt);
+    ctx.deadlines.set({ kind: 'relay', seq }, msg.wantNack ? ctx.now + budget * RELAY_NACK_SHARE : expiresAt);
   }
 
   onAck(seq: number): void {
@@ -175,14 +179,14 @@ export class Prober {
       ctx.stats.probeRttCount++;
       ctx.awareness.apply(-1);
       this.probe = null;
-      ctx.deadlines.clear(TIMER.probeTimeout);
-      ctx.deadlines.clear(TIMER.probeRetry);
+      ctx.deadlines.clear(TIMERS.probeTimeout);
+      ctx.deadlines.clear(TIMERS.probeRetry);
       return;
     }
     const relay = this.relays.get(seq);
     if (relay !== undefined) {
       this.relays.delete(seq);
-      ctx.deadlines.clear(TIMER.relayPrefix + seq);
+      ctx.deadlines.clear({ kind: 'relay', seq });
       this.diss.send(relay.requester, [encodePart({ type: 'ack', seq: relay.requesterSeq })]);
     }
     // Any other ack is late or duplicated: harmless, not counted as hostile.
@@ -201,7 +205,7 @@ export class Prober {
       this.diss.send(relay.requester, [encodePart({ type: 'nack', seq: relay.requesterSeq })]);
       // A late ack can still beat the verdict: keep forwarding until the window closes.
       if (relay.expiresAt > this.ctx.now) {
-        this.ctx.deadlines.set(TIMER.relayPrefix + seq, relay.expiresAt);
+        this.ctx.deadlines.set({ kind: 'relay', seq }, relay.expiresAt);
         return;
       }
     }

@@ -132,11 +132,32 @@ export function isProfileName(s: string): s is Profile['name'] {
   return s === 'lan' || s === 'wan' || s === 'local';
 }
 
+/** Backoff cap of join retries while no seed has answered. */
+export const JOIN_RETRY_MAX_MS = 30_000;
+
+/**
+ * Bounds of the interval between reaper runs (a tenth of reapAfterMs within them): catalog
+ * collection runs at this pace even with nobody to reap.
+ */
+export const REAP_CHECK_MIN_MS = 1_000;
+export const REAP_CHECK_MAX_MS = 60_000;
+
+/**
+ * Last-chance probes of a suspect go out at the first of these multiples of the probe timeout before
+ * its suspicion expires that is still ahead.
+ */
+export const LAST_CHANCE_OFFSETS: readonly number[] = [8, 6, 4, 3, 2, 1];
+
 /**
  * A relay nacks once this share of the requester's remaining window has passed without an answer
  * from the target (Lifeguard, footnote 5), leaving the rest for the nack's trip back.
  */
 export const RELAY_NACK_SHARE = 0.8;
+
+/** Between rounds of a propagation barrier's confirmation requests: a couple of gossip rounds. */
+export function barrierRetryMs(p: Profile): number {
+  return 2 * p.gossipIntervalMs;
+}
 
 /**
  * The window a relay assumes when a ping-req does not say (older agents): a requester at full

@@ -2,13 +2,18 @@ import { MEMBER_KEY_PREFIX } from './broadcast-queue.js';
 import type { Dissemination } from './dissemination.js';
 import { type MemberRecord, viewOf } from './member-table.js';
 import type { Membership } from './membership.js';
-import { type NodeContext, TIMER } from './node-context.js';
+import type { NodeContext } from './node-context.js';
+import { TIMERS } from './timers.js';
 import type { Prober } from './prober.js';
+import { REAP_CHECK_MAX_MS, REAP_CHECK_MIN_MS } from './profiles.js';
 import type { ReapedAddresses } from './reaped-addresses.js';
 import type { ServiceGossip } from './service-gossip.js';
 
+/** What the reaper uses of its node's shared state. */
+export type ReaperContext = Readonly<Pick<NodeContext, 'deadlines' | 'now' | 'out' | 'profile' | 'selfRecord' | 'table'>>;
+
 /** True once a dead or left member is due to be forgotten (self never is). */
-export function isExpired(ctx: NodeContext, r: MemberRecord): boolean {
+export function isExpired(ctx: Readonly<Pick<NodeContext, 'now' | 'profile' | 'selfRecord'>>, r: MemberRecord): boolean {
   return (r.status === 'dead' || r.status === 'left') && r !== ctx.selfRecord && ctx.now - r.changedAt >= ctx.profile.reapAfterMs;
 }
 
@@ -20,7 +25,7 @@ export function isExpired(ctx: NodeContext, r: MemberRecord): boolean {
  */
 export class Reaper {
   constructor(
-    private readonly ctx: NodeContext,
+    private readonly ctx: ReaperContext,
     private readonly catalog: ServiceGossip,
     private readonly diss: Dissemination,
     private readonly membership: Membership,
@@ -30,19 +35,19 @@ export class Reaper {
 
   /** Longest time between reaps; catalog collection runs at this pace even with nobody to reap. */
   private checkInterval(): number {
-    return Math.max(1_000, Math.min(60_000, this.ctx.profile.reapAfterMs / 10));
+    return Math.max(REAP_CHECK_MIN_MS, Math.min(REAP_CHECK_MAX_MS, this.ctx.profile.reapAfterMs / 10));
   }
 
   start(now: number): void {
-    this.ctx.deadlines.set(TIMER.reap, now + this.checkInterval());
+    this.ctx.deadlines.set(TIMERS.reap, now + this.checkInterval());
   }
 
   /** A record changed at `changedAt` went dead or left (e.g. imported backdated): reap it on time. */
   dueAt(changedAt: number): void {
     const { ctx } = this;
     const due = Math.max(ctx.now, changedAt + ctx.profile.reapAfterMs);
-    const cur = ctx.deadlines.at(TIMER.reap);
-    if (cur === undefined || due < cur) ctx.deadlines.set(TIMER.reap, due);
+    const cur = ctx.deadlines.at(TIMERS.reap);
+    if (cur === undefined || due < cur) ctx.deadlines.set(TIMERS.reap, due);
   }
 
   onReap(): void {
@@ -56,7 +61,7 @@ export class Reaper {
       if (isExpired(ctx, r)) expired.push(r);
       else if ((r.status === 'dead' || r.status === 'left') && r !== ctx.selfRecord) next = Math.min(next, r.changedAt + ctx.profile.reapAfterMs);
     }
-    ctx.deadlines.set(TIMER.reap, Math.max(next, now + ctx.profile.probeIntervalMs));
+    ctx.deadlines.set(TIMERS.reap, Math.max(next, now + ctx.profile.probeIntervalMs));
     for (const r of expired) {
       // Left members said goodbye; only the dead may be on the other side of a partition.
       if (r.status === 'dead') this.reapedAddresses.add(r.name, r, now);

@@ -44,10 +44,6 @@ export class Suspicion {
     return true;
   }
 
-  get confirmations(): number {
-    return this.confirmers.size;
-  }
-
   deadline(): number {
     if (this.postponedUntil !== null) return this.postponedUntil;
     const { minMs, maxMs } = this.timeouts;

@@ -37,7 +37,7 @@ function startBarrier(sim: Simulator, owner: string, id: string, timeoutMs: numb
   const from = sim.barriers.length;
   sim.act(owner, (node, now) => {
     const r = node.startBarrier(now, id, timeoutMs);
-    barrierId = r.barrierId;
+    barrierId = r.value;
     return r.effects;
   });
   return () => sim.barriers.slice(from).find((b) => b.observer === owner && b.event.barrierId === barrierId)?.event ?? null;

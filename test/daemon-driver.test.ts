@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Address } from '../protocol/address.js';
-import type { Effect } from '../protocol/effects.js';
-import { type DrivenNode, Driver, type PushPullFn } from '../daemon/driver.js';
+import type { Effect, MemberView } from '../protocol/effects.js';
+import { Driver, type PushPullFn } from '../daemon/driver.js';
+import type { CoreNode, CoreResult } from '../protocol/core.js';
 import { AgentEvents } from '../daemon/events.js';
 import { DAEMON_LIMITS } from '../daemon/limits.js';
 import { silentLogger } from '../daemon/log.js';
@@ -12,7 +13,8 @@ const PEER: Address = { host: '127.0.0.1', port: 1 };
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** A core with a fixed tick period; every input and its time is recorded. */
-class FakeNode implements DrivenNode {
+class FakeNode implements CoreNode {
+  readonly name = 'fake';
   readonly calls: string[] = [];
   readonly tickTimes: number[] = [];
   next: number | null;
@@ -28,10 +30,11 @@ class FakeNode implements DrivenNode {
     if (this.throwOnPacket) throw new Error('boom');
     return [];
   }
-  handlePushPull(): { reply: Uint8Array | null; effects: Effect[] } { this.calls.push('push-pull'); return { reply: new Uint8Array([9]), effects: [] }; }
+  handlePushPull(): CoreResult<Uint8Array | null> { this.calls.push('push-pull'); return { value: new Uint8Array([9]), effects: [] }; }
   handlePushPullReply(_now: number, _from: Address, bytes: Uint8Array): Effect[] { this.calls.push(`reply:${bytes.length}`); return []; }
   handlePushPullFailed(): Effect[] { this.calls.push('failed'); return []; }
   leave(): Effect[] { this.calls.push('leave'); return []; }
+  members(): MemberView[] { return []; }
   nextDeadline(): number | null { return this.next; }
   tick(now: number): Effect[] {
     this.tickTimes.push(now);

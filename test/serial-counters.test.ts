@@ -160,9 +160,9 @@ test('own-entry echoes at 0xffffffff and far ahead: re-issued above the claim, e
   assert.equal(n.services().find((s) => s.id === 'web')?.port, 8080);
   // The counter did not jump with it: the other entry's next version is still newer than its own.
   const db = n.updateService(30, 'db', { health: 'warning' });
-  assert.ok(isNewer(db.rev, dbRev), `db ${dbRev} -> ${db.rev}`);
+  assert.ok(isNewer(db.value, dbRev), `db ${dbRev} -> ${db.value}`);
   const web = n.updateService(31, 'web', { health: 'warning' });
-  assert.ok(isNewer(web.rev, reissued), `web ${reissued} -> ${web.rev}`);
+  assert.ok(isNewer(web.value, reissued), `web ${reissued} -> ${web.value}`);
   assert.ok(n.catalogRevision() <= TOP);
   runTimers(n, 31, 5_000);
 });

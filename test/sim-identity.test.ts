@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Address } from '../protocol/address.js';
+import type { CoreResult } from '../protocol/core.js';
 import type { Effect, MemberView } from '../protocol/effects.js';
 import type { SwimNodeOptions } from '../protocol/node.js';
 import { Simulator } from '../protocol/sim/index.js';
@@ -39,8 +40,8 @@ class RecordingNode {
     return [{ kind: 'send', to: from, bytes: enc.encode(`re:${text}`) }];
   }
 
-  handlePushPull(): { reply: Uint8Array | null; effects: Effect[] } {
-    return { reply: null, effects: [] };
+  handlePushPull(): CoreResult<Uint8Array | null> {
+    return { value: null, effects: [] };
   }
 
   handlePushPullReply(): Effect[] {
@@ -48,6 +49,10 @@ class RecordingNode {
   }
 
   handlePushPullFailed(): Effect[] {
+    return [];
+  }
+
+  leave(): Effect[] {
     return [];
   }
 

@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Address } from '../protocol/address.js';
+import type { CoreResult } from '../protocol/core.js';
 import type { Effect, MemberView } from '../protocol/effects.js';
 import { SwimNode, type SwimNodeOptions } from '../protocol/node.js';
 import { Rng } from '../protocol/rng.js';
@@ -52,10 +53,10 @@ class EchoNode {
     return [];
   }
 
-  handlePushPull(now: number, from: Address, bytes: Uint8Array): { reply: Uint8Array | null; effects: Effect[] } {
+  handlePushPull(now: number, from: Address, bytes: Uint8Array): CoreResult<Uint8Array | null> {
     const text = dec.decode(bytes);
     this.log.push(`${now} pp-in ${from.host} ${text}`);
-    return { reply: this.refusePushPull ? null : enc.encode(`re:${text}`), effects: [] };
+    return { value: this.refusePushPull ? null : enc.encode(`re:${text}`), effects: [] };
   }
 
   handlePushPullReply(now: number, from: Address, bytes: Uint8Array): Effect[] {
@@ -65,6 +66,10 @@ class EchoNode {
 
   handlePushPullFailed(now: number, to: Address): Effect[] {
     this.log.push(`${now} pp-failed ${to.host}`);
+    return [];
+  }
+
+  leave(): Effect[] {
     return [];
   }
 

@@ -16,9 +16,9 @@ export function forwardFanout(n: number, profile: Profile): number {
   const d = new Dissemination(m.ctx);
   m.act(0, 0);
   d.disseminate('probe', new Uint8Array(16), true);
-  m.ctx.flush();
+  m.flush();
   d.flushForward();
-  return new Set(m.ctx.flush().filter((e) => e.kind === 'send').map((e) => (e.kind === 'send' ? e.to.host : ''))).size;
+  return new Set(m.flush().filter((e) => e.kind === 'send').map((e) => (e.kind === 'send' ? e.to.host : ''))).size;
 }
 
 /** Fewest forwarding hops after which n nodes can hold an update. */

@@ -76,7 +76,7 @@ export function runDissemination(o: BenchOptions, seed: number, progress: Progre
   };
 
   const carry = (now: number): void => {
-    for (const e of model.ctx.flush()) {
+    for (const e of model.flush()) {
       if (e.kind !== 'send') continue;
       packets++;
       bytes += e.bytes.length;

@@ -35,10 +35,7 @@ export class BarrierWaits {
       else if (e.barrierId === wanted) deliver?.(e);
     });
     try {
-      wanted = this.driver.invoke('barrier', (now) => {
-        const r = this.node.startBarrier(now, id, timeoutMs);
-        return { value: r.barrierId, effects: r.effects };
-      });
+      wanted = this.driver.invoke('barrier', (now) => this.node.startBarrier(now, id, timeoutMs));
     } catch (e) {
       off();
       return Promise.reject(e);

@@ -256,10 +256,7 @@ export class LocalServices implements ServicesApi {
     const prev = this.local.get(r.id);
     const keepCheck = prev !== undefined && sameCheck(prev.registration.check, r.check);
     const health: Health = r.check === null ? 'passing' : (keepCheck ? this.ownView(r.id)?.health : undefined) ?? 'critical';
-    const view = this.d.driver.invoke('register', (now) => {
-      const res = this.d.node.registerService(now, specOf(r, this.d.advertiseHost, health, draining));
-      return { value: res.service, effects: res.effects };
-    });
+    const view = this.d.driver.invoke('register', (now) => this.d.node.registerService(now, specOf(r, this.d.advertiseHost, health, draining)));
     this.local.set(r.id, { registration: r, source, draining });
     if (!keepCheck) {
       this.runner.remove(r.id);
@@ -269,10 +266,7 @@ export class LocalServices implements ServicesApi {
   }
 
   private removeLocal(id: string): number {
-    const rev = this.d.driver.invoke('deregister', (now) => {
-      const res = this.d.node.deregisterService(now, id);
-      return { value: res.rev, effects: res.effects };
-    });
+    const rev = this.d.driver.invoke('deregister', (now) => this.d.node.deregisterService(now, id));
     this.runner.remove(id);
     this.local.delete(id);
     return rev;
@@ -289,10 +283,7 @@ export class LocalServices implements ServicesApi {
   }
 
   private update(id: string, patch: { health?: Health; draining?: boolean }): number {
-    return this.d.driver.invoke('update', (now) => {
-      const res = this.d.node.updateService(now, id, patch);
-      return { value: res.rev, effects: res.effects };
-    });
+    return this.d.driver.invoke('update', (now) => this.d.node.updateService(now, id, patch));
   }
 
   private applyHealth(id: string, health: Health): void {

@@ -21,13 +21,13 @@ import {
   type RestartOptions,
   type SimEventRecord,
   type SimStats,
-  type SimulatedNode,
   type SimulatorOptions,
 } from './types.js';
+import type { CoreNode } from '../core.js';
 
 const defaultFactory: NodeFactory<SwimNode> = (opts) => new SwimNode(opts);
 
-export class SimEngine<N extends SimulatedNode = SwimNode> {
+export class SimEngine<N extends CoreNode = SwimNode> {
   readonly profile: Profile;
   readonly stats: SimStats = {
     events: 0, packetsSent: 0, bytesSent: 0, packetsDelivered: 0, bytesDelivered: 0, packetsDropped: 0,
@@ -197,7 +197,7 @@ export class SimEngine<N extends SimulatedNode = SwimNode> {
         let reply: Uint8Array | null = null;
         const requestEffects = this.guarded(s, 'push-pull request', () => {
           const r = s.node.handlePushPull(now, from.address, ev.op.bytes);
-          reply = r.reply;
+          reply = r.value;
           return r.effects;
         });
         this.carry(s, requestEffects);

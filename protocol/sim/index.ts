@@ -11,6 +11,5 @@ export {
   type SimBarrierRecord,
   type SimEventRecord,
   type SimStats,
-  type SimulatedNode,
   type SimulatorOptions,
 } from './types.js';

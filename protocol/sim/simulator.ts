@@ -9,9 +9,10 @@ import type { SwimNode } from '../node.js';
 import { SimEngine } from './engine.js';
 import type { LinkOverride, NetworkConfig } from './network.js';
 import { simHost, type NodeSlot } from './state.js';
-import type { AddNodeOptions, JoinAllOptions, RestartOptions, SimulatedNode } from './types.js';
+import type { CoreNode } from '../core.js';
+import type { AddNodeOptions, JoinAllOptions, RestartOptions } from './types.js';
 
-export class Simulator<N extends SimulatedNode = SwimNode> extends SimEngine<N> {
+export class Simulator<N extends CoreNode = SwimNode> extends SimEngine<N> {
   // ---- membership of the simulation -------------------------------------------------------------
 
   /**

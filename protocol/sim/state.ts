@@ -4,7 +4,7 @@
  * small object per event and nothing else.
  */
 import type { Address } from '../address.js';
-import type { SimulatedNode } from './types.js';
+import type { CoreNode } from '../core.js';
 
 /** A push-pull stream in flight. Whichever of reply, failure or timeout reaches the initiator first wins. */
 export interface PushPullOp {
@@ -42,7 +42,7 @@ export interface JoinEvent extends Base { readonly kind: 'join'; readonly epoch:
 export type Arrival = PacketEvent | PpRequestEvent | PpReplyEvent | PpFailedEvent | JoinEvent;
 export type SimEvent = WakeEvent | ResumeEvent | Arrival;
 
-export interface NodeSlot<N extends SimulatedNode> {
+export interface NodeSlot<N extends CoreNode> {
   readonly index: number;
   /** The simulator's handle of the node: unique in the simulation, and its member name unless given another. */
   readonly id: string;

@@ -1,29 +1,14 @@
 /** The simulator's public types: what it drives, how it is configured, what it reports. */
-import type { Address } from '../address.js';
-import type { BarrierEvent, Effect, MemberEvent, MemberView, NameConflict } from '../effects.js';
+import type { CoreNode } from '../core.js';
+import type { BarrierEvent, Effect, MemberEvent, NameConflict } from '../effects.js';
 import type { SwimNodeOptions } from '../node.js';
 import type { Profile } from '../profiles.js';
 
-/**
- * The part of the core the simulator drives. SwimNode satisfies it; tests of the simulator itself
- * plug in small fakes so that they do not depend on protocol behaviour.
- */
-export interface SimulatedNode {
-  readonly name: string;
-  join(now: number, seeds: readonly Address[]): Effect[];
-  handlePacket(now: number, from: Address, bytes: Uint8Array): Effect[];
-  handlePushPull(now: number, from: Address, bytes: Uint8Array): { reply: Uint8Array | null; effects: Effect[] };
-  handlePushPullReply(now: number, from: Address, bytes: Uint8Array): Effect[];
-  handlePushPullFailed(now: number, to: Address): Effect[];
-  tick(now: number): Effect[];
-  nextDeadline(): number | null;
-  members(): readonly MemberView[];
-}
 
 /** Builds a node; called on addNode and again, with a fresh seed, on every restart. */
-export type NodeFactory<N extends SimulatedNode> = (opts: SwimNodeOptions) => N;
+export type NodeFactory<N extends CoreNode> = (opts: SwimNodeOptions) => N;
 
-export interface SimulatorOptions<N extends SimulatedNode> {
+export interface SimulatorOptions<N extends CoreNode> {
   /** Seeds everything: the network's draws and, derived per node and per restart, each node's Rng. */
   readonly seed: number;
   /** Timing profile given to every node; default 'lan'. */

@@ -1,0 +1,37 @@
+import type { EncodedState, StateRequest } from './anti-entropy.js';
+import { encodePushPull } from './codec.js';
+import type { MemberTable } from './member-table.js';
+import type { Membership } from './membership.js';
+import type { MemberState, PushPullMsg, ServiceMsg } from './messages.js';
+import { claimsLiveNameElsewhere } from './name-claims.js';
+import type { ServiceGossip } from './service-gossip.js';
+
+/** A node's full state as push-pull exchanges it: what goes into one, and how a peer's is taken in. */
+export class FullState {
+  constructor(
+    private readonly name: string,
+    private readonly table: MemberTable,
+    private readonly membership: Membership,
+    private readonly catalog: ServiceGossip,
+  ) {}
+
+  merge(source: string, members: readonly MemberState[], services: readonly ServiceMsg[]): void {
+    // A peer that claims a live member's name at another address is a second process with that
+    // name: its own entries would overwrite or delete the other's, so they are not taken.
+    const impostor = source !== this.name && claimsLiveNameElsewhere(this.table, source, members);
+    this.membership.mergeFrom(source, members);
+    for (const m of services) if (!(impostor && m.node === source)) this.catalog.onService(m);
+  }
+
+  /** The member list is never paged: it is capped at membersMax, which one state always holds. */
+  encode(r: StateRequest): EncodedState {
+    const page = r.withOwnState ? this.catalog.page(r.pageFrom) : { entries: [], moreAfter: undefined };
+    const msg: PushPullMsg = {
+      type: 'push-pull', join: r.join, source: this.name,
+      members: r.withOwnState ? this.membership.fullState() : [], services: page.entries,
+      ...(r.pageFrom === undefined ? {} : { pageFrom: r.pageFrom }),
+      ...(page.moreAfter === undefined ? {} : { moreAfter: page.moreAfter }),
+    };
+    return { bytes: encodePushPull(msg), moreAfter: page.moreAfter };
+  }
+}

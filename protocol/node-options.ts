@@ -1,0 +1,25 @@
+import type { Profile } from './profiles.js';
+
+/** How a SwimNode starts. */
+export interface SwimNodeOptions {
+  readonly name: string;
+  /** The address other members reach this node at (the advertised address). */
+  readonly host: string;
+  readonly port: number;
+  readonly profile: Profile;
+  /** Seed of the node's random source. */
+  readonly seed: number;
+  /** Current time, ms (any monotonic epoch; the simulator starts at 0). */
+  readonly now: number;
+  /** Lowest incarnation to start from (persisted by the daemon so a restart refutes a stale death). */
+  readonly incarnation?: number;
+  /** Datagram size limit; defaults to LIMITS.packetBytesDefault. */
+  readonly packetBytes?: number;
+  /** Version counter of this node's own catalog entries to continue from (persisted by the daemon). */
+  readonly catalogRevision?: number;
+  /**
+   * Bytes of catalog entries one push-pull state carries; defaults to (and never exceeds)
+   * LIMITS.pushPullServiceBytesMax. Smaller only to exercise paging without megabytes of entries.
+   */
+  readonly pushPullServiceBytes?: number;
+}
