@@ -6,7 +6,7 @@ import type { BroadcastQueue } from '../../protocol/broadcast-queue.js';
 import type { ServiceSpec } from '../../protocol/catalog.js';
 import type { Effect } from '../../protocol/effects.js';
 import type { SwimNode } from '../../protocol/node.js';
-import type { Profile } from '../../protocol/profiles.js';
+import { barrierRetryMs as profileBarrierRetryMs, type Profile } from '../../protocol/profiles.js';
 import type { Deadlines } from '../../protocol/timers.js';
 
 /** Registers an own service instance; returns the effects of the call. */
@@ -22,23 +22,23 @@ export function deregisterService(node: SwimNode, now: number, id: string): Effe
 /** Starts a propagation barrier; returns its id and the effects of the call. */
 export function startBarrier(node: SwimNode, now: number, id: string, timeoutMs: number): { barrierId: number; effects: Effect[] } {
   const r = node.startBarrier(now, id, timeoutMs);
-  return { barrierId: r.barrierId, effects: r.effects };
+  return { barrierId: r.value, effects: r.effects };
 }
 
 /** The key type Deadlines takes. */
 export type DeadlineKey = Parameters<Deadlines['set']>[0];
 
-/** A deadline key distinct for each label. */
+/** A deadline key distinct for each label (a per-member timer, the label standing for the member). */
 export function deadlineKey(label: string): DeadlineKey {
-  return label;
+  return { kind: 'suspicion', member: label };
 }
 
 /** One take from the dissemination queue: parts that fit `budget` bytes, at most `maxParts`. */
 export function takeParts(q: BroadcastQueue, now: number, budget: number, limit: number, maxParts: number): Uint8Array[] {
-  return q.take(now, budget, 0, limit, maxParts);
+  return q.take(now, budget, limit, maxParts);
 }
 
 /** How often a propagation barrier asks the members that have not confirmed yet again. */
 export function barrierRetryMs(profile: Profile): number {
-  return 2 * profile.gossipIntervalMs;
+  return profileBarrierRetryMs(profile);
 }
