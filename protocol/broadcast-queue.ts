@@ -34,6 +34,15 @@ interface Pick {
   remaining: number;
   readonly picked: Set<Broadcast>;
   readonly expired: Set<Broadcast>;
+  /** Parts the packet carries already (sent explicitly): a queued copy is counted, not repeated. */
+  readonly carried: readonly Uint8Array[];
+  readonly alreadyCarried: Set<Broadcast>;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**
@@ -84,8 +93,8 @@ export class BroadcastQueue {
    * Picks updates whose encoded parts fit in `budget` bytes, membership first, least-sent first within a lane, and counts one transmission for each.
    * Updates that reach `limit` transmissions leave the queue.
    */
-  take(now: number, budget: number, limit: number, maxParts: number): Uint8Array[] {
-    const p: Pick = { now, maxParts, remaining: budget, picked: new Set(), expired: new Set() };
+  take(now: number, budget: number, limit: number, maxParts: number, carried: readonly Uint8Array[] = []): Uint8Array[] {
+    const p: Pick = { now, maxParts, remaining: budget, picked: new Set(), expired: new Set(), carried, alreadyCarried: new Set() };
     const catalogWaiting = this.catalog.size > 0;
     if (this.catalogFirst) {
       this.scan(this.catalog, p, 0);
@@ -104,17 +113,21 @@ export class BroadcastQueue {
     this.catalogFirst = catalogWaiting && !catalogPicked && p.picked.size > 0;
     for (const b of p.expired) this.remove(b.key);
     const out: Uint8Array[] = [];
-    for (const b of p.picked) {
-      out.push(b.part);
-      const lane = this.laneOf(b.key);
-      lane.bucket(b.transmits).delete(b.key);
-      b.transmits++;
-      if (b.transmits >= limit) {
-        this.byKey.delete(b.key);
-        lane.size--;
-      } else lane.bucket(b.transmits).set(b.key, b);
-    }
+    for (const b of p.picked) out.push(b.part);
+    for (const b of p.picked) this.countSent(b, limit);
+    // A queued update that the packet carries already goes out in it too: it counts as sent.
+    for (const b of p.alreadyCarried) this.countSent(b, limit);
     return out;
+  }
+
+  private countSent(b: Broadcast, limit: number): void {
+    const lane = this.laneOf(b.key);
+    lane.bucket(b.transmits).delete(b.key);
+    b.transmits++;
+    if (b.transmits >= limit) {
+      this.byKey.delete(b.key);
+      lane.size--;
+    } else lane.bucket(b.transmits).set(b.key, b);
   }
 
   /** Adds the least-sent updates of `lane` that fit, keeping `reserve` bytes of the budget unused. */
@@ -123,9 +136,13 @@ export class BroadcastQueue {
     for (const bucket of lane.buckets) {
       if (bucket === undefined || bucket.size === 0) continue;
       for (const b of bucket.values()) {
-        if (p.picked.has(b)) continue;
+        if (p.picked.has(b) || p.alreadyCarried.has(b)) continue;
         if (b.expiresAt <= p.now) {
           p.expired.add(b);
+          continue;
+        }
+        if (p.carried.length > 0 && p.carried.some((c) => sameBytes(c, b.part))) {
+          p.alreadyCarried.add(b);
           continue;
         }
         if (p.picked.size >= p.maxParts || p.remaining - reserve < LIMITS.queuePartBytesMin) return;

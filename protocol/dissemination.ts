@@ -46,6 +46,9 @@ export class Dissemination {
     if (forward) {
       this.forwardPending.set(key, part);
       if (!ctx.deadlines.has(TIMERS.forward)) ctx.deadlines.set(TIMERS.forward, ctx.now + ctx.profile.forwardBatchMs);
+    } else {
+      // A newer update about the same subject supersedes one still waiting for the forward batch.
+      this.forwardPending.delete(key);
     }
   }
 
@@ -109,7 +112,7 @@ export class Dissemination {
     const { ctx } = this;
     let used = compoundOverhead(LIMITS.compoundPartsMax);
     for (const p of parts) used += p.length;
-    const extra = this.queue.take(ctx.now, ctx.packetBytes - used, this.retransmitLimit(), LIMITS.compoundPartsMax - parts.length);
+    const extra = this.queue.take(ctx.now, ctx.packetBytes - used, this.retransmitLimit(), LIMITS.compoundPartsMax - parts.length, parts);
     ctx.out.push({ kind: 'send', to: { host: to.host, port: to.port }, bytes: encodeCompound(extra.length > 0 ? parts.concat(extra) : parts) });
   }
 }

@@ -143,11 +143,25 @@ test('refutation: a node that announced its leave refutes nothing', () => {
   assert.deepEqual(aliveSentTo(effects, B), []);
 });
 
-test('refutation: the datagram that answers the accuser carries the refutation once', { todo: 'the piggybacked queue repeats the part sent explicitly' }, () => {
+test('refutation: the datagram that answers the accuser carries the refutation once', () => {
   const n = accused(5);
   const effects = deliver(n, T, W, { type: 'suspect', name: 'self', incarnation: 5, from: 'b' });
   for (const d of sent(effects)) {
     const aboutSelf = d.parts.filter((p) => p.type === 'alive' && p.name === 'self');
     assert.equal(aboutSelf.length, 1, `datagram to ${d.to.host} carries ${aboutSelf.length} copies of the refutation`);
   }
+});
+
+test('a newer update queued without the fast path supersedes an older one still waiting for the forward batch', () => {
+  // An alive about a newcomer is forwarded on first receipt after forwardBatchMs; a suspicion of it
+  // arriving before that batch leaves makes the alive stale news: the batch must not carry it.
+  const n = accused(5);
+  const X = peerAddress(9);
+  const at = T + 10;
+  deliver(n, at, B, { type: 'alive', name: 'x', host: X.host, port: X.port, incarnation: 0 });
+  deliver(n, at, B, { type: 'suspect', name: 'x', incarnation: 0, from: 'b' });
+  assert.equal(n.member('x')?.status, 'suspect');
+  const batch = allEffects(runUntil(n, at + LAN.forwardBatchMs));
+  const stale = sent(batch).flatMap((d) => d.parts).filter((p) => p.type === 'alive' && p.name === 'x');
+  assert.deepEqual(stale, [], 'the superseded alive about x went out after x was suspected');
 });
