@@ -28,6 +28,11 @@ export function startBarrier(node: SwimNode, now: number, id: string, timeoutMs:
 /** The key type Deadlines takes. */
 export type DeadlineKey = Parameters<Deadlines['set']>[0];
 
+/** What came due, as (key, time) pairs, earliest first. */
+export function dueDeadlines(d: Deadlines, now: number): { key: DeadlineKey; at: number }[] {
+  return d.due(now).map((e) => ({ key: e.timer, at: e.at }));
+}
+
 /** A deadline key distinct for each label (a per-member timer, the label standing for the member). */
 export function deadlineKey(label: string): DeadlineKey {
   return { kind: 'suspicion', member: label };
