@@ -281,7 +281,7 @@ test('key file: first key primary, comments skipped, a readable-by-others file w
   const lines: string[] = [];
   const log = new Logger('info', { write: (l: string) => lines.push(l) });
   const ring = readKeyFile(file, log);
-  assert.deepEqual(ring.view(), [{ key: a, primary: true }, { key: b, primary: false }]);
+  assert.deepEqual(ring.view(), [{ fingerprint: keyFingerprint(parseKey(a)), primary: true }, { fingerprint: keyFingerprint(parseKey(b)), primary: false }]);
   assert.equal(lines.length, 0);
   chmodSync(file, 0o644);
   readKeyFile(file, log);
@@ -306,11 +306,11 @@ test('keyring store: seeded from the key file once, persisted 0600, changes surv
   await store.install(encodeKey(k2));
   await store.use(encodeKey(k2));
   await store.remove(encodeKey(k1));
-  assert.deepEqual(store.list(), [{ key: encodeKey(k2), primary: true }]);
+  assert.deepEqual(store.list(), [{ fingerprint: keyFingerprint(k2), primary: true }]);
   // A restart with the old key file: the persisted keyring wins.
   const lines: string[] = [];
   const again = await KeyringStore.open(dir, Keyring.of(k1), new Logger('info', { write: (l: string) => lines.push(l) }));
-  assert.deepEqual(again.list(), [{ key: encodeKey(k2), primary: true }]);
+  assert.deepEqual(again.list(), [{ fingerprint: keyFingerprint(k2), primary: true }]);
   assert.ok(lines.some((l) => l.includes('takes precedence')));
   await assert.rejects(again.remove(encodeKey(k2)), (e: unknown) => e instanceof KeyringError && e.code === 'primary');
   // Concurrent changes are applied one at a time, none lost.
