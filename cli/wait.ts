@@ -88,6 +88,11 @@ export async function reportMutation(ctx: Ctx, flags: WaitFlags, done: string, o
     result = await op();
   } catch (e) {
     if (!(e instanceof NotConfirmedError)) throw e;
+    if (e.outcome.passing === false) {
+      // No member was asked yet: the agent's own words say what happened ("its check has not passed ...").
+      if (flags.json === true) printJson(ctx.io, mutationJson(e.id, undefined, e.outcome, e.message));
+      throw new CliFailure(sanitizeCell(e.message));
+    }
     const pending = e.outcome.pending.map(sanitizeCell);
     const shown = pending.slice(0, 20).join(', ') + (pending.length > 20 ? `, … (${pending.length} in all)` : '');
     const excluded = exclusions(e.outcome.excluded);

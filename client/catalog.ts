@@ -41,6 +41,11 @@ export interface WaitOutcome {
    * (empty from an agent that predates the field). All confirmed only when this is empty too.
    */
   readonly excluded: readonly ExcludedMember[];
+  /**
+   * false when a new checked registration timed out before its check passed, so no member was asked
+   * yet; absent otherwise.
+   */
+  readonly passing?: false;
 }
 
 /** The agent's answer to a mutation. */
@@ -102,7 +107,12 @@ function decodeWait(v: unknown, what: string): WaitOutcome {
   const o = asObject(v, what);
   const pending = o['pending'] === undefined ? [] : names(o['pending'], `${what}.pending`);
   const excluded = excludedMembers(o['excluded'], `${what}.excluded`);
-  return { done: bool(o, 'done', what), elapsedMs: int(o, 'elapsed_ms', what), confirmed: int(o, 'confirmed', what), pending, excluded };
+  // An agent that timed out waiting for a check to pass once answered without elapsed_ms and confirmed:
+  // it had waited the whole timeout and asked nobody.
+  const passing = o['passing'] === undefined ? undefined : bool(o, 'passing', what);
+  const elapsedMs = o['elapsed_ms'] === undefined && passing === false ? int(o, 'timeout_ms', what) : int(o, 'elapsed_ms', what);
+  const confirmed = o['confirmed'] === undefined && passing === false ? 0 : int(o, 'confirmed', what);
+  return { done: bool(o, 'done', what), elapsedMs, confirmed, pending, excluded, ...(passing === false ? { passing } : {}) };
 }
 
 /** `withService`: the answer is the instance itself (register, drain, undrain, check), not just its id. */
@@ -116,7 +126,8 @@ export function decodeMutation(v: unknown, what: string, withService: boolean): 
 
 /**
  * An error answer to a mutation that waited: when its body says which members had not confirmed,
- * it becomes a NotConfirmedError; anything else is returned as it was.
+ * it becomes a NotConfirmedError; anything else is returned as it was. A wait report the client
+ * cannot read never hides the agent's own message: the error then stays the agent's 'http' error.
  */
 export function notConfirmed(e: ClientError): ClientError {
   if (e.code !== 'http' || typeof e.body !== 'object' || e.body === null || Array.isArray(e.body)) return e;
@@ -129,7 +140,7 @@ export function notConfirmed(e: ClientError): ClientError {
       : { ...decodeWait(body['wait'], 'wait answer.wait'), pending };
     return new NotConfirmedError(e.message, body['id'], outcome, e.status ?? 0, e.body);
   } catch (decodeError) {
-    if (decodeError instanceof ClientError) return decodeError;
+    if (decodeError instanceof ClientError) return e;
     throw decodeError;
   }
 }

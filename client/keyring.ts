@@ -1,5 +1,6 @@
 import type { KeyringKey } from './contract/json.js';
-import { asArray, asObject, bool, str } from './decode.js';
+import { keyFingerprint, parseKey } from './contract/key.js';
+import { asArray, asObject, badResponse, bool, str } from './decode.js';
 
 /** Answers of the /v1/keyring routes, decoded from untrusted JSON. */
 
@@ -8,6 +9,16 @@ export function decodeKeyring(v: unknown): KeyringKey[] {
   return asArray(o['keys'], 'keyring.keys').map((k, i) => {
     const what = `keyring.keys[${i}]`;
     const e = asObject(k, what);
-    return { key: str(e, 'key', what), primary: bool(e, 'primary', what) };
+    return { fingerprint: fingerprintOf(e, what), primary: bool(e, 'primary', what) };
   });
+}
+
+/** An agent from before fingerprints sends the key itself: it is reduced to its fingerprint here, never kept. */
+function fingerprintOf(e: Readonly<Record<string, unknown>>, what: string): string {
+  if (e['fingerprint'] !== undefined || typeof e['key'] !== 'string') return str(e, 'fingerprint', what);
+  try {
+    return keyFingerprint(parseKey(e['key']));
+  } catch {
+    throw badResponse(`${what}.key is not a key`);
+  }
 }

@@ -14,7 +14,7 @@ import { keyringRoutes } from '../daemon/api/routes-keyring.js';
 import { ApiServer } from '../daemon/api/server.js';
 import { Client, isClientError } from '../client/index.js';
 import { ConfigError } from '../daemon/config/config.js';
-import { encodeKey, generateKey, KeyringError, parseKey } from '../client/contract/key.js';
+import { encodeKey, generateKey, keyFingerprint, KeyringError, parseKey } from '../client/contract/key.js';
 import { Keyring } from '../daemon/security/keyring.js';
 import { KeyringStore, readKeyFile } from '../daemon/security/keyring-store.js';
 import { DAEMON_LIMITS } from '../daemon/limits.js';
@@ -281,7 +281,7 @@ test('key file: first key primary, comments skipped, a readable-by-others file w
   const lines: string[] = [];
   const log = new Logger('info', { write: (l: string) => lines.push(l) });
   const ring = readKeyFile(file, log);
-  assert.deepEqual(ring.view(), [{ key: a, primary: true }, { key: b, primary: false }]);
+  assert.deepEqual(ring.view(), [{ fingerprint: keyFingerprint(parseKey(a)), primary: true }, { fingerprint: keyFingerprint(parseKey(b)), primary: false }]);
   assert.equal(lines.length, 0);
   chmodSync(file, 0o644);
   readKeyFile(file, log);
@@ -306,11 +306,11 @@ test('keyring store: seeded from the key file once, persisted 0600, changes surv
   await store.install(encodeKey(k2));
   await store.use(encodeKey(k2));
   await store.remove(encodeKey(k1));
-  assert.deepEqual(store.list(), [{ key: encodeKey(k2), primary: true }]);
+  assert.deepEqual(store.list(), [{ fingerprint: keyFingerprint(k2), primary: true }]);
   // A restart with the old key file: the persisted keyring wins.
   const lines: string[] = [];
   const again = await KeyringStore.open(dir, Keyring.of(k1), new Logger('info', { write: (l: string) => lines.push(l) }));
-  assert.deepEqual(again.list(), [{ key: encodeKey(k2), primary: true }]);
+  assert.deepEqual(again.list(), [{ fingerprint: keyFingerprint(k2), primary: true }]);
   assert.ok(lines.some((l) => l.includes('takes precedence')));
   await assert.rejects(again.remove(encodeKey(k2)), (e: unknown) => e instanceof KeyringError && e.code === 'primary');
   // Concurrent changes are applied one at a time, none lost.
@@ -326,7 +326,8 @@ test('keyring store: seeded from the key file once, persisted 0600, changes surv
 
 test('keyring routes: list, install, use, remove, with errors mapped to 4xx', async (t) => {
   const dir = tempDir(t);
-  const store = await KeyringStore.open(dir, Keyring.of(key()), silentLogger());
+  const k1 = key();
+  const store = await KeyringStore.open(dir, Keyring.of(k1), silentLogger());
   const withRing: Pick<AgentApi, 'keyring'> = { keyring: () => store };
   const without: Pick<AgentApi, 'keyring'> = { keyring: () => null };
   const socketPath = join(dir, 'a.sock');
@@ -337,7 +338,8 @@ test('keyring routes: list, install, use, remove, with errors mapped to 4xx', as
   assert.equal((await client.keyring()).length, 1);
   assert.equal((await client.keyringChange('install', k2)).length, 2);
   const used = await client.keyringChange('use', k2);
-  assert.deepEqual(used[0], { key: k2, primary: true });
+  assert.deepEqual(used[0], { fingerprint: keyFingerprint(parseKey(k2)), primary: true });
+  assert.ok(!JSON.stringify(used).includes(k2), 'no answer carries a key');
   const status = async (p: Promise<unknown>): Promise<number | undefined> => {
     try {
       await p;
@@ -350,7 +352,8 @@ test('keyring routes: list, install, use, remove, with errors mapped to 4xx', as
   assert.equal(await status(client.keyringChange('remove', k2)), 409, 'the primary cannot be removed');
   assert.equal(await status(client.keyringChange('use', generateKey())), 404);
   assert.equal(await status(client.keyringChange('install', 'short')), 400);
-  const old = used.find((k) => !k.primary)?.key ?? '';
+  assert.equal(used.find((k) => !k.primary)?.fingerprint, keyFingerprint(k1));
+  const old = encodeKey(k1);
   assert.equal((await client.keyringChange('remove', old)).length, 1);
 
   const socket2 = join(dir, 'b.sock');

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { generateKey } from '../client/contract/key.js';
+import { generateKey, keyFingerprint, parseKey } from '../client/contract/key.js';
 import { runCli, sleep, waitFor, withCluster, type Agent, type Cluster } from './helpers/cluster.js';
 import { MemberMonitor, rejected, sample, writeKeyFile } from './helpers/security.js';
 
@@ -149,7 +149,7 @@ test('key rotation across 5 running agents: install, use, remove on every agent;
       const text = await a.client.metrics();
       assert.equal(sample(text, 'swimd_suspicions_raised_total'), before[i], `${a.name} suspected nobody`);
       assert.equal(sample(text, 'swimd_packets_rejected_total', '{reason="decrypt_failed"}'), 0, `${a.name} decrypted everything`);
-      assert.deepEqual(await a.client.keyring(), [{ key: k2, primary: true }]);
+      assert.deepEqual(await a.client.keyring(), [{ fingerprint: keyFingerprint(parseKey(k2)), primary: true }]);
       const file = join(a.dataDir, 'keyring.json');
       assert.equal(statSync(file).mode & 0o777, 0o600);
       assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), { format: 1, primary: k2, secondary: [] });
@@ -161,7 +161,7 @@ test('key rotation across 5 running agents: install, use, remove on every agent;
     await last.exited;
     await c.restart(last);
     await allSeeAlive(c.agents, 5);
-    assert.deepEqual(await last.client.keyring(), [{ key: k2, primary: true }]);
+    assert.deepEqual(await last.client.keyring(), [{ fingerprint: keyFingerprint(parseKey(k2)), primary: true }]);
     assert.ok(logLines(last, 'takes precedence over encrypt_key_file').length >= 1);
   });
 });

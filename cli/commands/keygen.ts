@@ -8,12 +8,13 @@ export function registerKeygen(program: Command, ctx: Ctx): void {
     .command('keygen')
     .description('print a new random gossip encryption key (base64 of 32 bytes)')
     .addHelpText('after', `
-Put the key in a file readable only by the agent's user, and pass the file to
-every agent with --encrypt-key-file. To add a key to a running cluster, use
-\`swimd keyring install\` on every agent instead.
+Put the key in a file owned by the agent's user (swimd under the systemd unit)
+with mode 0600, and pass the file to every agent with --encrypt-key-file. Not
+group-readable: the swimd group is for users of the local API socket. To add a
+key to a running cluster, use \`swimd keyring install\` on every agent instead.
 
 Example:
-  $ (umask 077; swimd keygen > /etc/swimd/gossip.key)`)
+  $ (umask 077; swimd keygen > /etc/swimd/gossip.key) && chown swimd: /etc/swimd/gossip.key`)
     .action(() => {
       ctx.io.out(`${generateKey()}\n`);
     });

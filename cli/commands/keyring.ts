@@ -1,7 +1,7 @@
 /** `swimd keyring list|install|use|remove`: the local agent's gossip encryption keys. */
 import { InvalidArgumentError, type Command } from 'commander';
 import type { KeyringKey } from '../../client/index.js';
-import { KeyringError, parseKey } from '../../client/contract/key.js';
+import { keyFingerprint, KeyringError, parseKey } from '../../client/contract/key.js';
 import type { Ctx } from '../context.js';
 import { printJson } from '../context.js';
 import { addClientOptions, type ClientFlags } from '../options.js';
@@ -19,7 +19,7 @@ function keyArg(value: string): string {
 }
 
 export function formatKeyring(keys: readonly KeyringKey[]): string {
-  return formatTable(['KEY', 'PRIMARY'], keys.map((k) => [k.key, k.primary ? 'yes' : 'no']));
+  return formatTable(['FINGERPRINT', 'PRIMARY'], keys.map((k) => [k.fingerprint, k.primary ? 'yes' : 'no']));
 }
 
 const CHANGES = [
@@ -38,7 +38,9 @@ cluster without downtime, run each step on every agent before the next step:
   1. swimd keyring install NEW    (every agent can now decrypt NEW)
   2. swimd keyring use NEW        (agents encrypt with NEW; OLD still decrypts)
   3. swimd keyring remove OLD
-Changes are kept in the agent's data directory and survive restarts.`);
+Changes are kept in the agent's data directory and survive restarts. Keys are
+shown by fingerprint only (the first 8 bytes of the SHA-256 of the key, hex);
+the fingerprint of a key: echo KEY | base64 -d | sha256sum | cut -c1-16`);
 
   addClientOptions(keyring.command('list').description('list the installed keys, primary first'))
     .action(async (flags: ClientFlags) => {
@@ -52,7 +54,7 @@ Changes are kept in the agent's data directory and survive restarts.`);
       .action(async (key: string, flags: ClientFlags) => {
         const keys = await ctx.client(flags.socket).keyringChange(c.op, key);
         if (flags.json === true) printJson(ctx.io, keys);
-        else ctx.io.out(`${c.done} ${key}; the agent holds ${keys.length} key${keys.length === 1 ? '' : 's'}\n`);
+        else ctx.io.out(`${c.done} key ${keyFingerprint(parseKey(key))}; the agent holds ${keys.length} key${keys.length === 1 ? '' : 's'}\n`);
       });
   }
 }

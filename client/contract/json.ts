@@ -54,9 +54,12 @@ export interface JoinResult<Failure extends JoinFailure = JoinFailure> {
   readonly failed: readonly Failure[];
 }
 
-/** One key of GET /v1/keyring (and of the answers of its mutations). */
+/**
+ * One key of GET /v1/keyring (and of the answers of its mutations). The key itself is never served:
+ * anyone in the socket's group could read it. `fingerprint` names it (client/contract/key.ts).
+ */
 export interface KeyringKey {
-  readonly key: string;
+  readonly fingerprint: string;
   readonly primary: boolean;
 }
 

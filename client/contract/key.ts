@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 /**
  * Gossip encryption keys as operators and the local API write them: standard base64 of KEY_BYTES
@@ -35,6 +35,17 @@ export function parseKey(text: string): Buffer {
 /** A new random key, as `swimd keygen` prints it. */
 export function generateKey(): string {
   return encodeKey(randomBytes(KEY_BYTES));
+}
+
+/** Bytes of SHA-256 a fingerprint shows: enough to tell keys apart, nothing of the key itself. */
+export const FINGERPRINT_BYTES = 8;
+
+/**
+ * How the API and the CLI name a key without revealing it: hex of the first FINGERPRINT_BYTES bytes
+ * of the SHA-256 of the raw key (`base64 -d | sha256sum | cut -c1-16` of the key as written).
+ */
+export function keyFingerprint(key: Uint8Array): string {
+  return createHash('sha256').update(key).digest().subarray(0, FINGERPRINT_BYTES).toString('hex');
 }
 
 export function encodeKey(key: Uint8Array): string {

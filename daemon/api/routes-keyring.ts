@@ -7,7 +7,8 @@ import type { Reply, Route } from './router.js';
 /**
  * The gossip keyring of this agent: GET /v1/keyring, POST /v1/keyring/install|use|remove with
  * {"key": "<base64>"}. Each acts on the local agent only; a rotation runs each step on every agent
- * (daemon/SECURITY.md). Answers are {"keys": [{"key", "primary"}]}.
+ * (daemon/SECURITY.md). Answers are {"keys": [{"fingerprint", "primary"}]}: never the keys themselves,
+ * which anyone in the socket's group could otherwise read.
  */
 
 const STATUS_OF: Readonly<Record<KeyringErrorCode, number>> = {

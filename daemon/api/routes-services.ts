@@ -113,7 +113,9 @@ async function waited(services: ServicesApi, done: Done, totalMs: number, signal
       return json(504, {
         ...body,
         error: `registered ${done.id}, but its check has not passed within ${formatDuration(totalMs)}: no member routes to it yet`,
-        pending: [], excluded: [], confirmed: 0, wait: { done: false, passing: false, timeout_ms: totalMs, excluded: [] },
+        pending: [], excluded: [], confirmed: 0,
+        // The same fields as every other wait answer, so that one decoder reads them all.
+        wait: { done: false, passing: false, elapsed_ms: Math.round(performance.now() - started), confirmed: 0, timeout_ms: totalMs, pending: [], excluded: [] },
       });
     }
     ms = Math.max(1, totalMs - (performance.now() - started));

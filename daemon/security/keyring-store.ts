@@ -1,9 +1,10 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError } from '../config/config.js';
 import type { KeyringKey } from '../../client/contract/json.js';
-import { KeyringError, parseKey } from '../../client/contract/key.js';
+import { encodeKey, KeyringError, parseKey } from '../../client/contract/key.js';
 import { Keyring } from './keyring.js';
 import { DAEMON_LIMITS } from '../limits.js';
 import type { Logger } from '../log.js';
@@ -49,6 +50,7 @@ export function readKeyFile(path: string, log: Logger): Keyring {
   } catch (e) {
     if (e instanceof ConfigError) throw e;
     const err = e as NodeJS.ErrnoException;
+    if (err.code === 'EACCES' || err.code === 'EPERM') fail(permissionDenied(path));
     fail(`cannot read: ${err.code ?? err.message}`);
   }
   const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
@@ -66,6 +68,28 @@ export function readKeyFile(path: string, log: Logger): Keyring {
     if (e instanceof KeyringError) return fail(e.message);
     throw e;
   }
+}
+
+/** Whom the agent runs as, and who may read the file, so that the fix is plain from the message alone. */
+function permissionDenied(path: string): string {
+  const uid = process.getuid?.() ?? -1;
+  const gid = process.getgid?.() ?? -1;
+  let user = `uid ${uid}`;
+  try {
+    user = `${userInfo().username} (uid ${uid}, gid ${gid})`;
+  } catch {
+    // No passwd entry for this uid: the number is all there is.
+  }
+  let file = '';
+  try {
+    const st = statSync(path);
+    file = `; the file is owned by uid ${st.uid}, gid ${st.gid}, mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}`;
+  } catch {
+    file = '; a directory on the way to it cannot be searched';
+  }
+  const name = user.split(' ')[0] ?? user;
+  return `permission denied: the agent runs as user ${user} and cannot read the key file${file}. ` +
+    `Make it readable by that user only, e.g. \`chown ${name === 'uid' ? uid : name}: ${path} && chmod 600 ${path}\``;
 }
 
 /** The running keyring: changes are persisted first, then take effect, one at a time. */
@@ -130,7 +154,7 @@ export class KeyringStore {
 }
 
 async function save(dir: string, ring: Keyring): Promise<void> {
-  const [primary, ...secondary] = ring.view().map((v) => v.key);
+  const [primary, ...secondary] = ring.keys.map(encodeKey);
   await writeAtomic(dir, KEYRING_FILE, JSON.stringify({ format: FORMAT, primary, secondary }) + '\n');
 }
 

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { KeyringKey } from '../../client/contract/json.js';
-import { encodeKey, KeyringError } from '../../client/contract/key.js';
+import { keyFingerprint, KeyringError } from '../../client/contract/key.js';
 import { DAEMON_LIMITS } from '../limits.js';
 
 /**
@@ -69,6 +69,6 @@ export class Keyring {
   }
 
   view(): KeyringKey[] {
-    return this.keys.map((k, i) => ({ key: encodeKey(k), primary: i === 0 }));
+    return this.keys.map((k, i) => ({ fingerprint: keyFingerprint(k), primary: i === 0 }));
   }
 }
