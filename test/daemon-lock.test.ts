@@ -24,12 +24,17 @@ test('a SIGKILLed agent and a legacy lock file holding a live pid do not block t
   assert.ok(a !== undefined);
   c.kill(a, 'SIGKILL');
   await a.exited;
-  assert.ok(existsSync(join(a.dataDir, 'agent.lock')), 'a killed agent leaves its lock file behind');
   // PIDs are reused: the earlier lock format named a pid, here one that is certainly alive.
   writeFileSync(join(a.dataDir, 'lock'), `${process.pid}\n`);
   await c.restart(a);
   assert.equal((await a.client.info()).name, 'n0');
   assert.ok(!existsSync(join(a.dataDir, 'lock')), 'the earlier version\'s lock file is removed');
+  // Killed again: its own lock stays behind, and is taken over.
+  c.kill(a, 'SIGKILL');
+  await a.exited;
+  assert.ok(existsSync(join(a.dataDir, 'agent.lock')), 'a killed agent leaves its lock file behind');
+  await c.restart(a);
+  assert.equal((await a.client.info()).name, 'n0');
 });
 
 test('a second agent on a data directory in use is refused, naming the directory', async (t) => {
@@ -66,16 +71,18 @@ test('a data directory that is a file, or under a file system without directorie
 test('agents starting together on a stale lock: exactly one takes it', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'swimd-lock-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  // A stale lock: a socket file nobody listens on (the listener closed; its link in place remains).
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(join(dir, 'gone.sock'), resolve));
-  linkSync(join(dir, 'gone.sock'), join(dir, 'agent.lock'));
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  const takes = await Promise.allSettled(Array.from({ length: 6 }, () => DataDirLock.take(dir, silentLogger())));
-  const held = takes.filter((r): r is PromiseFulfilledResult<DataDirLock> => r.status === 'fulfilled');
-  assert.equal(held.length, 1, takes.map((r) => (r.status === 'rejected' ? String(r.reason) : 'held')).join('\n'));
-  for (const r of takes) if (r.status === 'rejected') assert.ok(r.reason instanceof DataDirLocked, String(r.reason));
-  await held[0]?.value.release();
-  const again = await DataDirLock.take(dir, silentLogger());
-  await again.release();
+  // The race is between probing a stale lock and replacing it: many rounds give it many chances.
+  for (let round = 0; round < 25; round++) {
+    // A stale lock: a socket file nobody listens on (the listener closed; its second link remains).
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(join(dir, 'gone.sock'), resolve));
+    linkSync(join(dir, 'gone.sock'), join(dir, 'agent.lock'));
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const takes = await Promise.allSettled(Array.from({ length: 6 }, () => DataDirLock.take(dir, silentLogger())));
+    const held = takes.filter((r): r is PromiseFulfilledResult<DataDirLock> => r.status === 'fulfilled');
+    assert.equal(held.length, 1, `round ${round}:\n` + takes.map((r) => (r.status === 'rejected' ? String(r.reason) : 'held')).join('\n'));
+    for (const r of takes) if (r.status === 'rejected') assert.ok(r.reason instanceof DataDirLocked, String(r.reason));
+    await held[0]?.value.release();
+    assert.ok(!existsSync(join(dir, 'agent.lock')), 'a released lock leaves no file');
+  }
 });
