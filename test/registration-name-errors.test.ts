@@ -1,8 +1,9 @@
-/** A bad service name is reported as the name, not as the id that defaults to it. */
+/** A bad service name is reported as the name (--name), not as the id that defaults to it. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FieldError } from '../client/contract/field-error.js';
 import { parseRegistration } from '../client/contract/registration.js';
+import { runCli } from './helpers/cluster.js';
 
 function fieldOf(v: unknown): string {
   try {
@@ -21,4 +22,12 @@ test('a name with a space, or longer than the limit, is reported as name', () =>
 
 test('an explicit bad id is still reported as id', () => {
   assert.match(fieldOf({ name: 'web', id: 'bad id', port: 80 }), /^id: /);
+});
+
+test('swimd register names --name for a bad name, before contacting any agent', async () => {
+  for (const name of ['bad name', 'x'.repeat(129)]) {
+    const r = await runCli(['register', '--name', name, '--port', '80', '--socket', '/nonexistent/swimd.sock']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /^swimd: --name: /);
+  }
 });
