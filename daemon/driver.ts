@@ -6,6 +6,7 @@ import { DAEMON_LIMITS } from './limits.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { describe, errCode } from './net/net-util.js';
+import { pushPullFailureReason } from './net/push-pull-failure.js';
 
 /**
  * Runs the sans-IO core on real time and sockets. Every input goes through input(): the core is
@@ -28,6 +29,8 @@ export interface PushPullOutcome {
   readonly to: Address;
   readonly ok: boolean;
   readonly join: boolean;
+  /** Why it failed, worded for an operator (null when it succeeded). */
+  readonly failure: string | null;
 }
 
 export interface DriverDeps {
@@ -200,7 +203,7 @@ export class Driver {
     if (this.outbound >= DAEMON_LIMITS.streamsOutboundMax) {
       this.d.metrics.stream('out', 'refused');
       // Reported on a later turn: the core is in the middle of the call that asked for it.
-      setImmediate(() => this.finishPushPull(to, join, null));
+      setImmediate(() => this.finishPushPull(to, join, null, 'this agent has too many state exchanges in progress'));
       return;
     }
     this.outbound++;
@@ -208,22 +211,22 @@ export class Driver {
       (reply) => {
         this.outbound--;
         this.d.metrics.stream('out', 'ok');
-        this.finishPushPull(to, join, reply);
+        this.finishPushPull(to, join, reply, null);
       },
       (err: unknown) => {
         this.outbound--;
         this.d.metrics.stream('out', 'failed');
         this.d.log.debug('push-pull failed', { to: describe(to), err: errCode(err) === 'unknown' ? err : errCode(err) });
-        this.finishPushPull(to, join, null);
+        this.finishPushPull(to, join, null, pushPullFailureReason(err));
       },
     );
   }
 
-  private finishPushPull(to: Address, join: boolean, reply: Uint8Array | null): void {
+  private finishPushPull(to: Address, join: boolean, reply: Uint8Array | null, failure: string | null): void {
     if (this.stopped) return;
     if (reply === null) this.input('push-pull failed', (now) => this.d.node.handlePushPullFailed(now, to));
     else this.input('push-pull reply', (now) => this.d.node.handlePushPullReply(now, to, reply));
-    for (const l of [...this.outcomeListeners]) l({ to, ok: reply !== null, join });
+    for (const l of [...this.outcomeListeners]) l({ to, ok: reply !== null, join, failure });
   }
 
   /** Keeps exactly one timer, at the core's next deadline; untouched when the deadline is unchanged. */

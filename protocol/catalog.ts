@@ -211,10 +211,11 @@ function checkText(v: unknown, field: string, maxBytes: number, allowEmpty: bool
 
 /** Validates a spec from a local caller and builds the entry for `owner` at version `rev`. */
 export function entryFromSpec(owner: string, spec: ServiceSpec, rev: number): ServiceMsg {
-  const id = checkText(spec.id, 'id', LIMITS.serviceIdBytesMax, false);
-  if (!ID_PATTERN.test(id)) throw new CatalogError('invalid', 'id', 'id may hold letters, digits and . _ : @ - and must start with a letter or digit');
+  // The name first: the id defaults to it, and a bad name must be reported as the name.
   const name = checkText(spec.name, 'name', LIMITS.serviceIdBytesMax, false);
   if (!ID_PATTERN.test(name)) throw new CatalogError('invalid', 'name', 'name may hold letters, digits and . _ : @ - and must start with a letter or digit');
+  const id = checkText(spec.id, 'id', LIMITS.serviceIdBytesMax, false);
+  if (!ID_PATTERN.test(id)) throw new CatalogError('invalid', 'id', 'id may hold letters, digits and . _ : @ - and must start with a letter or digit');
   const address = checkText(spec.address, 'address', LIMITS.addressBytesMax, false);
   if (!Number.isInteger(spec.port) || spec.port < 1 || spec.port > 65_535) throw new CatalogError('invalid', 'port', 'port must be an integer in [1, 65535]');
   const tags = spec.tags ?? [];

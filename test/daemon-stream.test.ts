@@ -30,7 +30,7 @@ test('one framed request, one framed reply', async (t) => {
 
 test('no reply and refused connections reject the request', async (t) => {
   const { s } = await server(t, () => null);
-  await assert.rejects(pushPullRequest({ host: '127.0.0.1', port: s.port }, new Uint8Array([1])), /closed without a reply/);
+  await assert.rejects(pushPullRequest({ host: '127.0.0.1', port: s.port }, new Uint8Array([1])), /closed the connection without replying/);
   await s.close();
   await assert.rejects(pushPullRequest({ host: '127.0.0.1', port: s.port }, new Uint8Array([1])), /ECONNREFUSED/);
 });

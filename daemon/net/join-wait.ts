@@ -30,7 +30,7 @@ export function joinAndWait(driver: Driver, seeds: readonly ResolvedSeed[]): Pro
       if (seed === undefined) return;
       pending.delete(key);
       if (o.ok) joined++;
-      else failed.push({ seed, kind: 'no-answer', reason: 'state exchange failed' });
+      else failed.push({ seed, kind: 'no-answer', reason: o.failure ?? 'state exchange failed' });
       if (pending.size === 0) finish();
       else if (o.ok && grace === null) grace = setTimeout(finish, DAEMON_LIMITS.apiJoinGraceMs);
     });

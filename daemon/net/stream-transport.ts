@@ -4,6 +4,7 @@ import { DAEMON_LIMITS } from '../limits.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { describe, errCode, normalizeHost } from './net-util.js';
+import { CLOSED_WITHOUT_REPLY, noReplyInTime, PushPullError } from './push-pull-failure.js';
 
 /**
  * Push-pull streams over TCP. One exchange per connection: the initiator writes one frame, the
@@ -147,14 +148,14 @@ export function pushPullRequest(to: Address, request: Uint8Array): Promise<Uint8
       if (err !== null) reject(err);
       else resolve(reply ?? new Uint8Array(0));
     };
-    const deadline = setTimeout(() => settle(new Error('deadline exceeded')), DAEMON_LIMITS.streamDeadlineMs);
+    const deadline = setTimeout(() => settle(noReplyInTime()), DAEMON_LIMITS.streamDeadlineMs);
     socket.on('connect', () => socket.write(frame(request)));
     socket.on('error', (err) => settle(err));
-    socket.on('close', () => settle(new Error('closed without a reply')));
+    socket.on('close', () => settle(new PushPullError(CLOSED_WITHOUT_REPLY)));
     socket.on('data', (chunk: Buffer) => {
       const r = reader.push(chunk);
       if (r === null) return;
-      if ('error' in r) settle(new Error(r.error));
+      if ('error' in r) settle(new PushPullError(`the seed's reply is malformed: ${r.error}`));
       else settle(null, r.done);
     });
   });

@@ -5,6 +5,7 @@ import type { Keyring } from './keyring.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { describe } from '../net/net-util.js';
+import { PushPullError } from '../net/push-pull-failure.js';
 import { RejectNotices } from './reject-notices.js';
 import type { StreamHandler } from '../net/stream-transport.js';
 import type { PacketHandler } from '../net/udp-transport.js';
@@ -51,6 +52,14 @@ const NOTICES: Partial<Record<RejectReason, string>> = {
   decrypt_failed: 'dropping input that no installed key decrypts (a peer with other keys, or tampered)',
   plaintext: 'dropping unencrypted input: encryption is on (encrypt_verify_incoming false accepts it during a transition)',
   encrypted_no_key: 'dropping encrypted input: this agent has no encrypt_key_file',
+};
+
+/** Why a push-pull reply was refused: the initiator can tell these apart, unlike a refused request. */
+const REPLY_REFUSED: Partial<Record<RejectReason, string>> = {
+  cluster_mismatch: 'the seed belongs to another cluster (its reply carries a different cluster label)',
+  decrypt_failed: 'the seed\'s reply is encrypted with a key this agent does not hold',
+  plaintext: 'the seed\'s reply is unencrypted and this agent requires encryption',
+  encrypted_no_key: 'the seed\'s reply is encrypted and this agent has no encrypt_key_file',
 };
 
 export class SecureChannel {
@@ -138,9 +147,10 @@ export class SecureChannel {
   pushPull(request: PushPullFn): PushPullFn {
     return async (to, bytes) => {
       const reply = await request(to, this.wrap(bytes));
-      const inner = this.open(to, reply, 'push-pull');
-      if (inner === null) throw new Error('reply refused (another cluster, or not decryptable)');
-      return inner;
+      const r = this.unwrap(reply);
+      if (r.ok) return r.bytes;
+      this.open(to, reply, 'push-pull');
+      throw new PushPullError(REPLY_REFUSED[r.reason] ?? `the seed's reply was refused (${r.reason})`);
     };
   }
 }

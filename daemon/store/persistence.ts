@@ -1,9 +1,10 @@
 import { constants } from 'node:fs';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, open, rename, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { isNewer, serialNext } from '../../protocol/serial.js';
 import { DAEMON_LIMITS } from '../limits.js';
 import type { Logger } from '../log.js';
+import { DataDirLock } from './data-lock.js';
 
 /**
  * The agent's memory across restarts: its name and the highest incarnation it ever used, in
@@ -15,11 +16,10 @@ import type { Logger } from '../log.js';
  * let it pass 2^32) is replaced by 0 with a warning: the agent starts anyway and refutes whatever
  * the cluster still holds about it.
  *
- * A lock file in data_dir keeps two agents from sharing (and racing on) one state file.
+ * A lock in data_dir (data-lock.ts) keeps two agents from sharing (and racing on) one state file.
  */
 
 const STATE_FILE = 'state.json';
-const LOCK_FILE = 'lock';
 const FORMAT = 1;
 
 export interface PersistedState {
@@ -37,6 +37,7 @@ export class StateStore {
     private readonly dir: string,
     private readonly name: string,
     private readonly log: Logger,
+    private readonly lock: DataDirLock,
     /** The state found at start-up (null: first start, or the file was unusable). */
     readonly previous: PersistedState | null,
     /** Incarnation this run starts at; already on disk when open() returns. */
@@ -47,19 +48,19 @@ export class StateStore {
 
   /** Creates data_dir, takes the lock, loads the previous state and persists previous + 1. */
   static async open(dir: string, name: string, log: Logger): Promise<StateStore> {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    await acquireLock(join(dir, LOCK_FILE), log);
+    await makeDataDir(dir);
+    const lock = await DataDirLock.take(dir, log);
     try {
       const previous = await load(join(dir, STATE_FILE), log);
       if (previous !== null && previous.name !== name) {
         log.warn('node name changed since the last run; keeping the incarnation counter', { previous: previous.name, name });
       }
       const start = serialNext(previous?.incarnation ?? 0);
-      const store = new StateStore(dir, name, log, previous, start);
+      const store = new StateStore(dir, name, log, lock, previous, start);
       await store.write(start);
       return store;
     } catch (e) {
-      await unlink(join(dir, LOCK_FILE)).catch(() => undefined);
+      await lock.release();
       throw e;
     }
   }
@@ -76,7 +77,7 @@ export class StateStore {
     if (this.closed) return;
     this.closed = true;
     while (this.writing !== null) await this.writing;
-    await unlink(join(this.dir, LOCK_FILE)).catch(() => undefined);
+    await this.lock.release();
   }
 
   /** One write at a time; bursts of rises collapse into a write of the latest value. */
@@ -174,38 +175,33 @@ async function setAside(path: string, log: Logger, reason: string): Promise<null
 }
 
 /**
- * The lock holds the owner's pid. A lock left by a crashed agent is taken over; a lock held by a
- * live process other than us is an error.
+ * mkdir -p, one level at a time: Node 20's recursive mkdir spins forever on file systems that refuse
+ * a directory with something other than EEXIST or ENOENT (/proc), and a parent that is a file
+ * deserves a message naming it rather than a raw EEXIST.
  */
-async function acquireLock(path: string, log: Logger): Promise<void> {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fh = await open(path, 'wx', 0o600);
-      try {
-        await fh.writeFile(`${process.pid}\n`);
-      } finally {
-        await fh.close();
-      }
-      return;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+export async function makeDataDir(dir: string): Promise<void> {
+  const missing: string[] = [];
+  let at = resolve(dir);
+  for (;;) {
+    const st = await stat(at).catch((e: NodeJS.ErrnoException) => e);
+    if (!(st instanceof Error)) {
+      if (!st.isDirectory()) throw new Error(`data directory ${dir}: ${at} exists and is not a directory`);
+      break;
     }
-    const owner = Number.parseInt((await readFile(path, 'utf8').catch(() => '')).trim(), 10);
-    if (Number.isSafeInteger(owner) && owner > 0 && owner !== process.pid && processExists(owner)) {
-      throw new Error(`data directory ${path.slice(0, -LOCK_FILE.length - 1)} is in use by another agent (pid ${owner})`);
-    }
-    log.warn('removing stale lock left by a previous agent', { path, pid: Number.isNaN(owner) ? null : owner });
-    await unlink(path).catch(() => undefined);
+    if (st.code === 'ENOTDIR') throw new Error(`data directory ${dir}: a part of the path is a file, not a directory`);
+    if (st.code !== 'ENOENT' || dirname(at) === at) throw new Error(`data directory ${dir}: cannot use ${at} (${st.code ?? st.message})`);
+    missing.push(at);
+    at = dirname(at);
   }
-  throw new Error(`cannot take the lock ${path}`);
-}
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    // EPERM: the process exists but belongs to someone else.
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  for (const path of missing.reverse()) {
+    try {
+      await mkdir(path, { mode: 0o700 });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST' && (await stat(path).then((s) => s.isDirectory(), () => false))) continue;
+      // ENOENT for a directory whose parent exists: a file system that holds no new directories (/proc).
+      const why = code === 'ENOENT' ? 'the file system there does not allow new directories' : code ?? (e as Error).message;
+      throw new Error(`data directory ${dir}: cannot create ${path} (${why})`);
+    }
   }
 }
