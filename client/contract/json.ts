@@ -7,6 +7,7 @@
  * A member's status and a service's health are the core's own (protocol/messages.ts): the agent writes
  * them as the core reports them, so the API's sets are by construction the core's sets.
  */
+import type { ServiceView } from '../../protocol/effects.js';
 import type { Health, MemberStatus } from '../../protocol/messages.js';
 
 export type { Health, MemberStatus };
@@ -22,23 +23,15 @@ export type Member = {
   readonly incarnation: number;
 };
 
-/** One entry of GET /v1/services as a consumer reads it; also the `service` of watch lines. */
-export type ServiceEntry = {
-  readonly node: string;
-  readonly id: string;
-  readonly name: string;
-  readonly address: string;
-  readonly port: number;
-  readonly tags: readonly string[];
-  readonly meta: Readonly<Record<string, string>>;
-  readonly version: string;
-  readonly weight: number;
-  readonly health: Health;
-  readonly draining: boolean;
-};
+/**
+ * An entry as the agent writes it: the core's view of the instance (protocol/effects.ts ServiceView),
+ * written field for field, `rev` (the owner's version counter of the instance) included. Declared by
+ * the core once, so the JSON and the view cannot drift apart.
+ */
+export type ServiceJson = { readonly [K in keyof ServiceView]: ServiceView[K] };
 
-/** An entry as the agent writes it: it also carries `rev`, the owner's version counter of the instance. */
-export type ServiceJson = ServiceEntry & { readonly rev: number };
+/** One entry of GET /v1/services as a consumer reads it; also the `service` of watch lines. */
+export type ServiceEntry = Omit<ServiceJson, 'rev'>;
 
 /** A seed a join could not reach, and why. */
 export interface JoinFailure {
