@@ -247,3 +247,34 @@ test('a live socket is refused, and a non-socket file is left alone', async (t) 
   );
   assert.equal(readFileSync(file, 'utf8'), 'precious');
 });
+
+test('unknown query parameters get 400 naming the parameter, on every route', async (t) => {
+  const sock = join(tempDir(t), 'a.sock');
+  const { agent } = await startApi(t, sock);
+  const members = await call(sock, 'GET', '/v1/members?foo=1');
+  assert.equal(members.status, 400);
+  assert.match(errorOf(members), /unknown query parameter "foo"; known: status/);
+  // A misspelt filter must not silently list everything.
+  const typo = await call(sock, 'GET', '/v1/members?stauts=alive');
+  assert.equal(typo.status, 400);
+  const info = await call(sock, 'GET', '/v1/info?verbose=1');
+  assert.equal(info.status, 400);
+  assert.match(errorOf(info), /unknown query parameter "verbose"; this endpoint takes none/);
+  assert.equal((await call(sock, 'GET', '/v1/metrics?x=1')).status, 400);
+  assert.equal((await call(sock, 'GET', '/v1/watch?since=3')).status, 400);
+  const joined = await call(sock, 'POST', '/v1/join?x=1', JSON.stringify({ addresses: ['10.0.0.9:7946'] }));
+  assert.equal(joined.status, 400);
+  assert.equal(agent.joins.length, 0, 'a refused request changes nothing');
+  assert.equal((await call(sock, 'POST', '/v1/leave?now=1')).status, 400);
+  assert.equal(agent.leaves, 0);
+  // The known ones still work.
+  assert.equal((await call(sock, 'GET', '/v1/members?status=alive')).status, 200);
+});
+
+test('headers over the limit get 431 with an {"error"} body', async (t) => {
+  const sock = join(tempDir(t), 'a.sock');
+  await startApi(t, sock);
+  const r = await call(sock, 'GET', '/v1/members', undefined, { 'X-Big': 'x'.repeat(DAEMON_LIMITS.apiHeaderBytesMax + 1) });
+  assert.equal(r.status, 431);
+  assert.match(errorOf(r), /request headers larger than \d+ bytes/);
+});

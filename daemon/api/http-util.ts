@@ -88,3 +88,14 @@ export function isObject(v: unknown): v is Record<string, unknown> {
 export function unknownFields(body: Record<string, unknown>, known: readonly string[]): string[] {
   return Object.keys(body).filter((k) => !known.includes(k));
 }
+
+/** The 400 for the first query parameter not in `known`, or null when every one is known. */
+export function unknownParams(q: URLSearchParams, known: readonly string[]): Reply | null {
+  for (const k of q.keys()) {
+    if (!known.includes(k)) {
+      const expected = known.length === 0 ? 'this endpoint takes none' : `known: ${known.join(', ')}`;
+      return apiError(400, `unknown query parameter ${JSON.stringify(k.slice(0, 40))}; ${expected}`);
+    }
+  }
+  return null;
+}

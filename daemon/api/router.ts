@@ -51,6 +51,11 @@ export interface Route {
    * (ctx.body is then undefined); 'none': any body is read (within the cap) and ignored.
    */
   readonly body: 'none' | 'json' | 'optional-json';
+  /**
+   * The query parameters the route takes. The server refuses any other with a 400 before the
+   * handler runs, so that a misspelt filter never silently lists everything. Omitted: none.
+   */
+  readonly query?: readonly string[];
   readonly handle: (ctx: RequestContext) => Reply | Promise<Reply>;
 }
 

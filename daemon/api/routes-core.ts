@@ -10,7 +10,7 @@ import { memberJson } from './shapes.js';
 
 export function coreRoutes(agent: AgentApi): Route[] {
   return [
-    { method: 'GET', pattern: '/v1/members', body: 'none', handle: (ctx) => members(agent, ctx.query) },
+    { method: 'GET', pattern: '/v1/members', body: 'none', query: ['status'], handle: (ctx) => members(agent, ctx.query) },
     { method: 'GET', pattern: '/v1/info', body: 'none', handle: () => json(200, agent.info()) },
     { method: 'POST', pattern: '/v1/join', body: 'json', handle: (ctx) => join(agent, ctx.body) },
     {

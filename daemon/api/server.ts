@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { DAEMON_LIMITS } from '../limits.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { apiError, parseJsonBody, readBody, writeReply } from './http-util.js';
+import { apiError, parseJsonBody, readBody, unknownParams, writeReply } from './http-util.js';
 import { METHODS, type Method, type Reply, type Route, Router, type StreamSink } from './router.js';
 import { claimSocketPath, listenOnSocket, removeSocketFile, type SocketIdentity } from './socket-file.js';
 
@@ -49,10 +49,18 @@ export class ApiServer {
       void api.handle(router, req, res);
     });
     server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-      const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large'
-        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
-      if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-      else socket.destroy();
+      const [status, message] = err.code === 'HPE_HEADER_OVERFLOW'
+        ? ['431 Request Header Fields Too Large', `request headers larger than ${DAEMON_LIMITS.apiHeaderBytesMax} bytes`]
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? ['408 Request Timeout', 'request not complete in time']
+          : ['400 Bad Request', 'malformed HTTP request'];
+      // The same {"error"} body as every other error answer, so a client reads every one alike.
+      const body = JSON.stringify({ error: message }) + '\n';
+      if (socket.writable) {
+        socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      } else {
+        socket.destroy();
+      }
       opts.log.debug('api client error', { err });
     });
     await claimSocketPath(opts.socketPath);
@@ -102,6 +110,8 @@ export class ApiServer {
       res.setHeader('Connection', 'close');
       return finish(apiError(413, `request body larger than ${DAEMON_LIMITS.apiBodyBytesMax} bytes`));
     }
+    const badQuery = unknownParams(url.searchParams, route.query ?? []);
+    if (badQuery !== null) return finish(badQuery);
     let body: unknown;
     if (route.body === 'json' || (route.body === 'optional-json' && read.bytes.length > 0)) {
       const parsed = parseJsonBody(read.bytes);

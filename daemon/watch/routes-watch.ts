@@ -14,7 +14,7 @@ import { runWatchStream } from './stream.js';
  */
 
 export function watchRoutes(log: EventLog, logger?: Logger): Route[] {
-  return [{ method: 'GET', pattern: '/v1/watch', body: 'none', handle: (ctx) => watch(log, ctx.query, logger) }];
+  return [{ method: 'GET', pattern: '/v1/watch', body: 'none', query: ['index'], handle: (ctx) => watch(log, ctx.query, logger) }];
 }
 
 const INDEX = /^\d{1,16}$/;
