@@ -54,8 +54,11 @@ asked too; a member declared dead (or leaving) during the wait no longer holds
 it up, but is named ("c4: declared dead during the wait, did not confirm")
 and the answer does not say "confirmed by all".`;
 
-/** --json output, success or not: snake_case like every JSON the agent writes. */
-function mutationJson(id: string, service: MutationResult['service'], wait: WaitOutcome | undefined, error?: string): Record<string, unknown> {
+/**
+ * --json output of every catalog mutation (register, deregister, drain, undrain, check), success or
+ * not: `{id, service?, wait?, error?}`, snake_case like every JSON the agent writes.
+ */
+export function mutationJson(id: string, service: MutationResult['service'], wait: WaitOutcome | undefined, error?: string): Record<string, unknown> {
   return {
     id,
     ...(service === undefined ? {} : { service }),

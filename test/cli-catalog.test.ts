@@ -129,6 +129,23 @@ test('deregister, drain, undrain and check use their routes', async () => {
   ]);
 });
 
+test('check, drain and undrain --json answer in one shape: {id, service}', async () => {
+  const a = await fakeAgent((_req, _b, res) => json(res, 200, { ...SERVICE, health: 'warning' }));
+  after(() => a.close());
+  const outputs: unknown[] = [];
+  for (const args of [['check', 'warn', 'web-1'], ['drain', 'web-1'], ['undrain', 'web-1']]) {
+    const r = await cli(...args, '--json', '--socket', a.socket);
+    assert.equal(r.code, 0, r.err);
+    outputs.push(JSON.parse(r.out));
+  }
+  const [check, drain, undrain] = outputs as Array<{ id: string; service: { id: string; health: string } }>;
+  assert.deepEqual(Object.keys(check ?? {}), ['id', 'service']);
+  assert.equal(check?.id, 'web-1');
+  assert.equal(check?.service.health, 'warning');
+  assert.deepEqual(check, drain);
+  assert.deepEqual(check, undrain);
+});
+
 test('services lists instances in a table, filtered by the agent', async () => {
   const a = await fakeAgent((_req, _b, res) => json(res, 200, [SERVICE, { ...SERVICE, id: 'web-2', tags: [], draining: true, health: 'critical', version: '' }]));
   after(() => a.close());

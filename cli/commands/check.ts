@@ -3,6 +3,7 @@ import { Argument, type Command } from 'commander';
 import { CHECK_STATUSES, type CheckStatus } from '../../client/index.js';
 import type { Ctx } from '../context.js';
 import { printJson } from '../context.js';
+import { mutationJson } from '../wait.js';
 import { addClientOptions, type ClientFlags } from '../options.js';
 
 interface CheckFlags extends ClientFlags {
@@ -28,7 +29,8 @@ Examples:
   $ while sleep 10; do swimd check pass worker; done`)
     .action(async (status: CheckStatus, id: string, flags: CheckFlags) => {
       const result = await ctx.client(flags.socket).check(id, status, flags.note);
-      if (flags.json === true) printJson(ctx.io, result.service ?? { id: result.id });
+      // The same shape as every other mutation's --json; the status reported shows in service.health.
+      if (flags.json === true) printJson(ctx.io, mutationJson(result.id, result.service, result.wait));
       else ctx.io.out(`${id}: reported ${status}; health ${result.service?.health ?? 'unknown'}\n`);
     });
 }
