@@ -9,6 +9,16 @@ import { LIMITS } from '../protocol/limits.js';
 export const DAEMON_LIMITS = {
   /** Push-pull streams served at once; further connections are closed unanswered. */
   streamsInboundMax: 32,
+  /**
+   * Push-pull streams served at once for one remote address; its further connections are closed
+   * unanswered, so one host cannot hold the slots every joining agent needs.
+   */
+  streamsInboundPerAddressMax: 4,
+  /**
+   * An initiator writes its request as soon as it connects, so the frame header must arrive within
+   * this of the accept; an idle connection is closed then, not at streamDeadlineMs.
+   */
+  streamRequestStartMs: 2_000,
   /** Push-pull streams we open at once; beyond it the core is told the exchange failed. */
   streamsOutboundMax: 32,
   /**
