@@ -109,12 +109,12 @@ function serve(socket: Socket, slots: InboundSlots, handler: StreamHandler, metr
     fail('deadline exceeded');
     socket.destroy();
   }, DAEMON_LIMITS.streamDeadlineMs);
+  const reader = new FrameReader();
+  let finished = false;
   // Unauthenticated connections that send nothing give their slot back early.
   const start = setTimeout(() => {
     if (!reader.started) fail('no request in time');
   }, DAEMON_LIMITS.streamRequestStartMs);
-  const reader = new FrameReader();
-  let finished = false;
 
   function fail(reason: string): void {
     if (finished) return;
