@@ -29,6 +29,12 @@ export interface RawResponse {
 /** Socket errors that mean "nobody is listening there", as opposed to a failure mid-conversation. */
 const NO_AGENT_CODES = new Set(['ENOENT', 'ECONNREFUSED', 'ENOTSOCK']);
 
+/**
+ * The agent closed the connection before answering: it refuses connections beyond its limits this
+ * way (when it cannot even answer 503), and closes them when it shuts down.
+ */
+const CLOSED_UNANSWERED_CODES = new Set(['EPIPE', 'ECONNRESET']);
+
 export function errnoCode(e: unknown): string | undefined {
   if (typeof e === 'object' && e !== null && 'code' in e) {
     const code = (e as { code: unknown }).code;
@@ -42,6 +48,10 @@ export function connectError(socketPath: string, e: unknown): ClientError {
   if (e instanceof ClientError) return e;
   const code = errnoCode(e);
   if (code !== undefined && NO_AGENT_CODES.has(code)) return noAgentError(socketPath, e);
+  if (code !== undefined && CLOSED_UNANSWERED_CODES.has(code)) {
+    return new ClientError('io', `the agent on ${socketPath} closed the connection without answering: it is busy ` +
+      '(too many connections on its socket) or shutting down; try again', { cause: e });
+  }
   if (code === 'EACCES' || code === 'EPERM') {
     return new ClientError('io', `permission denied on ${socketPath}`, { cause: e });
   }

@@ -9,6 +9,16 @@ import { LIMITS } from '../protocol/limits.js';
 export const DAEMON_LIMITS = {
   /** Push-pull streams served at once; further connections are closed unanswered. */
   streamsInboundMax: 32,
+  /**
+   * Push-pull streams served at once for one remote address; its further connections are closed
+   * unanswered, so one host cannot hold the slots every joining agent needs.
+   */
+  streamsInboundPerAddressMax: 4,
+  /**
+   * An initiator writes its request as soon as it connects, so the frame header must arrive within
+   * this of the accept; an idle connection is closed then, not at streamDeadlineMs.
+   */
+  streamRequestStartMs: 2_000,
   /** Push-pull streams we open at once; beyond it the core is told the exchange failed. */
   streamsOutboundMax: 32,
   /**
@@ -52,8 +62,15 @@ export const DAEMON_LIMITS = {
   apiBodyBytesMax: 64 * 1024,
   /** Request headers of any API call. */
   apiHeaderBytesMax: 16 * 1024,
-  /** Open connections to the local API socket; more are refused by the kernel backlog / closed. */
+  /** Open connections to the local API socket served normally. */
   apiConnectionsMax: 128,
+  /**
+   * Connections beyond apiConnectionsMax that are still read, to answer their request with 503
+   * "the agent is busy" (a client then says so instead of failing on a closed connection); they
+   * get apiBusyAnswerMs to send it. Beyond both, connections are closed at once.
+   */
+  apiBusyAnswersMax: 64,
+  apiBusyAnswerMs: 1_000,
   /** Time to receive a whole API request (headers and body). */
   apiRequestTimeoutMs: 10_000,
   /** Time to receive the request headers. */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { connect, type Socket } from 'node:net';
+import { connect, createConnection, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { DAEMON_LIMITS } from '../daemon/limits.js';
 import { silentLogger } from '../daemon/log.js';
@@ -53,7 +53,8 @@ test('connections beyond the concurrent-stream cap are refused', async (t) => {
   const idle: Socket[] = [];
   t.after(() => idle.forEach((c) => c.destroy()));
   for (let i = 0; i < DAEMON_LIMITS.streamsInboundMax; i++) {
-    const c = connect(s.port, '127.0.0.1');
+    // Each from its own loopback address, so that the per-address cap does not apply first.
+    const c = createConnection({ host: '127.0.0.1', port: s.port, localAddress: `127.0.1.${i + 1}` });
     c.on('error', () => undefined);
     await new Promise((r) => c.once('connect', r));
     idle.push(c);
@@ -68,4 +69,37 @@ test('connections beyond the concurrent-stream cap are refused', async (t) => {
   idle.pop()?.destroy();
   await new Promise((r) => setTimeout(r, 20));
   assert.equal((await pushPullRequest({ host: '127.0.0.1', port: s.port }, new Uint8Array([5]))).length, 0);
+});
+
+test('one address holds at most streamsInboundPerAddressMax streams; other addresses are still served', async (t) => {
+  const { s, metrics } = await server(t, () => new Uint8Array(0));
+  const idle: Socket[] = [];
+  t.after(() => idle.forEach((c) => c.destroy()));
+  const from = (localAddress: string): Socket => {
+    const c = createConnection({ host: '127.0.0.1', port: s.port, localAddress });
+    c.on('error', () => undefined);
+    return c;
+  };
+  for (let i = 0; i < DAEMON_LIMITS.streamsInboundPerAddressMax; i++) {
+    const c = from('127.0.2.1');
+    await new Promise((r) => c.once('connect', r));
+    idle.push(c);
+  }
+  await new Promise((r) => setTimeout(r, 20));
+  const extra = from('127.0.2.1');
+  extra.write(frame(new Uint8Array([1])));
+  await closed(extra);
+  assert.equal(metrics.streams.get('in\u0000refused'), 1);
+  assert.equal((await pushPullRequest({ host: '127.0.0.1', port: s.port }, new Uint8Array([5]))).length, 0);
+  // Once one of its streams ends, the address is served again.
+  idle.pop()?.destroy();
+  await new Promise((r) => setTimeout(r, 20));
+  const again = from('127.0.2.1');
+  const reply = new Promise<number>((resolve) => {
+    let n = 0;
+    again.on('data', (b: Buffer) => { n += b.length; });
+    again.on('close', () => resolve(n));
+  });
+  again.write(frame(new Uint8Array([1])));
+  assert.equal(await reply, 4, 'an empty framed reply');
 });

@@ -12,6 +12,9 @@ import { claimSocketPath, listenOnSocket, removeSocketFile, type SocketIdentity 
  * parsing, error shapes, metrics — so that route handlers only see validated requests.
  */
 
+/** The answer to a request on a connection beyond apiConnectionsMax. */
+export const BUSY_MESSAGE = 'the agent is busy: too many connections on its socket; try again';
+
 export interface ApiServerOptions {
   readonly socketPath: string;
   readonly routes: readonly Route[];
@@ -21,6 +24,8 @@ export interface ApiServerOptions {
 
 export class ApiServer {
   private readonly sockets = new Set<Socket>();
+  /** Connections beyond apiConnectionsMax: their request is answered 503 and they are closed. */
+  private readonly busy = new Set<Socket>();
   private closed = false;
 
   private constructor(
@@ -39,9 +44,19 @@ export class ApiServer {
       maxHeaderSize: DAEMON_LIMITS.apiHeaderBytesMax,
       connectionsCheckingInterval: DAEMON_LIMITS.apiTimeoutCheckMs,
     });
-    server.maxConnections = DAEMON_LIMITS.apiConnectionsMax;
+    // Beyond this Node closes a connection unread; the client can then only say that it was closed.
+    server.maxConnections = DAEMON_LIMITS.apiConnectionsMax + DAEMON_LIMITS.apiBusyAnswersMax;
     const api = new ApiServer(server, opts);
     server.on('connection', (s: Socket) => {
+      if (api.sockets.size - api.busy.size >= DAEMON_LIMITS.apiConnectionsMax) {
+        api.busy.add(s);
+        // A busy connection that does not send its request at once must not hold the extra room.
+        const cut = setTimeout(() => s.destroy(), DAEMON_LIMITS.apiBusyAnswerMs);
+        s.on('close', () => {
+          clearTimeout(cut);
+          api.busy.delete(s);
+        });
+      }
       api.sockets.add(s);
       s.on('close', () => api.sockets.delete(s));
     });
@@ -85,6 +100,10 @@ export class ApiServer {
   private async handle(router: Router, req: IncomingMessage, res: ServerResponse): Promise<void> {
     let label = 'unmatched';
     const finish = (reply: Reply): void => this.reply(req, res, label, reply);
+    if (this.busy.has(req.socket)) {
+      res.setHeader('Connection', 'close');
+      return this.reply(req, res, 'busy', apiError(503, BUSY_MESSAGE));
+    }
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://localhost');

@@ -30,6 +30,11 @@ class FrameReader {
   private have = 0;
   private need: number | null = null;
 
+  /** Whether the frame header (its length) has arrived. */
+  get started(): boolean {
+    return this.need !== null;
+  }
+
   /** Returns the frame when complete, an error string when the peer broke the rules, else null. */
   push(chunk: Buffer): { done: Buffer } | { error: string } | null {
     this.chunks.push(chunk);
@@ -60,7 +65,8 @@ export class StreamServer {
 
   static async listen(host: string, port: number, handler: StreamHandler, metrics: Metrics, log: Logger): Promise<StreamServer> {
     const active = new Set<Socket>();
-    const server = createServer((socket) => serve(socket, active, handler, metrics, log));
+    const perAddress = new Map<string, number>();
+    const server = createServer((socket) => serve(socket, { active, perAddress }, handler, metrics, log));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen({ host, port, ipv6Only: false }, () => {
@@ -80,14 +86,24 @@ export class StreamServer {
   }
 }
 
-function serve(socket: Socket, active: Set<Socket>, handler: StreamHandler, metrics: Metrics, log: Logger): void {
-  if (active.size >= DAEMON_LIMITS.streamsInboundMax) {
+/** The inbound streams being served: every slot, and how many each remote address holds. */
+interface InboundSlots {
+  readonly active: Set<Socket>;
+  readonly perAddress: Map<string, number>;
+}
+
+function serve(socket: Socket, slots: InboundSlots, handler: StreamHandler, metrics: Metrics, log: Logger): void {
+  const { active, perAddress } = slots;
+  const host = normalizeHost(socket.remoteAddress ?? '');
+  const held = perAddress.get(host) ?? 0;
+  if (active.size >= DAEMON_LIMITS.streamsInboundMax || held >= DAEMON_LIMITS.streamsInboundPerAddressMax) {
     metrics.stream('in', 'refused');
     socket.destroy();
     return;
   }
   active.add(socket);
-  const from: Address = { host: normalizeHost(socket.remoteAddress ?? ''), port: socket.remotePort ?? 0 };
+  perAddress.set(host, held + 1);
+  const from: Address = { host, port: socket.remotePort ?? 0 };
   // Covers writing the reply too: a peer that never reads it must not keep the slot.
   const deadline = setTimeout(() => {
     fail('deadline exceeded');
@@ -95,6 +111,10 @@ function serve(socket: Socket, active: Set<Socket>, handler: StreamHandler, metr
   }, DAEMON_LIMITS.streamDeadlineMs);
   const reader = new FrameReader();
   let finished = false;
+  // Unauthenticated connections that send nothing give their slot back early.
+  const start = setTimeout(() => {
+    if (!reader.started) fail('no request in time');
+  }, DAEMON_LIMITS.streamRequestStartMs);
 
   function fail(reason: string): void {
     if (finished) return;
@@ -106,7 +126,11 @@ function serve(socket: Socket, active: Set<Socket>, handler: StreamHandler, metr
 
   socket.on('close', () => {
     clearTimeout(deadline);
+    clearTimeout(start);
     active.delete(socket);
+    const left = (perAddress.get(host) ?? 1) - 1;
+    if (left > 0) perAddress.set(host, left);
+    else perAddress.delete(host);
     if (!finished) fail('closed early');
   });
   socket.on('error', (err) => fail(errCode(err)));
