@@ -5,6 +5,8 @@
  * with their last reported status until the TTL they were given runs out.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Member, ServiceEntry } from '../client/index.js';
 import { sleep, waitFor, withCluster, type Agent, type Cluster } from './helpers/cluster.js';
@@ -58,6 +60,14 @@ async function restartWithSeedDown(c: Cluster, signal: 'SIGTERM' | 'SIGKILL'): P
   }
   await d.client.register({ name: 'api', port: 9090 });
   await waitFor(`${b.name} sees ${d.name}'s service`, async () => (await servicesOf(b, d.name)).length === 1);
+  // A crash loses what was not written yet: members.json follows membership a moment later.
+  await waitFor(`${d.name} saved the members it knows`, () => {
+    try {
+      return readFileSync(join(d.dataDir, 'members.json'), 'utf8').includes(`"port":${b.port}`);
+    } catch {
+      return false;
+    }
+  });
   c.kill(seed, 'SIGKILL');
   await seed.exited;
   c.kill(d, signal);
