@@ -23,6 +23,7 @@ import type { Logger } from './log.js';
 import { Metrics, renderMetrics } from './metrics.js';
 import { describe, isIPv6Host, pickAdvertiseHost } from './net/net-util.js';
 import { StateStore } from './store/persistence.js';
+import { KnownMembersFile, loadKnownMembers } from './store/known-members.js';
 import { openSecurity, type Security } from './security/open.js';
 import { pushPullRequest } from './net/stream-transport.js';
 import { resolveSeeds, type SeedFailure } from './net/seeds.js';
@@ -61,6 +62,9 @@ interface Parts {
   readonly watchLog: EventLog;
   readonly security: Security;
   readonly services: LocalServices;
+  readonly knownMembers: KnownMembersFile;
+  /** members.json as found at start-up. */
+  readonly lastKnown: readonly string[];
 }
 
 export class Agent implements AgentApi {
@@ -79,6 +83,7 @@ export class Agent implements AgentApi {
       log.warn('removed a stale socket left by an agent that did not shut down cleanly', { socket: config.socket });
     }
     const store = await StateStore.open(config.dataDir, config.name, log);
+    const lastKnown = await loadKnownMembers(config.dataDir, log);
     const saved = await loadServices(config.dataDir, log).catch(async (e: unknown) => {
       await store.close();
       throw e;
@@ -138,7 +143,11 @@ export class Agent implements AgentApi {
       },
     });
     services = new LocalServices({ node, driver, advertiseHost: advertise.host, dataDir: config.dataDir, saved, log });
-    const agent = new Agent({ config, log, clock, metrics, events, store, ports, node, driver, advertise, startedAt: clock(), watchLog, security, services }, opts);
+    const knownMembers = new KnownMembersFile(config.dataDir, () => node.members(), config.name, log);
+    knownMembers.watch(events);
+    const agent = new Agent({
+      config, log, clock, metrics, events, store, ports, node, driver, advertise, startedAt: clock(), watchLog, security, services, knownMembers, lastKnown,
+    }, opts);
     try {
       // Before the first join, so that the first state exchange already carries them.
       agent.startServices(await services.start(config.services));
@@ -168,6 +177,11 @@ export class Agent implements AgentApi {
   /** The address gossiped to other members. */
   get address(): Address {
     return this.p.advertise;
+  }
+
+  /** The members this agent knew when it last ran, as seeds to rejoin through. */
+  get lastKnownMembers(): readonly string[] {
+    return this.p.lastKnown;
   }
 
   get events(): AgentEvents {
@@ -267,6 +281,7 @@ export class Agent implements AgentApi {
           ['api', async () => { await this.api?.close(); }],
           ['push-pull listener', () => this.p.ports.stream.close()],
           ['udp socket', () => this.p.ports.udp.close()],
+          ['known members', () => this.p.knownMembers.close()],
           ['state', () => this.p.store.close()],
         ];
         for (const [what, step] of steps) {

@@ -119,6 +119,12 @@ export const DAEMON_LIMITS = {
   /** Background retries of seeds that did not resolve: first delay, doubling up to the maximum. */
   seedRetryFirstMs: 1_000,
   seedRetryMaxMs: 30_000,
+  /** Members' addresses kept in members.json to rejoin through after a restart (live ones first). */
+  knownMembersMax: 32,
+  /** Largest members.json read (32 maximal entries fit many times over). */
+  knownMembersFileBytesMax: 64 * 1024,
+  /** Delay between a membership change and the rewrite of members.json; changes within it share a write. */
+  knownMembersWriteDelayMs: 1_000,
   /** Attempts to find a port free for both TCP and UDP when binding port 0. */
   bindPortAttempts: 5,
 

@@ -92,7 +92,11 @@ export async function runAgent(flags: AgentFlags): Promise<number> {
   // A conflict found while start-up was still finishing.
   stopForConflict();
   const seeds = new SeedJoiner(agent, log);
-  seeds.add(config.join);
+  // The members known before a restart too: the configured seeds may be gone, or this agent may be
+  // the others' only seed (after its leave they would not come back to it soon).
+  const known = agent.lastKnownMembers.filter((m) => !config.join.includes(m));
+  if (known.length > 0) log.info('rejoining through the members known before the restart', { members: known });
+  seeds.add([...config.join, ...known]);
 
   const onTerm = (): void => shutdown('SIGTERM');
   const onInt = (): void => shutdown('SIGINT');

@@ -56,7 +56,7 @@ export function serviceRoutes(services: ServicesApi): Route[] {
     routes.push({
       method: 'POST', pattern: `/v1/checks/:id/${status}`, body: 'optional-json', query: WAIT,
       handle: (ctx) => mutate(services, ctx, async () => {
-        const view = services.reportCheck(param(ctx), status, note(ctx.body));
+        const view = await services.reportCheck(param(ctx), status, note(ctx.body));
         return { id: view.id, body: { ...serviceJson(view), check: status } };
       }),
     });

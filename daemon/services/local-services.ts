@@ -6,6 +6,7 @@ import type { Health } from '../../protocol/messages.js';
 import type { SwimNode } from '../../protocol/node.js';
 import { sameCheck } from '../../client/contract/check.js';
 import { CheckError, CheckRunner, type Probes } from './checks/runner.js';
+import type { TtlReport } from './checks/ttl-check.js';
 import type { CheckStatus } from '../../client/contract/check.js';
 import type { Driver } from '../driver.js';
 import { DAEMON_LIMITS } from '../limits.js';
@@ -40,7 +41,7 @@ export interface ServicesApi {
   deregister(id: string): Promise<{ readonly id: string; readonly rev: number }>;
   setDraining(id: string, draining: boolean): Promise<ServiceView>;
   /** A TTL check report for instance `id`. */
-  reportCheck(id: string, status: CheckStatus, note: string): ServiceView;
+  reportCheck(id: string, status: CheckStatus, note: string): Promise<ServiceView>;
   /** Waits until every live member holds the current version of `id` (or its tombstone). */
   waitFor(id: string, timeoutMs: number, signal: AbortSignal): Promise<BarrierEvent>;
   /** Resolves true once this node's instance `id` is passing, false when time runs out or the wait is aborted. */
@@ -99,7 +100,7 @@ export class LocalServices implements ServicesApi {
     let unapplied = false;
     for (const s of this.d.saved.services) {
       try {
-        this.registerLocal(s.registration, 'api', s.draining);
+        this.registerLocal(s.registration, 'api', s.draining, s.ttl);
       } catch (e) {
         if (!(e instanceof CatalogError || e instanceof CheckError)) throw e;
         unapplied = true;
@@ -202,9 +203,13 @@ export class LocalServices implements ServicesApi {
     return this.ownViewOrThrow(id);
   }
 
-  reportCheck(id: string, status: CheckStatus, note: string): ServiceView {
+  async reportCheck(id: string, status: CheckStatus, note: string): Promise<ServiceView> {
     this.mustHave(id);
     this.runner.ttl(id, status, note);
+    // Saved before the answer (the health is in effect either way): a restart announces it again.
+    if (this.local.get(id)?.source === 'api') {
+      await this.file.save().catch((err: unknown) => this.d.log.error('cannot save a TTL report', { id, err }));
+    }
     return this.ownViewOrThrow(id);
   }
 
@@ -252,15 +257,19 @@ export class LocalServices implements ServicesApi {
    * Registers in the core and (re)starts the check. An instance keeps its health when its check
    * is unchanged; a new check starts critical, so only a passing run admits the instance.
    */
-  private registerLocal(r: ParsedRegistration, source: Source, draining: boolean): ServiceView {
+  private registerLocal(r: ParsedRegistration, source: Source, draining: boolean, restored: TtlReport | null = null): ServiceView {
     const prev = this.local.get(r.id);
     const keepCheck = prev !== undefined && sameCheck(prev.registration.check, r.check);
-    const health: Health = r.check === null ? 'passing' : (keepCheck ? this.ownView(r.id)?.health : undefined) ?? 'critical';
+    // A TTL report saved before a restart holds until the TTL it was given runs out.
+    const left = restored !== null && r.check?.kind === 'ttl' ? restored.expiresAt - Date.now() : 0;
+    const revived = left > 0 && restored !== null ? restored.health : undefined;
+    const health: Health = r.check === null ? 'passing' : (keepCheck ? this.ownView(r.id)?.health : revived) ?? 'critical';
+    const firstTtlMs = revived !== undefined && r.check?.kind === 'ttl' ? Math.min(left, r.check.ttlMs) : undefined;
     const view = this.d.driver.invoke('register', (now) => this.d.node.registerService(now, specOf(r, this.d.advertiseHost, health, draining)));
     this.local.set(r.id, { registration: r, source, draining });
     if (!keepCheck) {
       this.runner.remove(r.id);
-      if (r.check !== null) this.runner.add(r.id, r.check, health);
+      if (r.check !== null) this.runner.add(r.id, r.check, health, firstTtlMs);
     }
     return view;
   }
@@ -321,7 +330,7 @@ export class LocalServices implements ServicesApi {
   private snapshot(): SavedCatalog {
     const services = [...this.local.values()]
       .filter((l) => l.source === 'api')
-      .map((l) => ({ registration: l.registration, draining: l.draining }));
+      .map((l) => ({ registration: l.registration, draining: l.draining, ttl: this.runner.ttlReport(l.registration.id) }));
     return { revision: this.d.node.catalogRevision(), services };
   }
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { LIMITS } from '../../protocol/limits.js';
 import { isSameOrNewer, newest, serialDistance } from '../../protocol/serial.js';
 import { DAEMON_LIMITS } from '../limits.js';
+import type { TtlReport } from './checks/ttl-check.js';
 import type { Logger } from '../log.js';
 import { writeAtomic } from '../store/persistence.js';
 import { FieldError } from '../../client/contract/field-error.js';
@@ -16,6 +17,10 @@ import { parseRegistration, type ParsedRegistration, registrationJson } from '..
  * Every API change is on disk before its reply is sent; the revision, which also rises with every
  * health change, is written ahead (DAEMON_LIMITS.catalogRevisionHeadroom) and only rewritten when
  * half of that headroom is used up.
+ *
+ * A TTL check's last report is saved with its instance (ttl_health, ttl_expires_at: wall clock, ms
+ * since the epoch), before the report is acknowledged, so that a restarted agent announces it again
+ * until the TTL it was given runs out, rather than critical at once.
  */
 
 const FILE = 'services.json';
@@ -24,6 +29,8 @@ const FORMAT = 1;
 export interface SavedService {
   readonly registration: ParsedRegistration;
   readonly draining: boolean;
+  /** The TTL check's report in effect when saved, if any. */
+  readonly ttl: TtlReport | null;
 }
 
 export interface SavedCatalog {
@@ -86,19 +93,27 @@ function decode(text: string, problems: string[]): SavedCatalog | null {
   list.forEach((item: unknown, i) => {
     try {
       if (typeof item !== 'object' || item === null || Array.isArray(item)) throw new FieldError(`services[${i}]`, 'not an object');
-      const { draining, ...rest } = item as Record<string, unknown>;
+      const { draining, ttl_health: ttlHealth, ttl_expires_at: ttlExpiresAt, ...rest } = item as Record<string, unknown>;
       if (draining !== undefined && typeof draining !== 'boolean') throw new FieldError(`services[${i}].draining`, 'not a boolean');
+      const ttl = decodeTtlReport(ttlHealth, ttlExpiresAt, `services[${i}]`);
       const registration = parseRegistration(rest, `services[${i}]`);
       if (ids.has(registration.id)) throw new FieldError(`services[${i}].id`, `duplicate id ${JSON.stringify(registration.id)}`);
       if (services.length >= LIMITS.servicesPerNodeMax) throw new FieldError(`services[${i}]`, 'more instances than one node may own');
       ids.add(registration.id);
-      services.push({ registration, draining: draining === true });
+      services.push({ registration, draining: draining === true, ttl });
     } catch (e) {
       if (!(e instanceof FieldError)) throw e;
       problems.push(e.message);
     }
   });
   return { revision, services };
+}
+
+function decodeTtlReport(health: unknown, expiresAt: unknown, where: string): TtlReport | null {
+  if (health === undefined && expiresAt === undefined) return null;
+  if (health !== 'passing' && health !== 'warning' && health !== 'critical') throw new FieldError(`${where}.ttl_health`, 'not a health');
+  if (typeof expiresAt !== 'number' || !Number.isSafeInteger(expiresAt) || expiresAt < 0) throw new FieldError(`${where}.ttl_expires_at`, 'not a time');
+  return { health, expiresAt };
 }
 
 /** Losing a registration must never be silent: the damaged file is kept beside the new one. */
@@ -165,7 +180,10 @@ export class ServicesFile {
         const body = JSON.stringify({
           format: FORMAT,
           revision: ceiling,
-          services: snap.services.map((s) => ({ ...registrationJson(s.registration), draining: s.draining })),
+          services: snap.services.map((s) => ({
+            ...registrationJson(s.registration), draining: s.draining,
+            ...(s.ttl === null ? {} : { ttl_health: s.ttl.health, ttl_expires_at: s.ttl.expiresAt }),
+          })),
         }) + '\n';
         let error: unknown = null;
         try {

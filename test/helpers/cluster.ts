@@ -256,15 +256,18 @@ export class Cluster {
     agent.proc.kill(signal);
   }
 
-  /** Starts a stopped agent again on the same port, socket and data dir, joining through the others. */
-  async restart(agent: Agent): Promise<void> {
+  /**
+   * Starts a stopped agent again on the same port, socket and data dir, joining through the others,
+   * or through `seeds` when given (`[]`: no --join at all, as the first agent is started).
+   */
+  async restart(agent: Agent, seeds?: readonly string[]): Promise<void> {
     if (agent.proc !== null && agent.proc.exitCode === null && agent.proc.signalCode === null) {
       throw new Error(`${agent.name} is still running`);
     }
-    const seeds = this.agents.filter((a) => a !== agent && this.running(a)).map((a) => `127.0.0.1:${a.port}`);
+    const joinThrough = seeds ?? this.agents.filter((a) => a !== agent && this.running(a)).map((a) => `127.0.0.1:${a.port}`).slice(0, 1);
     // A port just released is normally free at once; retry briefly in case the kernel lags.
     for (let attempt = 1; ; attempt++) {
-      if (await this.launch(agent, seeds.slice(0, 1))) return;
+      if (await this.launch(agent, joinThrough)) return;
       if (attempt >= 5) throw new Error(`${agent.name}: port ${agent.port} still taken after ${attempt} attempts`);
       await sleep(200);
     }

@@ -9,7 +9,7 @@ import { httpCheck } from './http-check.js';
 import { Slots } from './slots.js';
 import { tcpCheck } from './tcp-check.js';
 import type { CheckStatus } from '../../../client/contract/check.js';
-import { TtlCheck } from './ttl-check.js';
+import { TtlCheck, type TtlReport } from './ttl-check.js';
 
 /**
  * Runs the health checks of this node's service instances, one per instance id. HTTP and TCP
@@ -86,7 +86,7 @@ export class CheckRunner {
    * Starts the check of instance `id` (replacing any), from `initial` health: a new instance starts
    * critical, and only a run that passes admits it. A probed check runs at once.
    */
-  add(id: string, spec: CheckSpec, initial: Health): void {
+  add(id: string, spec: CheckSpec, initial: Health, firstTtlMs?: number): void {
     if (this.stopped) return;
     this.remove(id);
     if (this.entries.size >= DAEMON_LIMITS.checksMax) throw new CheckError('limit', `this node already runs ${DAEMON_LIMITS.checksMax} checks`);
@@ -98,7 +98,7 @@ export class CheckRunner {
           // Reports are counted in ttl(); an expiry is counted here.
           if (expired) this.d.metrics.checkRan('ttl', true);
           this.report(id, health, output);
-        }),
+        }, firstTtlMs),
       };
       this.entries.set(id, entry);
       return;
@@ -127,6 +127,12 @@ export class CheckRunner {
     if (e.kind !== 'ttl') throw new CheckError('not_ttl', `the check of ${JSON.stringify(id)} is an ${e.kind} check, which the agent runs itself; only TTL checks take reports`);
     this.d.metrics.checkRan('ttl', status === 'fail');
     return e.check.report(status, note);
+  }
+
+  /** The running TTL report of instance `id`, if it has a TTL check that has one. */
+  ttlReport(id: string): TtlReport | null {
+    const e = this.entries.get(id);
+    return e?.kind === 'ttl' ? e.check.lastReport() : null;
   }
 
   stop(): void {

@@ -3,6 +3,12 @@ import type { Health } from '../../../protocol/messages.js';
 import { formatDuration } from '../../../client/contract/duration.js';
 
 
+/** The last report of a TTL check and when (wall clock, ms since the epoch) it runs out; saved across restarts. */
+export interface TtlReport {
+  readonly health: Health;
+  readonly expiresAt: number;
+}
+
 const HEALTH_OF: Readonly<Record<CheckStatus, Health>> = { pass: 'passing', warn: 'warning', fail: 'critical' };
 
 /**
@@ -13,15 +19,27 @@ const HEALTH_OF: Readonly<Record<CheckStatus, Health>> = { pass: 'passing', warn
 export class TtlCheck {
   private timer: NodeJS.Timeout | null = null;
   private current: Health;
+  /** Wall-clock end of the running TTL: it must hold across a restart, which a monotonic clock does not. */
+  private expiresAt: number | null = null;
 
+  /**
+   * `firstTtlMs`: time left for the first report, for a report restored after a restart (default:
+   * the whole TTL).
+   */
   constructor(
     private readonly ttlMs: number,
     initial: Health,
     private readonly onChange: (health: Health, output: string, expired: boolean) => void,
+    firstTtlMs: number = ttlMs,
   ) {
     this.current = initial;
     // An instance that starts healthy (kept across a re-registration) must still report in time.
-    if (initial !== 'critical') this.arm();
+    if (initial !== 'critical') this.arm(firstTtlMs);
+  }
+
+  /** The report in effect while its TTL runs; null once it ran out or before any report. */
+  lastReport(): TtlReport | null {
+    return this.timer === null || this.expiresAt === null ? null : { health: this.current, expiresAt: this.expiresAt };
   }
 
   get health(): Health {
@@ -40,10 +58,12 @@ export class TtlCheck {
     this.timer = null;
   }
 
-  private arm(): void {
+  private arm(ms: number = this.ttlMs): void {
     this.stop();
+    this.expiresAt = Date.now() + ms;
     this.timer = setTimeout(() => {
       this.timer = null;
+      this.expiresAt = null;
       this.set('critical', `no report within the TTL of ${formatDuration(this.ttlMs)}`, true);
     }, this.ttlMs);
   }
