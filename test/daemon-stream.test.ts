@@ -103,3 +103,23 @@ test('one address holds at most streamsInboundPerAddressMax streams; other addre
   again.write(frame(new Uint8Array([1])));
   assert.equal(await reply, 4, 'an empty framed reply');
 });
+
+test('a connection that sends no request gives its slot back before one that has started its request', async (t) => {
+  const { s, metrics } = await server(t, () => null);
+  // The one that started its request connects first: with a single overall deadline it would be
+  // cut off first; with the request-start deadline the silent one goes long before.
+  const started = connect(s.port, '127.0.0.1');
+  started.on('error', () => undefined);
+  const header = Buffer.alloc(4);
+  header.writeUInt32BE(16, 0);
+  started.write(header);
+  await new Promise((r) => setTimeout(r, 50));
+  const silent = connect(s.port, '127.0.0.1');
+  silent.on('error', () => undefined);
+  let startedClosed = false;
+  started.once('close', () => { startedClosed = true; });
+  await closed(silent);
+  assert.equal(startedClosed, false, 'the silent connection must be closed while the started one is still served');
+  assert.equal(metrics.streams.get('in\u0000failed'), 1);
+  started.destroy();
+});
