@@ -25,6 +25,9 @@ interface Check {
   readonly known: boolean;
   /** Newest incarnation claimed at that address while checking, refuted if it turns out silent (null: none, a re-check). */
   incarnation: number | null;
+  /** When silence becomes the verdict, and how often the ping is sent again until then. */
+  readonly deadline: number;
+  readonly resendMs: number;
 }
 
 /**
@@ -150,7 +153,10 @@ export class NameClaims {
   onRetry(seq: number): void {
     const key = this.checkBySeq.get(seq);
     const c = key === undefined ? undefined : this.checks.get(key);
-    if (c !== undefined) this.sendPing(c);
+    if (c === undefined) return;
+    this.sendPing(c);
+    const next = this.ctx.now + c.resendMs;
+    if (next < c.deadline) this.ctx.deadlines.set({ kind: 'claim-retry', seq }, next);
   }
 
   onTimeout(seq: number): void {
@@ -162,7 +168,7 @@ export class NameClaims {
       const oldest = this.silent.keys().next();
       if (!oldest.done) this.silent.delete(oldest.value);
     }
-    this.silent.set(key, this.ctx.now + this.recheckMs());
+    this.silent.set(key, this.ctx.now + this.silentHoldMs());
     this.onSilent(c.incarnation);
   }
 
@@ -180,15 +186,19 @@ export class NameClaims {
       return;
     }
     const seq = this.ctx.nextSeq();
-    const c: Check = { seq, other, phase, known, incarnation };
+    // Silence is taken as a previous life of ours, whose entries we then overwrite: a wrong verdict
+    // costs another process its services, a slow one only delays a refutation. So the check waits two
+    // probe intervals, pinging again every half probe timeout: a few lost datagrams or a busy peer
+    // must not pass for silence.
+    const resendMs = this.ctx.awareness.scale(this.ctx.profile.probeTimeoutMs) / 2;
+    const deadline = this.ctx.now + 2 * this.ctx.awareness.scale(this.ctx.profile.probeIntervalMs);
+    const c: Check = { seq, other, phase, known, incarnation, deadline, resendMs };
     this.checks.set(key, c);
     this.checkBySeq.set(seq, key);
     if (!known) this.onContested();
     this.sendPing(c);
-    const timeout = this.ctx.awareness.scale(this.ctx.profile.probeTimeoutMs);
-    this.ctx.deadlines.set({ kind: 'claim-timeout', seq }, this.ctx.now + timeout);
-    // A second ping halfway, as probes do: one lost datagram must not pass for silence.
-    this.ctx.deadlines.set({ kind: 'claim-retry', seq }, this.ctx.now + timeout / 2);
+    this.ctx.deadlines.set({ kind: 'claim-timeout', seq }, deadline);
+    this.ctx.deadlines.set({ kind: 'claim-retry', seq }, this.ctx.now + resendMs);
   }
 
   private endCheck(key: string): Check | undefined {
@@ -212,9 +222,18 @@ export class NameClaims {
     this.diss.send(c.other, [ping]);
   }
 
-  /** How long a verdict on an address stands: one push-pull period, when a full state brings claims back anyway. */
+  /** How long a standing conflict goes unchecked: one push-pull period, when a full state brings claims back anyway. */
   private recheckMs(): number {
     return this.ctx.profile.pushPullIntervalMs;
+  }
+
+  /**
+   * How long a silent verdict spares an address from another check: long enough that copies of one
+   * stale claim cost one check, short enough that a process that was only cut off (a partition) is
+   * asked again soon after it can answer, so that the newer of the two steps aside promptly.
+   */
+  private silentHoldMs(): number {
+    return this.ctx.profile.nameClaimSilentHoldMs;
   }
 }
 

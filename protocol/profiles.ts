@@ -57,6 +57,8 @@ export interface Profile {
    * together: the one at the lower address keeps the name. Otherwise the newer one steps aside.
    */
   readonly nameClaimTieMs: number;
+  /** After a check of an address claiming our name found it silent, no new check of it for this long. */
+  readonly nameClaimSilentHoldMs: number;
 }
 
 export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
@@ -81,6 +83,7 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     awarenessMax: 8,
     joinRetryMs: 1_000,
     nameClaimTieMs: 1_000,
+    nameClaimSilentHoldMs: 3_000,
   },
   wan: {
     name: 'wan',
@@ -103,6 +106,7 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     awarenessMax: 8,
     joinRetryMs: 3_000,
     nameClaimTieMs: 2_000,
+    nameClaimSilentHoldMs: 30_000,
   },
   local: {
     name: 'local',
@@ -125,6 +129,7 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     awarenessMax: 8,
     joinRetryMs: 500,
     nameClaimTieMs: 1_000,
+    nameClaimSilentHoldMs: 2_000,
   },
 };
 
