@@ -149,6 +149,33 @@ export const DAEMON_LIMITS = {
    * skips at most this many versions (of 2^32).
    */
   catalogRevisionHeadroom: 1024,
+
+  // ---- DNS face (daemon/dns/) ----
+  /**
+   * Largest DNS query read, over UDP or TCP. A real query is one question and an OPT record, well
+   * under 300 bytes even with cookies; anything larger is dropped and counted, never decoded.
+   */
+  dnsQueryBytesMax: 1024,
+  /** UDP answer size without EDNS0 (RFC 1035). */
+  dnsUdpPayloadDefault: 512,
+  /**
+   * Largest UDP answer whatever the client's EDNS0 buffer says, and the size the agent advertises.
+   * 4096 (BIND's classic default): the agent serves proxies on its own host or LAN, where a
+   * fragmented datagram is not the risk it is across the internet, and answers are not compressed.
+   */
+  dnsUdpPayloadMax: 4096,
+  /** A TCP answer is one DNS message: at most 65535 bytes (RFC 1035 4.2.2 length prefix). */
+  dnsTcpMessageBytesMax: 65_535,
+  /** TCP connections served at once; further ones are closed at once (and counted). */
+  dnsTcpConnectionsMax: 64,
+  /** A TCP connection with no complete query for this long is closed (RFC 7766 suggests seconds). */
+  dnsTcpIdleMs: 5_000,
+  /** Answer bytes queued on one TCP connection for a reader that does not read; beyond it it is cut off. */
+  dnsTcpWriteBufferBytesMax: 256 * 1024,
+  /** dns_ttl ceiling: answers exist to be fresh, a day of caching defeats the agent. */
+  dnsTtlMax: 86_400,
+  /** Bytes of dns_domain (leaves room under DNS's 253 for the longest name forms). */
+  dnsDomainBytesMax: 128,
 } as const;
 
 export type DaemonLimits = typeof DAEMON_LIMITS;

@@ -18,6 +18,9 @@ interface AgentCliFlags {
   readonly cluster?: string;
   readonly encryptKeyFile?: string;
   readonly logLevel?: string;
+  readonly dnsAddr?: string;
+  readonly dnsDomain?: string;
+  readonly dnsTtl?: string;
 }
 
 /**
@@ -49,6 +52,10 @@ export function registerAgent(program: Command, ctx: Ctx): void {
     .addOption(opt('--cluster <name>', 'cluster name; packets of agents in another cluster are ignored', DEFAULTS.cluster))
     .addOption(opt('--encrypt-key-file <file>', 'turns gossip encryption on: base64 keys (`swimd keygen`), one per line, the first encrypts; seeds the keyring kept in the data dir', 'no encryption'))
     .addOption(opt('--log-level <level>', 'verbosity of the JSON-lines log on stderr', DEFAULTS.logLevel).choices(LOG_LEVELS))
+    .addOption(opt('--dns-addr <host:port>', 'serve DNS (UDP and TCP) on this IP address and port, e.g. 127.0.0.1:8600', 'off')
+      .argParser(bindArg))
+    .addOption(opt('--dns-domain <domain>', 'domain the DNS answers are under (consul: a drop-in for Consul names)', DEFAULTS.dnsDomain))
+    .addOption(opt('--dns-ttl <seconds>', 'TTL of DNS answers, and how long resolvers may cache a negative one', String(DEFAULTS.dnsTtl)))
     .addHelpText('after', `
 Profiles: lan (one data centre), wan (high latency, slower failure detection),
 local (many agents on one machine, e.g. tests).
