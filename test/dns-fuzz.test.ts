@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as dnsPacket from 'dns-packet';
 import type { Packet } from 'dns-packet';
-import { DNS_REJECT_REASONS, handleMessage, messageConfig, type Transport } from '../daemon/dns/message.js';
+import { DNS_REJECT_REASONS, handleMessage, messageConfig, type DnsTransport } from '../daemon/dns/message.js';
 import { DAEMON_LIMITS } from '../daemon/limits.js';
 import { Rng } from '../protocol/rng.js';
 import { fixedView, instance, member } from './helpers/dns-view.js';
@@ -139,7 +139,7 @@ test(`DNS messages: ${COUNT} random and mutated inputs are answered or dropped, 
     const input = kind === 0 ? randomBytes(rng, rng.int(600))
       : kind < 3 ? validQuery(rng)
         : mutate(rng, validQuery(rng), validQuery(rng));
-    const transport: Transport = rng.int(3) === 0 ? 'tcp' : 'udp';
+    const transport: DnsTransport = rng.int(3) === 0 ? 'tcp' : 'udp';
     const where = `input ${n} (seed ${SEED}; reproduce with SWIMD_FUZZ_SEED=${SEED}): ${input.toString('hex')}`;
     let h;
     try {

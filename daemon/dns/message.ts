@@ -13,7 +13,7 @@ import { isEchoableName, labelsOf, parseQueryName } from './names.js';
  * FORMERR header; each is counted by reason. Nothing a client sends can throw out of handleMessage.
  */
 
-export type Transport = 'udp' | 'tcp';
+export type DnsTransport = 'udp' | 'tcp';
 
 /** Why a message was not answered normally: the metric's label values (a closed set). */
 export type DnsRejectReason =
@@ -48,7 +48,7 @@ export function messageConfig(domain: string, ttl: number): MessageConfig {
   return { domain, ttl, domainLabels: labelsOf(domain) };
 }
 
-export function handleMessage(bytes: Buffer, transport: Transport, view: DnsView, cfg: MessageConfig, rotate = 0): Handled {
+export function handleMessage(bytes: Buffer, transport: DnsTransport, view: DnsView, cfg: MessageConfig, rotate = 0): Handled {
   if (bytes.length > DAEMON_LIMITS.dnsQueryBytesMax) return rejected('too_large', null);
   if (bytes.length < HEADER_BYTES) return rejected('too_short', null);
   const id = bytes.readUInt16BE(0);

@@ -1,5 +1,5 @@
 import { Exposition } from '../metrics.js';
-import { DNS_REJECT_REASONS, type DnsRejectReason, type Outcome, type Transport } from './message.js';
+import { DNS_REJECT_REASONS, type DnsRejectReason, type Outcome, type DnsTransport } from './message.js';
 
 /** Counters of the DNS face; every label value comes from a closed set. */
 export class DnsMetrics {
@@ -14,7 +14,7 @@ export class DnsMetrics {
   tcpClosedIdle = 0;
   tcpClosedSlowReader = 0;
 
-  record(transport: Transport, outcome: Outcome): void {
+  record(transport: DnsTransport, outcome: Outcome): void {
     if (outcome.kind === 'rejected') {
       this.rejected.set(outcome.reason, (this.rejected.get(outcome.reason) ?? 0) + 1);
       return;

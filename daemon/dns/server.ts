@@ -5,7 +5,7 @@ import { DAEMON_LIMITS } from '../limits.js';
 import type { Logger } from '../log.js';
 import type { DnsView } from './answer.js';
 import { DnsMetrics } from './metrics.js';
-import { handleMessage, type MessageConfig, type Transport } from './message.js';
+import { handleMessage, type MessageConfig, type DnsTransport } from './message.js';
 
 /**
  * The DNS listeners: UDP and TCP on one address and port (`dns_addr`). Each query is answered
@@ -88,7 +88,7 @@ export class DnsServer {
     return this.metrics.text();
   }
 
-  private answer(bytes: Buffer, transport: Transport): Buffer | null {
+  private answer(bytes: Buffer, transport: DnsTransport): Buffer | null {
     this.turn = (this.turn + 1) % 0x7fffffff;
     let handled;
     try {
