@@ -97,6 +97,7 @@ Real agents on loopback (default), or the simulator driving the same protocol co
   --help
 
 The deploy drill has its own options: npm run bench -- --scenario deploy --help
+The DNS bench has its own options: npm run bench -- --scenario dns --help
 `;
 
 export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
