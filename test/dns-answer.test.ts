@@ -4,6 +4,9 @@
  * BADVERS, EDNS0 sizes, truncation, TCP), decoded back with dns-packet.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import * as dnsPacket from 'dns-packet';
 import type { Answer, DecodedPacket, Packet, SrvAnswer, StringAnswer } from 'dns-packet';
@@ -12,6 +15,7 @@ import { handleMessage, messageConfig } from '../daemon/dns/message.js';
 import { addrTarget, ipv6Hex, parseQueryName } from '../daemon/dns/names.js';
 import { parseDnsDomain, parseDnsTtl } from '../daemon/config/config-dns.js';
 import { Invalid } from '../daemon/config/config-fields.js';
+import { ConfigError, resolveConfig } from '../daemon/config/config.js';
 import { fixedView, instance, member } from './helpers/dns-view.js';
 
 const DOMAIN = ['swimd'];
@@ -273,4 +277,40 @@ test('config: dns_domain and dns_ttl are validated with the reason', () => {
   assert.equal(parseDnsTtl(0, 'file'), 0);
   for (const bad of ['30', -1, 1.5, 86_401]) assert.throws(() => parseDnsTtl(bad, 'file'), Invalid, String(bad));
   assert.throws(() => parseDnsTtl('3s', 'flag'), Invalid);
+});
+
+test('config: dns_addr off by default; file and flags resolved; a bad value names the file, the field and the reason', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'swimd-dnscfg-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const base = { name: 'n1', socket: join(dir, 's.sock'), dataDir: join(dir, 'd') };
+  const plain = resolveConfig(base);
+  assert.equal(plain.dnsAddr, null);
+  assert.equal(plain.dnsDomain, 'swimd');
+  assert.equal(plain.dnsTtl, 0);
+
+  const file = join(dir, 'c.json');
+  writeFileSync(file, JSON.stringify({ dns_addr: '127.0.0.1:8600', dns_domain: 'Consul', dns_ttl: 5 }));
+  const fromFile = resolveConfig({ ...base, config: file });
+  assert.deepEqual(fromFile.dnsAddr, { host: '127.0.0.1', port: 8600 });
+  assert.equal(fromFile.dnsDomain, 'consul');
+  assert.equal(fromFile.dnsTtl, 5);
+  const fromFlags = resolveConfig({ ...base, config: file, dnsAddr: '[::1]:53', dnsDomain: 'sd.example', dnsTtl: '0' });
+  assert.deepEqual(fromFlags.dnsAddr, { host: '::1', port: 53 });
+  assert.equal(fromFlags.dnsDomain, 'sd.example');
+  assert.equal(fromFlags.dnsTtl, 0);
+
+  for (const [field, value, reason] of [
+    ['dns_addr', 'localhost:8600', /expected an IP address/],
+    ['dns_domain', 'no spaces', /expected labels/],
+    ['dns_ttl', '5', /expected whole seconds/],
+  ] as const) {
+    writeFileSync(file, JSON.stringify({ [field]: value }));
+    assert.throws(() => resolveConfig({ ...base, config: file }), (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.ok(e.message.startsWith(`config ${file}: field "${field}": `), e.message);
+      assert.match(e.message, reason);
+      return true;
+    });
+  }
+  assert.throws(() => resolveConfig({ ...base, dnsTtl: 'soon' }), /flag --dns-ttl: expected whole seconds/);
 });

@@ -4,10 +4,13 @@
  * a registration or deregistration visible in the very next answer.
  */
 import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
+import { connect } from 'node:net';
 import { test } from 'node:test';
 import type { Agent } from '../daemon/agent.js';
 import { call, startAgent, tempDir, type TestCtx } from './helpers/local-agent.js';
 import { dig, rdata } from './helpers/dig.js';
+import { waitFor } from './helpers/cluster.js';
 
 async function agentWithDns(t: TestCtx, config: Record<string, unknown> = {}): Promise<{ agent: Agent; port: number }> {
   const agent = await startAgent(t, tempDir(t, 'swimd-dns-'), { config: { dns_addr: '127.0.0.1:0', ...config } });
@@ -115,4 +118,33 @@ test('dig: a registration, a drain and a deregistration show in the next answer'
   const metrics = (await call(agent.config.socket, 'GET', '/v1/metrics')).text;
   assert.match(metrics, /swimd_dns_answers_total\{transport="udp",rcode="NXDOMAIN"\} 2/);
   assert.match(metrics, /swimd_dns_rejected_total\{reason="malformed"\} 0/);
+});
+
+test('hostile input over UDP and TCP is dropped or refused, counted by reason, and the server keeps answering', async (t) => {
+  const { agent, port } = await agentWithDns(t);
+  await register(agent, { name: 'web', port: 8080 });
+  const udp = createSocket('udp4');
+  t.after(() => udp.close());
+  await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
+  const replies: Buffer[] = [];
+  udp.on('message', (m) => replies.push(m));
+  udp.send(Buffer.from([1, 2, 3]), port, '127.0.0.1'); // too short: dropped
+  udp.send(Buffer.alloc(2000, 7), port, '127.0.0.1'); // too large: dropped
+  udp.send(Buffer.from('abcd0000000100000000000003', 'hex'), port, '127.0.0.1'); // cut name: FORMERR
+  await waitFor('the FORMERR answer', () => replies.length >= 1, 5_000);
+  assert.equal(replies[0]!.readUInt16BE(2) & 0xf, 1, 'FORMERR');
+
+  // A TCP frame announcing more than the query limit: the connection is closed.
+  const closed = await new Promise<boolean>((resolve) => {
+    const s = connect(port, '127.0.0.1', () => s.write(Buffer.from([0xff, 0xff, 0, 0])));
+    s.on('close', () => resolve(true));
+    s.on('error', () => undefined);
+  });
+  assert.ok(closed);
+
+  assert.deepEqual(rdata(await dig(port, ['web.service.swimd'])), ['127.0.0.1']);
+  const metrics = (await call(agent.config.socket, 'GET', '/v1/metrics')).text;
+  assert.match(metrics, /swimd_dns_rejected_total\{reason="too_short"\} 1\n/);
+  assert.match(metrics, /swimd_dns_rejected_total\{reason="too_large"\} 2\n/);
+  assert.match(metrics, /swimd_dns_rejected_total\{reason="malformed"\} 1\n/);
 });
