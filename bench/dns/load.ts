@@ -6,7 +6,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import * as dnsPacket from 'dns-packet';
 
-export interface LoadResult {
+export interface UdpLoadResult {
   readonly answered: number;
   readonly lost: number;
   readonly seconds: number;
@@ -19,7 +19,7 @@ const SOCKETS = 4;
 const TIMEOUT_MS = 1_000;
 
 export async function udpLoad(port: number, name: string, type: 'A' | 'SRV', concurrency: number, seconds: number,
-  onSecond: (qps: number) => void = () => undefined): Promise<LoadResult> {
+  onSecond: (qps: number) => void = () => undefined): Promise<UdpLoadResult> {
   const sockets: Socket[] = [];
   for (let i = 0; i < SOCKETS; i++) {
     const s = createSocket('udp4');
