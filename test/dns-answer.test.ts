@@ -314,3 +314,13 @@ test('config: dns_addr off by default; file and flags resolved; a bad value name
   }
   assert.throws(() => resolveConfig({ ...base, dnsTtl: 'soon' }), /flag --dns-ttl: expected whole seconds/);
 });
+
+test('SRV weights follow the service split when the view has one (90/10 keeps its proportion)', () => {
+  const base = fixedView([member('n1', '10.0.0.1')], [
+    instance('n1', 'a', { version: 'v1', port: 1001 }),
+    instance('n1', 'b', { version: 'v2', port: 1002 }),
+  ]);
+  const split: DnsView = { ...base, split: (s) => (s === 'web' ? { v1: 90, v2: 10 } : undefined) };
+  assert.deepEqual(data(ask('web.service.swimd', 'SRV', base)), ['65535 1001 n1.node.swimd', '65535 1002 n1.node.swimd']);
+  assert.deepEqual(data(ask('web.service.swimd', 'SRV', split)), ['65535 1001 n1.node.swimd', '7282 1002 n1.node.swimd']);
+});

@@ -2,7 +2,8 @@ import { isIP } from 'node:net';
 import type { Answer, SoaAnswer } from 'dns-packet';
 import type { MemberView, ServiceView } from '../../protocol/effects.js';
 import type { MemberStatus } from '../../protocol/messages.js';
-import { effectiveWeights, isRoutable, type RoutingInput, scaleWeights } from '../../client/contract/effective-weight.js';
+import { effectiveWeights, isRoutable, type RoutingInput, scaleWeights, type SplitPercentages } from '../../client/contract/effective-weight.js';
+import { instanceKey } from '../../client/contract/service-weights.js';
 import { addrTarget, type DnsName, isHostLabel } from './names.js';
 
 /**
@@ -25,6 +26,8 @@ export interface DnsView {
   member(name: string): MemberView | undefined;
   /** The status of the member named exactly `node` (an instance's owner). */
   ownerStatus(node: string): MemberStatus | undefined;
+  /** The service's traffic split, once the agent holds splits; absent or undefined: none. */
+  split?(service: string): SplitPercentages | undefined;
 }
 
 export interface AnswerConfig {
@@ -115,14 +118,14 @@ interface Routed {
 
 function serviceRecords(q: Question, all: readonly ServiceView[], named: readonly ServiceView[], view: DnsView, cfg: AnswerConfig, rotate: number):
   { answers: Answer[]; additionals: Answer[][] } {
-  const key = (v: ServiceView): string => `${v.node}/${v.id}`;
+  const key = (v: ServiceView): string => instanceKey(v);
   const inputs: RoutingInput[] = all.map((v) => ({
     key: key(v), version: v.version, weight: v.weight, health: v.health, draining: v.draining, ownerStatus: view.ownerStatus(v.node),
   }));
   const routableKeys = new Set(inputs.filter(isRoutable).map((i) => i.key));
   // Weights over the whole service (a split shares traffic between versions, not tags), then scaled
   // over the instances this answer holds.
-  const effective = effectiveWeights(inputs, undefined);
+  const effective = effectiveWeights(inputs, all[0] === undefined ? undefined : view.split?.(all[0].name));
   const chosen = named.filter((v) => routableKeys.has(key(v)))
     .sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
   const scaled = scaleWeights(new Map(chosen.map((v) => [key(v), effective.get(key(v)) ?? 0])), SRV_WEIGHT_MAX);
