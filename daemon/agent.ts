@@ -29,6 +29,7 @@ import { pushPullRequest } from './net/stream-transport.js';
 import { resolveSeeds, type SeedFailure } from './net/seeds.js';
 import { VERSION } from '../client/contract/version.js';
 import { EventLog, indexBase } from './watch/event-log.js';
+import { ConsulServer } from './consul/listener.js';
 
 /**
  * One running agent: sockets, protocol core, driver, persistence and the local API, started and
@@ -69,6 +70,7 @@ interface Parts {
 
 export class Agent implements AgentApi {
   private api: ApiServer | null = null;
+  private consul: ConsulServer | null = null;
   private leaving: Promise<void> | null = null;
   private stopping: Promise<void> | null = null;
 
@@ -161,6 +163,14 @@ export class Agent implements AgentApi {
     } catch (e) {
       await agent.stop();
       throw e;
+    }
+    if (config.httpAddr !== null) {
+      try {
+        agent.consul = await agent.startConsul(config.httpAddr);
+      } catch (e) {
+        await agent.stop();
+        throw e;
+      }
     }
     log.info('agent started', {
       name: config.name, advertise: describe(advertise), bind: describe({ host: config.bind.host, port: ports.port }),
@@ -278,6 +288,7 @@ export class Agent implements AgentApi {
         this.p.driver.stop();
         const steps: [string, () => Promise<void>][] = [
           ['services', () => servicesStopped],
+          ['consul api', async () => { await this.consul?.close(); }],
           ['api', async () => { await this.api?.close(); }],
           ['push-pull listener', () => this.p.ports.stream.close()],
           ['udp socket', () => this.p.ports.udp.close()],
@@ -309,6 +320,23 @@ export class Agent implements AgentApi {
       const where = this.p.config.configFile === null ? 'config' : `config ${this.p.config.configFile}`;
       throw new ConfigError(`${where}: field "services": ${refused.map((e) => `id ${JSON.stringify(e.id)}: ${e.message}`).join('; ')}`);
     }
+  }
+
+  /** Where the Consul-compatible API listens (the bound port), or null when it is off. */
+  get consulAddress(): Address | null {
+    return this.consul?.address ?? null;
+  }
+
+  /** The Consul-compatible read API over this agent's view (daemon/consul/). */
+  private startConsul(addr: Address): Promise<ConsulServer> {
+    const node = this.p.node;
+    return ConsulServer.start({
+      addr, events: this.p.events, dataDir: this.p.config.dataDir, log: this.p.log,
+      source: {
+        datacenter: this.p.config.cluster, nodeName: this.p.config.name, version: VERSION,
+        self: () => node.self(), members: () => node.members(), services: () => node.services(),
+      },
+    });
   }
 
   private uptimeSeconds(): number {

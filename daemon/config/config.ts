@@ -8,6 +8,7 @@ import {
   type AdvertiseAddress, DEFAULT_PORT, Invalid, parseAdvertise, parseBind, parseBool, parseCluster, parseLogLevel,
   parseName, parsePacketBytes, parsePath, parseProfile, parseSeeds, type ValueSource,
 } from './config-fields.js';
+import { parseHttpAddr } from './config-fields.js';
 import { describeConfigServices, parseConfigServices } from './config-services.js';
 import type { ParsedRegistration } from '../../client/contract/registration.js';
 import { DAEMON_LIMITS } from '../limits.js';
@@ -40,6 +41,7 @@ export interface AgentFlags {
   cluster?: string;
   encryptKeyFile?: string;
   logLevel?: string;
+  httpAddr?: string;
 }
 
 export interface AgentConfig {
@@ -67,6 +69,8 @@ export interface AgentConfig {
   readonly packetBytes: number;
   /** Service instances registered from the config file (daemon/CATALOG.md); reloaded on SIGHUP. */
   readonly services: readonly ParsedRegistration[];
+  /** Where the Consul-compatible read API listens (daemon/consul/); null: not served (the default). */
+  readonly httpAddr: Address | null;
 }
 
 /** A bad config: the message names the file (or flag), the field and the reason, on one line. */
@@ -78,7 +82,7 @@ export class ConfigError extends Error {
 export const CONFIG_FIELDS = [
   'name', 'bind', 'advertise', 'join', 'socket', 'data_dir', 'profile', 'cluster',
   'encrypt_key_file', 'encrypt_verify_incoming', 'encrypt_verify_outgoing', 'log_level', 'packet_bytes',
-  'services',
+  'services', 'http_addr',
 ] as const;
 export type ConfigField = (typeof CONFIG_FIELDS)[number];
 
@@ -99,7 +103,7 @@ const FLAG_OF: Readonly<Record<ConfigField, string | null>> = {
   name: 'name', bind: 'bind', advertise: 'advertise', join: 'join', socket: 'socket',
   data_dir: 'data-dir', profile: 'profile', cluster: 'cluster', encrypt_key_file: 'encrypt-key-file',
   log_level: 'log-level', packet_bytes: null, encrypt_verify_incoming: null, encrypt_verify_outgoing: null,
-  services: null,
+  services: null, http_addr: 'http-addr',
 };
 
 export function resolveConfig(flags: AgentFlags, env: Env = process.env, platform: Platform = currentPlatform()): AgentConfig {
@@ -135,9 +139,10 @@ export function resolveConfig(flags: AgentFlags, env: Env = process.env, platfor
   const encryptVerifyIncoming = pick('encrypt_verify_incoming', undefined, parseBool) ?? DEFAULTS.encryptVerifyIncoming;
   const encryptVerifyOutgoing = pick('encrypt_verify_outgoing', undefined, parseBool) ?? DEFAULTS.encryptVerifyOutgoing;
   const services = pick('services', undefined, parseConfigServices) ?? [];
+  const httpAddr = pick('http_addr', flags.httpAddr, parseHttpAddr) ?? null;
 
   return { configFile, name, bind, advertise, join, socket, dataDir, profile, cluster, encryptKeyFile, logLevel, packetBytes,
-    encryptVerifyIncoming, encryptVerifyOutgoing, services };
+    encryptVerifyIncoming, encryptVerifyOutgoing, services, httpAddr };
 }
 
 function labelled<T>(where: string, parse: () => T): T {
@@ -228,5 +233,6 @@ function displayFields(c: AgentConfig): Record<ConfigField, string> {
     log_level: c.logLevel,
     packet_bytes: String(c.packetBytes),
     services: describeConfigServices(c.services),
+    http_addr: c.httpAddr === null ? '(off)' : addressKey(c.httpAddr),
   };
 }
