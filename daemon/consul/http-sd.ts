@@ -1,4 +1,4 @@
-import type { Instance } from './shapes.js';
+import type { ConsulInstance } from './shapes.js';
 
 /**
  * Prometheus's HTTP service discovery format (prometheus.io/docs/prometheus/latest/http_sd/): a
@@ -25,7 +25,7 @@ export function hostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-export function httpSdGroups(list: readonly Instance[], datacenter: string): HttpSdGroup[] {
+export function httpSdGroups(list: readonly ConsulInstance[], datacenter: string): HttpSdGroup[] {
   return list.filter((i) => i.routable).map((i) => {
     const v = i.view;
     const labels: Record<string, string> = {

@@ -4,7 +4,7 @@ import { evaluate, type Filter, FilterError, type FilterValue, parseFilter } fro
 import { httpSdGroups } from './http-sd.js';
 import { checkParams, type CommonQuery, parseCommon, parseFlag, QueryError } from './query.js';
 import {
-  catalogServiceJson, type ConsulCatalogService, type ConsulCheck, type ConsulServiceEntry, checksJson, type Instance, instances,
+  catalogServiceJson, type ConsulCatalogService, type ConsulCheck, type ConsulServiceEntry, checksJson, type ConsulInstance, instances,
   nodeJson, serviceEntryJson,
 } from './shapes.js';
 
@@ -124,7 +124,7 @@ function filterOf(q: URLSearchParams, selectors: readonly string[], metaPrefix: 
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-function sortedInstances(view: ConsulView, name: string | null, tags: readonly string[]): Instance[] {
+function sortedInstances(view: ConsulView, name: string | null, tags: readonly string[]): ConsulInstance[] {
   const services = name === null ? view.services() : view.services().filter((v) => v.name === name);
   return instances(services, view.members())
     .filter((i) => tags.every((t) => i.view.tags.includes(t)))

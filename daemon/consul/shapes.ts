@@ -101,7 +101,7 @@ export interface ConsulCatalogService {
 }
 
 /** One instance with what the Consul view needs beside it. */
-export interface Instance {
+export interface ConsulInstance {
   readonly view: ServiceView;
   readonly owner: MemberView | undefined;
   readonly ownerStatus: MemberStatus | undefined;
@@ -121,7 +121,7 @@ export function nodeId(name: string): string {
  * service by client/contract/effective-weight.ts; integer weights are kept as they are, fractional
  * ones (a traffic split's percentages) scaled to 1–65535 with their proportions.
  */
-export function instances(services: readonly ServiceView[], members: readonly MemberView[]): Instance[] {
+export function instances(services: readonly ServiceView[], members: readonly MemberView[]): ConsulInstance[] {
   const owners = new Map<string, MemberView>();
   for (const m of members) owners.set(m.name, m);
   const byName = new Map<string, ServiceView[]>();
@@ -130,7 +130,7 @@ export function instances(services: readonly ServiceView[], members: readonly Me
     if (list === undefined) byName.set(v.name, [v]);
     else list.push(v);
   }
-  const out: Instance[] = [];
+  const out: ConsulInstance[] = [];
   for (const list of byName.values()) {
     const inputs = list.map((v) => ({
       key: `${v.node}/${v.id}`, version: v.version, weight: v.weight, health: v.health, draining: v.draining,
@@ -162,7 +162,7 @@ function taggedService(v: ServiceView): Record<string, { Address: string; Port: 
   return { lan_ipv4: { Address: v.address, Port: v.port }, wan_ipv4: { Address: v.address, Port: v.port } };
 }
 
-export function agentServiceJson(i: Instance, dc: string, index: number): ConsulAgentService {
+export function agentServiceJson(i: ConsulInstance, dc: string, index: number): ConsulAgentService {
   const v = i.view;
   return {
     Kind: '', ID: v.id, Service: v.name, Tags: v.tags, Meta: v.meta, Port: v.port, Address: v.address,
@@ -171,12 +171,12 @@ export function agentServiceJson(i: Instance, dc: string, index: number): Consul
   };
 }
 
-function ownerDown(i: Instance): boolean {
+function ownerDown(i: ConsulInstance): boolean {
   return i.ownerStatus !== 'alive' && i.ownerStatus !== 'suspect';
 }
 
 /** The checks of one instance: serfHealth, the service's own, and maintenance while draining. */
-export function checksJson(i: Instance, index: number): ConsulCheck[] {
+export function checksJson(i: ConsulInstance, index: number): ConsulCheck[] {
   const v = i.view;
   const base = { Node: v.node, Notes: '', Type: '', ExposedPort: 0 as const, Definition: {}, CreateIndex: index, ModifyIndex: index };
   const down = ownerDown(i);
@@ -199,7 +199,7 @@ export function checksJson(i: Instance, index: number): ConsulCheck[] {
   return checks;
 }
 
-export function serviceEntryJson(i: Instance, dc: string, index: number): ConsulServiceEntry {
+export function serviceEntryJson(i: ConsulInstance, dc: string, index: number): ConsulServiceEntry {
   return {
     Node: nodeJson(i.view.node, i.owner?.host ?? i.view.address, dc, index),
     Service: agentServiceJson(i, dc, index),
@@ -207,7 +207,7 @@ export function serviceEntryJson(i: Instance, dc: string, index: number): Consul
   };
 }
 
-export function catalogServiceJson(i: Instance, dc: string, index: number): ConsulCatalogService {
+export function catalogServiceJson(i: ConsulInstance, dc: string, index: number): ConsulCatalogService {
   const v = i.view;
   const node = nodeJson(v.node, i.owner?.host ?? v.address, dc, index);
   return {
