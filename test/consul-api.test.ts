@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { ConfigError, resolveConfig } from '../daemon/config/config.js';
 import { parseFilter, evaluate, FilterError } from '../daemon/consul/filter.js';
@@ -40,6 +42,14 @@ test('http_addr: off by default, a port alone is loopback, bad values name the f
   assert.deepEqual(resolveConfig({ name: 'a', httpAddr: '0.0.0.0:8500' }).httpAddr, { host: '0.0.0.0', port: 8500 });
   assert.throws(() => resolveConfig({ name: 'a', httpAddr: 'consul.local:8500' }), (e: unknown) => e instanceof ConfigError && /--http-addr.*IP address/.test(e.message));
   assert.throws(() => resolveConfig({ name: 'a', httpAddr: '99999' }), (e: unknown) => e instanceof ConfigError && /--http-addr.*HOST:PORT/.test(e.message));
+});
+
+test('http_addr in a config file: a bad value names the file, the field and the reason', (t) => {
+  const file = join(tempDir(t), 'agent.json');
+  writeFileSync(file, JSON.stringify({ name: 'a', http_addr: 8500 }));
+  assert.throws(() => resolveConfig({ config: file }), (e: unknown) => e instanceof ConfigError && e.message.includes(`config ${file}: field "http_addr": expected a string`));
+  writeFileSync(file, JSON.stringify({ name: 'a', http_addr: '127.0.0.1:8500' }));
+  assert.deepEqual(resolveConfig({ config: file }).httpAddr, { host: '127.0.0.1', port: 8500 });
 });
 
 test('Go durations and the filter subset', () => {

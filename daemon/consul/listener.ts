@@ -42,6 +42,7 @@ export const TOO_MANY_MESSAGE = 'too many blocking queries on this agent';
 export class ConsulServer {
   private readonly sockets = new Set<Socket>();
   private closed = false;
+  private readonly renderCache = new Map<string, string>();
   /** Blocking queries answered 429 (for tests and the log). */
   refused = 0;
 
@@ -89,7 +90,8 @@ export class ConsulServer {
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen({ host: opts.addr.host, port: opts.addr.port }, () => {
+        // A deep accept queue: Prometheus and friends open a burst of long polls at start.
+        server.listen({ host: opts.addr.host, port: opts.addr.port, backlog: 2048 }, () => {
           server.off('error', reject);
           resolve();
         });
@@ -223,7 +225,7 @@ export class ConsulServer {
     if (res.destroyed || res.headersSent) return;
     let body: string;
     try {
-      body = JSON.stringify(prepared.render());
+      body = this.rendered(res.req.url ?? '', prepared);
     } catch (err) {
       this.opts.log.error('consul api render failed', { err });
       return this.error(res, 500, 'internal error');
@@ -234,6 +236,21 @@ export class ConsulServer {
     res.setHeader('Content-Type', 'application/json');
     res.setHeader('Content-Length', Buffer.byteLength(body));
     res.end(res.req.method === 'HEAD' ? undefined : body);
+  }
+
+  /**
+   * The answer's JSON. Watchers woken by one change answer within the same tick, and most ask
+   * the same thing (Prometheus's poll of a service from every server): identical requests share
+   * one rendering, forgotten at the end of the tick, so the view never goes stale.
+   */
+  private rendered(url: string, prepared: Prepared): string {
+    const key = `${url}\u0000${this.book.indexOf(prepared.key)}`;
+    const hit = this.renderCache.get(key);
+    if (hit !== undefined) return hit;
+    const body = JSON.stringify(prepared.render());
+    if (this.renderCache.size === 0) setImmediate(() => this.renderCache.clear());
+    this.renderCache.set(key, body);
+    return body;
   }
 
   private error(res: ServerResponse, status: number, message: string): void {
