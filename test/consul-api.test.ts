@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import { ConfigError, resolveConfig } from '../daemon/config/config.js';
 import { parseFilter, evaluate, FilterError } from '../daemon/consul/filter.js';
 import { parseGoDuration } from '../daemon/consul/query.js';
-import { aggregatedStatus, type ConsulCheck } from '../daemon/consul/shapes.js';
+import { aggregatedStatus, type ConsulCheck, instances } from '../daemon/consul/shapes.js';
+import type { ServiceView } from '../protocol/effects.js';
 import { waitFor } from './helpers/cluster.js';
 import { assertConsulHeaders, deregister, httpGet, type HttpRes, post, register, startConsulAgent } from './helpers/consul-http.js';
 import { startAgent, tempDir } from './helpers/local-agent.js';
@@ -213,4 +214,19 @@ test('a draining instance carries a critical _service_maintenance check; a dead 
   assert.deepEqual(list(await httpGet(port, '/v1/health/service/web?passing')).map((e) => (e['Service'] as Obj)['ID']), ['web-a']);
   const states = list(await httpGet(port, '/v1/health/state/critical'));
   assert.ok(states.some((c) => c['Node'] === 'b' && c['CheckID'] === 'serfHealth'), JSON.stringify(states));
+});
+
+test('Weights follow the effective weight: own weights as they are, a split scaled to integers with its proportions', () => {
+  const member = { name: 'n1', host: '10.0.0.1', port: 7946, incarnation: 1, status: 'alive' as const };
+  const view = (id: string, version: string, weight: number, extra: Partial<ServiceView> = {}): ServiceView => ({
+    node: 'n1', id, name: 'web', address: '10.0.0.1', port: 80, tags: [], meta: {}, version, weight, health: 'passing', draining: false, rev: 1, ...extra,
+  });
+  const plain = instances([view('a', 'v1', 3), view('b', 'v1', 1), view('c', 'v1', 5, { draining: true })], [member]);
+  assert.deepEqual(plain.map((i) => [i.view.id, i.weight, i.routable]), [['a', 3, true], ['b', 1, true], ['c', 0, false]]);
+  const split = instances([view('a', 'v1', 1), view('b', 'v1', 1), view('c', 'v2', 1)], [member], () => ({ v1: 90, v2: 10 }));
+  const w = new Map(split.map((i) => [i.view.id, i.weight]));
+  assert.ok([...w.values()].every((x) => Number.isInteger(x) && x > 0));
+  const total = [...w.values()].reduce((a, b) => a + b, 0);
+  assert.ok(Math.abs(w.get('c')! / total - 0.1) < 0.01, JSON.stringify([...w]));
+  assert.equal(w.get('a'), w.get('b'));
 });

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Address } from '../../protocol/address.js';
+import type { SplitPercentages } from '../../client/contract/effective-weight.js';
 import type { MemberView, ServiceView } from '../../protocol/effects.js';
 import type { AgentEvents } from '../events.js';
 import { DAEMON_LIMITS } from '../limits.js';
@@ -24,6 +25,8 @@ export interface ConsulSource {
   self(): MemberView;
   members(): readonly MemberView[];
   services(): readonly ServiceView[];
+  /** A service's traffic split; absent until the agent holds splits. */
+  split?(service: string): SplitPercentages | undefined;
 }
 
 export interface ConsulServerOptions {
@@ -135,7 +138,7 @@ export class ConsulServer {
     const src = this.opts.source;
     return {
       datacenter: src.datacenter, nodeName: src.nodeName, version: src.version,
-      self: () => src.self(), members: () => src.members(), services: () => src.services(),
+      self: () => src.self(), members: () => src.members(), services: () => src.services(), split: (n) => src.split?.(n),
       indexOf: (k) => this.book.indexOf(k),
     };
   }

@@ -1,3 +1,4 @@
+import type { SplitPercentages } from '../../client/contract/effective-weight.js';
 import type { MemberView, ServiceView } from '../../protocol/effects.js';
 import type { WatchKey } from './blocking.js';
 import { evaluate, type Filter, FilterError, type FilterValue, parseFilter } from './filter.js';
@@ -21,6 +22,8 @@ export interface ConsulView {
   self(): MemberView;
   members(): readonly MemberView[];
   services(): readonly ServiceView[];
+  /** A service's traffic split, when the agent holds one (its Weights follow it). */
+  split(service: string): SplitPercentages | undefined;
   /** The index the answer's key is at, for Create/ModifyIndex. */
   indexOf(key: WatchKey): number;
 }
@@ -126,7 +129,7 @@ const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 function sortedInstances(view: ConsulView, name: string | null, tags: readonly string[]): ConsulInstance[] {
   const services = name === null ? view.services() : view.services().filter((v) => v.name === name);
-  return instances(services, view.members())
+  return instances(services, view.members(), (n) => view.split(n))
     .filter((i) => tags.every((t) => i.view.tags.includes(t)))
     .sort((a, b) => cmp(a.view.node, b.view.node) || cmp(a.view.id, b.view.id));
 }

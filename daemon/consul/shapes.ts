@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { MemberView, ServiceView } from '../../protocol/effects.js';
 import type { MemberStatus } from '../../protocol/messages.js';
-import { effectiveWeights, isRoutable, scaleWeights } from '../../client/contract/effective-weight.js';
+import { isRoutable, scaleWeights, type SplitPercentages } from '../../client/contract/effective-weight.js';
+import { instanceKey, serviceEffectiveWeights } from '../../client/contract/service-weights.js';
 
 /**
  * Consul's JSON shapes, field for field as Consul 1.15's Go api package declares them
@@ -118,31 +119,23 @@ export function nodeId(name: string): string {
 
 /**
  * The instances of the view with their owners and effective weights. Weights are computed per
- * service by client/contract/effective-weight.ts; integer weights are kept as they are, fractional
+ * service by the shared rule (client/contract/service-weights.ts, with the service's split when
+ * `splitOf` gives one); integer weights are kept as they are, fractional
  * ones (a traffic split's percentages) scaled to 1–65535 with their proportions.
  */
-export function instances(services: readonly ServiceView[], members: readonly MemberView[]): ConsulInstance[] {
+export function instances(
+  services: readonly ServiceView[],
+  members: readonly MemberView[],
+  splitOf: (service: string) => SplitPercentages | undefined = () => undefined,
+): ConsulInstance[] {
   const owners = new Map<string, MemberView>();
   for (const m of members) owners.set(m.name, m);
-  const byName = new Map<string, ServiceView[]>();
-  for (const v of services) {
-    const list = byName.get(v.name);
-    if (list === undefined) byName.set(v.name, [v]);
-    else list.push(v);
-  }
-  const out: ConsulInstance[] = [];
-  for (const list of byName.values()) {
-    const inputs = list.map((v) => ({
-      key: `${v.node}/${v.id}`, version: v.version, weight: v.weight, health: v.health, draining: v.draining,
-      ownerStatus: owners.get(v.node)?.status,
-    }));
-    const weights = integerWeights(effectiveWeights(inputs, undefined));
-    list.forEach((v, i) => {
-      const input = inputs[i]!;
-      out.push({ view: v, owner: owners.get(v.node), ownerStatus: input.ownerStatus, weight: weights.get(input.key) ?? 0, routable: isRoutable(input) });
-    });
-  }
-  return out;
+  const ownerStatus = (node: string): MemberStatus | undefined => owners.get(node)?.status;
+  const weights = integerWeights(serviceEffectiveWeights(services, splitOf, ownerStatus));
+  return services.map((v) => ({
+    view: v, owner: owners.get(v.node), ownerStatus: ownerStatus(v.node), weight: weights.get(instanceKey(v)) ?? 0,
+    routable: isRoutable({ health: v.health, draining: v.draining, ownerStatus: ownerStatus(v.node) }),
+  }));
 }
 
 function integerWeights(w: ReadonlyMap<string, number>): Map<string, number> {
