@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { Agent as HttpAgent, request } from 'node:http';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ConsulServer, type ConsulSource } from '../daemon/consul/listener.js';
@@ -132,5 +133,34 @@ test('the blocking-query cap answers 429 with a message; a client that goes free
     assert.equal(r.status, 200);
     assert.equal(assertConsulHeaders(r), index);
   }
+  assert.equal(server.blockingQueries, 0);
+});
+
+test('a keep-alive client polls again and again on one connection without piling up listeners', async (t) => {
+  const { server, port } = await fakeServer(t, tempDir(t));
+  const agent = new HttpAgent({ keepAlive: true, maxSockets: 1 });
+  t.after(() => agent.destroy());
+  const warnings: string[] = [];
+  const onWarning = (w: Error): void => {
+    warnings.push(w.message);
+  };
+  process.on('warning', onWarning);
+  t.after(() => process.off('warning', onWarning));
+  const sockets = new Set<unknown>();
+  let index = 0;
+  for (let i = 0; i < 20; i++) {
+    const r = await new Promise<{ index: number }>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: `/v1/catalog/services?index=${index}&wait=5ms`, agent }, (res) => {
+        sockets.add(res.socket);
+        res.resume();
+        res.on('end', () => resolve({ index: Number(res.headers['x-consul-index']) }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    index = r.index;
+  }
+  assert.equal(sockets.size, 1, 'one connection reused');
+  assert.deepEqual(warnings, []);
   assert.equal(server.blockingQueries, 0);
 });

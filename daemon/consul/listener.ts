@@ -182,10 +182,10 @@ export class ConsulServer {
     // Consul answers at once when the client has no index, when the data moved past it, and when
     // the client's index is ahead of ours (a reset: the client takes what it is given).
     if (!prepared.blocking || index === 0 || current !== index || this.closed) return this.answer(res, prepared);
-    this.block(req, res, prepared, waitMs);
+    this.block(res, prepared, waitMs);
   }
 
-  private block(req: IncomingMessage, res: ServerResponse, prepared: Prepared, waitMs: number): void {
+  private block(res: ServerResponse, prepared: Prepared, waitMs: number): void {
     let timer: NodeJS.Timeout | undefined;
     let release: (() => void) | null = null;
     const finish = (reason: WakeReason): void => {
@@ -213,8 +213,9 @@ export class ConsulServer {
     // Consul adds up to wait/16 of random jitter so that many watchers do not return together.
     const jitter = Math.floor(Math.random() * (waitMs / 16));
     timer = setTimeout(() => once('timeout'), waitMs + jitter);
+    // 'close' on the response also fires when the connection drops before the answer; nothing is
+    // added to the socket itself, which a keep-alive client reuses for poll after poll.
     res.on('close', () => once('gone'));
-    req.socket.on('close', () => once('gone'));
   }
 
   private headers(res: ServerResponse, index: number): void {
