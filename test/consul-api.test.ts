@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { ConfigError, resolveConfig } from '../daemon/config/config.js';
 import { parseFilter, evaluate, FilterError } from '../daemon/consul/filter.js';
-import { parseGoDuration } from '../daemon/consul/query.js';
+import { parseCommon, parseGoDuration } from '../daemon/consul/query.js';
 import { aggregatedStatus, type ConsulCheck, instances } from '../daemon/consul/shapes.js';
 import type { ServiceView } from '../protocol/effects.js';
 import { waitFor } from './helpers/cluster.js';
@@ -61,6 +61,10 @@ test('Go durations and the filter subset', () => {
   assert.equal(parseGoDuration('1.5s'), 1500);
   assert.equal(parseGoDuration('5 m'), null);
   assert.equal(parseGoDuration('abc'), null);
+  // wait: 5 minutes when absent, at most 10 (capped, as Consul does, not refused).
+  assert.equal(parseCommon(new URLSearchParams(''), 'dc1').blocking.waitMs, 300_000);
+  assert.equal(parseCommon(new URLSearchParams('wait=1h'), 'dc1').blocking.waitMs, 600_000);
+  assert.equal(parseCommon(new URLSearchParams('wait=120000ms&index=42'), 'dc1').blocking.index, 42);
   const sel = (s: string): boolean => ['Service.Tags', 'Service.ID', 'Service.Port'].includes(s) || s.startsWith('Service.Meta.');
   const rec = (s: string) => ({ 'Service.Tags': ['a', 'b'], 'Service.ID': 'web-1', 'Service.Port': 80, 'Service.Meta.zone': 'x' } as Record<string, string | number | string[]>)[s];
   const f = (text: string): boolean => evaluate(parseFilter(text, sel), rec);
