@@ -233,7 +233,7 @@ export class Agent implements AgentApi {
       localHealth: this.p.node.localHealth(),
       uptimeSeconds: this.uptimeSeconds(),
       lateTickThresholdMs: DAEMON_LIMITS.lateTickThresholdMs,
-    }) + this.p.services.metricsText();
+    }) + this.p.services.metricsText() + (this.consul?.metricsText() ?? '');
   }
 
   /** SIGHUP: the config file's services as they now are; errors are logged, the rest applied. */

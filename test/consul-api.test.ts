@@ -9,7 +9,7 @@ import { aggregatedStatus, type ConsulCheck, instances } from '../daemon/consul/
 import type { ServiceView } from '../protocol/effects.js';
 import { waitFor } from './helpers/cluster.js';
 import { assertConsulHeaders, deregister, httpGet, type HttpRes, post, register, startConsulAgent } from './helpers/consul-http.js';
-import { startAgent, tempDir } from './helpers/local-agent.js';
+import { call, startAgent, tempDir } from './helpers/local-agent.js';
 
 type Obj = Record<string, unknown>;
 
@@ -182,6 +182,12 @@ test('every endpoint: shapes, parameters, errors, read-only', async (t) => {
   bad(reg, 405, /read-only.*swimd register/);
   bad(await httpGet(port, '/v1/kv/some/key'), 404, /no such endpoint/);
   bad(await httpGet(port, '/v2/nothing'), 404, /no such endpoint/);
+
+  // Counted by endpoint pattern and status in the agent's metrics (never by raw path).
+  const metrics = (await call(agent.config.socket, 'GET', '/v1/metrics')).text;
+  assert.match(metrics, /swimd_consul_requests_total\{endpoint="\/v1\/health\/service\/:name",code="400"\} \d+/);
+  assert.match(metrics, /swimd_consul_requests_total\{endpoint="unmatched",code="404"\} 2/);
+  assert.match(metrics, /swimd_consul_blocking_queries 0/);
 
   // Removal shows at once.
   await deregister(agent, 'db-1');

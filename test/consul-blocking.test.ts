@@ -119,6 +119,8 @@ test('the blocking-query cap answers 429 with a message; a client that goes free
   assert.equal(refused.status, 429);
   assert.match(refused.text, /too many blocking queries on this agent \(3 held\)/);
   assertConsulHeaders(refused);
+  assert.match(server.metricsText(), /swimd_consul_blocking_refused_total 1\n/);
+  assert.match(server.metricsText(), /swimd_consul_blocking_queries 3\n/);
   // Answers that do not block are still served.
   assert.equal((await httpGet(port, '/v1/catalog/services')).status, 200);
 

@@ -6,6 +6,7 @@ import type { MemberView, ServiceView } from '../../protocol/effects.js';
 import type { AgentEvents } from '../events.js';
 import { DAEMON_LIMITS } from '../limits.js';
 import type { Logger } from '../log.js';
+import { Exposition } from '../metrics.js';
 import { IndexBook, type WakeReason } from './blocking.js';
 import { IndexReservation } from './index-store.js';
 import { checkParams, type ConsulView, FilterError, matchEndpoint, type Prepared, QueryError } from './routes.js';
@@ -46,6 +47,8 @@ export class ConsulServer {
   private readonly sockets = new Set<Socket>();
   private closed = false;
   private readonly renderCache = new Map<string, string>();
+  /** Answers by endpoint pattern (or "unmatched") and status: labels from closed sets only. */
+  private readonly answers = new Map<string, number>();
   /** Blocking queries answered 429 (for tests and the log). */
   refused = 0;
 
@@ -118,6 +121,21 @@ export class ConsulServer {
     return this.book.waiting;
   }
 
+  /** The API's counters in the Prometheus text format, appended to GET /v1/metrics. */
+  metricsText(): string {
+    const out = new Exposition();
+    out.family('swimd_consul_requests_total', 'counter', 'Answers of the Consul-compatible API, by endpoint pattern and HTTP status.');
+    for (const [key, n] of this.answers) {
+      const [endpoint, code] = key.split('\u0000') as [string, string];
+      out.sample('swimd_consul_requests_total', { endpoint, code }, n);
+    }
+    out.single('swimd_consul_blocking_queries', 'gauge', 'Blocking queries held now.', this.book.waiting);
+    out.single('swimd_consul_blocking_queries_max', 'gauge', 'Blocking queries held at most (past it: 429).', this.book.waitersMax);
+    out.single('swimd_consul_blocking_refused_total', 'counter', 'Blocking queries refused with 429 at the cap.', this.refused);
+    out.single('swimd_consul_index', 'gauge', 'The newest Consul index handed out.', this.book.current);
+    return out.text();
+  }
+
   /** Answers every held query with the current view, then closes every connection. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -157,6 +175,11 @@ export class ConsulServer {
       return this.error(res, 400, 'malformed request target');
     }
     const match = matchEndpoint(url.pathname);
+    const label = match === null || match === 'bad-encoding' ? 'unmatched' : `/${match.endpoint.pattern.join('/')}`;
+    res.once('finish', () => {
+      const key = `${label}\u0000${res.statusCode}`;
+      this.answers.set(key, (this.answers.get(key) ?? 0) + 1);
+    });
     if (match === 'bad-encoding') return this.error(res, 400, 'malformed percent-encoding in path');
     if (match === null && req.method !== 'GET' && req.method !== 'HEAD' && isConsulWrite(url.pathname)) {
       res.setHeader('Allow', '');
