@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ConfigError, resolveConfig } from '../daemon/config/config.js';
@@ -174,6 +175,10 @@ test('every endpoint: shapes, parameters, errors, read-only', async (t) => {
   bad(await httpGet(port, '/v1/health/state/sleepy'), 400, /state: expected one of any, passing, warning, critical/);
   bad(await httpGet(port, '/v1/health/service/web?ns=team'), 400, /ns: only "default"/);
 
+  bad(await httpGet(port, '/v1/health/service/web?filter=' + encodeURIComponent('Service.ID == "' + 'x'.repeat(5000) + '"')), 400, /filter: longer than 4096 characters/);
+  const huge = await rawRequest(port, `GET /v1/agent/self HTTP/1.1\r\nHost: x\r\nX-Big: ${'y'.repeat(20_000)}\r\n\r\n`);
+  assert.match(huge, /^HTTP\/1.1 431 /);
+
   // Read-only: writes are 405 with Allow; unknown paths 404.
   const put = await httpGet(port, '/v1/health/service/web', { method: 'PUT', body: '{}' });
   bad(put, 405, /read-only/);
@@ -240,3 +245,14 @@ test('Weights follow the effective weight: own weights as they are, a split scal
   assert.ok(Math.abs(w.get('c')! / total - 0.1) < 0.01, JSON.stringify([...w]));
   assert.equal(w.get('a'), w.get('b'));
 });
+
+/** Writes `text` on a fresh connection and returns everything read until the server closes it. */
+function rawRequest(port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const sock = connect(port, '127.0.0.1', () => sock.write(text));
+    sock.on('data', (c: Buffer) => chunks.push(c));
+    sock.on('error', reject);
+    sock.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+  });
+}
