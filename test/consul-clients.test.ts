@@ -30,7 +30,8 @@ async function get(port: number, path: string): Promise<{ body: unknown; index: 
 const sanitize = (s: string): string => s.replace(/[^a-zA-Z0-9_]/g, '_');
 
 /**
- * Prometheus v2.42 discovery/consul/consul.go (watchTimeout = 2 * time.Minute, AllowStale true by
+ * Prometheus v2.42 discovery/consul/consul.go (read at commit 044ba86, the go-kit era whose Consul SD
+ * requests and labels are those of v2.42; watchTimeout = 2 * time.Minute, AllowStale true by
  * default, tag_separator ","): getDatacenter reads info["Config"]["Datacenter"] from
  * Agent().Self(); watchServices calls Catalog().Services with WaitIndex/WaitTime/AllowStale; each
  * service's watch calls Health().ServiceMultipleTags(name, tags, false, opts); every entry becomes
@@ -176,7 +177,7 @@ async function currentIndex(port: number, path: string): Promise<string> {
 }
 
 test('Traefik Consul Catalog provider: polling (catalog/services, catalog/service, health/service) and watch mode (health/state/any)', async (t) => {
-  // traefik v2 pkg/provider/consulcatalog/consul_catalog.go: fetchServices → Catalog().Services(opts);
+  // Traefik v2 (read at commit 0125026) pkg/provider/consulcatalog/consul_catalog.go: fetchServices → Catalog().Services(opts);
   // fetchService → Catalog().Service(name, "traefik.enable=true", opts) and Health().Service(name,
   // same tag, false, opts), with opts {AllowStale: stale, RequireConsistent, UseCache: cache}; an item
   // is kept when AggregatedStatus is passing or warning. Watch mode: watch plans of type "services"
@@ -204,7 +205,7 @@ test('Traefik Consul Catalog provider: polling (catalog/services, catalog/servic
 });
 
 test('consul-template: service "web" (passing only) and services, blocking with its default wait', async (t) => {
-  // consul-template dependency/health_service.go: Health().Service(name, tag, onlyHealthy, opts) with
+  // consul-template (read at commit 01fceca) dependency/health_service.go: Health().Service(name, tag, onlyHealthy, opts) with
   // onlyHealthy true when no status filter is given (`passing=1`); opts from its QueryOptions
   // (AllowStale with max_stale, WaitIndex, WaitTime 60s); statusFromChecks refuses any status other
   // than passing/warning/unknown/critical. dependency/catalog_services.go: Catalog().Services(opts).
@@ -230,7 +231,7 @@ test('consul-template: service "web" (passing only) and services, blocking with 
 });
 
 test('Fabio: health/state/any with consistent reads, then catalog/service for the passing ones', async (t) => {
-  // fabio registry/consul/service.go (ServiceMonitor.Watch): Health().State("any",
+  // Fabio v1.6 registry/consul/service.go (ServiceMonitor.Watch): Health().State("any",
   // {RequireConsistent: true, WaitIndex: lastIndex}) in a loop; passingServices keeps service
   // checks whose status is in registry.consul.service.status (default "passing") and drops an
   // instance whose node's serfHealth or its _service_maintenance check is critical; makeConfig then
