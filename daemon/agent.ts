@@ -32,6 +32,7 @@ import { EventLog, indexBase } from './watch/event-log.js';
 import { DnsServer } from './dns/server.js';
 import { messageConfig } from './dns/message.js';
 import { coreView } from './dns/view.js';
+import { ConsulServer } from './consul/listener.js';
 
 /**
  * One running agent: sockets, protocol core, driver, persistence and the local API, started and
@@ -72,6 +73,7 @@ interface Parts {
 
 export class Agent implements AgentApi {
   private api: ApiServer | null = null;
+  private consul: ConsulServer | null = null;
   private leaving: Promise<void> | null = null;
   private stopping: Promise<void> | null = null;
   private dns: DnsServer | null = null;
@@ -176,11 +178,20 @@ export class Agent implements AgentApi {
         throw new Error(`cannot serve DNS on dns_addr ${describe(config.dnsAddr)}: ${(e as Error).message}`);
       }
     }
+    if (config.httpAddr !== null) {
+      try {
+        agent.consul = await agent.startConsul(config.httpAddr);
+      } catch (e) {
+        await agent.stop();
+        throw e;
+      }
+    }
     log.info('agent started', {
       name: config.name, advertise: describe(advertise), bind: describe({ host: config.bind.host, port: ports.port }),
       socket: config.socket, profile: config.profile, incarnation: store.startIncarnation, version: VERSION,
       cluster: config.cluster, encryption: security.mode,
       ...(agent.dns === null ? {} : { dns: describe(agent.dns.address), dns_domain: config.dnsDomain }),
+      ...(agent.consul === null ? {} : { http: describe(agent.consul.address) }),
     });
     return agent;
   }
@@ -238,7 +249,7 @@ export class Agent implements AgentApi {
       localHealth: this.p.node.localHealth(),
       uptimeSeconds: this.uptimeSeconds(),
       lateTickThresholdMs: DAEMON_LIMITS.lateTickThresholdMs,
-    }) + this.p.services.metricsText() + (this.dns?.metricsText() ?? '');
+    }) + this.p.services.metricsText() + (this.dns?.metricsText() ?? '') + (this.consul?.metricsText() ?? '');
   }
 
   /** SIGHUP: the config file's services as they now are; errors are logged, the rest applied. */
@@ -293,6 +304,7 @@ export class Agent implements AgentApi {
         this.p.driver.stop();
         const steps: [string, () => Promise<void>][] = [
           ['services', () => servicesStopped],
+          ['consul api', async () => { await this.consul?.close(); }],
           ['api', async () => { await this.api?.close(); }],
           ['dns', async () => { await this.dns?.close(); }],
           ['push-pull listener', () => this.p.ports.stream.close()],
@@ -330,6 +342,23 @@ export class Agent implements AgentApi {
   /** Where the DNS face listens (the port actually bound), or null when dns_addr is off. */
   dnsAddress(): Address | null {
     return this.dns?.address ?? null;
+  }
+
+  /** Where the Consul-compatible API listens (the bound port), or null when it is off. */
+  get consulAddress(): Address | null {
+    return this.consul?.address ?? null;
+  }
+
+  /** The Consul-compatible read API over this agent's view (daemon/consul/). */
+  private startConsul(addr: Address): Promise<ConsulServer> {
+    const node = this.p.node;
+    return ConsulServer.start({
+      addr, events: this.p.events, dataDir: this.p.config.dataDir, log: this.p.log,
+      source: {
+        datacenter: this.p.config.cluster, nodeName: this.p.config.name, version: VERSION,
+        self: () => node.self(), members: () => node.members(), services: () => node.services(),
+      },
+    });
   }
 
   private uptimeSeconds(): number {

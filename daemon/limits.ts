@@ -176,6 +176,35 @@ export const DAEMON_LIMITS = {
   dnsTtlMax: 86_400,
   /** Bytes of dns_domain (leaves room under DNS's 253 for the longest name forms). */
   dnsDomainBytesMax: 128,
+  // ---- Consul-compatible read API (daemon/consul/) ----
+  /**
+   * Blocking queries held at once. Prometheus alone opens one per service it scrapes, so this is
+   * far above a few hundred; past it a blocking query gets 429 with a message and the client
+   * retries (non-blocking requests are still served).
+   */
+  consulBlockingQueriesMax: 4096,
+  /** Open TCP connections to the Consul API; beyond it Node closes new ones unread. */
+  consulConnectionsMax: 4096 + 256,
+  /** Request headers of a Consul API request (431 beyond). */
+  consulHeaderBytesMax: 16 * 1024,
+  /** A GET body is never needed: more than this and the connection is cut. */
+  consulBodyBytesMax: 64 * 1024,
+  /** Time to receive a whole request; the blocking wait that follows does not count. */
+  consulRequestTimeoutMs: 10_000,
+  consulHeadersTimeoutMs: 5_000,
+  /** Idle keep-alive connections are closed after this; above the Go client's immediate reuse. */
+  consulKeepAliveTimeoutMs: 65_000,
+  /** Blocking wait when `wait` is absent, and the largest honoured (Consul's 5 and 10 minutes). */
+  consulWaitDefaultMs: 5 * 60_000,
+  consulWaitMaxMs: 10 * 60_000,
+  /** Characters of a `filter` expression, and its tokens (parsing is linear in them). */
+  consulFilterCharsMax: 4096,
+  consulFilterTokensMax: 512,
+  /**
+   * The Consul index is reserved this far ahead in the data dir, and the reservation is renewed
+   * when half of it is used, so an index never repeats after a restart even if the clock stepped back.
+   */
+  consulIndexHeadroom: 1_000_000,
 } as const;
 
 export type DaemonLimits = typeof DAEMON_LIMITS;

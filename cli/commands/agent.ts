@@ -4,6 +4,7 @@ import { CONFIG_FIELDS, DEFAULTS, LOG_LEVELS, runAgent } from '../../daemon/inde
 import { currentPlatform, defaultDataDir, defaultSocketPath } from '../../client/contract/paths.js';
 import type { Ctx } from '../context.js';
 import { advertiseArg, bindArg, collectSeeds, DEFAULT_PORT, SOCKET_ENV } from '../options.js';
+import { httpAddrArg } from '../options.js';
 
 /** Exactly the flags of the interface contract; the daemon merges them over the config file. */
 interface AgentCliFlags {
@@ -21,6 +22,7 @@ interface AgentCliFlags {
   readonly dnsAddr?: string;
   readonly dnsDomain?: string;
   readonly dnsTtl?: string;
+  readonly httpAddr?: string;
 }
 
 /**
@@ -56,6 +58,8 @@ export function registerAgent(program: Command, ctx: Ctx): void {
       .argParser(bindArg))
     .addOption(opt('--dns-domain <domain>', 'domain the DNS answers are under (consul: a drop-in for Consul names)', DEFAULTS.dnsDomain))
     .addOption(opt('--dns-ttl <seconds>', 'TTL of DNS answers, and how long resolvers may cache a negative one', String(DEFAULTS.dnsTtl)))
+    .addOption(opt('--http-addr <host:port>', 'serve the Consul-compatible read API (and Prometheus http_sd) here; a port alone means 127.0.0.1', 'off')
+      .argParser(httpAddrArg))
     .addHelpText('after', `
 Profiles: lan (one data centre), wan (high latency, slower failure detection),
 local (many agents on one machine, e.g. tests).

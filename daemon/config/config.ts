@@ -8,6 +8,7 @@ import {
   type AdvertiseAddress, DEFAULT_PORT, Invalid, parseAdvertise, parseBind, parseBool, parseCluster, parseLogLevel,
   parseName, parsePacketBytes, parsePath, parseProfile, parseSeeds, type ValueSource,
 } from './config-fields.js';
+import { parseHttpAddr } from './config-fields.js';
 import { describeConfigServices, parseConfigServices } from './config-services.js';
 import { parseDnsAddr, parseDnsDomain, parseDnsTtl } from './config-dns.js';
 import type { ParsedRegistration } from '../../client/contract/registration.js';
@@ -44,6 +45,7 @@ export interface AgentFlags {
   dnsAddr?: string;
   dnsDomain?: string;
   dnsTtl?: string;
+  httpAddr?: string;
 }
 
 export interface AgentConfig {
@@ -77,6 +79,8 @@ export interface AgentConfig {
   readonly dnsDomain: string;
   /** TTL of every DNS record, and the negative-caching time in the SOA. */
   readonly dnsTtl: number;
+  /** Where the Consul-compatible read API listens (daemon/consul/); null: not served (the default). */
+  readonly httpAddr: Address | null;
 }
 
 /** A bad config: the message names the file (or flag), the field and the reason, on one line. */
@@ -90,6 +94,7 @@ export const CONFIG_FIELDS = [
   'encrypt_key_file', 'encrypt_verify_incoming', 'encrypt_verify_outgoing', 'log_level', 'packet_bytes',
   'services',
   'dns_addr', 'dns_domain', 'dns_ttl',
+  'http_addr',
 ] as const;
 export type ConfigField = (typeof CONFIG_FIELDS)[number];
 
@@ -114,6 +119,7 @@ const FLAG_OF: Readonly<Record<ConfigField, string | null>> = {
   log_level: 'log-level', packet_bytes: null, encrypt_verify_incoming: null, encrypt_verify_outgoing: null,
   services: null,
   dns_addr: 'dns-addr', dns_domain: 'dns-domain', dns_ttl: 'dns-ttl',
+  http_addr: 'http-addr',
 };
 
 export function resolveConfig(flags: AgentFlags, env: Env = process.env, platform: Platform = currentPlatform()): AgentConfig {
@@ -153,8 +159,10 @@ export function resolveConfig(flags: AgentFlags, env: Env = process.env, platfor
   const dnsDomain = pick('dns_domain', flags.dnsDomain, parseDnsDomain) ?? DEFAULTS.dnsDomain;
   const dnsTtl = pick('dns_ttl', flags.dnsTtl, parseDnsTtl) ?? DEFAULTS.dnsTtl;
 
+  const httpAddr = pick('http_addr', flags.httpAddr, parseHttpAddr) ?? null;
+
   return { configFile, name, bind, advertise, join, socket, dataDir, profile, cluster, encryptKeyFile, logLevel, packetBytes,
-    encryptVerifyIncoming, encryptVerifyOutgoing, services, dnsAddr, dnsDomain, dnsTtl };
+    encryptVerifyIncoming, encryptVerifyOutgoing, services, dnsAddr, dnsDomain, dnsTtl, httpAddr };
 }
 
 function labelled<T>(where: string, parse: () => T): T {
@@ -248,5 +256,6 @@ function displayFields(c: AgentConfig): Record<ConfigField, string> {
     dns_addr: c.dnsAddr === null ? '(off)' : addressKey(c.dnsAddr),
     dns_domain: c.dnsDomain,
     dns_ttl: String(c.dnsTtl),
+    http_addr: c.httpAddr === null ? '(off)' : addressKey(c.httpAddr),
   };
 }
