@@ -40,6 +40,17 @@ export interface BenchOptions {
   readonly burst: number;
   /** Sim: nodes spread evenly over these regions, latencies from the matrix; null: one latency for all. */
   readonly regions: RegionMatrix | null;
+  /** Sim with --regions: extra loss on every datagram a node of one region sends or receives. */
+  readonly regionLoss: RegionLoss | null;
+  /** Sim, scenario region_cut: the region cut off from the rest, and for how long. */
+  readonly cutRegion: number;
+  readonly cutS: number;
+}
+
+export interface RegionLoss {
+  /** Index in the matrix. */
+  readonly region: number;
+  readonly lossPct: number;
 }
 
 /** Jitter added to each region pair's one-way latency when --jitter-ms is not given, ms. */
@@ -97,6 +108,13 @@ Real agents on loopback (default), or the simulator driving the same protocol co
                           jitter ${REGION_JITTER_DEFAULT_MS} ms); NAME: a matrix shipped in bench/regions (aws: 32 AWS
                           regions; ibm: 10 IBM Cloud regions), FILE: JSON {"regions": [...],
                           "rtt_ms": [[...], ...]}, symmetric round trips in ms
+  --region-loss NAME:PCT  sim with --regions: every datagram a node of region NAME sends or
+                          receives is also lost with PCT% (on top of --loss, and when --loss is
+                          in force: the steady period, or throughout with --loss-all)
+  --cut-region NAME       sim with --regions, scenario region_cut: the region cut off from every
+                          other (default: the matrix's first region)
+  --cut-s SECONDS         scenario region_cut: how long the cut lasts (default 60); then the
+                          time until every node lists every member alive again is measured
   --seed N                sim: seed (default 1; run k uses seed + k - 1)
   --burst N               sim, scenario dead_during_burst: N service registrations spread over
                           the nodes at once, then a node crashes; times its death reaching
@@ -124,7 +142,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
         profile: { type: 'string' }, workers: { type: 'string' }, sim: { type: 'boolean' },
         'dissemination-only': { type: 'boolean' }, 'latency-ms': { type: 'string' }, 'jitter-ms': { type: 'string' },
         'sim-start': { type: 'string' }, seed: { type: 'string' }, json: { type: 'string' }, svg: { type: 'string' }, 'cpu-prof-dir': { type: 'string' },
-        burst: { type: 'string' }, regions: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        burst: { type: 'string' }, regions: { type: 'string' }, 'region-loss': { type: 'string' },
+        'cut-region': { type: 'string' }, 'cut-s': { type: 'string' }, help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (e) {
@@ -135,7 +154,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   if (v['dissemination-only'] === true && v.sim !== true) throw new UsageError('--dissemination-only needs --sim');
   const mode: Mode = v.sim === true ? (v['dissemination-only'] === true ? 'dissemination-only' : 'sim') : 'real';
   if (mode === 'real') {
-    for (const k of ['latency-ms', 'jitter-ms', 'seed', 'sim-start', 'burst', 'regions'] as const) {
+    for (const k of ['latency-ms', 'jitter-ms', 'seed', 'sim-start', 'burst', 'regions', 'region-loss', 'cut-region', 'cut-s'] as const) {
       if (v[k] !== undefined) throw new UsageError(`--${k} applies to --sim only (real agents use loopback)`);
     }
   } else {
@@ -156,6 +175,11 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   if (mode === 'real' && chosen.includes('dead_during_burst')) {
     throw new UsageError('--scenario dead_during_burst runs on --sim only (thousands of registrations at once are too much for real agents on one machine)');
   }
+  if (regions === null) {
+    for (const k of ['region-loss', 'cut-region'] as const) if (v[k] !== undefined) throw new UsageError(`--${k} needs --regions`);
+    if (chosen.includes('region_cut')) throw new UsageError('--scenario region_cut needs --regions (it cuts one region off)');
+  }
+  const cutRegion = v['cut-region'] === undefined || regions === null ? 0 : regionIndex(regions, v['cut-region'], 'cut-region');
   const profile = v.profile ?? 'lan';
   if (!isProfileName(profile)) throw new UsageError(`--profile: expected lan, wan or local, got ${JSON.stringify(profile)}`);
   return {
@@ -181,7 +205,23 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     cpuProfDir: v['cpu-prof-dir'] ?? null,
     burst: int(v.burst, 'burst', 2000, 1, LIMITS.servicesMax),
     regions,
+    regionLoss: v['region-loss'] === undefined || regions === null ? null : regionLossOption(regions, v['region-loss']),
+    cutRegion,
+    cutS: num(v['cut-s'], 'cut-s', 60, 1, 3600),
   };
+}
+
+function regionIndex(m: RegionMatrix, name: string, option: string): number {
+  const i = m.regions.indexOf(name);
+  if (i < 0) throw new UsageError(`--${option}: no region ${JSON.stringify(name)} in ${m.source}; regions: ${m.regions.join(', ')}`);
+  return i;
+}
+
+function regionLossOption(m: RegionMatrix, arg: string): RegionLoss {
+  const colon = arg.lastIndexOf(':');
+  if (colon < 1) throw new UsageError(`--region-loss: expected NAME:PCT, got ${JSON.stringify(arg)}`);
+  const region = regionIndex(m, arg.slice(0, colon), 'region-loss');
+  return { region, lossPct: num(arg.slice(colon + 1), 'region-loss', 0, 0, 100) };
 }
 
 function matrixOption(arg: string): RegionMatrix {

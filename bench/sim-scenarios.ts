@@ -12,6 +12,7 @@ import { nearestOneWayMs, oneWayMs, regionLowerBoundMs } from './regions/matrix.
 import { bar, type Progress } from './progress.js';
 import type { Curve, CurveName, JsonObject, RunResult } from './result.js';
 import { ObservedNode } from './sim-observed.js';
+import { runRegionCut } from './sim-region-cut.js';
 import { summarize } from './stats.js';
 import { type ExchangeSize, measuredExchange, steadyStartsAfterMs, steadyTrafficFigures } from './steady.js';
 
@@ -83,6 +84,7 @@ class SimRun {
     if (o.lossAll) {
       f['loss_pct'] = o.lossPct;
       this.sim.configure({ loss: o.lossPct / 100 });
+      this.setRegionLoss(true);
     }
     for (const name of this.live) this.upHosts.add(this.sim.address(name).host);
     // Where the wall time of a large simulation goes, phase by phase.
@@ -102,6 +104,7 @@ class SimRun {
     if (o.scenarios.includes('dead')) phase('dead', () => this.dead());
     if (o.scenarios.includes('dead_during_burst')) phase('dead_during_burst', () => this.deadDuringBurst());
     if (o.scenarios.includes('false_dead')) phase('steady', () => this.steady());
+    if (o.scenarios.includes('region_cut')) phase('region_cut', () => this.regionCut());
     f['phase_wall_ms'] = wall;
     const nearest = o.regions === null ? Math.max(0, o.latencyMs - o.jitterMs) : nearestOneWayMs(o.regions);
     Object.assign(f, lowerBoundFigures(this.live.length, this.sim.profile, nearest));
@@ -283,6 +286,7 @@ class SimRun {
     if (sim.now < warm) this.runUntil(() => sim.now >= warm, warm, () => 'waiting for every node\'s first push-pull to pass', 100);
     this.figures['steady_starts_after_ms'] = Math.round(sim.now);
     sim.configure({ loss: o.lossPct / 100 });
+    this.setRegionLoss(o.lossPct > 0 || o.lossAll);
     const s0 = { ...sim.stats };
     const pp0 = this.pushPullBytes;
     const pp0count = this.pushPulls;
@@ -290,7 +294,10 @@ class SimRun {
     const ms = o.steadyS * 1000;
     const end = sim.now + ms;
     this.runUntil(() => sim.now >= end, ms, () => `steady ${bar(ms - (end - sim.now), ms)} of ${o.steadyS} s, loss ${o.lossPct}%`, 100);
-    if (!o.lossAll) sim.configure({ loss: 0 });
+    if (!o.lossAll) {
+      sim.configure({ loss: 0 });
+      this.setRegionLoss(false);
+    }
     this.onMember = null;
     Object.assign(this.figures, {
       steady_s: o.steadyS, loss_pct: o.lossPct, false_dead: falseDead, false_dead_members: members.size,
@@ -307,6 +314,25 @@ class SimRun {
       bytes_note: 'payload bytes sent: datagrams (lost ones included) and push-pull request and reply bodies ' +
         '(requests to a peer that is down are not counted: the connection would be refused first)',
     });
+  }
+
+  /** --region-loss: on (with the global loss) or off. */
+  private setRegionLoss(on: boolean): void {
+    const rl = this.o.regionLoss;
+    const m = this.o.regions;
+    if (rl === null || m === null) return;
+    for (const name of this.live) if (this.sim.regionOf(name) === rl.region) this.sim.setNodeLoss(name, on ? rl.lossPct / 100 : 0);
+    if (on) this.figures['region_loss'] = { region: m.regions[rl.region] as string, loss_pct: rl.lossPct, applies_to: 'every datagram a node of the region sends or receives, on top of loss_pct' };
+  }
+
+  private regionCut(): void {
+    const m = this.o.regions;
+    if (m === null) return;
+    this.figures['region_cut'] = runRegionCut({
+      sim: this.sim, live: this.live,
+      setMemberListener: (l) => { this.onMember = l === null ? null : (t, observer, e) => l(t, observer, e); },
+      runUntil: (done, maxMs, label, stepMs) => this.runUntil(done, maxMs, label, stepMs),
+    }, this.o.cutRegion, m.regions[this.o.cutRegion] as string, this.o.cutS);
   }
 
   /**
