@@ -22,6 +22,8 @@ export interface MembershipHooks {
   probeWithSuspicion(r: MemberRecord): void;
   /** True when `name` answered one of our probes at or after `since`. */
   heardFrom(name: string, since: number): boolean;
+  /** How long a direct ping of `name` waits for its ack (fixed, or from measured round trips). */
+  probeTimeoutFor(name: string): number;
   /** An alive claim of our own name at another address: is it a previous life of ours? */
   claimElsewhere(other: Address, incarnation: number, phase: 'join' | 'running'): ClaimVerdict;
   /** A dead or left member was imported from a peer's state, backdated. */
@@ -331,8 +333,9 @@ export class Membership {
    */
   private scheduleLastChance(name: string, s: Suspicion): void {
     const deadline = s.deadline();
+    const timeoutMs = this.hooks.probeTimeoutFor(name);
     for (const k of LAST_CHANCE_OFFSETS) {
-      const at = deadline - k * this.profile.probeTimeoutMs;
+      const at = deadline - k * timeoutMs;
       if (at > this.now && at > s.startedAt) {
         this.ctx.deadlines.set({ kind: 'last-chance', member: name }, at);
         return;

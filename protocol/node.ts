@@ -87,6 +87,7 @@ export class SwimNode implements CoreNode {
       imported: (r) => this.reaper.dueAt(r.changedAt),
       probeWithSuspicion: (r) => this.prober.probeWithSuspicion(r),
       heardFrom: (name, since) => this.prober.heardFrom(name, since),
+      probeTimeoutFor: (name) => this.prober.probeTimeoutFor(name),
       claimElsewhere: (other, incarnation, phase) => this.claims.claim(other, incarnation, phase),
     });
     this.claims = new NameClaims(this.ctx, this.diss, () => this.catalog.withholdOwn(), (incarnation) => {

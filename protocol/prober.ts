@@ -7,6 +7,7 @@ import type { AckMsg, PingMsg, PingReqMsg } from './messages.js';
 import type { NodeContext } from './node-context.js';
 import { TIMERS } from './timers.js';
 import { RELAY_NACK_SHARE, relayBudgetDefaultMs } from './profiles.js';
+import { RttTable } from './rtt.js';
 
 /** What probing uses of its node's shared state. */
 export type ProberContext = Readonly<Pick<NodeContext, 'awareness' | 'deadlines' | 'name' | 'nextSeq' | 'now' | 'out' | 'profile' | 'selfRecord' | 'stats' | 'table' | 'uptimeMs'>>;
@@ -17,6 +18,9 @@ interface ActiveProbe {
   readonly startedAt: number;
   expectedNacks: number;
   nacks: number;
+  /** The ping went out twice, or relays were asked: an ack then is no round-trip sample (Karn). */
+  retried: boolean;
+  indirect: boolean;
 }
 
 interface Relay {
@@ -26,6 +30,14 @@ interface Relay {
   nackDue: boolean;
   /** End of the requester's window: an ack forwarded later would arrive after its verdict. */
   readonly expiresAt: number;
+  /** The relayed ping went out once, then: its ack is a round-trip sample to the target. */
+  readonly target: string;
+  readonly sentAt: number;
+}
+
+interface SuspicionProbe {
+  readonly target: string;
+  readonly sentAt: number;
 }
 
 /**
@@ -33,21 +45,44 @@ interface Relay {
  * a direct ping, then indirect pings through k members after the probe timeout; a verdict at the
  * end of the interval. Also the other side: answering pings and relaying indirect ones, with a nack
  * when the target stays silent (Lifeguard).
+ *
+ * With adaptive timeouts (the profile's `rto`), each wait comes from measured round trips instead
+ * of the profile's fixed probe timeout: the direct ping waits the target's RTO; a relay r is given
+ * RTO(r) + RTO(target) for its own ping of the target — its round trip to the target is unknown
+ * here, but by the triangle inequality of network paths it is at most RTT(r) + RTT(target) — and
+ * the verdict waits for the slowest relay's answer, RTO(r) + its window, pushing the next probe
+ * back when that is later than the probe interval. Once every relay has nacked, the target stayed
+ * silent on every path: the verdict comes at once. Lifeguard's local-health multiplier scales
+ * every wait.
  */
 export class Prober {
   private probe: ActiveProbe | null = null;
   private readonly relays = new Map<number, Relay>();
-  /** Sequence numbers of probes that carry a suspicion, by target. */
-  private readonly suspicionProbes = new Map<number, string>();
+  /** Probes that carry a suspicion, by sequence number. */
+  private readonly suspicionProbes = new Map<number, SuspicionProbe>();
   /** When each member last answered one of our direct probes. */
   private readonly lastAnswer = new Map<string, number>();
+  /** Measured round trips; null with fixed timeouts. */
+  private readonly rtt: RttTable | null;
 
   constructor(
     private readonly ctx: ProberContext,
     private readonly diss: Dissemination,
     /** Called when a probe of a live member failed: the node raises the suspicion. */
     private readonly onFailed: (target: MemberRecord) => void,
-  ) {}
+  ) {
+    this.rtt = ctx.profile.rto === null ? null : new RttTable(ctx.profile.rto, LIMITS.membersMax);
+  }
+
+  /** How long a direct ping of `name` waits for its ack, before the local-health multiplier. */
+  probeTimeoutFor(name: string): number {
+    return this.rtt === null ? this.ctx.profile.probeTimeoutMs : this.rtt.rto(name);
+  }
+
+  /** The smoothed round trip to `name` (or to members at large, before it was measured); null: none yet. */
+  srttOf(name: string): number | null {
+    return this.rtt === null ? null : this.rtt.srtt(name);
+  }
 
   stop(): void {
     this.probe = null;
@@ -61,11 +96,12 @@ export class Prober {
     const late = ctx.now - scheduledAt > ctx.profile.probeIntervalMs;
     if (this.probe !== null) this.finishFailedProbe(late);
     if (leaving) return;
-    ctx.deadlines.set(TIMERS.probe, ctx.now + ctx.awareness.scale(ctx.profile.probeIntervalMs));
+    const intervalMs = ctx.awareness.scale(ctx.profile.probeIntervalMs);
+    ctx.deadlines.set(TIMERS.probe, ctx.now + intervalMs);
     const target = ctx.table.nextProbeTarget();
     if (target === null) return;
     const seq = ctx.nextSeq();
-    this.probe = { seq, target: target.name, startedAt: ctx.now, expectedNacks: 0, nacks: 0 };
+    this.probe = { seq, target: target.name, startedAt: ctx.now, expectedNacks: 0, nacks: 0, retried: false, indirect: false };
     ctx.stats.probesSent++;
     const parts = [encodePart(this.ping(seq, target.name))];
     // Buddy system: tell a suspect it is suspected so it can refute at once (first, so that its
@@ -74,9 +110,22 @@ export class Prober {
       parts.unshift(encodePart({ type: 'suspect', name: target.name, incarnation: target.incarnation, from: ctx.name }));
     }
     this.diss.send(target, parts);
-    const timeout = ctx.awareness.scale(ctx.profile.probeTimeoutMs);
+    const timeout = ctx.awareness.scale(this.probeTimeoutFor(target.name));
     ctx.deadlines.set(TIMERS.probeTimeout, ctx.now + timeout);
-    ctx.deadlines.set(TIMERS.probeRetry, ctx.now + timeout / 2);
+    ctx.deadlines.set(TIMERS.probeRetry, ctx.now + this.retryAfter(target.name, timeout));
+    // A far member's timeout may outlast the probe interval: its verdict, not the clock, ends the probe.
+    if (timeout >= intervalMs) ctx.deadlines.set(TIMERS.probe, ctx.now + timeout + 1);
+  }
+
+  /**
+   * When the one resend of a direct ping goes out: halfway through a fixed timeout; with measured
+   * round trips, halfway between the expected answer and the timeout — a resend at half an RTO
+   * would often go out before a far member's ack could arrive, and spoil the sample (Karn).
+   */
+  private retryAfter(name: string, timeout: number): number {
+    const srtt = this.srttOf(name);
+    if (srtt === null) return timeout / 2;
+    return Math.max(timeout / 2, (timeout + this.ctx.awareness.scale(srtt)) / 2);
   }
 
   /**
@@ -89,6 +138,7 @@ export class Prober {
     if (p === null) return;
     const target = this.ctx.table.get(p.target);
     if (target === undefined || !isLive(target.status)) return;
+    p.retried = true;
     this.diss.send(target, [encodePart(this.ping(p.seq, target.name))]);
   }
 
@@ -102,6 +152,13 @@ export class Prober {
       return;
     }
     const helpers = ctx.table.sample(ctx.profile.indirectChecks, (r) => r.status === 'alive', p.target);
+    p.indirect = helpers.length > 0;
+    p.expectedNacks = helpers.length;
+    ctx.stats.indirectProbesSent += helpers.length;
+    if (this.rtt !== null) {
+      this.askRelaysAdaptive(p, target, helpers);
+      return;
+    }
     // The verdict comes at the next probe tick; the relays must answer (even with a nack) before it.
     const verdictAt = ctx.deadlines.at(TIMERS.probe) ?? ctx.now;
     const budgetMs = Math.min(LIMITS.probeBudgetMsMax, Math.max(0, Math.floor(verdictAt - ctx.now)));
@@ -111,8 +168,24 @@ export class Prober {
     };
     const part = encodePart(req);
     for (const h of helpers) this.diss.send(h, [part]);
-    p.expectedNacks = helpers.length;
-    ctx.stats.indirectProbesSent += helpers.length;
+  }
+
+  /** Each relay gets a window for its own ping of the target; the verdict waits for the slowest. */
+  private askRelaysAdaptive(p: ActiveProbe, target: MemberRecord, helpers: readonly MemberRecord[]): void {
+    const { ctx } = this;
+    const targetMs = ctx.awareness.scale(this.probeTimeoutFor(target.name));
+    let waitMs = 0;
+    for (const h of helpers) {
+      const relayMs = ctx.awareness.scale(this.probeTimeoutFor(h.name));
+      const budgetMs = Math.min(LIMITS.probeBudgetMsMax, Math.ceil(relayMs + targetMs));
+      waitMs = Math.max(waitMs, relayMs + budgetMs);
+      this.diss.send(h, [encodePart({
+        type: 'ping-req', seq: p.seq, target: target.name, targetHost: target.host, targetPort: target.port,
+        source: ctx.name, sourceHost: ctx.selfRecord.host, sourcePort: ctx.selfRecord.port, wantNack: true, budgetMs,
+      })]);
+    }
+    const verdictAt = ctx.now + Math.ceil(waitMs);
+    if (verdictAt > (ctx.deadlines.at(TIMERS.probe) ?? 0)) ctx.deadlines.set(TIMERS.probe, verdictAt);
   }
 
   private finishFailedProbe(late: boolean): void {
@@ -120,6 +193,7 @@ export class Prober {
     const p = this.probe as ActiveProbe;
     this.probe = null;
     ctx.deadlines.clear(TIMERS.probeTimeout);
+    ctx.deadlines.clear(TIMERS.probeRetry);
     if (late) {
       // We were not running when the answer was due (paused, overloaded): no verdict on the target.
       ctx.stats.probesInconclusive++;
@@ -157,7 +231,7 @@ export class Prober {
     const seq = ctx.nextSeq();
     const budget = msg.budgetMs ?? relayBudgetDefaultMs(ctx.profile);
     const expiresAt = ctx.now + budget;
-    this.relays.set(seq, { requester: from, requesterSeq: msg.seq, nackDue: msg.wantNack, expiresAt });
+    this.relays.set(seq, { requester: from, requesterSeq: msg.seq, nackDue: msg.wantNack, expiresAt, target: msg.target, sentAt: ctx.now });
     this.diss.send({ host: msg.targetHost, port: msg.targetPort }, [encodePart(this.ping(seq, msg.target))]);
     // The nack must reach the requester before its verdict, or it counts against the requester's
     // own health as if this relay had never answered.
@@ -170,11 +244,13 @@ export class Prober {
     const suspect = this.suspicionProbes.get(seq);
     if (suspect !== undefined) {
       this.suspicionProbes.delete(seq);
-      this.noteAnswer(suspect);
+      this.noteAnswer(suspect.target);
+      this.rtt?.sample(suspect.target, ctx.now - suspect.sentAt);
       return;
     }
     if (p !== null && p.seq === seq) {
       this.noteAnswer(p.target);
+      if (!p.retried && !p.indirect) this.rtt?.sample(p.target, ctx.now - p.startedAt);
       ctx.stats.probeRttSumMs += ctx.now - p.startedAt;
       ctx.stats.probeRttCount++;
       ctx.awareness.apply(-1);
@@ -186,6 +262,7 @@ export class Prober {
     const relay = this.relays.get(seq);
     if (relay !== undefined) {
       this.relays.delete(seq);
+      this.rtt?.sample(relay.target, ctx.now - relay.sentAt);
       ctx.deadlines.clear({ kind: 'relay', seq });
       this.diss.send(relay.requester, [encodePart({ type: 'ack', seq: relay.requesterSeq })]);
     }
@@ -193,7 +270,17 @@ export class Prober {
   }
 
   onNack(seq: number): void {
-    if (this.probe !== null && this.probe.seq === seq) this.probe.nacks++;
+    const p = this.probe;
+    if (p === null || p.seq !== seq) return;
+    p.nacks++;
+    // Adaptive: every relay reports the target silent, after its window on top of ours — on every
+    // path we tried, it is: no need to wait out the rest of the interval.
+    if (this.rtt !== null && p.nacks >= p.expectedNacks) {
+      this.finishFailedProbe(false);
+      const { ctx } = this;
+      const next = Math.max(ctx.now, p.startedAt + ctx.awareness.scale(ctx.profile.probeIntervalMs));
+      if (next < (ctx.deadlines.at(TIMERS.probe) ?? Number.POSITIVE_INFINITY)) ctx.deadlines.set(TIMERS.probe, next);
+    }
   }
 
   /** First the nack (when one is owed), then, at the end of the window, the relay is forgotten. */
@@ -224,7 +311,7 @@ export class Prober {
       const oldest = this.suspicionProbes.keys().next();
       if (!oldest.done) this.suspicionProbes.delete(oldest.value);
     }
-    this.suspicionProbes.set(seq, r.name);
+    this.suspicionProbes.set(seq, { target: r.name, sentAt: ctx.now });
     const buddy = encodePart({ type: 'suspect', name: r.name, incarnation: r.incarnation, from: ctx.name });
     this.diss.send(r, [buddy, encodePart(this.ping(seq, r.name))]);
   }
@@ -238,6 +325,7 @@ export class Prober {
   /** A member was reaped. */
   forget(name: string): void {
     this.lastAnswer.delete(name);
+    this.rtt?.forget(name);
   }
 
   private noteAnswer(name: string): void {

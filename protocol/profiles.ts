@@ -6,8 +6,16 @@ export interface Profile {
   readonly name: 'lan' | 'wan' | 'local';
   /** Time between probes started by one node. */
   readonly probeIntervalMs: number;
-  /** Wait for a direct ack before starting indirect probes. */
+  /**
+   * Wait for a direct ack before starting indirect probes, when `rto` is null; with `rto`, the wait
+   * for the first acks only, while nothing has been measured yet.
+   */
   readonly probeTimeoutMs: number;
+  /**
+   * Per-member probe timeouts from measured round trips (RFC 6298, see rtt.ts), within these
+   * bounds; null: every probe waits probeTimeoutMs.
+   */
+  readonly rto: RtoBounds | null;
   /** Members asked to probe indirectly after a direct probe fails. */
   readonly indirectChecks: number;
   /** α in Lifeguard's suspicion minimum: α · max(1, log10(n)) · probe interval. */
@@ -61,11 +69,22 @@ export interface Profile {
   readonly nameClaimSilentHoldMs: number;
 }
 
+/** Bounds of the adaptive probe timeout, ms. */
+export interface RtoBounds {
+  /** Lower bound: a round trip shorter than this is below the scheduling noise of a busy host. */
+  readonly minMs: number;
+  /** Upper bound. */
+  readonly maxMs: number;
+  /** Before this node has measured any round trip at all (TCP's initial RTO is 1 s). */
+  readonly initialMs: number;
+}
+
 export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
   lan: {
     name: 'lan',
     probeIntervalMs: 300,
     probeTimeoutMs: 150,
+    rto: { minMs: 100, maxMs: 2_000, initialMs: 1_000 },
     indirectChecks: 3,
     suspicionMult: 2,
     suspicionMaxMult: 6,
@@ -89,6 +108,7 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     name: 'wan',
     probeIntervalMs: 3_000,
     probeTimeoutMs: 1_500,
+    rto: { minMs: 100, maxMs: 5_000, initialMs: 3_000 },
     indirectChecks: 3,
     suspicionMult: 4,
     suspicionMaxMult: 6,
@@ -112,6 +132,7 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     name: 'local',
     probeIntervalMs: 200,
     probeTimeoutMs: 50,
+    rto: null,
     indirectChecks: 2,
     suspicionMult: 2,
     suspicionMaxMult: 4,
