@@ -21,6 +21,8 @@ interface ActiveProbe {
   /** The ping went out twice, or relays were asked: an ack then is no round-trip sample (Karn). */
   retried: boolean;
   indirect: boolean;
+  /** Adaptive: no verdict before this (the direct timeout, then the relays' windows). */
+  verdictAt: number;
 }
 
 interface Relay {
@@ -94,14 +96,19 @@ export class Prober {
   onProbeTick(scheduledAt: number, leaving: boolean): void {
     const { ctx } = this;
     const late = ctx.now - scheduledAt > ctx.profile.probeIntervalMs;
+    // A far member's answer may still be on its way: the probe's verdict, not the clock, ends it.
+    if (this.probe !== null && this.rtt !== null && !late && ctx.now < this.probe.verdictAt) {
+      ctx.deadlines.set(TIMERS.probe, this.probe.verdictAt);
+      return;
+    }
     if (this.probe !== null) this.finishFailedProbe(late);
     if (leaving) return;
-    const intervalMs = ctx.awareness.scale(ctx.profile.probeIntervalMs);
-    ctx.deadlines.set(TIMERS.probe, ctx.now + intervalMs);
+    ctx.deadlines.set(TIMERS.probe, ctx.now + ctx.awareness.scale(ctx.profile.probeIntervalMs));
     const target = ctx.table.nextProbeTarget();
     if (target === null) return;
     const seq = ctx.nextSeq();
-    this.probe = { seq, target: target.name, startedAt: ctx.now, expectedNacks: 0, nacks: 0, retried: false, indirect: false };
+    const timeout = ctx.awareness.scale(this.probeTimeoutFor(target.name));
+    this.probe = { seq, target: target.name, startedAt: ctx.now, expectedNacks: 0, nacks: 0, retried: false, indirect: false, verdictAt: ctx.now + timeout };
     ctx.stats.probesSent++;
     const parts = [encodePart(this.ping(seq, target.name))];
     // Buddy system: tell a suspect it is suspected so it can refute at once (first, so that its
@@ -110,11 +117,8 @@ export class Prober {
       parts.unshift(encodePart({ type: 'suspect', name: target.name, incarnation: target.incarnation, from: ctx.name }));
     }
     this.diss.send(target, parts);
-    const timeout = ctx.awareness.scale(this.probeTimeoutFor(target.name));
     ctx.deadlines.set(TIMERS.probeTimeout, ctx.now + timeout);
     ctx.deadlines.set(TIMERS.probeRetry, ctx.now + this.retryAfter(target.name, timeout));
-    // A far member's timeout may outlast the probe interval: its verdict, not the clock, ends the probe.
-    if (timeout >= intervalMs) ctx.deadlines.set(TIMERS.probe, ctx.now + timeout + 1);
   }
 
   /**
@@ -184,8 +188,7 @@ export class Prober {
         source: ctx.name, sourceHost: ctx.selfRecord.host, sourcePort: ctx.selfRecord.port, wantNack: true, budgetMs,
       })]);
     }
-    const verdictAt = ctx.now + Math.ceil(waitMs);
-    if (verdictAt > (ctx.deadlines.at(TIMERS.probe) ?? 0)) ctx.deadlines.set(TIMERS.probe, verdictAt);
+    p.verdictAt = ctx.now + Math.ceil(waitMs);
   }
 
   private finishFailedProbe(late: boolean): void {
@@ -234,8 +237,11 @@ export class Prober {
     this.relays.set(seq, { requester: from, requesterSeq: msg.seq, nackDue: msg.wantNack, expiresAt, target: msg.target, sentAt: ctx.now });
     this.diss.send({ host: msg.targetHost, port: msg.targetPort }, [encodePart(this.ping(seq, msg.target))]);
     // The nack must reach the requester before its verdict, or it counts against the requester's
-    // own health as if this relay had never answered.
-    ctx.deadlines.set({ kind: 'relay', seq }, msg.wantNack ? ctx.now + budget * RELAY_NACK_SHARE : expiresAt);
+    // own health as if this relay had never answered. Adaptive: once our own timeout for the target
+    // has passed, if that comes first — a far requester's window is mostly its own round trips.
+    let nackAt = ctx.now + budget * RELAY_NACK_SHARE;
+    if (this.rtt !== null) nackAt = Math.min(nackAt, ctx.now + ctx.awareness.scale(this.rtt.rto(msg.target)));
+    ctx.deadlines.set({ kind: 'relay', seq }, msg.wantNack ? nackAt : expiresAt);
   }
 
   onAck(seq: number): void {

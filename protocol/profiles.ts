@@ -86,7 +86,7 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     probeTimeoutMs: 150,
     rto: { minMs: 100, maxMs: 2_000, initialMs: 1_000 },
     indirectChecks: 3,
-    suspicionMult: 2,
+    suspicionMult: 1,
     suspicionMaxMult: 6,
     retransmitMult: 4,
     gossipIntervalMs: 50,
