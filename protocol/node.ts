@@ -298,6 +298,11 @@ export class SwimNode implements CoreNode {
     return this.awareness.health;
   }
 
+  /** How long a direct ping of `name` waits for its ack now, ms (measured round trips and local health). */
+  probeTimeoutMs(name: string): number {
+    return this.awareness.scale(this.prober.probeTimeoutFor(name));
+  }
+
   /** Members counted as part of the cluster (alive + suspect), including self. */
   liveCount(): number {
     return this.table.liveCount;
