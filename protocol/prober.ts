@@ -155,7 +155,7 @@ export class Prober {
       this.probe = null;
       return;
     }
-    const helpers = ctx.table.sample(ctx.profile.indirectChecks, (r) => r.status === 'alive', p.target);
+    const helpers = this.pickRelays(p.target);
     p.indirect = helpers.length > 0;
     p.expectedNacks = helpers.length;
     ctx.stats.indirectProbesSent += helpers.length;
@@ -172,6 +172,24 @@ export class Prober {
     };
     const part = encodePart(req);
     for (const h of helpers) this.diss.send(h, [part]);
+  }
+
+  /**
+   * The members asked to probe indirectly: k at random; adaptive, the k nearest (by measured round
+   * trip) of 2k at random — still chosen at random, so no member is everyone's relay, but a near
+   * relay's answer (or nack) comes back sooner, and so does the verdict.
+   */
+  private pickRelays(target: string): MemberRecord[] {
+    const { ctx } = this;
+    const k = ctx.profile.indirectChecks;
+    const alive = (r: MemberRecord): boolean => r.status === 'alive';
+    if (this.rtt === null) return ctx.table.sample(k, alive, target);
+    const rtt = this.rtt;
+    return ctx.table.sample(2 * k, alive, target)
+      .map((r) => ({ r, rto: rtt.rto(r.name) }))
+      .sort((a, b) => a.rto - b.rto)
+      .slice(0, k)
+      .map((x) => x.r);
   }
 
   /** Each relay gets a window for its own ping of the target; the verdict waits for the slowest. */
@@ -238,9 +256,10 @@ export class Prober {
     this.diss.send({ host: msg.targetHost, port: msg.targetPort }, [encodePart(this.ping(seq, msg.target))]);
     // The nack must reach the requester before its verdict, or it counts against the requester's
     // own health as if this relay had never answered. Adaptive: once our own timeout for the target
-    // has passed, if that comes first — a far requester's window is mostly its own round trips.
+    // has passed, if we have measured the target and that comes first (a far requester's window is
+    // mostly its own round trips); a guess from other members could nack before the answer is due.
     let nackAt = ctx.now + budget * RELAY_NACK_SHARE;
-    if (this.rtt !== null) nackAt = Math.min(nackAt, ctx.now + ctx.awareness.scale(this.rtt.rto(msg.target)));
+    if (this.rtt?.measured(msg.target) === true) nackAt = Math.min(nackAt, ctx.now + ctx.awareness.scale(this.rtt.rto(msg.target)));
     ctx.deadlines.set({ kind: 'relay', seq }, msg.wantNack ? nackAt : expiresAt);
   }
 

@@ -75,7 +75,10 @@ export interface RtoBounds {
   readonly minMs: number;
   /** Upper bound. */
   readonly maxMs: number;
-  /** Before this node has measured any round trip at all (TCP's initial RTO is 1 s). */
+  /**
+   * For a member not measured yet (TCP's initial RTO is 1 s): at least this, or the largest
+   * timeout among measured members when that is larger.
+   */
   readonly initialMs: number;
 }
 
@@ -84,7 +87,7 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     name: 'lan',
     probeIntervalMs: 300,
     probeTimeoutMs: 150,
-    rto: { minMs: 100, maxMs: 2_000, initialMs: 1_000 },
+    rto: { minMs: 100, maxMs: 2_000, initialMs: 500 },
     indirectChecks: 3,
     suspicionMult: 1,
     suspicionMaxMult: 6,
@@ -108,7 +111,7 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     name: 'wan',
     probeIntervalMs: 3_000,
     probeTimeoutMs: 1_500,
-    rto: { minMs: 100, maxMs: 5_000, initialMs: 3_000 },
+    rto: { minMs: 100, maxMs: 5_000, initialMs: 1_500 },
     indirectChecks: 3,
     suspicionMult: 4,
     suspicionMaxMult: 6,

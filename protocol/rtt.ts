@@ -9,18 +9,19 @@
  * rule: an ack to a retried ping, or one relayed by another member, cannot say which send it
  * answers or which path it took).
  *
- * A node probes each member only once per round of the whole member list, so in a large cluster
- * most members have no sample yet. For them the node uses one more estimator of the same form fed
- * with every sample from every member: its SRTT follows the typical round trip and its RTTVAR the
- * spread between members near and far, so its RTO covers the far ones (a member farther than every
- * recent sample still answers before the probe's verdict, only after the indirect probes started).
- * A member's first sample starts its variance at the smaller of R / 2 and that node-wide
- * variance: RFC 6298 starts at R / 2 for want of anything better, and a node that has measured
- * other paths knows better (R / 2 on a 400 ms path would make its timeout three round trips).
+ * Two departures, because a node measures many paths where TCP measures one:
+ * - A member's first sample starts its variance at the jitter seen on paths measured more than
+ *   once (the same estimator fed with |SRTT − R| of repeat samples), not at R / 2, once there is
+ *   any: R / 2 on a 400 ms path would make its timeout three round trips.
+ * - A node probes each member once per round of the whole member list, so in a large cluster most
+ *   members have no sample yet. Their timeout is the largest of the measured members' timeouts,
+ *   and at least the initial one: an unmeasured member may be as far as the farthest one measured,
+ *   or as far as any host on Earth. (A smoothed average over all members would not do: a few near
+ *   samples in a row pull it below the far members' round trips, whose probes then fail before
+ *   they can be measured.)
  *
- * Pure: the times are the core's `now`; the table is bounded (the member silent longest goes first).
+ * Pure: the times are the core's `now`; the table is bounded (the member measured longest ago goes).
  */
-
 import type { RtoBounds } from './profiles.js';
 
 const ALPHA = 1 / 8;
@@ -34,43 +35,48 @@ interface Estimate {
 
 export class RttTable {
   private readonly peers = new Map<string, Estimate>();
-  private readonly any: Estimate = { srtt: 0, rttvar: 0 };
-  private samples = 0;
+  /** Path jitter: RTTVAR's estimator over repeat samples of every member; null before the first. */
+  private jitter: number | null = null;
+  /** The largest timeout among measured members, and whose it is; null: to be recomputed. */
+  private largest: { name: string; rto: number } | null = null;
 
   constructor(private readonly bounds: RtoBounds, private readonly maxPeers: number) {}
 
   /** A round trip of `rttMs` to `name`, from a ping sent once and acked directly. */
   sample(name: string, rttMs: number): void {
     if (!(rttMs >= 0) || !Number.isFinite(rttMs)) return;
-    const anyVar = this.samples === 0 ? rttMs / 2 : this.any.rttvar;
-    update(this.any, rttMs, this.samples === 0);
-    this.samples++;
-    const e = this.peers.get(name);
+    let e = this.peers.get(name);
     if (e === undefined) {
-      this.peers.set(name, { srtt: rttMs, rttvar: Math.min(rttMs / 2, anyVar) });
-      if (this.peers.size > this.maxPeers) {
+      e = { srtt: rttMs, rttvar: this.jitter ?? rttMs / 2 };
+      if (this.peers.size >= this.maxPeers) {
         const oldest = this.peers.keys().next();
-        if (!oldest.done) this.peers.delete(oldest.value);
+        if (!oldest.done) this.drop(oldest.value);
       }
-      return;
+    } else {
+      const dev = Math.abs(e.srtt - rttMs);
+      this.jitter = this.jitter === null ? dev : (1 - BETA) * this.jitter + BETA * dev;
+      e.rttvar = (1 - BETA) * e.rttvar + BETA * dev;
+      e.srtt = (1 - ALPHA) * e.srtt + ALPHA * rttMs;
+      // Re-inserting keeps the map in sample order, so the bound drops the longest unmeasured first.
+      this.peers.delete(name);
     }
-    update(e, rttMs, false);
-    // Re-inserting keeps the map in sample order, so the bound drops the longest unmeasured first.
-    this.peers.delete(name);
     this.peers.set(name, e);
+    const rto = this.rtoOf(e);
+    if (this.largest !== null && rto >= this.largest.rto) this.largest = { name, rto };
+    else if (this.largest !== null && this.largest.name === name) this.largest = null;
   }
 
   /** Probe timeout for `name`, ms (before the local-health multiplier). */
   rto(name: string): number {
-    const e = this.peers.get(name) ?? (this.samples > 0 ? this.any : null);
-    if (e === null) return this.bounds.initialMs;
-    return this.clamp(e.srtt + K * e.rttvar);
+    const e = this.peers.get(name);
+    if (e !== undefined) return this.rtoOf(e);
+    if (this.peers.size === 0) return this.bounds.initialMs;
+    return Math.max(this.bounds.initialMs, this.largestRto());
   }
 
-  /** The smoothed round trip to `name`, ms, or null before any sample (of it or, failing that, of anyone). */
+  /** The smoothed round trip to `name`, ms; null before it was measured. */
   srtt(name: string): number | null {
-    const e = this.peers.get(name) ?? (this.samples > 0 ? this.any : null);
-    return e === null ? null : e.srtt;
+    return this.peers.get(name)?.srtt ?? null;
   }
 
   /** True when `name` itself has been measured. */
@@ -80,24 +86,30 @@ export class RttTable {
 
   /** A member was reaped. */
   forget(name: string): void {
-    this.peers.delete(name);
+    this.drop(name);
   }
 
   get size(): number {
     return this.peers.size;
   }
 
-  private clamp(ms: number): number {
-    return Math.min(this.bounds.maxMs, Math.max(this.bounds.minMs, ms));
+  private drop(name: string): void {
+    if (this.peers.delete(name) && this.largest?.name === name) this.largest = null;
   }
-}
 
-function update(e: Estimate, r: number, first: boolean): void {
-  if (first) {
-    e.srtt = r;
-    e.rttvar = r / 2;
-    return;
+  private largestRto(): number {
+    if (this.largest === null) {
+      let best = { name: '', rto: this.bounds.minMs };
+      for (const [name, e] of this.peers) {
+        const rto = this.rtoOf(e);
+        if (rto >= best.rto) best = { name, rto };
+      }
+      this.largest = best;
+    }
+    return this.largest.rto;
   }
-  e.rttvar = (1 - BETA) * e.rttvar + BETA * Math.abs(e.srtt - r);
-  e.srtt = (1 - ALPHA) * e.srtt + ALPHA * r;
+
+  private rtoOf(e: Estimate): number {
+    return Math.min(this.bounds.maxMs, Math.max(this.bounds.minMs, e.srtt + K * e.rttvar));
+  }
 }

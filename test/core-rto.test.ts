@@ -19,9 +19,9 @@ const LAN = PROFILES.lan;
 const BOUNDS = LAN.rto as RtoBounds;
 const COUNT = 12;
 
-test('rtt: RFC 6298 — first sample, smoothing, 4 × variance, bounds, and the estimate for members not yet measured', () => {
-  const t = new RttTable({ minMs: 100, maxMs: 2000, initialMs: 1000 }, 8);
-  assert.equal(t.rto('a'), 1000, 'nothing measured: the initial timeout');
+test('rtt: RFC 6298 — first sample, smoothing, 4 × variance, bounds', () => {
+  const t = new RttTable({ minMs: 100, maxMs: 2000, initialMs: 500 }, 8);
+  assert.equal(t.rto('a'), 500, 'nothing measured: the initial timeout');
   assert.equal(t.srtt('a'), null);
   t.sample('a', 200);
   // SRTT = 200, RTTVAR = 100: 200 + 4 × 100.
@@ -36,15 +36,24 @@ test('rtt: RFC 6298 — first sample, smoothing, 4 × variance, bounds, and the 
   assert.equal(t.rto('a'), 100, 'never below the lower bound');
   for (let i = 0; i < 60; i++) t.sample('b', 5000);
   assert.equal(t.rto('b'), 2000, 'never above the upper bound');
-  // A member never measured gets the node-wide estimate, fed by every sample.
-  assert.ok(t.measured('a') && !t.measured('c'));
-  assert.ok(t.rto('c') > 100 && t.srtt('c') !== null);
-  // A first sample starts at the smaller of R / 2 and the variance seen across members.
-  const u = new RttTable({ minMs: 1, maxMs: 10_000, initialMs: 1000 }, 8);
-  for (let i = 0; i < 40; i++) u.sample('near', 10);
-  u.sample('far', 400);
-  assert.ok(u.rto('far') < 400 + 4 * 200, `far: ${u.rto('far')}`);
-  assert.ok(u.rto('far') >= 400);
+});
+
+test('rtt: a first sample starts at the jitter of paths measured twice; an unmeasured member gets the largest timeout, at least the initial', () => {
+  const t = new RttTable({ minMs: 1, maxMs: 10_000, initialMs: 300 }, 8);
+  t.sample('near', 10);
+  assert.equal(t.rto('near'), 10 + 4 * 5, 'no repeat sample yet: RTTVAR = R / 2');
+  assert.equal(t.rto('x'), 300, 'the initial timeout while nothing measured is larger');
+  for (let i = 0; i < 20; i++) t.sample('near', i % 2 === 0 ? 9 : 11);
+  const jitterish = t.rto('near') - (t.srtt('near') as number);
+  t.sample('far', 400);
+  const far = t.rto('far');
+  assert.ok(far >= 400 && far < 400 + 4 * 10, `far: ${far} (its variance from the jitter seen, ${jitterish / 4} ms, not 200 ms)`);
+  assert.equal(t.rto('x'), far, 'an unmeasured member may be as far as the farthest measured');
+  // The largest is recomputed when its holder comes closer.
+  for (let i = 0; i < 80; i++) t.sample('far', 50);
+  assert.equal(t.rto('x'), 300);
+  t.forget('far');
+  assert.equal(t.rto('x'), 300);
 });
 
 test('rtt: the table is bounded; the member measured longest ago goes first', () => {
@@ -114,7 +123,7 @@ test('rto: members 400 ms away (beyond the fixed 150 ms probe timeout and the 30
   const steps = drive(adaptive, 60_000, far);
   const suspects = memberEvents(steps.flatMap((s) => s.effects)).filter((e) => e.member.status !== 'alive');
   assert.deepEqual(suspects.map((e) => `${e.member.name} ${e.member.status}`), [], reproduce(SEED));
-  // Measured: the timeout sits just above the round trip, not at the initial 1 s.
+  // Measured: the timeout sits just above the round trip.
   const rto = adaptive.probeTimeoutMs('p1');
   assert.ok(rto >= 400 && rto < 600, `timeout for p1: ${rto} ms${reproduce(SEED)}`);
   assert.equal(adaptive.localHealth(), 0);
