@@ -256,10 +256,9 @@ export class Prober {
     this.diss.send({ host: msg.targetHost, port: msg.targetPort }, [encodePart(this.ping(seq, msg.target))]);
     // The nack must reach the requester before its verdict, or it counts against the requester's
     // own health as if this relay had never answered. Adaptive: once our own timeout for the target
-    // has passed, if we have measured the target and that comes first (a far requester's window is
-    // mostly its own round trips); a guess from other members could nack before the answer is due.
+    // has passed, if that comes first — the requester's window allows for its own round trips too.
     let nackAt = ctx.now + budget * RELAY_NACK_SHARE;
-    if (this.rtt?.measured(msg.target) === true) nackAt = Math.min(nackAt, ctx.now + ctx.awareness.scale(this.rtt.rto(msg.target)));
+    if (this.rtt !== null) nackAt = Math.min(nackAt, ctx.now + ctx.awareness.scale(this.rtt.rto(msg.target)));
     ctx.deadlines.set({ kind: 'relay', seq }, msg.wantNack ? nackAt : expiresAt);
   }
 
