@@ -23,6 +23,8 @@ interface ActiveProbe {
   indirect: boolean;
   /** Adaptive: no verdict before this (the direct timeout, then the relays' windows). */
   verdictAt: number;
+  /** When an ack to the resent direct ping is due at the latest. */
+  resendAckBy: number;
 }
 
 interface Relay {
@@ -108,7 +110,11 @@ export class Prober {
     if (target === null) return;
     const seq = ctx.nextSeq();
     const timeout = ctx.awareness.scale(this.probeTimeoutFor(target.name));
-    this.probe = { seq, target: target.name, startedAt: ctx.now, expectedNacks: 0, nacks: 0, retried: false, indirect: false, verdictAt: ctx.now + timeout };
+    const resendAt = ctx.now + this.retryAfter(target.name, timeout);
+    this.probe = {
+      seq, target: target.name, startedAt: ctx.now, expectedNacks: 0, nacks: 0, retried: false, indirect: false,
+      verdictAt: ctx.now + timeout, resendAckBy: resendAt + timeout,
+    };
     ctx.stats.probesSent++;
     const parts = [encodePart(this.ping(seq, target.name))];
     // Buddy system: tell a suspect it is suspected so it can refute at once (first, so that its
@@ -118,7 +124,7 @@ export class Prober {
     }
     this.diss.send(target, parts);
     ctx.deadlines.set(TIMERS.probeTimeout, ctx.now + timeout);
-    ctx.deadlines.set(TIMERS.probeRetry, ctx.now + this.retryAfter(target.name, timeout));
+    ctx.deadlines.set(TIMERS.probeRetry, resendAt);
   }
 
   /**
@@ -298,13 +304,18 @@ export class Prober {
     if (p === null || p.seq !== seq) return;
     p.nacks++;
     // Adaptive: every relay reports the target silent, after its window on top of ours — on every
-    // path we tried, it is: no need to wait out the rest of the interval.
-    if (this.rtt !== null && p.nacks >= p.expectedNacks) {
-      this.finishFailedProbe(false);
-      const { ctx } = this;
-      const next = Math.max(ctx.now, p.startedAt + ctx.awareness.scale(ctx.profile.probeIntervalMs));
-      if (next < (ctx.deadlines.at(TIMERS.probe) ?? Number.POSITIVE_INFINITY)) ctx.deadlines.set(TIMERS.probe, next);
+    // path we tried, it is: no need to wait out the relays' windows. The resent direct ping still
+    // gets its own timeout to be answered in.
+    if (this.rtt === null || p.nacks < p.expectedNacks) return;
+    const { ctx } = this;
+    if (ctx.now < p.resendAckBy) {
+      p.verdictAt = Math.min(p.verdictAt, p.resendAckBy);
+      if (p.verdictAt < (ctx.deadlines.at(TIMERS.probe) ?? Number.POSITIVE_INFINITY)) ctx.deadlines.set(TIMERS.probe, p.verdictAt);
+      return;
     }
+    this.finishFailedProbe(false);
+    const next = Math.max(ctx.now, p.startedAt + ctx.awareness.scale(ctx.profile.probeIntervalMs));
+    if (next < (ctx.deadlines.at(TIMERS.probe) ?? Number.POSITIVE_INFINITY)) ctx.deadlines.set(TIMERS.probe, next);
   }
 
   /** First the nack (when one is owed), then, at the end of the window, the relay is forgotten. */

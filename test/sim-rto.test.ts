@@ -58,7 +58,8 @@ test('sim rto: members 400–700 ms apart, 5% loss — no false death, few suspi
   const o = run(PROFILES.lan, SEED);
   assert.equal(o.deaths, 0, `false deaths${reproduce(SEED)}`);
   // 24 nodes × 200 probes a minute: a probe fails only when the direct ping, its resend and all
-  // three relayed paths are lost.
-  assert.ok(o.suspicions <= 3 * (NODES - 1), `${o.suspicions} suspicion events${reproduce(SEED)}`);
+  // three relayed paths are lost — a handful of suspicions, each an event at every other node
+  // (with the fixed timeout: over 7,000 events and several deaths).
+  assert.ok(o.suspicions <= 5 * (NODES - 1), `${o.suspicions} suspicion events${reproduce(SEED)}`);
   assert.ok(o.deadEverywhereMs !== null && o.deadEverywhereMs <= 6_000, `dead everywhere after ${o.deadEverywhereMs} ms${reproduce(SEED)}`);
 });
