@@ -14,11 +14,12 @@
  *   once (the same estimator fed with |SRTT − R| of repeat samples), not at R / 2, once there is
  *   any: R / 2 on a 400 ms path would make its timeout three round trips.
  * - A node probes each member once per round of the whole member list, so in a large cluster most
- *   members have no sample yet. Their timeout is the largest of the measured members' timeouts,
- *   and at least the initial one: an unmeasured member may be as far as the farthest one measured,
- *   or as far as any host on Earth. (A smoothed average over all members would not do: a few near
- *   samples in a row pull it below the far members' round trips, whose probes then fail before
- *   they can be measured.)
+ *   members have no sample yet. Their timeout is 1.25 × the farthest smoothed round trip measured,
+ *   and at least the initial timeout: an unmeasured member may be as far as the farthest one
+ *   measured, or as far as any host on Earth. (A smoothed average over all members would not do:
+ *   a few near samples in a row pull it below the far members' round trips, whose probes then fail
+ *   before they can be measured. Nor would the largest measured timeout: a member measured once
+ *   has 2 × R of variance in it.)
  *
  * Pure: the times are the core's `now`; the table is bounded (the member measured longest ago goes).
  */
@@ -27,6 +28,8 @@ import type { RtoBounds } from './profiles.js';
 const ALPHA = 1 / 8;
 const BETA = 1 / 4;
 const K = 4;
+/** An unmeasured member's timeout over the farthest smoothed round trip measured. */
+const UNMEASURED_MARGIN = 1.25;
 
 interface Estimate {
   srtt: number;
@@ -37,8 +40,8 @@ export class RttTable {
   private readonly peers = new Map<string, Estimate>();
   /** Path jitter: RTTVAR's estimator over repeat samples of every member; null before the first. */
   private jitter: number | null = null;
-  /** The largest timeout among measured members, and whose it is; null: to be recomputed. */
-  private largest: { name: string; rto: number } | null = null;
+  /** The largest smoothed round trip among measured members, and whose it is; null: to be recomputed. */
+  private largest: { name: string; srtt: number } | null = null;
 
   constructor(private readonly bounds: RtoBounds, private readonly maxPeers: number) {}
 
@@ -61,8 +64,7 @@ export class RttTable {
       this.peers.delete(name);
     }
     this.peers.set(name, e);
-    const rto = this.rtoOf(e);
-    if (this.largest !== null && rto >= this.largest.rto) this.largest = { name, rto };
+    if (this.largest !== null && e.srtt >= this.largest.srtt) this.largest = { name, srtt: e.srtt };
     else if (this.largest !== null && this.largest.name === name) this.largest = null;
   }
 
@@ -71,7 +73,7 @@ export class RttTable {
     const e = this.peers.get(name);
     if (e !== undefined) return this.rtoOf(e);
     if (this.peers.size === 0) return this.bounds.initialMs;
-    return Math.max(this.bounds.initialMs, this.largestRto());
+    return this.clamp(Math.max(this.bounds.initialMs, UNMEASURED_MARGIN * this.largestSrtt()));
   }
 
   /** The smoothed round trip to `name`, ms; null before it was measured. */
@@ -97,19 +99,20 @@ export class RttTable {
     if (this.peers.delete(name) && this.largest?.name === name) this.largest = null;
   }
 
-  private largestRto(): number {
+  private largestSrtt(): number {
     if (this.largest === null) {
-      let best = { name: '', rto: this.bounds.minMs };
-      for (const [name, e] of this.peers) {
-        const rto = this.rtoOf(e);
-        if (rto >= best.rto) best = { name, rto };
-      }
+      let best = { name: '', srtt: 0 };
+      for (const [name, e] of this.peers) if (e.srtt >= best.srtt) best = { name, srtt: e.srtt };
       this.largest = best;
     }
-    return this.largest.rto;
+    return this.largest.srtt;
   }
 
   private rtoOf(e: Estimate): number {
-    return Math.min(this.bounds.maxMs, Math.max(this.bounds.minMs, e.srtt + K * e.rttvar));
+    return this.clamp(e.srtt + K * e.rttvar);
+  }
+
+  private clamp(ms: number): number {
+    return Math.min(this.bounds.maxMs, Math.max(this.bounds.minMs, ms));
   }
 }
