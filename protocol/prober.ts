@@ -83,6 +83,17 @@ export class Prober {
     return this.rtt === null ? this.ctx.profile.probeTimeoutMs : this.rtt.rto(name);
   }
 
+  /**
+   * The timeout with Lifeguard's local-health multiplier. Adaptive, the multiplier stretches it up
+   * to the upper bound and no further: a doubting node with far members would otherwise wait tens
+   * of seconds for one verdict, and judge a member on a network it saw that long ago.
+   */
+  private scaledTimeoutFor(name: string): number {
+    const scaled = this.ctx.awareness.scale(this.probeTimeoutFor(name));
+    const rto = this.ctx.profile.rto;
+    return rto === null ? scaled : Math.min(Math.max(rto.maxMs, this.probeTimeoutFor(name)), scaled);
+  }
+
   /** The smoothed round trip to `name` (or to members at large, before it was measured); null: none yet. */
   srttOf(name: string): number | null {
     return this.rtt === null ? null : this.rtt.srtt(name);
@@ -109,7 +120,7 @@ export class Prober {
     const target = ctx.table.nextProbeTarget();
     if (target === null) return;
     const seq = ctx.nextSeq();
-    const timeout = ctx.awareness.scale(this.probeTimeoutFor(target.name));
+    const timeout = this.scaledTimeoutFor(target.name);
     const resendAt = ctx.now + this.retryAfter(target.name, timeout);
     this.probe = {
       seq, target: target.name, startedAt: ctx.now, expectedNacks: 0, nacks: 0, retried: false, indirect: false,
@@ -201,10 +212,10 @@ export class Prober {
   /** Each relay gets a window for its own ping of the target; the verdict waits for the slowest. */
   private askRelaysAdaptive(p: ActiveProbe, target: MemberRecord, helpers: readonly MemberRecord[]): void {
     const { ctx } = this;
-    const targetMs = ctx.awareness.scale(this.probeTimeoutFor(target.name));
+    const targetMs = this.scaledTimeoutFor(target.name);
     let waitMs = 0;
     for (const h of helpers) {
-      const relayMs = ctx.awareness.scale(this.probeTimeoutFor(h.name));
+      const relayMs = this.scaledTimeoutFor(h.name);
       const budgetMs = Math.min(LIMITS.probeBudgetMsMax, Math.ceil(relayMs + targetMs));
       waitMs = Math.max(waitMs, relayMs + budgetMs);
       this.diss.send(h, [encodePart({
@@ -264,7 +275,7 @@ export class Prober {
     // own health as if this relay had never answered. Adaptive: once our own timeout for the target
     // has passed, if that comes first — the requester's window allows for its own round trips too.
     let nackAt = ctx.now + budget * RELAY_NACK_SHARE;
-    if (this.rtt !== null) nackAt = Math.min(nackAt, ctx.now + ctx.awareness.scale(this.rtt.rto(msg.target)));
+    if (this.rtt !== null) nackAt = Math.min(nackAt, ctx.now + this.scaledTimeoutFor(msg.target));
     ctx.deadlines.set({ kind: 'relay', seq }, msg.wantNack ? nackAt : expiresAt);
   }
 
@@ -308,6 +319,9 @@ export class Prober {
     // gets its own timeout to be answered in.
     if (this.rtt === null || p.nacks < p.expectedNacks) return;
     const { ctx } = this;
+    // Past the planned verdict the nacks are no news: we ran late ourselves (paused, overloaded),
+    // and the probe tick judges that case.
+    if (ctx.now > p.verdictAt) return;
     if (ctx.now < p.resendAckBy) {
       p.verdictAt = Math.min(p.verdictAt, p.resendAckBy);
       if (p.verdictAt < (ctx.deadlines.at(TIMERS.probe) ?? Number.POSITIVE_INFINITY)) ctx.deadlines.set(TIMERS.probe, p.verdictAt);

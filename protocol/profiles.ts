@@ -87,7 +87,7 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     name: 'lan',
     probeIntervalMs: 300,
     probeTimeoutMs: 150,
-    rto: { minMs: 100, maxMs: 2_000, initialMs: 500 },
+    rto: { minMs: 100, maxMs: 1_000, initialMs: 500 },
     indirectChecks: 3,
     suspicionMult: 1,
     suspicionMaxMult: 6,

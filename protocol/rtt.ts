@@ -48,18 +48,22 @@ export class RttTable {
   /** A round trip of `rttMs` to `name`, from a ping sent once and acked directly. */
   sample(name: string, rttMs: number): void {
     if (!(rttMs >= 0) || !Number.isFinite(rttMs)) return;
+    // A member that answers after longer than any timeout (it was paused, say) says nothing about
+    // the path beyond that bound; unclamped, one such sample would stretch every unmeasured
+    // member's timeout until the member is measured again, a whole probe round later.
+    const r = Math.min(rttMs, this.bounds.maxMs);
     let e = this.peers.get(name);
     if (e === undefined) {
-      e = { srtt: rttMs, rttvar: this.jitter ?? rttMs / 2 };
+      e = { srtt: r, rttvar: this.jitter ?? r / 2 };
       if (this.peers.size >= this.maxPeers) {
         const oldest = this.peers.keys().next();
         if (!oldest.done) this.drop(oldest.value);
       }
     } else {
-      const dev = Math.abs(e.srtt - rttMs);
+      const dev = Math.abs(e.srtt - r);
       this.jitter = this.jitter === null ? dev : (1 - BETA) * this.jitter + BETA * dev;
       e.rttvar = (1 - BETA) * e.rttvar + BETA * dev;
-      e.srtt = (1 - ALPHA) * e.srtt + ALPHA * rttMs;
+      e.srtt = (1 - ALPHA) * e.srtt + ALPHA * r;
       // Re-inserting keeps the map in sample order, so the bound drops the longest unmeasured first.
       this.peers.delete(name);
     }
