@@ -43,7 +43,7 @@ class SimRun {
   private readonly upHosts = new Set<string>();
   private pushPullBytes = 0;
   private pushPulls = 0;
-  /** Every push-pull request made, to a running peer or not: each carries the sender's whole state. */
+  /** Every push-pull request made to a running peer: each carries the sender's whole state. */
   private requests = 0;
   private requestBytes = 0;
 
@@ -55,12 +55,15 @@ class SimRun {
       factory: (opts) => new ObservedNode(opts, {
         service: (t, observer, e) => this.onService?.(t, observer, e),
         pushPull: (kind, peer, bytes) => {
-          // A request to a peer that is down never gets past the TCP handshake.
-          if (kind === 'reply' || this.upHosts.has(peer.host)) this.pushPullBytes += bytes;
-          if (kind === 'request' && this.upHosts.has(peer.host)) this.pushPulls++;
+          // A request to a peer that is down never gets past the TCP handshake: not counted, and
+          // not encoded either.
+          if (kind === 'request' && !this.upHosts.has(peer.host)) return;
+          const size = bytes();
+          this.pushPullBytes += size;
           if (kind === 'request') {
+            this.pushPulls++;
             this.requests++;
-            this.requestBytes += bytes;
+            this.requestBytes += size;
           }
         },
       }),
@@ -301,7 +304,7 @@ class SimRun {
         pushPullBytes: this.pushPullBytes - pp0,
         exchange: measuredExchange(pp0count - warm0.count, pp0 - warm0.bytes, 'in the first round, before the steady period') ??
           // A large cluster's first round falls inside its join, with partial states: size an
-          // exchange instead as two full states, from the requests (reconnects included) made now.
+          // exchange instead as two full states, from the requests to running peers made now.
           stateSize(this.requests - req0.count, this.requestBytes - req0.bytes),
       }),
       bytes_note: 'payload bytes sent: datagrams (lost ones included) and push-pull request and reply bodies ' +

@@ -25,6 +25,28 @@ export class FullState {
 
   /** The member list is never paged: it is capped at membersMax, which one state always holds. */
   encode(r: StateRequest): EncodedState {
+    const msg = this.message(r);
+    return { bytes: encodePushPull(msg), moreAfter: msg.moreAfter };
+  }
+
+  /**
+   * The same state, taken now, encoded only when `bytes` is first read (then kept). A request whose
+   * bytes are never read — one a simulator knows cannot connect — costs no encoding. An encoding
+   * error surfaces where the bytes are read.
+   */
+  encodeLater(r: StateRequest): EncodedState {
+    const msg = this.message(r);
+    let bytes: Uint8Array | null = null;
+    return {
+      moreAfter: msg.moreAfter,
+      get bytes(): Uint8Array {
+        bytes ??= encodePushPull(msg);
+        return bytes;
+      },
+    };
+  }
+
+  private message(r: StateRequest): PushPullMsg {
     const page = r.withOwnState ? this.catalog.page(r.pageFrom) : { entries: [], moreAfter: undefined };
     const msg: PushPullMsg = {
       type: 'push-pull', join: r.join, source: this.name,
@@ -32,6 +54,6 @@ export class FullState {
       ...(r.pageFrom === undefined ? {} : { pageFrom: r.pageFrom }),
       ...(page.moreAfter === undefined ? {} : { moreAfter: page.moreAfter }),
     };
-    return { bytes: encodePushPull(msg), moreAfter: page.moreAfter };
+    return msg;
   }
 }

@@ -22,4 +22,11 @@ export interface SwimNodeOptions {
    * LIMITS.pushPullServiceBytesMax. Smaller only to exercise paging without megabytes of entries.
    */
   readonly pushPullServiceBytes?: number;
+  /**
+   * For simulators: the reconnect tick's push-pull request, usually to a dead member, is encoded
+   * only when the effect's bytes are read, so a driver that knows the peer is down and never reads
+   * them saves the encoding of a full state. The bytes, once read, are those an eager encoding
+   * gives. Off in the daemon: an encoding error must surface inside the input that caused it.
+   */
+  readonly lazyReconnectState?: boolean;
 }

@@ -103,7 +103,8 @@ export class SwimNode implements CoreNode {
     const lifeRng = new Rng(opts.seed ^ BARRIER_LIFE_SALT);
     this.barriers = new Barriers(host, this.catalog, barrierRetryMs(opts.profile), { life: lifeRng.nextU32(), firstRequestId: lifeRng.nextU32() });
     this.fullState = new FullState(opts.name, this.table, this.membership, this.catalog);
-    this.antiEntropy = new AntiEntropy(this.ctx, (request) => this.fullState.encode(request), () => this.membership.leaving, this.reapedAddresses);
+    this.antiEntropy = new AntiEntropy(this.ctx, (request) => this.fullState.encode(request), () => this.membership.leaving, this.reapedAddresses,
+      opts.lazyReconnectState === true ? (request) => this.fullState.encodeLater(request) : undefined);
     this.membership.enqueue(this.membership.aliveOf(this.selfRecord), false);
     // Stagger the first probe so nodes started together do not probe in lockstep.
     this.deadlines.set(TIMERS.probe, opts.now + rng.int(opts.profile.probeIntervalMs));

@@ -100,7 +100,7 @@ export interface SimStats {
   pushPullsStarted: number;
   pushPullsCompleted: number;
   pushPullsFailed: number;
-  /** Request and reply bytes of push-pull streams. */
+  /** Request and reply bytes of push-pull streams (a request to a peer that is down or cut off sends none). */
   pushPullBytes: number;
   memberEvents: number;
   /** Service-catalog view changes the nodes reported (carried to onEffect only). */
