@@ -6,6 +6,8 @@ import type { MemberState, PushPullMsg, ServiceMsg } from './messages.js';
 import { claimsLiveNameElsewhere } from './name-claims.js';
 import type { ServiceGossip } from './service-gossip.js';
 
+type CatalogPage = ReturnType<ServiceGossip['page']>;
+
 /** A node's full state as push-pull exchanges it: what goes into one, and how a peer's is taken in. */
 export class FullState {
   constructor(
@@ -25,29 +27,34 @@ export class FullState {
 
   /** The member list is never paged: it is capped at membersMax, which one state always holds. */
   encode(r: StateRequest): EncodedState {
-    const msg = this.message(r);
-    return { bytes: encodePushPull(msg), moreAfter: msg.moreAfter };
+    const page = this.page(r);
+    return { bytes: encodePushPull(this.message(r, page)), moreAfter: page.moreAfter };
   }
 
   /**
-   * The same state, taken now, encoded only when `bytes` is first read (then kept). A request whose
-   * bytes are never read — one a simulator knows cannot connect — costs no encoding. An encoding
-   * error surfaces where the bytes are read.
+   * The same state, encoded only when `bytes` is first read (then kept): a request whose bytes are
+   * never read — one a simulator knows cannot connect — costs nothing. The reader must read them
+   * before the node's next input (the member list is taken at the first read), and an encoding
+   * error surfaces there.
    */
   encodeLater(r: StateRequest): EncodedState {
-    const msg = this.message(r);
+    const page = this.page(r);
+    const encode = (): Uint8Array => encodePushPull(this.message(r, page));
     let bytes: Uint8Array | null = null;
     return {
-      moreAfter: msg.moreAfter,
+      moreAfter: page.moreAfter,
       get bytes(): Uint8Array {
-        bytes ??= encodePushPull(msg);
+        bytes ??= encode();
         return bytes;
       },
     };
   }
 
-  private message(r: StateRequest): PushPullMsg {
-    const page = r.withOwnState ? this.catalog.page(r.pageFrom) : { entries: [], moreAfter: undefined };
+  private page(r: StateRequest): CatalogPage {
+    return r.withOwnState ? this.catalog.page(r.pageFrom) : { entries: [], moreAfter: undefined };
+  }
+
+  private message(r: StateRequest, page: CatalogPage): PushPullMsg {
     const msg: PushPullMsg = {
       type: 'push-pull', join: r.join, source: this.name,
       members: r.withOwnState ? this.membership.fullState() : [], services: page.entries,
