@@ -47,7 +47,15 @@ export class MemberTable implements MemberSampler {
   /** Removed records that still hold a slot. */
   private removed = new Set<MemberRecord>();
 
-  constructor(private readonly selfName: string, private readonly rng: Rng) {}
+  constructor(
+    private readonly selfName: string,
+    private readonly rng: Rng,
+    /**
+     * Maps a name or host to one shared copy of it. A simulator with thousands of nodes, each
+     * holding a record of every member, shares one copy of each string between all of them.
+     */
+    readonly intern: (s: string) => string = (s) => s,
+  ) {}
 
   get size(): number {
     return this.records.size;

@@ -29,4 +29,9 @@ export interface SwimNodeOptions {
    * gives. Off in the daemon: an encoding error must surface inside the input that caused it.
    */
   readonly lazyReconnectState?: boolean;
+  /**
+   * Maps a member name or host to one shared copy, for member records (see MemberTable); a
+   * simulator shares one between all its nodes. Default: each record keeps the string it was given.
+   */
+  readonly intern?: (s: string) => string;
 }

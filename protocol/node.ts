@@ -71,7 +71,7 @@ export class SwimNode implements CoreNode {
     const packetBytes = Math.min(LIMITS.packetBytesMax, Math.max(LIMITS.packetBytesMin, opts.packetBytes ?? LIMITS.packetBytesDefault));
     const rng = new Rng(opts.seed);
     this.awareness = new Awareness(opts.profile.awarenessMax);
-    this.table = new MemberTable(opts.name, rng);
+    this.table = new MemberTable(opts.name, rng, opts.intern);
     this.selfRecord = {
       name: opts.name, host: opts.host, port: opts.port, incarnation: toSerial(opts.incarnation ?? 0),
       status: 'alive', changedAt: opts.now,
@@ -271,7 +271,7 @@ export class SwimNode implements CoreNode {
   preload(members: readonly MemberState[]): void {
     for (const m of members) {
       if (m.name === this.name || this.table.get(m.name) !== undefined || this.table.size >= LIMITS.membersMax) continue;
-      this.table.add({ name: m.name, host: m.host, port: m.port, incarnation: m.incarnation, status: 'alive', changedAt: this.now });
+      this.table.add({ name: this.table.intern(m.name), host: this.table.intern(m.host), port: m.port, incarnation: m.incarnation, status: 'alive', changedAt: this.now });
     }
   }
 

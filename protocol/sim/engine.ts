@@ -55,6 +55,14 @@ export class SimEngine<N extends CoreNode = SwimNode> {
   protected readonly byId = new Map<string, NodeSlot<N>>();
   protected readonly byHost = new Map<string, NodeSlot<N>>();
   protected time = 0;
+  /** One copy of each member name and host for every node's member records. */
+  private readonly strings = new Map<string, string>();
+  private readonly intern = (s: string): string => {
+    const kept = this.strings.get(s);
+    if (kept !== undefined) return kept;
+    this.strings.set(s, s);
+    return s;
+  };
 
   constructor(opts: SimulatorOptions<N>) {
     this.opts = opts;
@@ -112,6 +120,7 @@ export class SimEngine<N extends CoreNode = SwimNode> {
       ...(this.opts.packetBytes !== undefined ? { packetBytes: this.opts.packetBytes } : {}),
       // A reconnect request to a peer that is down is never read here (startPushPull): not encoded.
       lazyReconnectState: true,
+      intern: this.intern,
     });
   }
 
