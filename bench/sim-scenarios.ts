@@ -238,14 +238,10 @@ class SimRun {
     const expected = this.live.length;
     const seen = new Map<string, number>();
     let suspectedAt: number | null = null;
-    let firstDead: { observer: string; time: number } | null = null;
     this.onMember = (t, observer, e) => {
       if (e.member.name !== victim) return;
       if (e.member.status === 'suspect' && suspectedAt === null) suspectedAt = t;
-      if (e.member.status === 'dead' && !seen.has(observer)) {
-        seen.set(observer, t);
-        if (firstDead === null) firstDead = { observer, time: t };
-      }
+      if (e.member.status === 'dead' && !seen.has(observer)) seen.set(observer, t);
     };
     const t0 = this.sim.now;
     this.sim.crash(victim);
@@ -255,11 +251,10 @@ class SimRun {
     this.curves[figure] = { latencies: lat, expected };
     // Detection (how soon some prober suspects it) is luck of the probe order; what follows is the protocol's.
     const first = suspectedAt as number | null;
-    // A death starts spreading where it is first declared: the bound counts from there and then.
-    const declared = firstDead as { observer: string; time: number } | null;
+    // The change happens at the victim: no node anywhere can know of it sooner than its region's
+    // farthest one-way latency (detection, which every protocol needs some of, comes on top).
     this.figures[figure] = {
-      ...summarize(lat, expected), suspected_after_ms: first === null ? null : Math.round(first - t0),
-      ...(declared === null ? {} : this.lowerBound(declared.observer, declared.time - t0)),
+      ...summarize(lat, expected), suspected_after_ms: first === null ? null : Math.round(first - t0), ...this.lowerBound(victim),
     };
     this.onMember = null;
     this.sim.runFor(SETTLE_MS);
@@ -313,17 +308,14 @@ class SimRun {
   }
 
   /**
-   * With regions: the fastest any protocol could bring a change made at `origin`, `afterMs` into the
-   * timed change, to the last node — as `lower_bound_ms` (see regions/matrix.ts). Nothing without.
+   * With regions: the fastest any protocol could bring a change made at `origin` to the last node,
+   * as `lower_bound_ms` (see regions/matrix.ts). Nothing without regions.
    */
-  private lowerBound(origin: string, afterMs = 0): JsonObject {
+  private lowerBound(origin: string): JsonObject {
     const m = this.o.regions;
     if (m === null) return {};
     const region = this.sim.regionOf(origin);
-    return {
-      lower_bound_ms: Math.round((afterMs + regionLowerBoundMs(m, region, this.sim.profile.forwardBatchMs)) * 100) / 100,
-      origin_region: m.regions[region] as string,
-    };
+    return { lower_bound_ms: regionLowerBoundMs(m, region, this.sim.profile.forwardBatchMs), origin_region: m.regions[region] as string };
   }
 
   /** Runs in steps of `stepMs` virtual ms until `done` holds or `maxMs` passed, redrawing the progress line. */
