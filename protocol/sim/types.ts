@@ -3,6 +3,8 @@ import type { CoreNode } from '../core.js';
 import type { BarrierEvent, Effect, MemberEvent, NameConflict } from '../effects.js';
 import type { SwimNodeOptions } from '../node.js';
 import type { Profile } from '../profiles.js';
+import type { HlcStamp } from '../hlc.js';
+import type { SplitMsg } from '../messages.js';
 
 
 /** Builds a node; called on addNode and again, with a fresh seed, on every restart. */
@@ -133,6 +135,9 @@ export interface RestartOptions {
   readonly catalogRevision?: number;
   /** Join through these nodes (by name) right after the restart. */
   readonly seeds?: readonly string[];
+  /** Splits and hybrid clock the process recovers from disk. */
+  readonly splits?: readonly SplitMsg[];
+  readonly splitClock?: HlcStamp;
 }
 
 /** Thrown when one run call processes more events than maxEventsPerRun. */
