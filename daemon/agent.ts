@@ -29,6 +29,8 @@ import { pushPullRequest } from './net/stream-transport.js';
 import { resolveSeeds, type SeedFailure } from './net/seeds.js';
 import { VERSION } from '../client/contract/version.js';
 import { EventLog, indexBase } from './watch/event-log.js';
+import { LocalSplits } from './services/local-splits.js';
+import { loadSplits } from './store/splits-file.js';
 
 /**
  * One running agent: sockets, protocol core, driver, persistence and the local API, started and
@@ -62,6 +64,7 @@ interface Parts {
   readonly watchLog: EventLog;
   readonly security: Security;
   readonly services: LocalServices;
+  readonly splits: LocalSplits;
   readonly knownMembers: KnownMembersFile;
   /** members.json as found at start-up. */
   readonly lastKnown: readonly string[];
@@ -84,6 +87,7 @@ export class Agent implements AgentApi {
     }
     const store = await StateStore.open(config.dataDir, config.name, log);
     const lastKnown = await loadKnownMembers(config.dataDir, log);
+    const savedSplits = await loadSplits(config.dataDir, log);
     const saved = await loadServices(config.dataDir, log).catch(async (e: unknown) => {
       await store.close();
       throw e;
@@ -128,6 +132,9 @@ export class Agent implements AgentApi {
       packetBytes: security.corePacketBytes,
       // Versions of this node's catalog entries keep rising across restarts.
       catalogRevision: saved.revision,
+      // Splits and their clock as the previous process left them: never an older split, never a lower stamp.
+      splits: savedSplits.splits,
+      splitClock: savedSplits.clock,
     });
     // Attached before the driver starts, so the watch log holds every event of this lifetime.
     const watchLog = new EventLog(node, indexBase(Date.now()));
@@ -143,10 +150,12 @@ export class Agent implements AgentApi {
       },
     });
     services = new LocalServices({ node, driver, advertiseHost: advertise.host, dataDir: config.dataDir, saved, log });
+    const splits = new LocalSplits(node, driver, config.dataDir, log);
+    splits.watch(events);
     const knownMembers = new KnownMembersFile(config.dataDir, () => node.members(), config.name, log);
     knownMembers.watch(events);
     const agent = new Agent({
-      config, log, clock, metrics, events, store, ports, node, driver, advertise, startedAt: clock(), watchLog, security, services, knownMembers, lastKnown,
+      config, log, clock, metrics, events, store, ports, node, driver, advertise, startedAt: clock(), watchLog, security, services, splits, knownMembers, lastKnown,
     }, opts);
     try {
       // Before the first join, so that the first state exchange already carries them.
@@ -157,7 +166,7 @@ export class Agent implements AgentApi {
     }
     driver.start();
     try {
-      agent.api = await ApiServer.start({ socketPath: config.socket, routes: buildRoutes(agent, watchLog, log, services, node), metrics, log });
+      agent.api = await ApiServer.start({ socketPath: config.socket, routes: buildRoutes(agent, watchLog, log, services, node, splits), metrics, log });
     } catch (e) {
       await agent.stop();
       throw e;
@@ -223,7 +232,7 @@ export class Agent implements AgentApi {
       localHealth: this.p.node.localHealth(),
       uptimeSeconds: this.uptimeSeconds(),
       lateTickThresholdMs: DAEMON_LIMITS.lateTickThresholdMs,
-    }) + this.p.services.metricsText();
+    }) + this.p.services.metricsText() + this.p.splits.metricsText();
   }
 
   /** SIGHUP: the config file's services as they now are; errors are logged, the rest applied. */
@@ -281,6 +290,7 @@ export class Agent implements AgentApi {
           ['api', async () => { await this.api?.close(); }],
           ['push-pull listener', () => this.p.ports.stream.close()],
           ['udp socket', () => this.p.ports.udp.close()],
+          ['splits', () => this.p.splits.stop()],
           ['known members', () => this.p.knownMembers.close()],
           ['state', () => this.p.store.close()],
         ];

@@ -149,6 +149,8 @@ export const DAEMON_LIMITS = {
    * skips at most this many versions (of 2^32).
    */
   catalogRevisionHeadroom: 1024,
+  /** Largest splits.json read from data_dir (LIMITS.splitsMax splits of the largest size fit). */
+  splitsFileBytesMax: 2 * 1024 * 1024,
 } as const;
 
 export type DaemonLimits = typeof DAEMON_LIMITS;

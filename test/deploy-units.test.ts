@@ -19,7 +19,7 @@ function entry(over: Partial<ServiceEntry> & Pick<ServiceEntry, 'id'>): ServiceE
 }
 
 function snapshot(services: ServiceEntry[]): WatchEvent {
-  return { type: 'snapshot', index: 1, reset: false, members: [], services };
+  return { type: 'snapshot', index: 1, reset: false, members: [], services, splits: [] };
 }
 
 function event(kind: string, service: ServiceEntry, index = 2): WatchEvent {
