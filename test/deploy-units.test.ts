@@ -102,6 +102,23 @@ test('backends: a split sets effective weights; a pinned client moves only when 
   assert.deepEqual(t.all().map((b) => b.effectiveWeight), [1, 0, 1]);
 });
 
+test('analysis: rollback timing and clients that saw both versions during the split', () => {
+  const records = [
+    rec(0, 'v1', 0), rec(5, 'v1', 1), rec(20, 'v2', 2), rec(22, 'v1', 0), rec(30, 'v2', 1), rec(41, 'v2', 2), rec(46, 'v2', 3), rec(60, 'v1', 2),
+  ];
+  const s = analyzeRun({
+    name: 'rollback', records, dropped: 0, startedAt: 0, stoppedAt: 100, binMs: 50, proxySawV2: 18, proxySawV1Draining: null, proxySawRollback: 44,
+    marks: [{ kind: 'register', at: 10 }, { kind: 'split', at: 15 }, { kind: 'split_set', at: 17 }, { kind: 'rollback', at: 40 }, { kind: 'rolled_back', at: 52 }],
+  });
+  assert.deepEqual(s.rollback, { command_ms: 12, to_last_v2_ms: 6, proxy_learned_ms: 4, v2_after_proxy_knew: 1 });
+  // In [20, 40): client 1 got v2 only there (v1 at 5 is before), client 2 v2 only: nobody saw both.
+  assert.deepEqual(s.split_clients, { clients: 3, saw_both: 0 });
+  assert.deepEqual(s.split, { window_ms: 20, v1: 1, v2: 2, v2_pct: 66.7 });
+  const none = analyzeRun({ name: 'swimd', records, dropped: 0, startedAt: 0, stoppedAt: 100, binMs: 50, proxySawV2: null, proxySawV1Draining: null, marks: [] });
+  assert.equal(none.rollback, null);
+  assert.equal(none.split_clients, null);
+});
+
 test('proxy: cookie parsing', () => {
   assert.equal(cookieValue('a=1; swimd_version=v2; b=3', 'swimd_version'), 'v2');
   assert.equal(cookieValue(undefined, 'swimd_version'), undefined);

@@ -7,7 +7,8 @@
  *
  * Each request belongs to one of `clients` simulated clients (round robin), each with its own
  * cookie jar, so that sticky routing can be observed per client; with `clientRequests`, a client
- * leaves after that many requests and a new one takes its place.
+ * leaves after that many requests and a new one takes its place. A new client waits for its first
+ * answer before it sends more, so that a pinning cookie set on that answer is on all the rest.
  */
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -71,6 +72,9 @@ export class LoadGenerator {
   /** Client id in each round-robin slot, and requests it has made. */
   private readonly slotClient: number[];
   private readonly slotUses: number[];
+  /** Whether the slot's client has had an answer yet, and its requests in flight. */
+  private readonly slotAnswered: boolean[];
+  private readonly slotInflight: number[];
   private nextClient: number;
   private timer: NodeJS.Timeout | null = null;
   private startedAt = 0;
@@ -83,6 +87,8 @@ export class LoadGenerator {
     this.cookies = new Array<string | undefined>(o.clients).fill(undefined);
     this.slotClient = Array.from({ length: o.clients }, (_, i) => i);
     this.slotUses = new Array<number>(o.clients).fill(0);
+    this.slotAnswered = new Array<boolean>(o.clients).fill(false);
+    this.slotInflight = new Array<number>(o.clients).fill(0);
     this.nextClient = o.clients;
   }
 
@@ -127,15 +133,34 @@ export class LoadGenerator {
     }
   }
 
-  private send(): void {
+  /**
+   * The next slot in round-robin order whose client is not waiting for its very first answer: a
+   * new client sends one request and waits for it (and any cookie it sets) before sending more, as
+   * a browser's first page load does. When every client waits, the next slot in order goes anyway.
+   */
+  private pickSlot(): number {
+    for (let k = 0; k < this.o.clients; k++) {
+      const slot = (this.next + k) % this.o.clients;
+      if (this.slotAnswered[slot] === true || this.slotInflight[slot] === 0) {
+        this.next = (slot + 1) % this.o.clients;
+        return slot;
+      }
+    }
     const slot = this.next;
     this.next = (this.next + 1) % this.o.clients;
+    return slot;
+  }
+
+  private send(): void {
+    const slot = this.pickSlot();
     const life = this.o.clientRequests ?? 0;
     if (life > 0 && (this.slotUses[slot] as number) >= life) {
       this.slotClient[slot] = this.nextClient++;
       this.slotUses[slot] = 0;
       this.cookies[slot] = undefined;
+      this.slotAnswered[slot] = false;
     }
+    this.slotInflight[slot] = (this.slotInflight[slot] as number) + 1;
     this.slotUses[slot] = (this.slotUses[slot] as number) + 1;
     const client = this.slotClient[slot] as number;
     const start = performance.now();
@@ -145,6 +170,8 @@ export class LoadGenerator {
       if (settled) return;
       settled = true;
       this.inflight--;
+      this.slotInflight[slot] = (this.slotInflight[slot] as number) - 1;
+      if (this.slotClient[slot] === client) this.slotAnswered[slot] = true;
       this.records.push({ start, end: performance.now(), client, status, version, error });
       if (this.inflight === 0 && this.drained !== null) this.drained();
     };
