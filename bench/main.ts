@@ -8,6 +8,8 @@ import { availableParallelism, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { aggregate } from './aggregate.js';
 import { deployMain, isDeployScenario } from './deploy/index.js';
+import { dnsMain, isDnsScenario } from './dns/index.js';
+import { consulMain, isConsulScenario } from './consul/index.js';
 import { runDissemination } from './dissemination/spread.js';
 import { rerunWithLargerHeap } from './heap.js';
 import { type BenchOptions, parseCommandLine, parseOptions, USAGE } from './options.js';
@@ -23,6 +25,10 @@ const CURVE_ORDER: readonly CurveName[] = ['register', 'deregister', 'new_member
 async function main(argv: readonly string[]): Promise<number> {
   // The deploy drill has its own options and report (deploy/options.ts).
   if (isDeployScenario(argv)) return deployMain(argv);
+  // So does the DNS bench (dns/options.ts).
+  if (isDnsScenario(argv)) return dnsMain(argv);
+  // And the Consul-compatible API's (consul/index.ts).
+  if (isConsulScenario(argv)) return consulMain(argv);
   const o = parseCommandLine(() => parseOptions(argv), USAGE);
   if (typeof o === 'number') return o;
   if (o.mode !== 'real') {

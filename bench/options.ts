@@ -108,6 +108,8 @@ Real agents on loopback (default), or the simulator driving the same protocol co
   --help
 
 The deploy drill has its own options: npm run bench -- --scenario deploy --help
+The DNS bench has its own options: npm run bench -- --scenario dns --help
+The Consul API bench has its own options: npm run bench -- --scenario consul --runs 200 --polls 4000
 `;
 
 export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {

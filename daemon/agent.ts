@@ -29,6 +29,12 @@ import { pushPullRequest } from './net/stream-transport.js';
 import { resolveSeeds, type SeedFailure } from './net/seeds.js';
 import { VERSION } from '../client/contract/version.js';
 import { EventLog, indexBase } from './watch/event-log.js';
+import { LocalSplits } from './services/local-splits.js';
+import { loadSplits } from './store/splits-file.js';
+import { DnsServer } from './dns/server.js';
+import { messageConfig } from './dns/message.js';
+import { coreView } from './dns/view.js';
+import { ConsulServer } from './consul/listener.js';
 
 /**
  * One running agent: sockets, protocol core, driver, persistence and the local API, started and
@@ -62,6 +68,7 @@ interface Parts {
   readonly watchLog: EventLog;
   readonly security: Security;
   readonly services: LocalServices;
+  readonly splits: LocalSplits;
   readonly knownMembers: KnownMembersFile;
   /** members.json as found at start-up. */
   readonly lastKnown: readonly string[];
@@ -69,8 +76,10 @@ interface Parts {
 
 export class Agent implements AgentApi {
   private api: ApiServer | null = null;
+  private consul: ConsulServer | null = null;
   private leaving: Promise<void> | null = null;
   private stopping: Promise<void> | null = null;
+  private dns: DnsServer | null = null;
 
   private constructor(private readonly p: Parts, private readonly opts: AgentOptions) {}
 
@@ -84,6 +93,7 @@ export class Agent implements AgentApi {
     }
     const store = await StateStore.open(config.dataDir, config.name, log);
     const lastKnown = await loadKnownMembers(config.dataDir, log);
+    const savedSplits = await loadSplits(config.dataDir, log);
     const saved = await loadServices(config.dataDir, log).catch(async (e: unknown) => {
       await store.close();
       throw e;
@@ -128,6 +138,9 @@ export class Agent implements AgentApi {
       packetBytes: security.corePacketBytes,
       // Versions of this node's catalog entries keep rising across restarts.
       catalogRevision: saved.revision,
+      // Splits and their clock as the previous process left them: never an older split, never a lower stamp.
+      splits: savedSplits.splits,
+      splitClock: savedSplits.clock,
     });
     // Attached before the driver starts, so the watch log holds every event of this lifetime.
     const watchLog = new EventLog(node, indexBase(Date.now()));
@@ -143,10 +156,12 @@ export class Agent implements AgentApi {
       },
     });
     services = new LocalServices({ node, driver, advertiseHost: advertise.host, dataDir: config.dataDir, saved, log });
+    const splits = new LocalSplits(node, driver, config.dataDir, log);
+    splits.watch(events);
     const knownMembers = new KnownMembersFile(config.dataDir, () => node.members(), config.name, log);
     knownMembers.watch(events);
     const agent = new Agent({
-      config, log, clock, metrics, events, store, ports, node, driver, advertise, startedAt: clock(), watchLog, security, services, knownMembers, lastKnown,
+      config, log, clock, metrics, events, store, ports, node, driver, advertise, startedAt: clock(), watchLog, security, services, splits, knownMembers, lastKnown,
     }, opts);
     try {
       // Before the first join, so that the first state exchange already carries them.
@@ -157,15 +172,35 @@ export class Agent implements AgentApi {
     }
     driver.start();
     try {
-      agent.api = await ApiServer.start({ socketPath: config.socket, routes: buildRoutes(agent, watchLog, log, services), metrics, log });
+      agent.api = await ApiServer.start({ socketPath: config.socket, routes: buildRoutes(agent, watchLog, log, services, node, splits), metrics, log });
     } catch (e) {
       await agent.stop();
       throw e;
+    }
+    if (config.dnsAddr !== null) {
+      try {
+        agent.dns = await DnsServer.start({
+          address: config.dnsAddr, view: coreView(node), config: messageConfig(config.dnsDomain, config.dnsTtl), log,
+        });
+      } catch (e) {
+        await agent.stop();
+        throw new Error(`cannot serve DNS on dns_addr ${describe(config.dnsAddr)}: ${(e as Error).message}`);
+      }
+    }
+    if (config.httpAddr !== null) {
+      try {
+        agent.consul = await agent.startConsul(config.httpAddr);
+      } catch (e) {
+        await agent.stop();
+        throw e;
+      }
     }
     log.info('agent started', {
       name: config.name, advertise: describe(advertise), bind: describe({ host: config.bind.host, port: ports.port }),
       socket: config.socket, profile: config.profile, incarnation: store.startIncarnation, version: VERSION,
       cluster: config.cluster, encryption: security.mode,
+      ...(agent.dns === null ? {} : { dns: describe(agent.dns.address), dns_domain: config.dnsDomain }),
+      ...(agent.consul === null ? {} : { http: describe(agent.consul.address) }),
     });
     return agent;
   }
@@ -223,7 +258,7 @@ export class Agent implements AgentApi {
       localHealth: this.p.node.localHealth(),
       uptimeSeconds: this.uptimeSeconds(),
       lateTickThresholdMs: DAEMON_LIMITS.lateTickThresholdMs,
-    }) + this.p.services.metricsText();
+    }) + this.p.services.metricsText() + (this.dns?.metricsText() ?? '') + (this.consul?.metricsText() ?? '') + this.p.splits.metricsText();
   }
 
   /** SIGHUP: the config file's services as they now are; errors are logged, the rest applied. */
@@ -278,9 +313,12 @@ export class Agent implements AgentApi {
         this.p.driver.stop();
         const steps: [string, () => Promise<void>][] = [
           ['services', () => servicesStopped],
+          ['consul api', async () => { await this.consul?.close(); }],
           ['api', async () => { await this.api?.close(); }],
+          ['dns', async () => { await this.dns?.close(); }],
           ['push-pull listener', () => this.p.ports.stream.close()],
           ['udp socket', () => this.p.ports.udp.close()],
+          ['splits', () => this.p.splits.stop()],
           ['known members', () => this.p.knownMembers.close()],
           ['state', () => this.p.store.close()],
         ];
@@ -309,6 +347,29 @@ export class Agent implements AgentApi {
       const where = this.p.config.configFile === null ? 'config' : `config ${this.p.config.configFile}`;
       throw new ConfigError(`${where}: field "services": ${refused.map((e) => `id ${JSON.stringify(e.id)}: ${e.message}`).join('; ')}`);
     }
+  }
+
+  /** Where the DNS face listens (the port actually bound), or null when dns_addr is off. */
+  dnsAddress(): Address | null {
+    return this.dns?.address ?? null;
+  }
+
+  /** Where the Consul-compatible API listens (the bound port), or null when it is off. */
+  get consulAddress(): Address | null {
+    return this.consul?.address ?? null;
+  }
+
+  /** The Consul-compatible read API over this agent's view (daemon/consul/). */
+  private startConsul(addr: Address): Promise<ConsulServer> {
+    const node = this.p.node;
+    return ConsulServer.start({
+      addr, events: this.p.events, dataDir: this.p.config.dataDir, log: this.p.log,
+      source: {
+        datacenter: this.p.config.cluster, nodeName: this.p.config.name, version: VERSION,
+        self: () => node.self(), members: () => node.members(), services: () => node.services(),
+        split: (service) => node.split(service),
+      },
+    });
   }
 
   private uptimeSeconds(): number {
