@@ -1,0 +1,40 @@
+/**
+ * What HAProxy should hold for one service, from the catalog: each instance's slot state and weight.
+ * Routability and effective weights come from client/contract/effective-weight.ts, as for every
+ * other face: routable → ready with its effective weight scaled to HAProxy's 0–256; draining (and
+ * otherwise healthy, owner alive) → drain, so sessions and cookie-persistent clients finish; anything
+ * else (critical, owner dead, left or unknown) → maint.
+ */
+import { effectiveWeights, isRoutable, type RoutingInput, scaleWeights, type SplitPercentages } from '../../client/contract/effective-weight.js';
+import type { ServiceEntry } from '../../client/index.js';
+import type { AdminState } from './slots.js';
+import { instanceKey, type CatalogView } from './view.js';
+
+/** HAProxy's largest server weight. */
+export const HAPROXY_MAX_WEIGHT = 256;
+
+export interface DesiredServer {
+  /** `node/id`. */
+  readonly key: string;
+  readonly address: string;
+  readonly port: number;
+  readonly state: AdminState;
+  /** 0–256; only applied while the state is ready. */
+  readonly weight: number;
+}
+
+function routingInput(s: ServiceEntry, view: CatalogView): RoutingInput {
+  return { key: instanceKey(s), version: s.version, weight: s.weight, health: s.health, draining: s.draining, ownerStatus: view.ownerStatus(s.node) };
+}
+
+export function desiredServers(service: string, view: CatalogView, split: SplitPercentages | undefined): DesiredServer[] {
+  const instances = view.instances(service);
+  const inputs = instances.map((s) => routingInput(s, view));
+  const weights = scaleWeights(effectiveWeights(inputs, split), HAPROXY_MAX_WEIGHT);
+  return instances.map((s, i) => {
+    const input = inputs[i] as RoutingInput;
+    const healthyOwner = isRoutable({ ...input, draining: false });
+    const state: AdminState = isRoutable(input) ? 'ready' : input.draining && healthyOwner ? 'drain' : 'maint';
+    return { key: input.key, address: s.address, port: s.port, state, weight: weights.get(input.key) ?? 0 };
+  }).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
