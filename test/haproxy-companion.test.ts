@@ -28,7 +28,7 @@ interface Setup {
   readonly logs: string[];
 }
 
-async function setup(t: TestContext, slots = 4): Promise<Setup> {
+async function setup(t: TestContext, slots = 4, checkIntervalMs = 100): Promise<Setup> {
   const dir = tempDir(t, 'swimd-hc-');
   const haproxy = await TestHaproxy.start(t, { backends: [{ name: 'app', slots }] });
   const agent = await startAgent(t, dir, { name: 'n1' });
@@ -37,7 +37,7 @@ async function setup(t: TestContext, slots = 4): Promise<Setup> {
   const logs: string[] = [];
   const companion = new HaproxyCompanion({
     agentSocket: agent.config.socket, haproxySocket: haproxy.socket, maps: [{ service: 'web', backend: 'app' }],
-    checkIntervalMs: 100, statusFile, log: (level, msg) => logs.push(`${level}: ${msg}`),
+    checkIntervalMs, statusFile, log: (level, msg) => logs.push(`${level}: ${msg}`),
   });
   companion.start();
   t.after(() => companion.close());
@@ -133,6 +133,20 @@ test('a HAProxy restart (slots back to placeholders) is noticed and reconciled i
   assert.equal((await slots(s.haproxy)).filter((x) => x.admin !== 'maint').length, 0, 'a fresh HAProxy has every slot in maintenance');
   await waitFor('a served by the new HAProxy', async () => (await get(s.haproxy.url)).app === 'a', 10_000);
   assert.ok(s.companion.status().counters.full_reconciles > before);
+});
+
+test('a reload noticed by the next change: the whole backend is put back, not just the changed instance', { skip }, async (t) => {
+  // No periodic check within the test: only the batch of the next change can notice the new process.
+  const s = await setup(t, 4, 60_000);
+  const a = await NamedBackend.start(t, 'a');
+  const b = await NamedBackend.start(t, 'b');
+  await register(s, 'web-a', a);
+  await waitFor('a served', async () => (await get(s.haproxy.url)).app === 'a', 10_000);
+  await s.haproxy.stop();
+  await s.haproxy.launch();
+  await register(s, 'web-b', b);
+  await waitFor('a and b served by the new HAProxy', async () => (await spread(s.haproxy.url, 6)).size === 2, 10_000);
+  assert.equal(s.companion.status().counters.reloads_detected, 1);
 });
 
 test('an agent restart brings a fresh snapshot and a full reconcile that repairs HAProxy', { skip }, async (t) => {

@@ -269,7 +269,11 @@ export class HaproxyCompanion {
     }
     if (commands.length === 0) return;
     this.counters.commands += commands.length;
-    const results = await this.api.run(commands);
+    // An incremental batch also asks which process answers: applied to a HAProxy that reloaded
+    // since the slots were read, it would leave the other slots at their placeholders.
+    const [info, ...results] = await this.api.run([...(full ? [] : ['show info']), ...commands]);
+    if (full) results.unshift(...(info === undefined ? [] : [info]));
+    else if (info !== undefined && info.ok && this.noteIdentity(parseShowInfo(info.text))) this.needFull = true;
     this.markReachable();
     const failed = results.filter((r) => !r.ok);
     if (failed.length > 0) {
