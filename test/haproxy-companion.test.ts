@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { Client } from '../client/index.js';
+import type { Agent } from '../daemon/agent.js';
 import { HaproxyCompanion } from '../companion/haproxy/companion.js';
 import { RuntimeApi } from '../companion/haproxy/runtime-api.js';
 import { parseServersState, type Slot } from '../companion/haproxy/slots.js';
@@ -26,6 +27,7 @@ interface Setup {
   readonly statusFile: string;
   readonly dir: string;
   readonly logs: string[];
+  readonly agent: Agent;
 }
 
 async function setup(t: TestContext, slots = 4, checkIntervalMs = 100): Promise<Setup> {
@@ -42,7 +44,7 @@ async function setup(t: TestContext, slots = 4, checkIntervalMs = 100): Promise<
   companion.start();
   t.after(() => companion.close());
   await companion.settled(10_000);
-  return { haproxy, client, companion, statusFile, dir, logs };
+  return { haproxy, client, companion, statusFile, dir, logs, agent };
 }
 
 async function slots(h: TestHaproxy): Promise<Slot[]> {
@@ -160,13 +162,8 @@ test('an agent restart brings a fresh snapshot and a full reconcile that repairs
   await new RuntimeApi({ socketPath: s.haproxy.socket }).one(`set server app/${slot.name} state maint`);
   assert.equal((await get(s.haproxy.url)).status, 503);
   const before = s.companion.status().counters.full_reconciles;
-  const dir = s.dir;
-  const agentSocket = join(dir, 'n1.sock');
-  const stopped = await import('./helpers/local-agent.js');
-  // Stop the running agent through its own API (leave), then start it again on the same files.
-  await s.client.leave().catch(() => undefined);
-  await waitFor('agent gone', () => !existsSync(agentSocket), 10_000);
-  await stopped.startAgent(t, dir, { name: 'n1' });
+  await s.agent.stop();
+  await startAgent(t, s.dir, { name: 'n1' });
   await waitFor('a served again', async () => (await get(s.haproxy.url)).app === 'a', 15_000);
   assert.ok(s.companion.status().counters.full_reconciles > before);
 });
