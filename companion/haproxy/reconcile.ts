@@ -9,7 +9,7 @@
  * - With no slot remembered (start, after a reload) an instance takes back a slot that already
  *   points at its address and port, so a companion restart does not reshuffle a running HAProxy.
  * - New instances take free slots in the order HAProxy lists them, ready ones before draining ones.
- * - When slots run out, a ready instance may take the slot of an instance in maint, never that of a
+ * - When slots run out, a ready or draining instance may take the slot of an instance in maint, never that of a
  *   ready or draining one (that would cut its sessions). Those still without a slot are returned
  *   as `unplaced`, for the log, the metric and the status: never dropped in silence.
  */
@@ -58,8 +58,8 @@ export function planBackend(backend: string, desired: readonly DesiredServer[], 
   const unplaced: DesiredServer[] = [];
   for (const d of needing) {
     let free = slots.find((s) => !taken.has(s.name));
-    // 4. Out of slots: a ready instance displaces one waiting in maint.
-    if (free === undefined && d.state === 'ready') {
+    // 4. Out of slots: an instance that takes traffic displaces one waiting in maint.
+    if (free === undefined) {
       const victim = [...assignment].find(([k]) => want.get(k)?.state === 'maint');
       if (victim !== undefined) {
         assignment.delete(victim[0]);
