@@ -14,7 +14,8 @@ import { RuntimeApi } from '../companion/haproxy/runtime-api.js';
 import { parseServersState, type Slot } from '../companion/haproxy/slots.js';
 import { decodeStatus, renderStatus, statusProblems } from '../companion/haproxy/status.js';
 import { readFileSync } from 'node:fs';
-import { waitFor } from './helpers/cluster.js';
+import { spawn } from 'node:child_process';
+import { CLI_PATH, runCli, waitFor } from './helpers/cluster.js';
 import { get, HAPROXY_BIN, NamedBackend, spread, TestHaproxy } from './helpers/haproxy.js';
 import { startAgent, tempDir } from './helpers/local-agent.js';
 
@@ -166,4 +167,31 @@ test('an agent restart brings a fresh snapshot and a full reconcile that repairs
   await startAgent(t, s.dir, { name: 'n1' });
   await waitFor('a served again', async () => (await get(s.haproxy.url)).app === 'a', 15_000);
   assert.ok(s.companion.status().counters.full_reconciles > before);
+});
+
+test('the real `swimd haproxy` process: serves, reports with --status and a metrics file, and stops on SIGTERM', { skip }, async (t) => {
+  const dir = tempDir(t, 'swimd-hc-');
+  const haproxy = await TestHaproxy.start(t, { backends: [{ name: 'app', slots: 4 }] });
+  const agent = await startAgent(t, dir, { name: 'n1' });
+  const client = new Client({ socketPath: agent.config.socket });
+  const statusFile = join(dir, 'status.json');
+  const metricsFile = join(dir, 'companion.prom');
+  let stderr = '';
+  const proc = spawn(process.execPath, [CLI_PATH, 'haproxy', '--haproxy-socket', haproxy.socket, '--map', 'web=app',
+    '--socket', agent.config.socket, '--status-file', statusFile, '--metrics-file', metricsFile, '--check-interval', '100ms'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  proc.stderr?.on('data', (c: Buffer) => { stderr += c.toString(); });
+  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  t.after(() => { proc.kill('SIGKILL'); });
+  const a = await NamedBackend.start(t, 'a');
+  await client.register({ id: 'web-a', name: 'web', address: '127.0.0.1', port: a.port });
+  await waitFor('a served', async () => (await get(haproxy.url)).app === 'a', 10_000);
+  const st = await waitFor('status listing a', async () => {
+    const r = await runCli(['haproxy', '--status', '--status-file', statusFile]);
+    return r.code === 0 && r.stdout.includes('n1/web-a') ? r.stdout : null;
+  }, 10_000);
+  assert.match(st, new RegExp(`app/app1\\s+n1/web-a\\s+127\\.0\\.0\\.1:${a.port}\\s+ready\\s+256`));
+  assert.match(readFileSync(metricsFile, 'utf8'), /swimd_haproxy_slots_used\{backend="app",service="web"\} 1/);
+  proc.kill('SIGTERM');
+  assert.equal(await exited, 0, stderr);
+  assert.match(stderr, /"level":"info","msg":"HAProxy's Runtime API on .* answers"/);
 });
