@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { DurationError, parseDurationIn } from '../../client/contract/duration.js';
-import { HaproxyCompanion, type LogLevel, type ServiceMapping } from '../../companion/haproxy/companion.js';
+import { HaproxyCompanion, type CompanionLogLevel, type ServiceMapping } from '../../companion/haproxy/companion.js';
 import { type CompanionStatus, DEFAULT_STATUS_FILE, decodeStatus, renderStatus, STATUS_FILE_ENV, statusProblems } from '../../companion/haproxy/status.js';
 import type { Ctx } from '../context.js';
 import { CliFailure, printJson } from '../context.js';
@@ -17,11 +17,11 @@ interface HaproxyFlags extends ClientFlags {
   readonly statusFile: string;
   readonly metricsFile?: string;
   readonly checkInterval: number;
-  readonly logLevel: LogLevel;
+  readonly logLevel: CompanionLogLevel;
   readonly status?: boolean;
 }
 
-const LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
+const LEVELS: readonly CompanionLogLevel[] = ['error', 'warn', 'info', 'debug'];
 /** A name as haproxy.cfg and the catalog allow it: no spaces or separators the Runtime API would split on. */
 const NAME = /^[A-Za-z0-9_.:-]{1,128}$/;
 

@@ -30,8 +30,8 @@ export interface ServiceMapping {
   readonly backend: string;
 }
 
-export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
-export type CompanionLog = (level: LogLevel, message: string) => void;
+export type CompanionLogLevel = 'error' | 'warn' | 'info' | 'debug';
+export type CompanionLog = (level: CompanionLogLevel, message: string) => void;
 
 export interface CompanionOptions {
   readonly agentSocket: string;
