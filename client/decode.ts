@@ -5,6 +5,8 @@
  */
 import { HEALTHS, MEMBER_STATUSES, type JoinResult, type Member, type ServiceEntry } from './contract/json.js';
 import { ClientError } from './error.js';
+import { isRoutable } from './contract/effective-weight.js';
+import { LISTED_OWNER } from './contract/service-weights.js';
 
 export interface Info {
   readonly name: string;
@@ -112,7 +114,7 @@ export function decodeService(v: unknown, what: string): ServiceEntry {
     if (typeof val !== 'string') throw badResponse(`${what}.meta.${k} is not a string`);
     meta[k] = val;
   }
-  return {
+  const entry = {
     node: str(o, 'node', what),
     id: str(o, 'id', what),
     name: str(o, 'name', what),
@@ -125,6 +127,11 @@ export function decodeService(v: unknown, what: string): ServiceEntry {
     health: oneOf(o, 'health', HEALTHS, what),
     draining: bool(o, 'draining', what),
   };
+  // An agent that predates `effective_weight` knows no splits: the instance's own weight when routable.
+  const effective = o['effective_weight'] === undefined
+    ? (isRoutable({ ...entry, ownerStatus: LISTED_OWNER }) ? entry.weight : 0)
+    : num(o, 'effective_weight', what);
+  return { ...entry, effective_weight: effective };
 }
 
 export function decodeServices(v: unknown): ServiceEntry[] {

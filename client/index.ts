@@ -26,6 +26,7 @@ export {
   EXCLUSION_STATUSES, NotConfirmedError,
   type ExcludedMember, type ExclusionStatus, type MutationResult, type Wait, type WaitOption, type WaitOutcome,
 } from './catalog.js';
+export { instanceKey, serviceEffectiveWeights, type RoutedEntry } from './contract/service-weights.js';
 export type {
   WatchEvent, WatchHeartbeat, WatchLine, WatchMemberEvent, WatchOptions, WatchServiceEvent, WatchSnapshot,
 } from './watch.js';

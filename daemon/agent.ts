@@ -157,7 +157,7 @@ export class Agent implements AgentApi {
     }
     driver.start();
     try {
-      agent.api = await ApiServer.start({ socketPath: config.socket, routes: buildRoutes(agent, watchLog, log, services), metrics, log });
+      agent.api = await ApiServer.start({ socketPath: config.socket, routes: buildRoutes(agent, watchLog, log, services, node), metrics, log });
     } catch (e) {
       await agent.stop();
       throw e;

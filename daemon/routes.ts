@@ -3,6 +3,7 @@ import { coreRoutes } from './api/routes-core.js';
 import { keyringRoutes } from './api/routes-keyring.js';
 import { serviceRoutes } from './api/routes-services.js';
 import type { Route } from './api/router.js';
+import type { RoutingState } from './api/shapes.js';
 import type { Logger } from './log.js';
 import type { ServicesApi } from './services/local-services.js';
 import type { EventLog } from './watch/event-log.js';
@@ -14,6 +15,6 @@ import { watchRoutes } from './watch/routes-watch.js';
  * The list lives above api/ and watch/ so that the watch route can use the API's router and the API
  * needs nothing of the watch code.
  */
-export function buildRoutes(agent: AgentApi, watch: EventLog, log?: Logger, services?: ServicesApi): Route[] {
-  return [...coreRoutes(agent), ...watchRoutes(watch, log), ...keyringRoutes(agent), ...(services === undefined ? [] : serviceRoutes(services))];
+export function buildRoutes(agent: AgentApi, watch: EventLog, log?: Logger, services?: ServicesApi, routing?: RoutingState): Route[] {
+  return [...coreRoutes(agent), ...watchRoutes(watch, log), ...keyringRoutes(agent), ...(services === undefined ? [] : serviceRoutes(services, routing))];
 }

@@ -12,7 +12,7 @@ import { fakeAgent, json } from './helpers/fake-agent.js';
 
 const SERVICE = {
   node: 'n0', id: 'web-1', name: 'web', address: '127.0.0.1', port: 8080, tags: ['v2'], meta: { zone: 'a' },
-  version: '1.2', weight: 1, health: 'passing', draining: false, rev: 2,
+  version: '1.2', weight: 1, health: 'passing', draining: false, rev: 2, effective_weight: 1,
 };
 const MEMBER = { name: 'n3', address: '127.0.0.1', port: 7003, status: 'alive', incarnation: 1 };
 

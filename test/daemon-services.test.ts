@@ -43,7 +43,7 @@ test('register, list with filters, update, drain, undrain, deregister', async (t
   assert.equal(reg.status, 200, reg.text);
   assert.deepEqual({ ...(reg.body as Entry), rev: 0 }, {
     node: 'n1', id: 'web', name: 'web', address: agent.address.host, port: 8080, tags: ['v1', 'blue'], meta: { zone: 'a' },
-    version: '1.2.3', weight: 1, health: 'passing', draining: false, rev: 0,
+    version: '1.2.3', weight: 1, health: 'passing', draining: false, rev: 0, effective_weight: 1,
   });
   const rev1 = field(reg, 'rev') as number;
   assert.ok(rev1 > 0);

@@ -184,8 +184,8 @@ test('watch: a snapshot, then live events with increasing indexes', async () => 
     type: 'snapshot', index: BASE + 1, reset: false,
     members: [{ name: 'n0', address: '127.0.0.1', port: 7000, status: 'alive', incarnation: 1 }],
     services: [
-      { node: 'n0', id: 'w2', name: 'api', address: '127.0.0.1', port: 8080, tags: ['v1'], meta: { zone: 'a' }, version: '1.0', weight: 1, health: 'passing', draining: false, rev: 1 },
-      { node: 'n0', id: 'w1', name: 'web', address: '127.0.0.1', port: 8080, tags: ['v1'], meta: { zone: 'a' }, version: '1.0', weight: 1, health: 'passing', draining: false, rev: 1 },
+      { node: 'n0', id: 'w2', name: 'api', address: '127.0.0.1', port: 8080, tags: ['v1'], meta: { zone: 'a' }, version: '1.0', weight: 1, health: 'passing', draining: false, rev: 1, effective_weight: 1 },
+      { node: 'n0', id: 'w1', name: 'web', address: '127.0.0.1', port: 8080, tags: ['v1'], meta: { zone: 'a' }, version: '1.0', weight: 1, health: 'passing', draining: false, rev: 1, effective_weight: 1 },
     ],
   });
   log.append(memberEvent('n1', 'alive', null));

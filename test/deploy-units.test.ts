@@ -14,7 +14,7 @@ import { cookieValue } from '../bench/deploy/proxy.js';
 function entry(over: Partial<ServiceEntry> & Pick<ServiceEntry, 'id'>): ServiceEntry {
   return {
     node: 'B', name: 'app', address: '127.0.0.1', port: 8000, tags: [], meta: {}, version: 'v1', weight: 1,
-    health: 'passing', draining: false, ...over,
+    health: 'passing', draining: false, effective_weight: 1, ...over,
   };
 }
 

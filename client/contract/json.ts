@@ -27,8 +27,14 @@ export type Member = {
  * An entry as the agent writes it: the core's view of the instance (protocol/effects.ts ServiceView),
  * written field for field, `rev` (the owner's version counter of the instance) included. Declared by
  * the core once, so the JSON and the view cannot drift apart.
+ *
+ * `effective_weight`: the instance's share of its service's traffic as this agent sees it, from
+ * client/contract/effective-weight.ts: 0 when it is not routable; with no split its own weight; with
+ * a split, in percent of the service's traffic. It is computed when the agent writes the entry: a
+ * change of a sibling instance or of the split changes it without a line for this instance (see
+ * service-weights.ts for how a watcher keeps it right).
  */
-export type ServiceJson = { readonly [K in keyof ServiceView]: ServiceView[K] };
+export type ServiceJson = { readonly [K in keyof ServiceView]: ServiceView[K] } & { readonly effective_weight: number };
 
 /** One entry of GET /v1/services as a consumer reads it; also the `service` of watch lines. */
 export type ServiceEntry = Omit<ServiceJson, 'rev'>;

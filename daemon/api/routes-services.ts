@@ -3,7 +3,8 @@ import { DurationError, formatDuration, parseDurationIn } from '../../client/con
 import { FieldError } from '../../client/contract/field-error.js';
 import { parseRegistration } from '../../client/contract/registration.js';
 import { CatalogError } from '../../protocol/catalog.js';
-import type { BarrierEvent, BarrierExclusion } from '../../protocol/effects.js';
+import type { BarrierEvent, BarrierExclusion, ServiceView } from '../../protocol/effects.js';
+import type { ServiceJson } from '../../client/contract/json.js';
 import { isSameOrNewer } from '../../protocol/serial.js';
 import { DAEMON_LIMITS } from '../limits.js';
 import { WaitCancelled } from '../services/barrier-waits.js';
@@ -11,7 +12,7 @@ import { CheckError } from '../services/checks/runner.js';
 import { ServiceOpError, type ServicesApi } from '../services/local-services.js';
 import { apiError, isObject, json, unknownFields } from './http-util.js';
 import type { Reply, RequestContext, Route } from './router.js';
-import { serviceJson } from './shapes.js';
+import { type RoutingState, serviceJsonIn, servicesJson } from './shapes.js';
 
 /**
  * The service catalog endpoints: list, register, deregister, drain, TTL check reports. Every
@@ -24,12 +25,14 @@ import { serviceJson } from './shapes.js';
 /** Every mutation takes only `?wait=DURATION`. */
 const WAIT = ['wait'] as const;
 
-export function serviceRoutes(services: ServicesApi): Route[] {
+/** `routing`: where effective weights are read from (default: the instances `services` lists). */
+export function serviceRoutes(services: ServicesApi, routing: RoutingState = { services: () => services.list() }): Route[] {
+  const serviceJson = (v: ServiceView): ServiceJson => serviceJsonIn(routing, v);
   const routes: Route[] = [
-    { method: 'GET', pattern: '/v1/services', body: 'none', query: ['name', 'passing', 'tag'], handle: (ctx) => list(services, ctx.query) },
+    { method: 'GET', pattern: '/v1/services', body: 'none', query: ['name', 'passing', 'tag'], handle: (ctx) => list(services, routing, ctx.query) },
     {
       method: 'PUT', pattern: '/v1/services', body: 'json', query: WAIT,
-      handle: (ctx) => mutate(services, ctx, async () => {
+      handle: (ctx) => mutate(services, routing, ctx, async () => {
         const view = await services.register(parseRegistration(ctx.body));
         // A checked instance starts critical: waiting for it means waiting until it can take traffic.
         return { id: view.id, body: serviceJson(view), untilPassing: view.health !== 'passing' };
@@ -37,7 +40,7 @@ export function serviceRoutes(services: ServicesApi): Route[] {
     },
     {
       method: 'DELETE', pattern: '/v1/services/:id', body: 'none', query: WAIT,
-      handle: (ctx) => mutate(services, ctx, async () => {
+      handle: (ctx) => mutate(services, routing, ctx, async () => {
         const r = await services.deregister(param(ctx));
         return { id: r.id, body: { id: r.id, deregistered: true, rev: r.rev } };
       }),
@@ -46,7 +49,7 @@ export function serviceRoutes(services: ServicesApi): Route[] {
   for (const [verb, draining] of [['drain', true], ['undrain', false]] as const) {
     routes.push({
       method: 'POST', pattern: `/v1/services/:id/${verb}`, body: 'none', query: WAIT,
-      handle: (ctx) => mutate(services, ctx, async () => {
+      handle: (ctx) => mutate(services, routing, ctx, async () => {
         const view = await services.setDraining(param(ctx), draining);
         return { id: view.id, body: serviceJson(view) };
       }),
@@ -55,7 +58,7 @@ export function serviceRoutes(services: ServicesApi): Route[] {
   for (const status of CHECK_STATUSES) {
     routes.push({
       method: 'POST', pattern: `/v1/checks/:id/${status}`, body: 'optional-json', query: WAIT,
-      handle: (ctx) => mutate(services, ctx, async () => {
+      handle: (ctx) => mutate(services, routing, ctx, async () => {
         const view = await services.reportCheck(param(ctx), status, note(ctx.body));
         return { id: view.id, body: { ...serviceJson(view), check: status } };
       }),
@@ -64,7 +67,7 @@ export function serviceRoutes(services: ServicesApi): Route[] {
   return routes;
 }
 
-function list(services: ServicesApi, q: URLSearchParams): Reply {
+function list(services: ServicesApi, routing: RoutingState, q: URLSearchParams): Reply {
   const names = q.getAll('name');
   if (names.length > 1) return apiError(400, 'name: give at most one');
   const passingText = q.get('passing');
@@ -76,9 +79,8 @@ function list(services: ServicesApi, q: URLSearchParams): Reply {
   const tags = q.getAll('tag');
   const out = services.list()
     .filter((v) => (names.length === 0 || v.name === names[0]) && (!passing || v.health === 'passing') && tags.every((t) => v.tags.includes(t)))
-    .sort((a, b) => cmp(a.name, b.name) || cmp(a.node, b.node) || cmp(a.id, b.id))
-    .map(serviceJson);
-  return json(200, out);
+    .sort((a, b) => cmp(a.name, b.name) || cmp(a.node, b.node) || cmp(a.id, b.id));
+  return json(200, servicesJson(routing, out));
 }
 
 interface Done {
@@ -89,7 +91,7 @@ interface Done {
   readonly untilPassing?: boolean;
 }
 
-async function mutate(services: ServicesApi, ctx: RequestContext, op: () => Promise<Done>): Promise<Reply> {
+async function mutate(services: ServicesApi, routing: RoutingState, ctx: RequestContext, op: () => Promise<Done>): Promise<Reply> {
   // Checked before the change is made: a bad wait must not leave a change behind a 400.
   const wait = parseWait(ctx.query);
   if (typeof wait !== 'number' && wait !== null) return wait;
@@ -100,10 +102,10 @@ async function mutate(services: ServicesApi, ctx: RequestContext, op: () => Prom
     return failure(e);
   }
   if (wait === null) return json(200, done.body);
-  return waited(services, done, wait, ctx.signal);
+  return waited(services, routing, done, wait, ctx.signal);
 }
 
-async function waited(services: ServicesApi, done: Done, totalMs: number, signal: AbortSignal): Promise<Reply> {
+async function waited(services: ServicesApi, routing: RoutingState, done: Done, totalMs: number, signal: AbortSignal): Promise<Reply> {
   let ms = totalMs;
   let body = done.body;
   if (done.untilPassing === true) {
@@ -119,7 +121,7 @@ async function waited(services: ServicesApi, done: Done, totalMs: number, signal
     }
     ms = Math.max(1, totalMs - (performance.now() - started));
     const now = services.list().find((v) => v.node === body['node'] && v.id === done.id && isSameOrNewer(v.rev, Number(body['rev'] ?? 0)) && v.health === 'passing');
-    if (now !== undefined) body = serviceJson(now);
+    if (now !== undefined) body = serviceJsonIn(routing, now);
   }
   let ev: BarrierEvent;
   try {

@@ -1,7 +1,7 @@
 import type { MemberView, ServiceView } from '../../protocol/effects.js';
 import type { AgentEvent, AgentEvents } from '../events.js';
 import { DAEMON_LIMITS } from '../limits.js';
-import { memberJson, serviceJson } from '../api/shapes.js';
+import { memberJson, type RoutingState, servicesJson } from '../api/shapes.js';
 import { eventLine, type SnapshotLine } from './lines.js';
 
 /**
@@ -17,7 +17,7 @@ import { eventLine, type SnapshotLine } from './lines.js';
  * until the year 2255.
  */
 
-export interface WatchState {
+export interface WatchState extends RoutingState {
   members(): readonly MemberView[];
   services(): readonly ServiceView[];
 }
@@ -113,9 +113,8 @@ export class EventLog {
       reset,
       members: [...this.state.members()].sort(byName).map(memberJson),
       // In the order of GET /v1/services.
-      services: [...this.state.services()]
-        .sort((a, b) => byName(a, b) || cmp(a.node, b.node) || cmp(a.id, b.id))
-        .map(serviceJson),
+      services: servicesJson(this.state, [...this.state.services()]
+        .sort((a, b) => byName(a, b) || cmp(a.node, b.node) || cmp(a.id, b.id))),
     };
     return JSON.stringify(line);
   }
@@ -135,7 +134,7 @@ export class EventLog {
 
   append(event: AgentEvent): void {
     const index = this.last + 1;
-    const line = JSON.stringify(eventLine(index, event));
+    const line = JSON.stringify(eventLine(index, event, this.state));
     const size = Buffer.byteLength(line, 'utf8');
     while (this.count > 0 && (this.count >= this.limits.events || this.bytes + size > this.limits.bytes)) {
       this.bytes -= this.sizes[this.head] ?? 0;

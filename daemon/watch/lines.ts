@@ -1,6 +1,6 @@
 import type { MemberEvent, ServiceEvent, ServiceView } from '../../protocol/effects.js';
 import type { Member, MemberEventKind, ServiceEventKind, ServiceJson } from '../../client/contract/json.js';
-import { memberJson, serviceJson } from '../api/shapes.js';
+import { memberJson, type RoutingState, serviceJson, serviceJsonIn } from '../api/shapes.js';
 import type { AgentEvent } from '../events.js';
 
 /**
@@ -50,8 +50,9 @@ export interface ErrorLine {
 
 export type EventLine = MemberLine | ServiceLine;
 
-export function eventLine(index: number, event: AgentEvent): EventLine {
-  return event.type === 'member' ? memberLine(index, event) : serviceLine(index, event);
+/** `state`: the agent's view just after the event, which the entries' effective weights are read from. */
+export function eventLine(index: number, event: AgentEvent, state: RoutingState): EventLine {
+  return event.type === 'member' ? memberLine(index, event) : serviceLine(index, event, state);
 }
 
 function memberLine(index: number, e: MemberEvent): MemberLine {
@@ -68,10 +69,14 @@ export function memberEventKind(e: MemberEvent): MemberEventKind {
   return e.previous === status ? 'updated' : status;
 }
 
-function serviceLine(index: number, e: ServiceEvent): ServiceLine {
-  const service = serviceJson(e.service);
+/**
+ * The entry's effective weight is its share once the change is made (0 once deregistered); the
+ * previous entry's is what its share was, its siblings as they are now.
+ */
+function serviceLine(index: number, e: ServiceEvent, state: RoutingState): ServiceLine {
+  const service = e.change === 'deregistered' ? serviceJson(e.service, 0) : serviceJsonIn(state, e.service);
   const base = { index, type: 'service' as const, event: serviceEventKind(e), service };
-  return e.previous === null ? base : { ...base, previous: serviceJson(e.previous) };
+  return e.previous === null ? base : { ...base, previous: serviceJsonIn(state, e.previous) };
 }
 
 /**
