@@ -108,7 +108,7 @@ test('plan: out of slots, an active instance displaces one in maint, never a rea
 });
 
 function entry(id: string, over: Partial<ServiceEntry> = {}): ServiceEntry {
-  return { node: 'n1', id, name: 'web', address: '10.0.0.1', port: 80, tags: [], meta: {}, version: 'v1', weight: 1, health: 'passing', draining: false, ...over };
+  return { node: 'n1', id, name: 'web', address: '10.0.0.1', port: 80, tags: [], meta: {}, version: 'v1', weight: 1, health: 'passing', draining: false, effective_weight: 1, ...over };
 }
 function viewOf(services: ServiceEntry[], dead: string[] = []): CatalogView {
   const v = new CatalogView();

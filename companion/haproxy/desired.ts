@@ -6,9 +6,9 @@
  * else (critical, owner dead, left or unknown) → maint.
  */
 import { effectiveWeights, isRoutable, type RoutingInput, scaleWeights, type SplitPercentages } from '../../client/contract/effective-weight.js';
-import type { ServiceEntry } from '../../client/index.js';
+import { instanceKey, type ServiceEntry } from '../../client/index.js';
 import type { AdminState } from './slots.js';
-import { instanceKey, type CatalogView } from './view.js';
+import type { CatalogView } from './view.js';
 
 /** HAProxy's largest server weight. */
 export const HAPROXY_MAX_WEIGHT = 256;

@@ -3,11 +3,7 @@
  * instance by `node/id`, and every member's status (an instance whose owner is dead or gone is not
  * routable). Pure: it only folds watch lines.
  */
-import type { MemberStatus, ServiceEntry, WatchEvent } from '../../client/index.js';
-
-export function instanceKey(s: Pick<ServiceEntry, 'node' | 'id'>): string {
-  return `${s.node}/${s.id}`;
-}
+import { instanceKey, type MemberStatus, type ServiceEntry, type WatchEvent } from '../../client/index.js';
 
 /** What one watch line changed: the service names to recompute, or every one. */
 export type Affected = { readonly kind: 'all' } | { readonly kind: 'services'; readonly names: ReadonlySet<string> };
