@@ -19,7 +19,7 @@ import { Client, type WatchEvent } from '../../client/index.js';
 import { desiredServers, type DesiredServer } from './desired.js';
 import { planBackend } from './reconcile.js';
 import { RuntimeApi, RuntimeApiError } from './runtime-api.js';
-import { parseServersState, parseShowInfo, sameProcess, type ProcessIdentity, type Slot } from './slots.js';
+import { type AdminState, parseServersState, parseShowInfo, sameProcess, type ProcessIdentity, type Slot } from './slots.js';
 import {
   type BackendStatus, type CompanionCounters, type CompanionStatus, newCounters, renderMetrics, writeAtomically,
 } from './status.js';
@@ -52,6 +52,17 @@ export interface AppliedBatch {
   readonly at: number;
   readonly full: boolean;
   readonly commands: readonly string[];
+  /** Instances whose slot changed in this batch, with the slot's state after it. */
+  readonly changes: readonly InstanceChange[];
+}
+
+export interface InstanceChange {
+  readonly backend: string;
+  /** `node/id`. */
+  readonly key: string;
+  readonly slot: string;
+  readonly state: AdminState;
+  readonly weight: number;
 }
 
 interface BackendRecord {
@@ -262,6 +273,17 @@ export class HaproxyCompanion {
       return { b, plan };
     });
     const commands = plans.flatMap((p) => p.plan.commands);
+    const changes: InstanceChange[] = [];
+    for (const { b, plan } of plans) {
+      const before = new Map((b.slots ?? []).map((x) => [x.name, x]));
+      for (const [key, name] of plan.assignment) {
+        const now = plan.slots.find((x) => x.name === name);
+        const was = before.get(name);
+        if (now === undefined) continue;
+        const same = was !== undefined && b.assignment.get(key) === name && was.admin === now.admin && was.weight === now.weight && was.port === now.port && was.address === now.address;
+        if (!same) changes.push({ backend: b.backend, key, slot: name, state: now.admin, weight: now.weight });
+      }
+    }
     for (const { b, plan } of plans) {
       b.assignment = plan.assignment;
       b.slots = [...plan.slots];
@@ -282,7 +304,7 @@ export class HaproxyCompanion {
       // The record no longer matches HAProxy: read it back.
       this.needFull = true;
     }
-    this.o.onApplied?.({ at: performance.now(), full, commands });
+    this.o.onApplied?.({ at: performance.now(), full, commands, changes });
     this.log('debug', `applied ${commands.length} commands${full ? ' (full reconcile)' : ''}: ${commands.join('; ')}`);
   }
 

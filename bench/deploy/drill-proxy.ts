@@ -1,0 +1,35 @@
+/**
+ * The proxy a deploy drill sends its load through, as the drill sees it: the built-in proxy
+ * (proxy.ts, fed by the watch stream in-process) or a real HAProxy fed by the companion
+ * (haproxy-proxy.ts). The runs, the steps and the analysis only use this.
+ */
+export type ProxyKind = 'builtin' | 'haproxy';
+export const PROXY_KINDS: readonly ProxyKind[] = ['builtin', 'haproxy'];
+
+export interface DrillProxyOptions {
+  /** The local agent's socket. */
+  readonly socketPath: string;
+  readonly service: string;
+  readonly host: string;
+  /** Keep a client on what it was first sent to (the built-in proxy: the version; HAProxy: the server). */
+  readonly sticky: boolean;
+}
+
+export interface DrillProxy {
+  readonly kind: ProxyKind;
+  readonly url: string;
+  /** Resolves once the proxy sends new requests to instance `key` (`node/id`). */
+  waitRoutable(key: string, timeoutMs: number): Promise<void>;
+  /**
+   * Resolves once the proxy knows `key` is draining (or gone) and has no request to it in flight:
+   * the old instance may stop without cutting anyone off.
+   */
+  waitIdle(key: string, timeoutMs: number): Promise<void>;
+  /** When the proxy started sending new requests to `key` (performance.now()), or null. */
+  firstRoutableAt(key: string): number | null;
+  /** When the proxy stopped sending new requests to `key` because it drains, or null. */
+  firstDrainingAt(key: string): number | null;
+  /** Problems worth printing with the run (lost watch stream, refused commands). */
+  problems(): string[];
+  close(): Promise<void>;
+}
