@@ -6,6 +6,7 @@
 import { DurationError, parseDuration } from '../../client/contract/duration.js';
 import { UsageError } from '../options.js';
 import type { RunName } from './analyze.js';
+import { PROXY_KINDS, type ProxyKind } from './drill-proxy.js';
 
 export const RUN_NAMES: readonly RunName[] = ['swimd', 'naive', 'weighted'];
 
@@ -28,6 +29,8 @@ export interface DeployDrillOptions {
   /** Simulated clients (cookie jars) the requests are spread over. */
   readonly clients: number;
   readonly sticky: boolean;
+  /** The proxy the load goes through: the built-in one, or a real HAProxy fed by the companion. */
+  readonly proxy: ProxyKind;
   /** The app's time per request. */
   readonly serviceMs: number;
   /** The HTTP check's interval, as the agent reads it. */
@@ -60,6 +63,7 @@ export const DEFAULT_DEPLOY_OPTIONS: DeployDrillOptions = {
   concurrency: 64,
   clients: 50,
   sticky: false,
+  proxy: 'builtin',
   serviceMs: 5,
   checkInterval: '1s',
   waitMs: 10_000,
@@ -83,6 +87,8 @@ A deploy of a one-instance app behind a proxy fed by swimd, under steady load: t
   --concurrency N        requests in flight at most (default 64)
   --clients N            simulated clients, each with its own cookie (default 50)
   --sticky               proxy keeps a client on the version it started with
+  --proxy builtin|haproxy  the built-in proxy (default), or a real HAProxy fed by
+                         \`swimd haproxy\` (HAPROXY_BIN, default /usr/sbin/haproxy)
   --service-time D       the app's time per request (default 5ms)
   --check-interval D     the app's HTTP check interval (default 1s)
   --wait D               propagation wait per mutation (default 10s)
@@ -165,6 +171,13 @@ export function parseDeployArgs(argv: readonly string[]): DeployDrillOptions | '
       case '--concurrency': o.concurrency = positiveInt(flag, value()); break;
       case '--clients': o.clients = positiveInt(flag, value()); break;
       case '--sticky': o.sticky = true; break;
+      case '--proxy': {
+        const v = value();
+        const kind = PROXY_KINDS.find((k) => k === v);
+        if (kind === undefined) throw new OptionError(`--proxy: expected ${PROXY_KINDS.join(' or ')}, got ${JSON.stringify(v)}`);
+        o.proxy = kind;
+        break;
+      }
       case '--service-time': o.serviceMs = duration(flag, value()); break;
       case '--check-interval': { const v = value(); duration(flag, v); o.checkInterval = v; break; }
       case '--wait': o.waitMs = duration(flag, value()); break;

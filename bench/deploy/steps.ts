@@ -14,7 +14,7 @@ import type { Registration } from '../../client/index.js';
 import type { HostAgent } from './agents.js';
 import { AppInstance } from './app.js';
 import { backendKey } from './backends.js';
-import type { DeployProxy } from './proxy.js';
+import type { DrillProxy } from './drill-proxy.js';
 
 /** Named moments of a run, used by the analysis and drawn on the chart. */
 export type MarkKind =
@@ -40,7 +40,7 @@ export interface StepOptions {
 }
 
 export interface DrillContext {
-  readonly proxy: DeployProxy;
+  readonly proxy: DrillProxy;
   readonly opts: StepOptions;
   readonly marks: Mark[];
   readonly say: (line: string) => void;
@@ -134,10 +134,7 @@ export async function retire(ctx: DrillContext, i: Instance): Promise<void> {
   await i.host.client.drain(i.id, { wait: ctx.opts.waitMs });
   mark(ctx, 'drained');
   ctx.say(`  ${i.id} draining, every member confirmed (${ms(t0)})`);
-  await ctx.proxy.until(`no requests in flight to ${key}`, () => {
-    const b = ctx.proxy.backend(key);
-    return (b === undefined || b.draining) && ctx.proxy.inFlight(key) === 0;
-  }, ctx.opts.stepTimeoutMs);
+  await ctx.proxy.waitIdle(key, ctx.opts.stepTimeoutMs);
   mark(ctx, 'idle');
   ctx.say(`  ${i.id} has no requests in flight at the proxy (${ms(t0)})`);
   await stopInstance(ctx, i);
