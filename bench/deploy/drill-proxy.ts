@@ -18,6 +18,13 @@ export interface DrillProxyOptions {
 export interface DrillProxy {
   readonly kind: ProxyKind;
   readonly url: string;
+  /**
+   * True when a client pinned to an instance keeps being sent there while it drains (HAProxy's
+   * persistence cookies: `drain` ends new sessions, not pinned ones). Such an instance only stops
+   * getting requests once it leaves the catalog, so the deploy removes it before waiting for it
+   * to be idle and stopping it.
+   */
+  readonly pinsThroughDrain: boolean;
   /** Resolves once the proxy sends new requests to instance `key` (`node/id`). */
   waitRoutable(key: string, timeoutMs: number): Promise<void>;
   /**

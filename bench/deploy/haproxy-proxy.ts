@@ -75,6 +75,8 @@ export function currentSessions(csv: string, backend: string): Map<string, numbe
 export class HaproxyDrillProxy implements DrillProxy {
   readonly kind = 'haproxy';
   private readonly routableAt = new Map<string, number>();
+  /** The slot each instance was given: still the place to count its sessions once it is removed. */
+  private readonly slotOf = new Map<string, string>();
   private readonly drainingAt = new Map<string, number>();
   private readonly refused: string[] = [];
   private readonly waiters = new Set<() => void>();
@@ -82,7 +84,9 @@ export class HaproxyDrillProxy implements DrillProxy {
   private companion: HaproxyCompanion | null = null;
   private output = '';
 
-  private constructor(private readonly dir: string, private readonly proc: ChildProcess, private readonly socket: string, readonly url: string) {
+  private constructor(
+    private readonly dir: string, private readonly proc: ChildProcess, socket: string, readonly url: string, readonly pinsThroughDrain: boolean,
+  ) {
     this.api = new RuntimeApi({ socketPath: socket });
   }
 
@@ -95,7 +99,7 @@ export class HaproxyDrillProxy implements DrillProxy {
     const proc = spawn(HAPROXY_BIN, ['-db', '-f', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
     live.add(proc);
     proc.once('exit', () => live.delete(proc));
-    const p = new HaproxyDrillProxy(dir, proc, socket, `http://${o.host}:${port}/`);
+    const p = new HaproxyDrillProxy(dir, proc, socket, `http://${o.host}:${port}/`, o.sticky);
     proc.stdout?.on('data', (c: Buffer) => { p.output = (p.output + c.toString()).slice(-4_000); });
     proc.stderr?.on('data', (c: Buffer) => { p.output = (p.output + c.toString()).slice(-4_000); });
     try {
@@ -120,6 +124,7 @@ export class HaproxyDrillProxy implements DrillProxy {
 
   private note(at: number, changes: readonly InstanceChange[]): void {
     for (const c of changes) {
+      this.slotOf.set(c.key, c.slot);
       if (c.state === 'ready' && c.weight > 0 && !this.routableAt.has(c.key)) this.routableAt.set(c.key, at);
       if (c.state === 'drain' && !this.drainingAt.has(c.key)) this.drainingAt.set(c.key, at);
     }
@@ -158,12 +163,13 @@ export class HaproxyDrillProxy implements DrillProxy {
   /** Polls HAProxy itself: the slot's state, and its current sessions. */
   waitIdle(key: string, timeoutMs: number): Promise<void> {
     return this.until(`no requests in flight to ${key} at HAProxy`, async () => {
-      const servers = this.companion?.status().backends[0]?.servers ?? [];
-      const slot = servers.find((s) => s.instance === key);
+      const slot = this.slotOf.get(key);
       if (slot === undefined) return true;
-      if (slot.state === 'ready') return false;
+      const held = this.companion?.status().backends[0]?.servers.find((s) => s.slot === slot && s.instance === key);
+      // Ready takes new requests; draining still takes pinned clients when sticky.
+      if (held !== undefined && (held.state === 'ready' || (held.state === 'drain' && this.pinsThroughDrain))) return false;
       const sessions = currentSessions(await this.api.one(`show stat ${BACKEND} 4 -1`), BACKEND);
-      return (sessions.get(slot.slot) ?? 0) === 0;
+      return (sessions.get(slot) ?? 0) === 0;
     }, timeoutMs);
   }
 

@@ -70,6 +70,8 @@ export function cookieValue(header: string | undefined, name: string): string | 
 
 export class DeployProxy implements DrillProxy {
   readonly kind = 'builtin';
+  /** The version cookie only chooses among instances that take new requests. */
+  readonly pinsThroughDrain = false;
   private readonly table: BackendTable;
   private readonly inflight = new Map<string, number>();
   private readonly agents = new Map<string, http.Agent>();

@@ -134,6 +134,7 @@ export async function retire(ctx: DrillContext, i: Instance): Promise<void> {
   await i.host.client.drain(i.id, { wait: ctx.opts.waitMs });
   mark(ctx, 'drained');
   ctx.say(`  ${i.id} draining, every member confirmed (${ms(t0)})`);
+  if (ctx.proxy.pinsThroughDrain) return retirePinned(ctx, i);
   await ctx.proxy.waitIdle(key, ctx.opts.stepTimeoutMs);
   mark(ctx, 'idle');
   ctx.say(`  ${i.id} has no requests in flight at the proxy (${ms(t0)})`);
@@ -142,6 +143,22 @@ export async function retire(ctx: DrillContext, i: Instance): Promise<void> {
   await i.host.client.deregister(i.id, { wait: ctx.opts.waitMs });
   mark(ctx, 'deregistered');
   ctx.say(`  ${i.id} deregistered, every member confirmed (${ms(t1)})`);
+}
+
+/**
+ * After the drain, where the proxy keeps pinned clients on a draining instance (HAProxy's cookies):
+ * they move only once the instance leaves the catalog, so it is deregistered first, then the
+ * proxy's last requests to it are waited for, then it stops.
+ */
+async function retirePinned(ctx: DrillContext, i: Instance): Promise<void> {
+  const t1 = performance.now();
+  await i.host.client.deregister(i.id, { wait: ctx.opts.waitMs });
+  mark(ctx, 'deregistered');
+  ctx.say(`  ${i.id} deregistered, every member confirmed (${ms(t1)})`);
+  await ctx.proxy.waitIdle(keyOf(i), ctx.opts.stepTimeoutMs);
+  mark(ctx, 'idle');
+  ctx.say(`  ${i.id} has no requests in flight at the proxy (${ms(t1)})`);
+  await stopInstance(ctx, i);
 }
 
 export async function stopInstance(ctx: DrillContext, i: Instance): Promise<void> {
