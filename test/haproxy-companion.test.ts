@@ -195,3 +195,24 @@ test('the real `swimd haproxy` process: serves, reports with --status and a metr
   assert.equal(await exited, 0, stderr);
   assert.match(stderr, /"level":"info","msg":"HAProxy's Runtime API on .* answers"/);
 });
+
+test('a mapped backend missing from haproxy.cfg is named in the status; the other backends are still kept', { skip }, async (t) => {
+  const dir = tempDir(t, 'swimd-hc-');
+  const haproxy = await TestHaproxy.start(t, { backends: [{ name: 'app', slots: 2 }] });
+  const agent = await startAgent(t, dir, { name: 'n1' });
+  const client = new Client({ socketPath: agent.config.socket });
+  const logs: string[] = [];
+  const companion = new HaproxyCompanion({
+    agentSocket: agent.config.socket, haproxySocket: haproxy.socket, checkIntervalMs: 100, log: (level, msg) => logs.push(`${level}: ${msg}`),
+    maps: [{ service: 'api', backend: 'api_servers' }, { service: 'web', backend: 'app' }],
+  });
+  companion.start();
+  t.after(() => companion.close());
+  await companion.settled(10_000);
+  const a = await NamedBackend.start(t, 'a');
+  await client.register({ id: 'web-a', name: 'web', address: '127.0.0.1', port: a.port });
+  await waitFor('a served', async () => (await get(haproxy.url)).app === 'a', 10_000);
+  const problems = statusProblems(companion.status());
+  assert.deepEqual(problems, ["backend api_servers: Can't find backend."]);
+  assert.ok(logs.some((l) => l.startsWith("error: backend api_servers: Can't find backend.")), logs.join('\n'));
+});

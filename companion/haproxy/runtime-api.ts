@@ -65,7 +65,6 @@ export function answerSucceeded(command: string, text: string): boolean {
 
 /** A command is one line of printable text; a newline or ';' would smuggle in another command. */
 export function checkCommand(command: string): void {
-  // eslint-style control-character check written out: \x00-\x1f and \x7f.
   if (/[\x00-\x1f\x7f;]/.test(command) || command.length === 0 || command.length > 1024) {
     throw new RuntimeApiError('protocol', `refusing to send a malformed command: ${JSON.stringify(command.slice(0, 80))}`);
   }
