@@ -4,10 +4,13 @@
  * cookies each client moves from v1 to v2 once and never back.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { runDeployDrill } from '../bench/deploy/index.js';
-import { HAPROXY_BIN } from '../bench/deploy/haproxy-proxy.js';
+import { parseDeployArgs, runDeployDrill } from '../bench/deploy/index.js';
+import { currentSessions, drillHaproxyConfig, HAPROXY_BIN } from '../bench/deploy/haproxy-proxy.js';
 
 const skip = existsSync(HAPROXY_BIN) ? false : `no HAProxy at ${HAPROXY_BIN}`;
 const short = { rate: 200, durationMs: 5_000, deployAtMs: 1_500, tailMs: 1_500, splitMs: 1_500, proxy: 'haproxy' } as const;
@@ -46,4 +49,25 @@ test('drill through HAProxy with cookies: no request lost, and no client goes ba
   assert.equal(swimd.failed, 0, `lost requests: ${JSON.stringify(swimd.failures)}`);
   assert.equal(swimd.per_client.switched_back, 0);
   assert.equal(swimd.per_client.mixed_window_max_ms, 0, 'a client got v1 and v2 interleaved');
+});
+
+test('--proxy: builtin by default, haproxy on request, anything else a usage error naming both', () => {
+  const parsed = parseDeployArgs(['--scenario', 'deploy', '--proxy', 'haproxy']);
+  assert.ok(parsed !== 'help' && parsed.proxy === 'haproxy');
+  const plain = parseDeployArgs([]);
+  assert.ok(plain !== 'help' && plain.proxy === 'builtin');
+  assert.throws(() => parseDeployArgs(['--proxy', 'nginx']), /--proxy: expected builtin or haproxy, got "nginx"/);
+});
+
+test("the drill's haproxy.cfg passes `haproxy -c`, with and without cookies; sessions are read per server from show stat", { skip }, (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'swimd-drillcfg-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  for (const sticky of [false, true]) {
+    const cfg = join(dir, `h-${sticky}.cfg`);
+    writeFileSync(cfg, drillHaproxyConfig({ socket: join(dir, 's.sock'), host: '127.0.0.1', port: 1, sticky }));
+    const r = spawnSync(HAPROXY_BIN, ['-c', '-f', cfg], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+  }
+  const csv = '# pxname,svname,qcur,qmax,scur,smax\napp,app1,0,0,3,5\napp,app2,0,0,0,1\napp,BACKEND,0,0,3,5\nfe,FRONTEND,,,1,2\n';
+  assert.deepEqual([...currentSessions(csv, 'app')], [['app1', 3], ['app2', 0], ['BACKEND', 3]]);
 });
