@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { LIMITS } from '../protocol/limits.js';
 import { isProfileName, type Profile } from '../protocol/profiles.js';
+import { loadMatrix, MatrixError, type RegionMatrix } from './regions/matrix.js';
 import { DEFAULT_SCENARIOS, isScenarioName, SCENARIOS, type ScenarioName } from './result.js';
 
 export type Mode = 'real' | 'sim' | 'dissemination-only';
@@ -37,7 +38,12 @@ export interface BenchOptions {
   readonly cpuProfDir: string | null;
   /** Sim, dead_during_burst: service registrations made across the cluster at once. */
   readonly burst: number;
+  /** Sim: nodes spread evenly over these regions, latencies from the matrix; null: one latency for all. */
+  readonly regions: RegionMatrix | null;
 }
+
+/** Jitter added to each region pair's one-way latency when --jitter-ms is not given, ms. */
+export const REGION_JITTER_DEFAULT_MS = 2;
 
 export class UsageError extends Error {}
 
@@ -86,6 +92,11 @@ Real agents on loopback (default), or the simulator driving the same protocol co
                           delivers about n² × fanout datagrams (5,000 nodes: over an hour)
   --latency-ms MS         sim: one-way latency (default 1)
   --jitter-ms MS          sim: latency is uniform in latency ± jitter (default latency / 2)
+  --regions NAME|FILE     sim: nodes spread evenly over the regions of a measured latency matrix
+                          (one-way latency = round trip / 2 + jitter in [0, --jitter-ms), default
+                          jitter ${REGION_JITTER_DEFAULT_MS} ms); NAME: a matrix shipped in bench/regions (aws: 32 AWS
+                          regions; ibm: 10 IBM Cloud regions), FILE: JSON {"regions": [...],
+                          "rtt_ms": [[...], ...]}, symmetric round trips in ms
   --seed N                sim: seed (default 1; run k uses seed + k - 1)
   --burst N               sim, scenario dead_during_burst: N service registrations spread over
                           the nodes at once, then a node crashes; times its death reaching
@@ -97,6 +108,7 @@ Real agents on loopback (default), or the simulator driving the same protocol co
   --help
 
 The deploy drill has its own options: npm run bench -- --scenario deploy --help
+The DNS bench has its own options: npm run bench -- --scenario dns --help
 `;
 
 export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
@@ -112,7 +124,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
         profile: { type: 'string' }, workers: { type: 'string' }, sim: { type: 'boolean' },
         'dissemination-only': { type: 'boolean' }, 'latency-ms': { type: 'string' }, 'jitter-ms': { type: 'string' },
         'sim-start': { type: 'string' }, seed: { type: 'string' }, json: { type: 'string' }, svg: { type: 'string' }, 'cpu-prof-dir': { type: 'string' },
-        burst: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        burst: { type: 'string' }, regions: { type: 'string' }, help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (e) {
@@ -123,7 +135,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   if (v['dissemination-only'] === true && v.sim !== true) throw new UsageError('--dissemination-only needs --sim');
   const mode: Mode = v.sim === true ? (v['dissemination-only'] === true ? 'dissemination-only' : 'sim') : 'real';
   if (mode === 'real') {
-    for (const k of ['latency-ms', 'jitter-ms', 'seed', 'sim-start', 'burst'] as const) {
+    for (const k of ['latency-ms', 'jitter-ms', 'seed', 'sim-start', 'burst', 'regions'] as const) {
       if (v[k] !== undefined) throw new UsageError(`--${k} applies to --sim only (real agents use loopback)`);
     }
   } else {
@@ -136,6 +148,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   const defaultNodes = mode === 'real' ? 200 : mode === 'sim' ? 5000 : 1_000_000;
   const nodes = int(v.nodes, 'nodes', defaultNodes, 2, mode === 'real' ? 2000 : mode === 'sim' ? 10_000 : 10_000_000);
   const latencyMs = num(v['latency-ms'], 'latency-ms', 1, 0, 10_000);
+  const regions = v.regions === undefined ? null : matrixOption(v.regions);
+  if (regions !== null && v['latency-ms'] !== undefined) throw new UsageError('--latency-ms does not apply with --regions (the matrix gives every latency)');
   const simStart: SimStart = mode === 'sim' ? startOf(v['sim-start'], v.scenario, nodes) : 'join';
   if (mode === 'dissemination-only' && v['sim-start'] !== undefined) throw new UsageError('--sim-start does not apply to --dissemination-only');
   const chosen = scenarios(v.scenario, mode, simStart);
@@ -153,7 +167,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     lossPct: num(v.loss, 'loss', 0, 0, 100),
     lossAll: v['loss-all'] === true,
     latencyMs,
-    jitterMs: num(v['jitter-ms'], 'jitter-ms', latencyMs / 2, 0, latencyMs),
+    jitterMs: regions === null
+      ? num(v['jitter-ms'], 'jitter-ms', latencyMs / 2, 0, latencyMs)
+      : num(v['jitter-ms'], 'jitter-ms', REGION_JITTER_DEFAULT_MS, 0, 1000),
     joinSpreadMs: num(v['join-spread-ms'], 'join-spread-ms', mode === 'sim' && simStart === 'join' && nodes > 2000 ? 12 * nodes : 0, 0, 600_000),
     simStart,
     runs: int(v.runs, 'runs', 1, 1, 1000),
@@ -164,7 +180,17 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     svg: v.svg ?? null,
     cpuProfDir: v['cpu-prof-dir'] ?? null,
     burst: int(v.burst, 'burst', 2000, 1, LIMITS.servicesMax),
+    regions,
   };
+}
+
+function matrixOption(arg: string): RegionMatrix {
+  try {
+    return loadMatrix(arg);
+  } catch (e) {
+    if (e instanceof MatrixError) throw new UsageError(`--regions: ${e.message}`);
+    throw e;
+  }
 }
 
 function startOf(given: string | undefined, scenarioArgs: readonly string[] | undefined, nodes: number): SimStart {

@@ -92,6 +92,11 @@ export function renderSummary(f: JsonObject, spread: Record<string, [number, num
     add('register lower bound', `${cell('register_lower_bound_ms', ' ms')} = ${cell('lower_bound.hops')} hops × ` +
       `${cell('lower_bound.per_hop_ms', ' ms')} (forward fanout ${cell('lower_bound.forward_fanout')})${measured.join('')}`);
   }
+  const regional = ROWS.filter((k) => has(`${k}.lower_bound_ms`));
+  if (regional.length > 0) {
+    add(`lower bounds over ${cell('regions')} regions`, regional.map((k) =>
+      `${k} ${cell(`${k}.lower_bound_ms`, ' ms')} (from ${cell(`${k}.origin_region`) || 'node 0'}; last node ${cell(`${k}.max_ms`, ' ms')})`).join('; '));
+  }
   if (has('false_dead')) {
     add(`false deaths (${cell('steady_s', ' s')}, ${cell('loss_pct', '% loss')})`,
       `${cell('false_dead')} events, ${cell('false_dead_members')} members; ${cell('suspicions_raised')} suspicions raised`, t('false_dead'));

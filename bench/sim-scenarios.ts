@@ -8,6 +8,7 @@ import type { MemberState } from '../protocol/messages.js';
 import { Simulator } from '../protocol/sim/simulator.js';
 import { lowerBoundFigures } from './dissemination/lower-bound.js';
 import type { BenchOptions } from './options.js';
+import { nearestOneWayMs, oneWayMs, regionLowerBoundMs } from './regions/matrix.js';
 import { bar, type Progress } from './progress.js';
 import type { Curve, CurveName, JsonObject, RunResult } from './result.js';
 import { ObservedNode } from './sim-observed.js';
@@ -49,6 +50,7 @@ class SimRun {
   constructor(private readonly o: BenchOptions, seed: number, private readonly progress: Progress) {
     this.sim = new Simulator<ObservedNode>({
       seed, profile: o.profile, latencyMs: o.latencyMs, jitterMs: o.jitterMs, recordEvents: false,
+      ...(o.regions === null ? {} : { regions: { oneWayMs: oneWayMs(o.regions), jitterMs: o.jitterMs } }),
       onEvent: (t, observer, e) => this.onMember?.(t, observer, e),
       factory: (opts) => new ObservedNode(opts, {
         service: (t, observer, e) => this.onService?.(t, observer, e),
@@ -71,6 +73,11 @@ class SimRun {
     const o = this.o;
     const f = this.figures;
     Object.assign(f, { nodes: o.nodes, transport: 'sim', mode: 'sim', profile: o.profile, latency_ms: o.latencyMs, jitter_ms: o.jitterMs });
+    if (o.regions !== null) {
+      // The matrix replaces the one latency: say which, and how the nodes sit on it.
+      delete f['latency_ms'];
+      Object.assign(f, { regions: o.regions.regions.length, regions_matrix: o.regions.source, nodes_per_region: 'even (node i in region i mod regions)' });
+    }
     this.live = this.sim.addNodes(o.nodes);
     f['loss_scope'] = o.lossAll ? 'all' : 'steady';
     if (o.lossAll) {
@@ -96,7 +103,8 @@ class SimRun {
     if (o.scenarios.includes('dead_during_burst')) phase('dead_during_burst', () => this.deadDuringBurst());
     if (o.scenarios.includes('false_dead')) phase('steady', () => this.steady());
     f['phase_wall_ms'] = wall;
-    Object.assign(f, lowerBoundFigures(this.live.length, this.sim.profile, Math.max(0, o.latencyMs - o.jitterMs)));
+    const nearest = o.regions === null ? Math.max(0, o.latencyMs - o.jitterMs) : nearestOneWayMs(o.regions);
+    Object.assign(f, lowerBoundFigures(this.live.length, this.sim.profile, nearest));
     f['heap_mb_per_node'] = Math.round((process.memoryUsage().heapUsed / this.live.length / 1e6) * 1000) / 1000;
     f['virtual_ms'] = Math.round(this.sim.now);
     f['sim_events'] = this.sim.stats.events;
@@ -170,7 +178,7 @@ class SimRun {
     this.runUntil(() => seen.size >= old.length, CHANGE_WAIT_MS, () => `new member ${bar(seen.size, old.length)}`);
     const lat = [...seen.values()].map((t) => t - t0);
     this.curves.new_member = { latencies: lat, expected: old.length };
-    this.figures['new_member'] = { ...summarize(lat, old.length) };
+    this.figures['new_member'] = { ...summarize(lat, old.length), ...this.lowerBound(newcomer) };
     this.onMember = null;
     this.live.push(newcomer);
     this.upHosts.add(this.sim.address(newcomer).host);
@@ -192,7 +200,7 @@ class SimRun {
     this.runUntil(() => seen.size >= expected, CHANGE_WAIT_MS, () => `${which} ${bar(seen.size, expected)} ${seen.size}/${expected}`, 1);
     const lat = [...seen.values()].map((t) => t - t0);
     this.curves[which] = { latencies: lat, expected };
-    this.figures[which] = { ...summarize(lat, expected) };
+    this.figures[which] = { ...summarize(lat, expected), ...this.lowerBound(owner) };
     this.onService = null;
     this.sim.runFor(SETTLE_MS);
   }
@@ -227,10 +235,14 @@ class SimRun {
     const expected = this.live.length;
     const seen = new Map<string, number>();
     let suspectedAt: number | null = null;
+    let firstDead: { observer: string; time: number } | null = null;
     this.onMember = (t, observer, e) => {
       if (e.member.name !== victim) return;
       if (e.member.status === 'suspect' && suspectedAt === null) suspectedAt = t;
-      if (e.member.status === 'dead' && !seen.has(observer)) seen.set(observer, t);
+      if (e.member.status === 'dead' && !seen.has(observer)) {
+        seen.set(observer, t);
+        if (firstDead === null) firstDead = { observer, time: t };
+      }
     };
     const t0 = this.sim.now;
     this.sim.crash(victim);
@@ -240,7 +252,12 @@ class SimRun {
     this.curves[figure] = { latencies: lat, expected };
     // Detection (how soon some prober suspects it) is luck of the probe order; what follows is the protocol's.
     const first = suspectedAt as number | null;
-    this.figures[figure] = { ...summarize(lat, expected), suspected_after_ms: first === null ? null : Math.round(first - t0) };
+    // A death starts spreading where it is first declared: the bound counts from there and then.
+    const declared = firstDead as { observer: string; time: number } | null;
+    this.figures[figure] = {
+      ...summarize(lat, expected), suspected_after_ms: first === null ? null : Math.round(first - t0),
+      ...(declared === null ? {} : this.lowerBound(declared.observer, declared.time - t0)),
+    };
     this.onMember = null;
     this.sim.runFor(SETTLE_MS);
   }
@@ -290,6 +307,20 @@ class SimRun {
       bytes_note: 'payload bytes sent: datagrams (lost ones included) and push-pull request and reply bodies ' +
         '(requests to a peer that is down are not counted: the connection would be refused first)',
     });
+  }
+
+  /**
+   * With regions: the fastest any protocol could bring a change made at `origin`, `afterMs` into the
+   * timed change, to the last node — as `lower_bound_ms` (see regions/matrix.ts). Nothing without.
+   */
+  private lowerBound(origin: string, afterMs = 0): JsonObject {
+    const m = this.o.regions;
+    if (m === null) return {};
+    const region = this.sim.regionOf(origin);
+    return {
+      lower_bound_ms: Math.round((afterMs + regionLowerBoundMs(m, region, this.sim.profile.forwardBatchMs)) * 100) / 100,
+      origin_region: m.regions[region] as string,
+    };
   }
 
   /** Runs in steps of `stepMs` virtual ms until `done` holds or `maxMs` passed, redrawing the progress line. */

@@ -5,7 +5,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { DEFAULT_PORT, Invalid, parseSeed } from '../client/contract/address.js';
 import { currentPlatform, defaultSocketPath, SOCKET_ENV } from '../client/contract/paths.js';
-import { parseAdvertise, parseBind } from '../daemon/index.js';
+import { parseAdvertise, parseBind, parseHttpAddr } from '../daemon/index.js';
 
 export { DEFAULT_PORT, SOCKET_ENV };
 
@@ -52,3 +52,5 @@ export const advertiseArg = viaDaemon(parseAdvertise, `10.0.0.5:${DEFAULT_PORT}`
 export function collectSeeds(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), seedArg(value)];
 }
+
+export const httpAddrArg = viaDaemon(parseHttpAddr, '127.0.0.1:8500');

@@ -29,6 +29,10 @@ import { pushPullRequest } from './net/stream-transport.js';
 import { resolveSeeds, type SeedFailure } from './net/seeds.js';
 import { VERSION } from '../client/contract/version.js';
 import { EventLog, indexBase } from './watch/event-log.js';
+import { DnsServer } from './dns/server.js';
+import { messageConfig } from './dns/message.js';
+import { coreView } from './dns/view.js';
+import { ConsulServer } from './consul/listener.js';
 
 /**
  * One running agent: sockets, protocol core, driver, persistence and the local API, started and
@@ -69,8 +73,10 @@ interface Parts {
 
 export class Agent implements AgentApi {
   private api: ApiServer | null = null;
+  private consul: ConsulServer | null = null;
   private leaving: Promise<void> | null = null;
   private stopping: Promise<void> | null = null;
+  private dns: DnsServer | null = null;
 
   private constructor(private readonly p: Parts, private readonly opts: AgentOptions) {}
 
@@ -162,10 +168,30 @@ export class Agent implements AgentApi {
       await agent.stop();
       throw e;
     }
+    if (config.dnsAddr !== null) {
+      try {
+        agent.dns = await DnsServer.start({
+          address: config.dnsAddr, view: coreView(node), config: messageConfig(config.dnsDomain, config.dnsTtl), log,
+        });
+      } catch (e) {
+        await agent.stop();
+        throw new Error(`cannot serve DNS on dns_addr ${describe(config.dnsAddr)}: ${(e as Error).message}`);
+      }
+    }
+    if (config.httpAddr !== null) {
+      try {
+        agent.consul = await agent.startConsul(config.httpAddr);
+      } catch (e) {
+        await agent.stop();
+        throw e;
+      }
+    }
     log.info('agent started', {
       name: config.name, advertise: describe(advertise), bind: describe({ host: config.bind.host, port: ports.port }),
       socket: config.socket, profile: config.profile, incarnation: store.startIncarnation, version: VERSION,
       cluster: config.cluster, encryption: security.mode,
+      ...(agent.dns === null ? {} : { dns: describe(agent.dns.address), dns_domain: config.dnsDomain }),
+      ...(agent.consul === null ? {} : { http: describe(agent.consul.address) }),
     });
     return agent;
   }
@@ -223,7 +249,7 @@ export class Agent implements AgentApi {
       localHealth: this.p.node.localHealth(),
       uptimeSeconds: this.uptimeSeconds(),
       lateTickThresholdMs: DAEMON_LIMITS.lateTickThresholdMs,
-    }) + this.p.services.metricsText();
+    }) + this.p.services.metricsText() + (this.dns?.metricsText() ?? '') + (this.consul?.metricsText() ?? '');
   }
 
   /** SIGHUP: the config file's services as they now are; errors are logged, the rest applied. */
@@ -278,7 +304,9 @@ export class Agent implements AgentApi {
         this.p.driver.stop();
         const steps: [string, () => Promise<void>][] = [
           ['services', () => servicesStopped],
+          ['consul api', async () => { await this.consul?.close(); }],
           ['api', async () => { await this.api?.close(); }],
+          ['dns', async () => { await this.dns?.close(); }],
           ['push-pull listener', () => this.p.ports.stream.close()],
           ['udp socket', () => this.p.ports.udp.close()],
           ['known members', () => this.p.knownMembers.close()],
@@ -309,6 +337,28 @@ export class Agent implements AgentApi {
       const where = this.p.config.configFile === null ? 'config' : `config ${this.p.config.configFile}`;
       throw new ConfigError(`${where}: field "services": ${refused.map((e) => `id ${JSON.stringify(e.id)}: ${e.message}`).join('; ')}`);
     }
+  }
+
+  /** Where the DNS face listens (the port actually bound), or null when dns_addr is off. */
+  dnsAddress(): Address | null {
+    return this.dns?.address ?? null;
+  }
+
+  /** Where the Consul-compatible API listens (the bound port), or null when it is off. */
+  get consulAddress(): Address | null {
+    return this.consul?.address ?? null;
+  }
+
+  /** The Consul-compatible read API over this agent's view (daemon/consul/). */
+  private startConsul(addr: Address): Promise<ConsulServer> {
+    const node = this.p.node;
+    return ConsulServer.start({
+      addr, events: this.p.events, dataDir: this.p.config.dataDir, log: this.p.log,
+      source: {
+        datacenter: this.p.config.cluster, nodeName: this.p.config.name, version: VERSION,
+        self: () => node.self(), members: () => node.members(), services: () => node.services(),
+      },
+    });
   }
 
   private uptimeSeconds(): number {

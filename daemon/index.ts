@@ -7,6 +7,7 @@ import type { AgentFlags } from './config/config.js';
  */
 export { CONFIG_FIELDS, DEFAULTS, type AgentFlags } from './config/config.js';
 export { parseAdvertise, parseBind } from './config/config-fields.js';
+export { parseHttpAddr } from './config/config-fields.js';
 export { LOG_LEVELS } from './log.js';
 
 /** Runs the agent in the foreground until it stops; resolves to the process's exit status. */

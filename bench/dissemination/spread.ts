@@ -20,6 +20,7 @@ import type { BenchOptions } from '../options.js';
 import { bar, type Progress } from '../progress.js';
 import type { RunResult } from '../result.js';
 import { summarize } from '../stats.js';
+import { nearestOneWayMs, oneWayMs, regionLowerBoundMs } from '../regions/matrix.js';
 import { lowerBoundFigures } from './lower-bound.js';
 import { sampledContext } from './sampled-context.js';
 
@@ -50,6 +51,9 @@ export function runDissemination(o: BenchOptions, seed: number, progress: Progre
   const key = serviceQueueKey(entry.node, entry.id);
   const part = encodePart(entry);
   const loss = o.lossPct / 100;
+  // With regions, node i lives in region i mod count, as in the full simulator.
+  const regionCount = o.regions === null ? 0 : o.regions.regions.length;
+  const oneWay = o.regions === null ? null : Float64Array.from(oneWayMs(o.regions).flat());
   let informed = 0;
   let packets = 0;
   let bytes = 0;
@@ -72,10 +76,10 @@ export function runDissemination(o: BenchOptions, seed: number, progress: Progre
     if (active > peakActive) peakActive = active;
     model.act(node, now);
     d.disseminate(key, part, true);
-    carry(now);
+    carry(now, node);
   };
 
-  const carry = (now: number): void => {
+  const carry = (now: number, node: number): void => {
     for (const e of model.flush()) {
       if (e.kind !== 'send') continue;
       packets++;
@@ -91,7 +95,9 @@ export function runDissemination(o: BenchOptions, seed: number, progress: Progre
         duplicates++;
         continue;
       }
-      const latency = Math.max(0, o.latencyMs + (net.next() * 2 - 1) * o.jitterMs);
+      const latency = oneWay === null
+        ? Math.max(0, o.latencyMs + (net.next() * 2 - 1) * o.jitterMs)
+        : (oneWay[(node % regionCount) * regionCount + (target % regionCount)] as number) + net.next() * o.jitterMs;
       queue.schedule(now + latency, { time: 0, seq: 0, kind: 0, node: target });
     }
   };
@@ -121,7 +127,7 @@ export function runDissemination(o: BenchOptions, seed: number, progress: Progre
     model.deadlines.clear(k);
     if (ev.kind === 1) d.flushForward();
     else d.onGossipTick();
-    carry(t);
+    carry(t, ev.node);
     // Nothing queued and no timer left: the node is done with this update; let its state go.
     if (!model.deadlines.has('forward') && !model.deadlines.has('gossip')) {
       nodes[ev.node] = null;
@@ -139,11 +145,15 @@ export function runDissemination(o: BenchOptions, seed: number, progress: Progre
     figures: {
       nodes: n, transport: 'sim', mode: 'dissemination-only', profile: o.profile, seed,
       latency_ms: o.latencyMs, jitter_ms: o.jitterMs, loss_pct: o.lossPct,
-      dissemination: { ...summarize(lat, expected) },
+      dissemination: {
+        ...summarize(lat, expected),
+        ...(o.regions === null ? {} : { lower_bound_ms: regionLowerBoundMs(o.regions, owner % regionCount, profile.forwardBatchMs) }),
+      },
+      ...(o.regions === null ? {} : { regions: regionCount, regions_matrix: o.regions.source }),
       packets_sent: packets, bytes_sent: bytes, packets_lost: lost, duplicates_received: duplicates,
       peak_nodes_holding_state: peakActive,
       virtual_ms: Math.round(now * 100) / 100,
-      ...lowerBoundFigures(n, profile, Math.max(0, o.latencyMs - o.jitterMs)),
+      ...lowerBoundFigures(n, profile, o.regions === null ? Math.max(0, o.latencyMs - o.jitterMs) : nearestOneWayMs(o.regions)),
       model_note: 'protocol/dissemination.ts per node (first-receipt forwarding and periodic gossip) with sampled ' +
         'membership; no probes (so no piggybacking), no push-pull, no failures; stops once every node holds the update',
       heap_mb: Math.round(process.memoryUsage().heapUsed / 1e6),

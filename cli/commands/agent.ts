@@ -4,6 +4,7 @@ import { CONFIG_FIELDS, DEFAULTS, LOG_LEVELS, runAgent } from '../../daemon/inde
 import { currentPlatform, defaultDataDir, defaultSocketPath } from '../../client/contract/paths.js';
 import type { Ctx } from '../context.js';
 import { advertiseArg, bindArg, collectSeeds, DEFAULT_PORT, SOCKET_ENV } from '../options.js';
+import { httpAddrArg } from '../options.js';
 
 /** Exactly the flags of the interface contract; the daemon merges them over the config file. */
 interface AgentCliFlags {
@@ -18,6 +19,10 @@ interface AgentCliFlags {
   readonly cluster?: string;
   readonly encryptKeyFile?: string;
   readonly logLevel?: string;
+  readonly dnsAddr?: string;
+  readonly dnsDomain?: string;
+  readonly dnsTtl?: string;
+  readonly httpAddr?: string;
 }
 
 /**
@@ -49,6 +54,12 @@ export function registerAgent(program: Command, ctx: Ctx): void {
     .addOption(opt('--cluster <name>', 'cluster name; packets of agents in another cluster are ignored', DEFAULTS.cluster))
     .addOption(opt('--encrypt-key-file <file>', 'turns gossip encryption on: base64 keys (`swimd keygen`), one per line, the first encrypts; seeds the keyring kept in the data dir', 'no encryption'))
     .addOption(opt('--log-level <level>', 'verbosity of the JSON-lines log on stderr', DEFAULTS.logLevel).choices(LOG_LEVELS))
+    .addOption(opt('--dns-addr <host:port>', 'serve DNS (UDP and TCP) on this IP address and port, e.g. 127.0.0.1:8600', 'off')
+      .argParser(bindArg))
+    .addOption(opt('--dns-domain <domain>', 'domain the DNS answers are under (consul: a drop-in for Consul names)', DEFAULTS.dnsDomain))
+    .addOption(opt('--dns-ttl <seconds>', 'TTL of DNS answers, and how long resolvers may cache a negative one', String(DEFAULTS.dnsTtl)))
+    .addOption(opt('--http-addr <host:port>', 'serve the Consul-compatible read API (and Prometheus http_sd) here; a port alone means 127.0.0.1', 'off')
+      .argParser(httpAddrArg))
     .addHelpText('after', `
 Profiles: lan (one data centre), wan (high latency, slower failure detection),
 local (many agents on one machine, e.g. tests).

@@ -135,3 +135,16 @@ export function parsePacketBytes(v: unknown): number {
 export function isUnspecified(host: string): boolean {
   return host === '0.0.0.0' || host === '::' || host === '0:0:0:0:0:0:0:0';
 }
+
+/**
+ * The Consul-compatible API's listen address: HOST:PORT, or PORT / :PORT alone for loopback
+ * (127.0.0.1), so that naming only a port never exposes the catalog beyond this host.
+ */
+export function parseHttpAddr(v: unknown): Address {
+  const s = str(v).trim();
+  const portOnly = /^:?(\d{1,5})$/.exec(s);
+  const a = portOnly !== null ? { host: '127.0.0.1', port: Number(portOnly[1]) } : parseHostPort(s);
+  if (a === null || a.port > 65535) throw new Invalid(`expected HOST:PORT or PORT (loopback), got ${show(s)}`);
+  if (isIP(a.host) === 0) throw new Invalid(`expected an IP address to listen on, got host ${show(a.host)}`);
+  return a;
+}

@@ -8,7 +8,9 @@ import {
   type AdvertiseAddress, DEFAULT_PORT, Invalid, parseAdvertise, parseBind, parseBool, parseCluster, parseLogLevel,
   parseName, parsePacketBytes, parsePath, parseProfile, parseSeeds, type ValueSource,
 } from './config-fields.js';
+import { parseHttpAddr } from './config-fields.js';
 import { describeConfigServices, parseConfigServices } from './config-services.js';
+import { parseDnsAddr, parseDnsDomain, parseDnsTtl } from './config-dns.js';
 import type { ParsedRegistration } from '../../client/contract/registration.js';
 import { DAEMON_LIMITS } from '../limits.js';
 import type { LogLevel } from '../log.js';
@@ -40,6 +42,10 @@ export interface AgentFlags {
   cluster?: string;
   encryptKeyFile?: string;
   logLevel?: string;
+  dnsAddr?: string;
+  dnsDomain?: string;
+  dnsTtl?: string;
+  httpAddr?: string;
 }
 
 export interface AgentConfig {
@@ -67,6 +73,14 @@ export interface AgentConfig {
   readonly packetBytes: number;
   /** Service instances registered from the config file (daemon/CATALOG.md); reloaded on SIGHUP. */
   readonly services: readonly ParsedRegistration[];
+  /** Where the DNS face listens (UDP and TCP); null: no DNS (the default). */
+  readonly dnsAddr: Address | null;
+  /** The domain DNS answers for, lower case without the trailing dot. */
+  readonly dnsDomain: string;
+  /** TTL of every DNS record, and the negative-caching time in the SOA. */
+  readonly dnsTtl: number;
+  /** Where the Consul-compatible read API listens (daemon/consul/); null: not served (the default). */
+  readonly httpAddr: Address | null;
 }
 
 /** A bad config: the message names the file (or flag), the field and the reason, on one line. */
@@ -79,6 +93,8 @@ export const CONFIG_FIELDS = [
   'name', 'bind', 'advertise', 'join', 'socket', 'data_dir', 'profile', 'cluster',
   'encrypt_key_file', 'encrypt_verify_incoming', 'encrypt_verify_outgoing', 'log_level', 'packet_bytes',
   'services',
+  'dns_addr', 'dns_domain', 'dns_ttl',
+  'http_addr',
 ] as const;
 export type ConfigField = (typeof CONFIG_FIELDS)[number];
 
@@ -93,6 +109,8 @@ export const DEFAULTS = {
   packetBytes: LIMITS.packetBytesDefault,
   encryptVerifyIncoming: true,
   encryptVerifyOutgoing: true,
+  dnsDomain: 'swimd',
+  dnsTtl: 0,
 } as const;
 
 const FLAG_OF: Readonly<Record<ConfigField, string | null>> = {
@@ -100,6 +118,8 @@ const FLAG_OF: Readonly<Record<ConfigField, string | null>> = {
   data_dir: 'data-dir', profile: 'profile', cluster: 'cluster', encrypt_key_file: 'encrypt-key-file',
   log_level: 'log-level', packet_bytes: null, encrypt_verify_incoming: null, encrypt_verify_outgoing: null,
   services: null,
+  dns_addr: 'dns-addr', dns_domain: 'dns-domain', dns_ttl: 'dns-ttl',
+  http_addr: 'http-addr',
 };
 
 export function resolveConfig(flags: AgentFlags, env: Env = process.env, platform: Platform = currentPlatform()): AgentConfig {
@@ -135,9 +155,14 @@ export function resolveConfig(flags: AgentFlags, env: Env = process.env, platfor
   const encryptVerifyIncoming = pick('encrypt_verify_incoming', undefined, parseBool) ?? DEFAULTS.encryptVerifyIncoming;
   const encryptVerifyOutgoing = pick('encrypt_verify_outgoing', undefined, parseBool) ?? DEFAULTS.encryptVerifyOutgoing;
   const services = pick('services', undefined, parseConfigServices) ?? [];
+  const dnsAddr = pick('dns_addr', flags.dnsAddr, parseDnsAddr) ?? null;
+  const dnsDomain = pick('dns_domain', flags.dnsDomain, parseDnsDomain) ?? DEFAULTS.dnsDomain;
+  const dnsTtl = pick('dns_ttl', flags.dnsTtl, parseDnsTtl) ?? DEFAULTS.dnsTtl;
+
+  const httpAddr = pick('http_addr', flags.httpAddr, parseHttpAddr) ?? null;
 
   return { configFile, name, bind, advertise, join, socket, dataDir, profile, cluster, encryptKeyFile, logLevel, packetBytes,
-    encryptVerifyIncoming, encryptVerifyOutgoing, services };
+    encryptVerifyIncoming, encryptVerifyOutgoing, services, dnsAddr, dnsDomain, dnsTtl, httpAddr };
 }
 
 function labelled<T>(where: string, parse: () => T): T {
@@ -228,5 +253,9 @@ function displayFields(c: AgentConfig): Record<ConfigField, string> {
     log_level: c.logLevel,
     packet_bytes: String(c.packetBytes),
     services: describeConfigServices(c.services),
+    dns_addr: c.dnsAddr === null ? '(off)' : addressKey(c.dnsAddr),
+    dns_domain: c.dnsDomain,
+    dns_ttl: String(c.dnsTtl),
+    http_addr: c.httpAddr === null ? '(off)' : addressKey(c.httpAddr),
   };
 }

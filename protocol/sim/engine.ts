@@ -63,6 +63,7 @@ export class SimEngine<N extends CoreNode = SwimNode> {
     this.port = opts.port ?? 7946;
     const cfg: NetworkConfig = { latencyMs: opts.latencyMs ?? 1, jitterMs: opts.jitterMs ?? 0, loss: opts.loss ?? 0 };
     this.network = new Network(new Rng(deriveSeed(this.seed, -1, 0)), cfg);
+    if (opts.regions !== undefined) this.network.setRegions(opts.regions);
     this.ctlRng = new Rng(deriveSeed(this.seed, -2, 0));
   }
 

@@ -1,6 +1,6 @@
 export { Simulator } from './simulator.js';
 export { EventQueue, type Scheduled } from './event-queue.js';
-export { Network, type LinkOverride, type NetworkConfig, type DropCause } from './network.js';
+export { Network, type LinkOverride, type NetworkConfig, type DropCause, type RegionLatencies } from './network.js';
 export {
   SimRunawayError,
   type AddNodeOptions,

@@ -22,6 +22,17 @@ export interface NetworkConfig {
   loss: number;
 }
 
+/**
+ * A fleet spread over regions: every node lives in one region, and a datagram between two nodes
+ * takes the one-way latency of their regions' pair plus a jitter drawn uniformly from [0, jitterMs).
+ * Jitter only adds: the pair's latency is the floor, as the speed of light is on a real path.
+ */
+export interface RegionLatencies {
+  /** oneWayMs[a][b]: one-way latency from region a to region b, ms; square, finite, >= 0. */
+  readonly oneWayMs: readonly (readonly number[])[];
+  readonly jitterMs: number;
+}
+
 /** Why a datagram did not make it; the simulator counts each. */
 export type DropCause = 'loss' | 'partition';
 
@@ -38,6 +49,12 @@ export class Network {
   private readonly nodeLoss: number[] = [];
   private partitioned = false;
   private anyNodeLoss = false;
+  /** Region latencies, flattened row by row (count × count); null: one global latency for every link. */
+  private regionOneWay: Float64Array | null = null;
+  private regionCount = 0;
+  private regionJitterMs = 0;
+  /** Region of each node; nodes are spread evenly: node i lives in region i mod count. */
+  private readonly regionOf: number[] = [];
 
   constructor(rng: Rng, cfg: NetworkConfig) {
     this.rng = rng;
@@ -52,6 +69,31 @@ export class Network {
     if (index >= INDEX_LIMIT) throw new RangeError(`simulator supports at most ${INDEX_LIMIT} nodes`);
     this.group[index] = 0;
     this.nodeLoss[index] = 0;
+    this.regionOf[index] = this.regionCount > 0 ? index % this.regionCount : 0;
+  }
+
+  /** Places every node, present and future, in a region (node i in region i mod count). */
+  setRegions(r: RegionLatencies): void {
+    const count = r.oneWayMs.length;
+    if (count === 0) throw new RangeError('regions: at least one region is needed');
+    checkNonNegative(r.jitterMs, 'region jitterMs');
+    const flat = new Float64Array(count * count);
+    r.oneWayMs.forEach((row, a) => {
+      if (row.length !== count) throw new RangeError(`regions: row ${a} has ${row.length} entries, expected ${count}`);
+      row.forEach((ms, b) => {
+        checkNonNegative(ms, `regions: latency ${a}->${b}`);
+        flat[a * count + b] = ms;
+      });
+    });
+    this.regionOneWay = flat;
+    this.regionCount = count;
+    this.regionJitterMs = r.jitterMs;
+    for (let i = 0; i < this.regionOf.length; i++) this.regionOf[i] = i % count;
+  }
+
+  /** Region of node `index` (0 when no regions are set). */
+  region(index: number): number {
+    return this.regionOf[index] ?? 0;
   }
 
   setGlobal(patch: Partial<NetworkConfig>): void {
@@ -128,6 +170,12 @@ export class Network {
   /** One-way latency for a single transmission on from -> to, ms. */
   latency(from: number, to: number): number {
     const o = this.overrides.size === 0 ? undefined : this.overrides.get(key(from, to));
+    const regions = this.regionOneWay;
+    if (regions !== null && o?.latencyMs === undefined) {
+      const base = regions[(this.regionOf[from] as number) * this.regionCount + (this.regionOf[to] as number)] as number;
+      const jitter = o?.jitterMs ?? this.regionJitterMs;
+      return jitter === 0 ? base : base + this.rng.next() * jitter;
+    }
     const base = o?.latencyMs ?? this.cfg.latencyMs;
     const jitter = o?.jitterMs ?? this.cfg.jitterMs;
     if (jitter === 0) return base;

@@ -64,6 +64,11 @@ export class Simulator<N extends CoreNode = SwimNode> extends SimEngine<N> {
     return this.slot(name).address;
   }
 
+  /** Region of `name` (0 without regions; see SimulatorOptions.regions). */
+  regionOf(name: string): number {
+    return this.network.region(this.slot(name).index);
+  }
+
   isUp(name: string): boolean {
     return !this.slot(name).crashed;
   }

@@ -3,6 +3,7 @@ import type { CoreNode } from '../core.js';
 import type { BarrierEvent, Effect, MemberEvent, NameConflict } from '../effects.js';
 import type { SwimNodeOptions } from '../node.js';
 import type { Profile } from '../profiles.js';
+import type { RegionLatencies } from './network.js';
 
 
 /** Builds a node; called on addNode and again, with a fresh seed, on every restart. */
@@ -17,6 +18,12 @@ export interface SimulatorOptions<N extends CoreNode> {
   readonly latencyMs?: number;
   /** Latency is uniform in [latency - jitter, latency + jitter]; default 0. */
   readonly jitterMs?: number;
+  /**
+   * A fleet over regions: node i lives in region i mod the region count, and every datagram and
+   * stream between two nodes takes their regions' one-way latency plus jitter in [0, jitterMs)
+   * (latencyMs and jitterMs above then apply to nothing). Default: no regions.
+   */
+  readonly regions?: RegionLatencies;
   /** Probability that any datagram is lost; default 0. */
   readonly loss?: number;
   /** Port of every simulated node; default 7946. */
