@@ -56,7 +56,7 @@ test('--proxy: builtin by default, haproxy on request, anything else a usage err
   assert.ok(parsed !== 'help' && parsed.proxy === 'haproxy');
   const plain = parseDeployArgs([]);
   assert.ok(plain !== 'help' && plain.proxy === 'builtin');
-  assert.throws(() => parseDeployArgs(['--proxy', 'nginx']), /--proxy: expected builtin or haproxy, got "nginx"/);
+  assert.throws(() => parseDeployArgs(['--proxy', 'nginx']), /--proxy: expected one of builtin, haproxy, haproxy-dns, got "nginx"/);
 });
 
 test("the drill's haproxy.cfg passes `haproxy -c`, with and without cookies; sessions are read per server from show stat", { skip }, (t) => {
@@ -70,4 +70,14 @@ test("the drill's haproxy.cfg passes `haproxy -c`, with and without cookies; ses
   }
   const csv = '# pxname,svname,qcur,qmax,scur,smax\napp,app1,0,0,3,5\napp,app2,0,0,0,1\napp,BACKEND,0,0,3,5\nfe,FRONTEND,,,1,2\n';
   assert.deepEqual([...currentSessions(csv, 'app')], [['app1', 3], ['app2', 0], ['BACKEND', 3]]);
+});
+
+test('drill through HAProxy on the DNS path (resolvers, no companion): the swimd deploy loses no request, the changes arrive by resolution', { skip, timeout: 60_000 }, async (t) => {
+  const report = await drill(t, { runs: ['swimd'], proxy: 'haproxy-dns', durationMs: 6_000 });
+  const [swimd] = report.runs;
+  assert.ok(swimd !== undefined);
+  assert.equal(swimd.error, undefined, `the swimd deploy failed: ${swimd.error}`);
+  assert.equal(swimd.failed, 0, `lost requests: ${JSON.stringify(swimd.failures)}`);
+  assert.ok(swimd.proxy_learned_ms.v2_eligible !== null && swimd.proxy_learned_ms.v1_draining !== null, 'HAProxy resolved both changes');
+  assert.equal(swimd.v1_after_proxy_knew_drain, 0);
 });

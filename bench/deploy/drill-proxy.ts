@@ -3,8 +3,8 @@
  * (proxy.ts, fed by the watch stream in-process) or a real HAProxy fed by the companion
  * (haproxy-proxy.ts). The runs, the steps and the analysis only use this.
  */
-export type ProxyKind = 'builtin' | 'haproxy';
-export const PROXY_KINDS: readonly ProxyKind[] = ['builtin', 'haproxy'];
+export type ProxyKind = 'builtin' | 'haproxy' | 'haproxy-dns';
+export const PROXY_KINDS: readonly ProxyKind[] = ['builtin', 'haproxy', 'haproxy-dns'];
 
 export interface DrillProxyOptions {
   /** The local agent's socket. */
@@ -13,6 +13,8 @@ export interface DrillProxyOptions {
   readonly host: string;
   /** Keep a client on what it was first sent to (the built-in proxy: the version; HAProxy: the server). */
   readonly sticky: boolean;
+  /** The agent's DNS port on 127.0.0.1 (haproxy-dns only). */
+  readonly dnsPort?: number;
 }
 
 export interface DrillProxy {

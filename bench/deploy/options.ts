@@ -87,8 +87,9 @@ A deploy of a one-instance app behind a proxy fed by swimd, under steady load: t
   --concurrency N        requests in flight at most (default 64)
   --clients N            simulated clients, each with its own cookie (default 50)
   --sticky               proxy keeps a client on the version it started with
-  --proxy builtin|haproxy  the built-in proxy (default), or a real HAProxy fed by
-                         \`swimd haproxy\` (HAPROXY_BIN, default /usr/sbin/haproxy)
+  --proxy KIND           builtin (default); haproxy: a real HAProxy fed by the
+                         companion (HAPROXY_BIN, default /usr/sbin/haproxy);
+                         haproxy-dns: HAProxy's resolvers on the agent's DNS, no companion
   --service-time D       the app's time per request (default 5ms)
   --check-interval D     the app's HTTP check interval (default 1s)
   --wait D               propagation wait per mutation (default 10s)
@@ -174,7 +175,7 @@ export function parseDeployArgs(argv: readonly string[]): DeployDrillOptions | '
       case '--proxy': {
         const v = value();
         const kind = PROXY_KINDS.find((k) => k === v);
-        if (kind === undefined) throw new OptionError(`--proxy: expected ${PROXY_KINDS.join(' or ')}, got ${JSON.stringify(v)}`);
+        if (kind === undefined) throw new OptionError(`--proxy: expected one of ${PROXY_KINDS.join(', ')}, got ${JSON.stringify(v)}`);
         o.proxy = kind;
         break;
       }

@@ -10,6 +10,7 @@ import { HostAgents } from './agents.js';
 import { LoadGenerator, type LoadResult } from './load.js';
 import { type DeployDrillOptions, SPLIT_WEIGHTS } from './options.js';
 import type { DrillProxy } from './drill-proxy.js';
+import { freePort } from './haproxy-process.js';
 import { startDrillProxy } from './proxies.js';
 import {
   bringUp, type DrillContext, type Instance, keyOf, mark, naiveDeploy, retire, SERVICE, startInstance, swimdDeploy,
@@ -47,13 +48,20 @@ async function deploy(name: RunName, ctx: DrillContext, v1: Instance, hosts: Hos
 
 export async function runOne(name: RunName, o: DeployDrillOptions, say: (line: string) => void): Promise<RunOutcome> {
   say(`run ${name}: starting agents A, B, C (proxy: ${o.proxy})`);
-  const hosts = await HostAgents.start({ names: ['A', 'B', 'C'], profile: o.profile, logLevel: 'info', keep: o.keep });
+  // The DNS path: HAProxy on A resolves through A's agent.
+  const dnsPort = o.proxy === 'haproxy-dns' ? await freePort(HOST) : undefined;
+  const hosts = await HostAgents.start({
+    names: ['A', 'B', 'C'], profile: o.profile, logLevel: 'info', keep: o.keep,
+    ...(dnsPort === undefined ? {} : { extraArgs: { A: ['--dns-addr', `${HOST}:${dnsPort}`] } }),
+  });
   let proxy: DrillProxy | null = null;
   const started: Instance[] = [];
   let load: LoadGenerator | null = null;
   let error: string | null = null;
   try {
-    proxy = await startDrillProxy(o.proxy, { socketPath: hosts.get('A').socket, service: SERVICE, host: HOST, sticky: o.sticky });
+    proxy = await startDrillProxy(o.proxy, {
+      socketPath: hosts.get('A').socket, service: SERVICE, host: HOST, sticky: o.sticky, ...(dnsPort === undefined ? {} : { dnsPort }),
+    });
     const ctx: DrillContext = {
       proxy, marks: [], say, started,
       opts: { appHost: HOST, serviceMs: o.serviceMs, checkInterval: o.checkInterval, waitMs: o.waitMs, stepTimeoutMs: Math.max(o.waitMs, 15_000) },
