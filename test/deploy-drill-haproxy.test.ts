@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseDeployArgs, runDeployDrill } from '../bench/deploy/index.js';
 import { currentSessions, drillHaproxyConfig, HAPROXY_BIN } from '../bench/deploy/haproxy-proxy.js';
+import { parseHaproxyBenchArgs, runCompanionBench } from '../bench/haproxy/index.js';
 
 const skip = existsSync(HAPROXY_BIN) ? false : `no HAProxy at ${HAPROXY_BIN}`;
 const short = { rate: 200, durationMs: 5_000, deployAtMs: 1_500, tailMs: 1_500, splitMs: 1_500, proxy: 'haproxy' } as const;
@@ -80,4 +81,11 @@ test('drill through HAProxy on the DNS path (resolvers, no companion): the swimd
   assert.equal(swimd.failed, 0, `lost requests: ${JSON.stringify(swimd.failures)}`);
   assert.ok(swimd.proxy_learned_ms.v2_eligible !== null && swimd.proxy_learned_ms.v1_draining !== null, 'HAProxy resolved both changes');
   assert.equal(swimd.v1_after_proxy_knew_drain, 0);
+});
+
+test('the companion bench: every trial reaches ready, draining and maint in HAProxy', { skip, timeout: 60_000 }, async () => {
+  const f = await runCompanionBench({ trials: 2, json: null }, () => undefined);
+  for (const s of [f.register_ready, f.drain_draining, f.deregister_maint, f.from_watch_line.ready]) assert.equal(s.reached, 2);
+  assert.throws(() => parseHaproxyBenchArgs(['--trials', '0']), /--trials: expected a whole number from 1 to 1000/);
+  assert.throws(() => parseHaproxyBenchArgs(['--bogus']), /Unknown option '--bogus'/);
 });
