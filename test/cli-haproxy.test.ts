@@ -64,6 +64,11 @@ test('swimd haproxy --status: the table, --json, and exit 1 naming a shortage of
   assert.match(bad.stdout, /web_servers\/-\s+h3\/web-c\s+10\.0\.0\.7:8080\s+ready \(NO SLOT\)/);
   assert.match(bad.stdout, /problem: backend web_servers: too few slots \(2\) for 3 instances; not in HAProxy: h3\/web-c/);
   assert.match(bad.stdout, /UNREACHABLE \(ECONNREFUSED\)/);
+
+  writeFileSync(file, JSON.stringify(status({ updated_at: new Date(Date.now() - 120_000).toISOString() })));
+  const stale = await runCli(['haproxy', '--status', '--status-file', file]);
+  assert.equal(stale.code, 1);
+  assert.match(stale.stdout, /problem: the status is 12\d s old: is the companion \(pid 4242\) still running\?/);
 });
 
 test("the companion's systemd unit: its command line parses, and its runtime directory holds the default status file", async () => {

@@ -62,7 +62,7 @@ function printStatus(ctx: Ctx, flags: HaproxyFlags): void {
   }
   if (flags.json === true) printJson(ctx.io, status);
   else ctx.io.out(`${renderStatus(status, new Date())}\n`);
-  if (statusProblems(status).length > 0) ctx.exitCode = 1;
+  if (statusProblems(status, new Date()).length > 0) ctx.exitCode = 1;
 }
 
 export function registerHaproxy(program: Command, ctx: Ctx): void {

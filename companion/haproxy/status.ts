@@ -66,9 +66,20 @@ export function newCounters(): CompanionCounters {
   return { events: 0, commands: 0, command_failures: 0, full_reconciles: 0, reloads_detected: 0, haproxy_unreachable: 0 };
 }
 
-/** Problems worth a non-zero exit of `--status`: unreachable HAProxy, a missing backend, too few slots. */
-export function statusProblems(s: CompanionStatus): string[] {
+/**
+ * A running companion rewrites its status at least once per HAProxy check (every second by
+ * default); one this old was left by a companion that is no longer running.
+ */
+export const STALE_STATUS_MS = 30_000;
+
+/**
+ * Problems worth a non-zero exit of `--status`: unreachable HAProxy, a missing backend, too few
+ * slots, and (given `now`) a status no running companion has written for STALE_STATUS_MS.
+ */
+export function statusProblems(s: CompanionStatus, now?: Date): string[] {
   const out: string[] = [];
+  const age = now === undefined ? 0 : now.getTime() - Date.parse(s.updated_at);
+  if (age > STALE_STATUS_MS) out.push(`the status is ${Math.round(age / 1000)} s old: is the companion (pid ${s.pid}) still running?`);
   if (!s.haproxy.reachable) out.push(`HAProxy's Runtime API is unreachable: ${s.haproxy.last_error ?? 'not yet contacted'}`);
   if (!s.agent.synced) out.push('no snapshot from the agent yet');
   for (const b of s.backends) {
@@ -104,7 +115,7 @@ export function renderStatus(s: CompanionStatus, now: Date): string {
   ]);
   if (srvRows.length > 0) lines.push(...table([['SLOT', 'INSTANCE', 'ADDRESS', 'STATE', 'WEIGHT'], ...srvRows]));
   else lines.push('no instances of the mapped services');
-  const problems = statusProblems(s);
+  const problems = statusProblems(s, now);
   if (problems.length > 0) lines.push('', ...problems.map((p) => `problem: ${p}`));
   return lines.join('\n');
 }
