@@ -33,6 +33,8 @@ test('swimd haproxy: bad --map values are usage errors; the sockets and a map ar
   const noSocket = await runCli(['haproxy', '--map', 'web=web_servers']);
   assert.equal(noSocket.code, 1);
   assert.match(noSocket.stderr, /--haproxy-socket PATH is required/);
+  const several = await runCli(['haproxy', '--haproxy-socket', '/x', '--map', 'web=a', 'api=b', '--map', 'x=c', '--status', '--status-file', '/nonexistent/s']);
+  assert.equal(several.code, 1, `several maps after one --map parse (then --status finds no file): ${several.stderr}`);
   const noMap = await runCli(['haproxy', '--haproxy-socket', '/x']);
   assert.match(noMap.stderr, /at least one --map SERVICE=BACKEND is required/);
 });

@@ -70,7 +70,7 @@ export function registerHaproxy(program: Command, ctx: Ctx): void {
     .command('haproxy')
     .description("keep HAProxy's backends equal to the catalog through its Runtime API (runs in the foreground)")
     .option('--haproxy-socket <path>', "HAProxy's stats socket, declared with `level admin`")
-    .option('--map <service=backend>', 'fill BACKEND\'s server-template slots with the instances of SERVICE; repeatable', mapArg)
+    .option('--map <service=backend...>', 'fill BACKEND\'s server-template slots with the instances of SERVICE; several may follow one --map, and --map may repeat', mapArg)
     .addOption(new Option('--status-file <path>', 'where the status is written (and read by --status)').env(STATUS_FILE_ENV).default(DEFAULT_STATUS_FILE))
     .option('--metrics-file <path>', 'also write the counters in Prometheus text format (node_exporter textfile collector)')
     .addOption(new Option('--check-interval <duration>', 'how often HAProxy is checked for a reload or restart').argParser(intervalArg).default(1_000, '1s'))
