@@ -14,7 +14,7 @@ function status(over: Partial<CompanionStatus> = {}): CompanionStatus {
     haproxy: { reachable: true, pid: 777, last_error: null },
     agent: { last_line_at: new Date().toISOString(), index: 12, synced: true },
     backends: [{
-      backend: 'web_servers', service: 'web', slots: 2, used: 2, error: null, unplaced: [],
+      backend: 'web_servers', service: 'web', slots: 2, used: 2, error: null, unplaced: [], unaddressable: [],
       servers: [
         { slot: 'web1', instance: 'h1/web-a', address: '10.0.0.5', port: 8080, state: 'ready', weight: 256 },
         { slot: 'web2', instance: 'h2/web-b', address: '10.0.0.6', port: 8080, state: 'drain', weight: 256 },

@@ -120,6 +120,14 @@ test('too few slots: reported in the status and the log, and placed once a slot 
   assert.ok(s.logs.some((l) => /warn: backend app: too few slots \(2\); not in HAProxy: n1\/web-c/.test(l)), s.logs.join('\n'));
   assert.deepEqual([...await spread(s.haproxy.url, 8)].sort(), [['a', 4], ['b', 4]]);
 
+  await s.client.register({ id: 'web-named', name: 'web', address: 'localhost', port: 1 });
+  const named = await waitFor('the host-name instance in the status', () => {
+    const st = decodeStatus(readFileSync(s.statusFile, 'utf8'));
+    return st.backends[0]?.unaddressable.length === 1 ? st : null;
+  }, 10_000);
+  assert.match(statusProblems(named).join('\n'), /n1\/web-named is registered with the host name localhost, which HAProxy's Runtime API cannot set/);
+  assert.equal(named.counters.command_failures, 0, 'nothing was sent for it');
+  await s.client.deregister('web-named');
   await s.client.deregister('web-a');
   await waitFor('c served once a slot is free', async () => (await spread(s.haproxy.url, 4)).has('c'), 10_000);
   await waitFor('the status clears', () => decodeStatus(readFileSync(s.statusFile, 'utf8')).backends[0]?.unplaced.length === 0, 10_000);

@@ -168,3 +168,12 @@ test('plan, randomised: applying the plan converges, no slot is shared, and an i
     assignment = p.assignment;
   }
 });
+
+test('plan: an instance with a host name for an address takes no slot and is returned as unaddressable', () => {
+  const named = { ...want('n/db', 5432, 'ready'), address: 'db.internal' };
+  const p = planBackend('app', [named, want('n/a', 80, 'ready')], [slot('app1'), slot('app2')], EMPTY);
+  assert.deepEqual(p.unaddressable.map((u) => u.key), ['n/db']);
+  assert.equal(p.assignment.has('n/db'), false);
+  assert.ok(p.commands.every((c) => !c.includes('db.internal')));
+  assert.deepEqual(planBackend('app', [{ ...named, state: 'maint' }], [slot('app1')], EMPTY).unaddressable, [], 'nothing to report for one out of service');
+});

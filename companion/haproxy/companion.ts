@@ -72,6 +72,7 @@ interface BackendRecord {
   slots: Slot[] | null;
   assignment: Map<string, string>;
   unplaced: readonly DesiredServer[];
+  unaddressable: readonly DesiredServer[];
   error: string | null;
 }
 
@@ -92,6 +93,8 @@ export class HaproxyCompanion {
   private lastLineAt: string | null = null;
   private lastIndex: number | null = null;
   private needFull = true;
+  /** Set by a batch HAProxy refused part of. */
+  private refused = false;
   private readonly dirty = new Set<string>();
   private running: Promise<void> | null = null;
   private watching: Promise<void> = Promise.resolve();
@@ -105,7 +108,7 @@ export class HaproxyCompanion {
       if (seen.has(m.backend)) throw new Error(`backend ${m.backend} is mapped twice: a backend follows one service`);
       seen.add(m.backend);
     }
-    this.backends = o.maps.map((m) => ({ backend: m.backend, service: m.service, slots: null, assignment: new Map(), unplaced: [], error: null }));
+    this.backends = o.maps.map((m) => ({ backend: m.backend, service: m.service, slots: null, assignment: new Map(), unplaced: [], unaddressable: [], error: null }));
     this.api = new RuntimeApi({ socketPath: o.haproxySocket, timeoutMs: o.haproxyTimeoutMs ?? 2_000 });
     this.client = new Client({ socketPath: o.agentSocket });
     this.log = o.log ?? (() => undefined);
@@ -170,6 +173,7 @@ export class HaproxyCompanion {
     return {
       backend: b.backend, service: b.service, slots: slots.length, used: holder.size, error: b.error,
       unplaced: b.unplaced.map((u) => ({ instance: u.key, address: u.address, port: u.port, state: u.state })),
+      unaddressable: b.unaddressable.map((u) => ({ instance: u.key, address: u.address, port: u.port, state: u.state })),
       servers: slots.map((s) => ({ slot: s.name, instance: holder.get(s.name) ?? null, address: s.address, port: s.port, state: s.admin, weight: s.weight })),
     };
   }
@@ -222,6 +226,11 @@ export class HaproxyCompanion {
       try {
         if (this.needFull) await this.fullReconcile();
         else await this.applyDirty();
+        // A refused command is retried with the next periodic check, not in a tight loop.
+        if (this.refused) {
+          this.refused = false;
+          return;
+        }
       } catch (e) {
         if (!(e instanceof RuntimeApiError)) throw e;
         this.lost(e);
@@ -288,6 +297,11 @@ export class HaproxyCompanion {
       b.assignment = plan.assignment;
       b.slots = [...plan.slots];
       this.noteUnplaced(b, plan.unplaced);
+      const named = new Set(b.unaddressable.map((u) => u.key));
+      for (const u of plan.unaddressable.filter((x) => !named.has(x.key))) {
+        this.log('warn', `backend ${b.backend}: ${u.key} is registered with the host name ${u.address}; HAProxy's Runtime API sets IP addresses only, so it is not in HAProxy`);
+      }
+      b.unaddressable = plan.unaddressable;
     }
     if (commands.length === 0) return;
     this.counters.commands += commands.length;
@@ -303,6 +317,7 @@ export class HaproxyCompanion {
       for (const f of failed.slice(0, 5)) this.log('error', `HAProxy refused "${f.command}": ${f.text}`);
       // The record no longer matches HAProxy: read it back.
       this.needFull = true;
+      this.refused = true;
     }
     this.o.onApplied?.({ at: performance.now(), full, commands, changes });
     this.log('debug', `applied ${commands.length} commands${full ? ' (full reconcile)' : ''}: ${commands.join('; ')}`);

@@ -12,7 +12,11 @@
  * - When slots run out, a ready or draining instance may take the slot of an instance in maint, never that of a
  *   ready or draining one (that would cut its sessions). Those still without a slot are returned
  *   as `unplaced`, for the log, the metric and the status: never dropped in silence.
+ * - An instance registered with a host name rather than an IP address cannot be set with `set
+ *   server ... addr` (HAProxy resolves names only through a `resolvers` section): it takes no slot
+ *   and is returned as `unaddressable`, for the same reasons.
  */
+import { isIP } from 'node:net';
 import type { DesiredServer } from './desired.js';
 import type { AdminState, Slot } from './slots.js';
 
@@ -27,11 +31,15 @@ export interface BackendPlan {
   readonly slots: readonly Slot[];
   /** Instances that should be in HAProxy (ready or draining) and have no slot. */
   readonly unplaced: readonly DesiredServer[];
+  /** Instances that should be in HAProxy and have a host name for an address. */
+  readonly unaddressable: readonly DesiredServer[];
 }
 
 const RANK: Readonly<Record<AdminState, number>> = { ready: 0, drain: 1, maint: 2 };
 
-export function planBackend(backend: string, desired: readonly DesiredServer[], slots: readonly Slot[], previous: Assignment): BackendPlan {
+export function planBackend(backend: string, all: readonly DesiredServer[], slots: readonly Slot[], previous: Assignment): BackendPlan {
+  const desired = all.filter((d) => isIP(d.address) !== 0);
+  const unaddressable = all.filter((d) => isIP(d.address) === 0 && d.state !== 'maint');
   const slotByName = new Map(slots.map((s) => [s.name, s]));
   const assignment = new Map<string, string>();
   const taken = new Set<string>();
@@ -105,5 +113,5 @@ export function planBackend(backend: string, desired: readonly DesiredServer[], 
     }
     after.push(next);
   }
-  return { backend, commands, assignment, slots: after, unplaced };
+  return { backend, commands, assignment, slots: after, unplaced, unaddressable };
 }

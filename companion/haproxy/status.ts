@@ -34,6 +34,8 @@ export interface BackendStatus {
   readonly slots: number;
   readonly used: number;
   readonly unplaced: readonly UnplacedStatus[];
+  /** Instances registered with a host name: `set server ... addr` takes IP addresses only. */
+  readonly unaddressable: readonly UnplacedStatus[];
   readonly servers: readonly ServerStatus[];
   /** Why the backend could not be read or changed (e.g. not in haproxy.cfg); null when fine. */
   readonly error: string | null;
@@ -87,6 +89,10 @@ export function statusProblems(s: CompanionStatus, now?: Date): string[] {
     if (b.unplaced.length > 0) {
       out.push(`backend ${b.backend}: too few slots (${b.slots}) for ${b.used + b.unplaced.length} instances; not in HAProxy: ${b.unplaced.map((u) => u.instance).join(', ')}`);
     }
+    // Read defensively: a status written before this field existed has none.
+    for (const u of b.unaddressable ?? []) {
+      out.push(`backend ${b.backend}: ${u.instance} is registered with the host name ${u.address}, which HAProxy's Runtime API cannot set: register it with an IP address`);
+    }
   }
   return out;
 }
@@ -112,6 +118,7 @@ export function renderStatus(s: CompanionStatus, now: Date): string {
   const srvRows = s.backends.flatMap((b) => [
     ...b.servers.filter((v) => v.instance !== null).map((v) => [`${b.backend}/${v.slot}`, v.instance ?? '', `${v.address}:${v.port}`, v.state, String(v.weight)]),
     ...b.unplaced.map((u) => [`${b.backend}/-`, u.instance, `${u.address}:${u.port}`, `${u.state} (NO SLOT)`, '-']),
+    ...(b.unaddressable ?? []).map((u) => [`${b.backend}/-`, u.instance, `${u.address}:${u.port}`, `${u.state} (HOST NAME)`, '-']),
   ]);
   if (srvRows.length > 0) lines.push(...table([['SLOT', 'INSTANCE', 'ADDRESS', 'STATE', 'WEIGHT'], ...srvRows]));
   else lines.push('no instances of the mapped services');
@@ -141,6 +148,7 @@ export function renderMetrics(s: CompanionStatus): string {
   gauge('swimd_haproxy_slots', 'Server slots the backend declares.', (b) => b.slots);
   gauge('swimd_haproxy_slots_used', 'Slots holding an instance.', (b) => b.used);
   gauge('swimd_haproxy_unplaced_instances', 'Instances that should be in HAProxy and have no slot (too few slots).', (b) => b.unplaced.length);
+  gauge('swimd_haproxy_unaddressable_instances', 'Instances registered with a host name, which the Runtime API cannot set.', (b) => b.unaddressable.length);
   return `${out.join('\n')}\n`;
 }
 
