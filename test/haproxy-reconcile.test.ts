@@ -125,14 +125,17 @@ test('desired: routable → ready with weights scaled to 0–256; draining → d
   const v = viewOf([
     entry('a', { weight: 9 }), entry('b', { weight: 1, port: 81 }), entry('c', { draining: true, port: 82 }),
     entry('d', { health: 'critical', port: 83 }), entry('e', { node: 'n2', port: 84 }), entry('f', { draining: true, health: 'critical', port: 85 }),
-    entry('x', { name: 'other' }),
+    entry('g', { weight: 0, port: 86 }), entry('x', { name: 'other' }),
   ], ['n2']);
   const d = desiredServers('web', v, undefined);
   assert.deepEqual(d.map((s) => [s.key, s.state, s.state === 'ready' ? s.weight : '-']), [
-    ['n1/a', 'ready', 256], ['n1/b', 'ready', 28], ['n1/c', 'drain', '-'], ['n1/d', 'maint', '-'], ['n1/f', 'maint', '-'], ['n2/e', 'maint', '-'],
+    ['n1/a', 'ready', 256], ['n1/b', 'ready', 28], ['n1/c', 'drain', '-'], ['n1/d', 'maint', '-'], ['n1/f', 'maint', '-'], ['n1/g', 'maint', '-'],
+    ['n2/e', 'maint', '-'],
   ]);
   const split = desiredServers('web', viewOf([entry('a', { version: 'v1' }), entry('b', { version: 'v2', port: 81 })]), { v1: 90, v2: 10 });
   assert.deepEqual(split.map((s) => s.weight), [256, 28], '90/10 split kept within 1 % (28/284 = 9.9 %)');
+  const rolledBack = desiredServers('web', viewOf([entry('a', { version: 'v1' }), entry('b', { version: 'v2', port: 81 })]), { v1: 100 });
+  assert.deepEqual(rolledBack.map((s) => s.state), ['ready', 'maint'], 'a version with no share takes no one, not even pinned clients');
 });
 
 test('plan, randomised: applying the plan converges, no slot is shared, and an instance never moves while it lives', () => {

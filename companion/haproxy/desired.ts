@@ -3,7 +3,10 @@
  * Routability and effective weights come from client/contract/effective-weight.ts, as for every
  * other face: routable → ready with its effective weight scaled to HAProxy's 0–256; draining (and
  * otherwise healthy, owner alive) → drain, so sessions and cookie-persistent clients finish; anything
- * else (critical, owner dead, left or unknown) → maint.
+ * else (critical, owner dead, left or unknown) → maint. A routable instance whose effective weight
+ * is 0 (its version has no share of a split, or it was registered with weight 0) goes to maint too,
+ * not to `ready` with weight 0: HAProxy keeps sending cookie-pinned clients to a weight-0 server,
+ * and a rollback must move everyone.
  */
 import { effectiveWeights, isRoutable, type RoutingInput, scaleWeights, type SplitPercentages } from '../../client/contract/effective-weight.js';
 import { instanceKey, type ServiceEntry } from '../../client/index.js';
@@ -34,7 +37,8 @@ export function desiredServers(service: string, view: CatalogView, split: SplitP
   return instances.map((s, i) => {
     const input = inputs[i] as RoutingInput;
     const healthyOwner = isRoutable({ ...input, draining: false });
-    const state: AdminState = isRoutable(input) ? 'ready' : input.draining && healthyOwner ? 'drain' : 'maint';
-    return { key: input.key, address: s.address, port: s.port, state, weight: weights.get(input.key) ?? 0 };
+    const weight = weights.get(input.key) ?? 0;
+    const state: AdminState = isRoutable(input) && weight > 0 ? 'ready' : input.draining && healthyOwner ? 'drain' : 'maint';
+    return { key: input.key, address: s.address, port: s.port, state, weight };
   }).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
