@@ -38,6 +38,11 @@ export interface DrillProxy {
   firstRoutableAt(key: string): number | null;
   /** When the proxy stopped sending new requests to `key` because it drains, or null. */
   firstDrainingAt(key: string): number | null;
+  /**
+   * The first time at or after `at` (performance.now()) the proxy changed how it routes (a
+   * backend's weight or state), or null: when a split (e.g. a rollback) reached the traffic.
+   */
+  firstRoutingChangeAfter(at: number): number | null;
   /** Problems worth printing with the run (lost watch stream, refused commands). */
   problems(): string[];
   close(): Promise<void>;

@@ -54,6 +54,9 @@ export class HaproxyDnsDrillProxy implements DrillProxy {
   private readonly abort = new AbortController();
   private readonly errors: string[] = [];
   private slots: Slot[] = [];
+  /** When a poll first saw the slots differ from the poll before (address, port, state, weight). */
+  private readonly changedAt: number[] = [];
+  private lastSignature = '';
   private polling: Promise<void> = Promise.resolve();
   private watching: Promise<void> = Promise.resolve();
 
@@ -85,6 +88,9 @@ export class HaproxyDnsDrillProxy implements DrillProxy {
       try {
         this.slots = parseServersState(await this.haproxy.api.one(`show servers state ${BACKEND}`), BACKEND);
         const at = performance.now();
+        const signature = this.slots.map((x) => `${x.address}:${x.port}:${x.admin}:${x.weight}`).join(' ');
+        if (signature !== this.lastSignature) this.changedAt.push(at);
+        this.lastSignature = signature;
         for (const s of this.view.instances(this.o.service)) {
           const key = `${s.node}/${s.id}`;
           const slot = this.slots.find((x) => x.address === s.address && x.port === s.port);
@@ -111,6 +117,10 @@ export class HaproxyDnsDrillProxy implements DrillProxy {
 
   problems(): string[] {
     return [...this.errors];
+  }
+
+  firstRoutingChangeAfter(at: number): number | null {
+    return this.changedAt.find((t) => t >= at) ?? null;
   }
 
   waitRoutable(key: string, timeoutMs: number): Promise<void> {

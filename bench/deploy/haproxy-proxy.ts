@@ -38,6 +38,8 @@ export class HaproxyDrillProxy implements DrillProxy {
   /** The slot each instance was given: still the place to count its sessions once it is removed. */
   private readonly slotOf = new Map<string, string>();
   private readonly refused: string[] = [];
+  /** When each batch that changed a slot was accepted. */
+  private readonly changedAt: number[] = [];
   private readonly waiters = new Set<() => void>();
   private companion: HaproxyCompanion | null = null;
 
@@ -64,6 +66,7 @@ export class HaproxyDrillProxy implements DrillProxy {
   }
 
   private note(at: number, changes: readonly InstanceChange[]): void {
+    if (changes.length > 0) this.changedAt.push(at);
     for (const c of changes) {
       this.slotOf.set(c.key, c.slot);
       if (c.state === 'ready' && c.weight > 0 && !this.routableAt.has(c.key)) this.routableAt.set(c.key, at);
@@ -82,6 +85,10 @@ export class HaproxyDrillProxy implements DrillProxy {
 
   problems(): string[] {
     return [...this.refused];
+  }
+
+  firstRoutingChangeAfter(at: number): number | null {
+    return this.changedAt.find((t) => t >= at) ?? null;
   }
 
   waitRoutable(key: string, timeoutMs: number): Promise<void> {

@@ -214,6 +214,10 @@ export class DeployProxy implements DrillProxy {
     return this.watchErrors.map((e) => `watch stream: ${e}`);
   }
 
+  firstRoutingChangeAfter(at: number): number | null {
+    return this.changes.find((c) => c.at >= at)?.at ?? null;
+  }
+
   private notify(): void {
     for (const w of [...this.waiters]) w();
   }
