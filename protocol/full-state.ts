@@ -1,8 +1,9 @@
 import type { EncodedState, StateRequest } from './anti-entropy.js';
-import { encodePushPull } from './codec.js';
+import { encodePart, encodePushPull } from './codec.js';
 import type { MemberTable } from './member-table.js';
 import type { Membership } from './membership.js';
-import type { MemberState, PushPullMsg, ServiceMsg } from './messages.js';
+import type { MemberState, PushPullMsg, ServiceMsg, SplitMsg } from './messages.js';
+import type { SplitGossip } from './splits.js';
 import { claimsLiveNameElsewhere } from './name-claims.js';
 import type { ServiceGossip } from './service-gossip.js';
 
@@ -13,24 +14,32 @@ export class FullState {
     private readonly table: MemberTable,
     private readonly membership: Membership,
     private readonly catalog: ServiceGossip,
+    private readonly splits: SplitGossip,
   ) {}
 
-  merge(source: string, members: readonly MemberState[], services: readonly ServiceMsg[]): void {
+  merge(source: string, members: readonly MemberState[], services: readonly ServiceMsg[], splits: readonly SplitMsg[] = []): void {
     // A peer that claims a live member's name at another address is a second process with that
     // name: its own entries would overwrite or delete the other's, so they are not taken.
     const impostor = source !== this.name && claimsLiveNameElsewhere(this.table, source, members);
     this.membership.mergeFrom(source, members);
     for (const m of services) if (!(impostor && m.node === source)) this.catalog.onService(m);
+    for (const m of splits) this.splits.onSplit(m);
   }
 
-  /** The member list is never paged: it is capped at membersMax, which one state always holds. */
+  /**
+   * The member list is never paged: it is capped at membersMax, which one state always holds. The
+   * splits (at most LIMITS.pushPullSplitBytesMax) travel whole in every page, beside the catalog's share.
+   */
   encode(r: StateRequest): EncodedState {
-    const page = r.withOwnState ? this.catalog.page(r.pageFrom) : { entries: [], moreAfter: undefined };
+    const splits = r.withOwnState ? this.splits.records() : [];
+    const splitBytes = splits.reduce((n, m) => n + encodePart(m).length, 0);
+    const page = r.withOwnState ? this.catalog.page(r.pageFrom, splitBytes) : { entries: [], moreAfter: undefined };
     const msg: PushPullMsg = {
       type: 'push-pull', join: r.join, source: this.name,
       members: r.withOwnState ? this.membership.fullState() : [], services: page.entries,
       ...(r.pageFrom === undefined ? {} : { pageFrom: r.pageFrom }),
       ...(page.moreAfter === undefined ? {} : { moreAfter: page.moreAfter }),
+      ...(splits.length === 0 ? {} : { splits }),
     };
     return { bytes: encodePushPull(msg), moreAfter: page.moreAfter };
   }

@@ -1,3 +1,5 @@
+import type { HlcStamp } from './hlc.js';
+import type { SplitMsg } from './messages.js';
 import type { Profile } from './profiles.js';
 
 /** How a SwimNode starts. */
@@ -22,4 +24,8 @@ export interface SwimNodeOptions {
    * LIMITS.pushPullServiceBytesMax. Smaller only to exercise paging without megabytes of entries.
    */
   readonly pushPullServiceBytes?: number;
+  /** Splits held by a previous process of this node, tombstones included (persisted by the daemon). */
+  readonly splits?: readonly SplitMsg[];
+  /** The hybrid clock a previous process reached (persisted), so that its writes never go back. */
+  readonly splitClock?: HlcStamp;
 }

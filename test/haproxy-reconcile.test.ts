@@ -114,7 +114,7 @@ function viewOf(services: ServiceEntry[], dead: string[] = []): CatalogView {
   const v = new CatalogView();
   const nodes = [...new Set(services.map((s) => s.node))];
   const snap: WatchSnapshot = {
-    type: 'snapshot', index: 1, reset: false, services,
+    type: 'snapshot', index: 1, reset: false, services, splits: [],
     members: nodes.map((name) => ({ name, address: '10.0.0.1', port: 7946, status: dead.includes(name) ? 'dead' : 'alive', incarnation: 1 })),
   };
   v.apply(snap);

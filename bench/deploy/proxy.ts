@@ -5,8 +5,9 @@
  * that then drains or disappears is left to finish. There are no retries, on purpose: the drill
  * measures what discovery alone does, and a retry would hide a request sent to a dead instance.
  *
- * Optional sticky mode: a client carrying the `swimd_version` cookie stays on that version while any
- * instance of it may take requests.
+ * Requests are spread by each instance's effective weight (the service's split, if it has one).
+ * Optional sticky mode (version pinning): a client carrying the `swimd_version` cookie stays on that
+ * version while the version has a share and an instance of it may take requests.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -28,6 +29,12 @@ export interface ProxyOptions {
   readonly random?: () => number;
   /** A backend that has not answered within this is given up on (502). */
   readonly upstreamTimeoutMs?: number;
+}
+
+/** A split line as the proxy applied it, with the time it did (performance.now()). */
+export interface ProxySplitChange {
+  readonly at: number;
+  readonly weights: Readonly<Record<string, number>> | null;
 }
 
 /** One change of the view as the proxy applied it, with the time it did (performance.now()). */
@@ -79,6 +86,7 @@ export class DeployProxy implements DrillProxy {
   private readonly waiters = new Set<() => void>();
   private readonly abort = new AbortController();
   private readonly changes: ProxyViewChange[] = [];
+  private readonly splitLines: ProxySplitChange[] = [];
   private readonly watchErrors: string[] = [];
   private noBackend = 0;
   private upstreamErrors = 0;
@@ -129,6 +137,11 @@ export class DeployProxy implements DrillProxy {
     return this.changes;
   }
 
+  /** The service's split lines, as applied. */
+  splitChanges(): readonly ProxySplitChange[] {
+    return this.splitLines;
+  }
+
   stats(): ProxyStats {
     return {
       routed: Object.fromEntries(this.routed), noBackend: this.noBackend, upstreamErrors: this.upstreamErrors, watchErrors: [...this.watchErrors],
@@ -175,6 +188,7 @@ export class DeployProxy implements DrillProxy {
         try {
           for await (const e of client.watch({ signal: this.abort.signal, maxRetries: 50, maxBackoffMs: 500 })) {
             const at = performance.now();
+            if (e.type === 'split' && e.service === this.o.service) this.splitLines.push({ at, weights: e.split?.weights ?? null });
             for (const c of this.table.apply(e)) {
               this.changes.push({ ...c, at });
               this.retireIfIdle(c.key);
@@ -214,8 +228,10 @@ export class DeployProxy implements DrillProxy {
     return this.watchErrors.map((e) => `watch stream: ${e}`);
   }
 
+  /** A split line reweights without a backend change; either one changes the routing. */
   firstRoutingChangeAfter(at: number): number | null {
-    return this.changes.find((c) => c.at >= at)?.at ?? null;
+    const times = [this.changes.find((c) => c.at >= at)?.at, this.splitLines.find((c) => c.at >= at)?.at].filter((t) => t !== undefined);
+    return times.length === 0 ? null : Math.min(...times);
   }
 
   private notify(): void {

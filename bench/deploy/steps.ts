@@ -19,7 +19,8 @@ import type { DrillProxy } from './drill-proxy.js';
 /** Named moments of a run, used by the analysis and drawn on the chart. */
 export type MarkKind =
   | 'v2_start' | 'register' | 'registered' | 'passing' | 'confirmed'
-  | 'drain' | 'drained' | 'idle' | 'stop' | 'stopped' | 'deregistered' | 'split_end';
+  | 'drain' | 'drained' | 'idle' | 'stop' | 'stopped' | 'deregistered' | 'split_end'
+  | 'split' | 'split_set' | 'rollback' | 'rolled_back';
 
 export interface Mark {
   readonly kind: MarkKind;

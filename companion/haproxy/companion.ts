@@ -278,7 +278,7 @@ export class HaproxyCompanion {
 
   private async apply(backends: readonly BackendRecord[], full: boolean): Promise<void> {
     const plans = backends.filter((b) => b.slots !== null).map((b) => {
-      const plan = planBackend(b.backend, desiredServers(b.service, this.view, undefined), b.slots ?? [], b.assignment);
+      const plan = planBackend(b.backend, desiredServers(b.service, this.view, this.view.split(b.service)), b.slots ?? [], b.assignment);
       return { b, plan };
     });
     const commands = plans.flatMap((p) => p.plan.commands);

@@ -106,6 +106,8 @@ export class SimEngine<N extends CoreNode = SwimNode> {
       seed: deriveSeed(this.seed, index, life), now: this.time,
       ...(kept.incarnation !== undefined ? { incarnation: kept.incarnation } : {}),
       ...(kept.catalogRevision !== undefined ? { catalogRevision: kept.catalogRevision } : {}),
+      ...(kept.splits !== undefined ? { splits: kept.splits } : {}),
+      ...(kept.splitClock !== undefined ? { splitClock: kept.splitClock } : {}),
       ...(this.opts.packetBytes !== undefined ? { packetBytes: this.opts.packetBytes } : {}),
     });
   }
