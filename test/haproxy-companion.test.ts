@@ -224,3 +224,23 @@ test('a mapped backend missing from haproxy.cfg is named in the status; the othe
   assert.deepEqual(problems, ["backend api_servers: Can't find backend."]);
   assert.ok(logs.some((l) => l.startsWith("error: backend api_servers: Can't find backend.")), logs.join('\n'));
 });
+
+test('splits: a 90/10 split sets weights 256 and 28; a rollback to v1=100 takes v2 out, cookie or not; clearing it restores the own weights', { skip }, async (t) => {
+  const s = await setup(t);
+  const a = await NamedBackend.start(t, 'a');
+  const b = await NamedBackend.start(t, 'b');
+  await s.client.register({ id: 'web-a', name: 'web', address: '127.0.0.1', port: a.port, version: 'v1' });
+  await s.client.register({ id: 'web-b', name: 'web', address: '127.0.0.1', port: b.port, version: 'v2' });
+  const weights = async (): Promise<string> => (await slots(s.haproxy)).filter((x) => x.port === a.port || x.port === b.port)
+    .map((x) => `${x.port === a.port ? 'a' : 'b'}:${x.admin}:${x.weight}`).sort().join(' ');
+  await waitFor('both ready at full weight', async () => (await weights()) === 'a:ready:256 b:ready:256', 10_000);
+  const pinnedToB = await cookieFor(s.haproxy.url, 'b');
+
+  await s.client.setSplit('web', { v1: 90, v2: 10 });
+  await waitFor('90/10 in HAProxy', async () => (await weights()) === 'a:ready:256 b:ready:28', 10_000);
+  await s.client.setSplit('web', { v1: 100 });
+  await waitFor('v2 out after the rollback', async () => (await weights()) === 'a:ready:256 b:maint:28', 10_000);
+  assert.deepEqual([...await spread(s.haproxy.url, 6, pinnedToB)], [['a', 6]], 'a client pinned to v2 is moved too');
+  await s.client.clearSplit('web');
+  await waitFor('own weights again', async () => (await weights()) === 'a:ready:256 b:ready:256', 10_000);
+});
