@@ -136,6 +136,8 @@ test('desired: routable → ready with weights scaled to 0–256; draining → d
   assert.deepEqual(split.map((s) => s.weight), [256, 28], '90/10 split kept within 1 % (28/284 = 9.9 %)');
   const rolledBack = desiredServers('web', viewOf([entry('a', { version: 'v1' }), entry('b', { version: 'v2', port: 81 })]), { v1: 100 });
   assert.deepEqual(rolledBack.map((s) => s.state), ['ready', 'maint'], 'a version with no share takes no one, not even pinned clients');
+  const movedOn = desiredServers('web', viewOf([entry('a', { version: 'v1', draining: true }), entry('b', { version: 'v2', port: 81 })]), { v2: 100 });
+  assert.deepEqual(movedOn.map((s) => s.state), ['maint', 'ready'], 'draining after the split took its share: stays out, its pinned clients not let back');
 });
 
 test('plan, randomised: applying the plan converges, no slot is shared, and an instance never moves while it lives', () => {
