@@ -43,6 +43,7 @@ export async function runDeployDrill(opts: Partial<DeployDrillOptions> = {}): Pr
   if (o.json !== undefined) {
     const doc = {
       scenario: 'deploy',
+      proxy: o.proxy,
       options: {
         rate: o.rate, duration_ms: o.durationMs, deploy_at_ms: o.deployAtMs, split_ms: o.splitMs, concurrency: o.concurrency,
         clients: o.clients, sticky: o.sticky, service_ms: o.serviceMs, check_interval: o.checkInterval, profile: o.profile,

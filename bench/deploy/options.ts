@@ -6,6 +6,7 @@
 import { DurationError, parseDuration } from '../../client/contract/duration.js';
 import { UsageError } from '../options.js';
 import type { RunName } from './analyze.js';
+import { PROXY_KINDS, type ProxyKind } from './drill-proxy.js';
 
 export const RUN_NAMES: readonly RunName[] = ['swimd', 'naive', 'weighted', 'rollback'];
 
@@ -28,6 +29,8 @@ export interface DeployDrillOptions {
   readonly sticky: boolean;
   /** Requests a client makes before a new client takes its place (0: never). */
   readonly clientRequests: number;
+  /** The proxy the load goes through: the built-in one, or a real HAProxy fed by the companion. */
+  readonly proxy: ProxyKind;
   /** The app's time per request. */
   readonly serviceMs: number;
   /** The HTTP check's interval, as the agent reads it. */
@@ -61,6 +64,7 @@ export const DEFAULT_DEPLOY_OPTIONS: DeployDrillOptions = {
   clients: 50,
   sticky: false,
   clientRequests: 20,
+  proxy: 'builtin',
   serviceMs: 5,
   checkInterval: '1s',
   waitMs: 10_000,
@@ -87,6 +91,9 @@ A deploy of a one-instance app behind a proxy fed by swimd, under steady load: t
   --sticky               version pinning: the proxy keeps a client on its version while that
                          version has a share of the split and is routable
   --client-requests N    a client leaves after N requests and a new one arrives (default 20; 0: never)
+  --proxy KIND           builtin (default); haproxy: a real HAProxy fed by the
+                         companion (HAPROXY_BIN, default /usr/sbin/haproxy);
+                         haproxy-dns: HAProxy's resolvers on the agent's DNS, no companion
   --service-time D       the app's time per request (default 5ms)
   --check-interval D     the app's HTTP check interval (default 1s)
   --wait D               propagation wait per mutation (default 10s)
@@ -170,6 +177,13 @@ export function parseDeployArgs(argv: readonly string[]): DeployDrillOptions | '
       case '--clients': o.clients = positiveInt(flag, value()); break;
       case '--sticky': o.sticky = true; break;
       case '--client-requests': { const v = value(); o.clientRequests = v === '0' ? 0 : positiveInt(flag, v); break; }
+      case '--proxy': {
+        const v = value();
+        const kind = PROXY_KINDS.find((k) => k === v);
+        if (kind === undefined) throw new OptionError(`--proxy: expected one of ${PROXY_KINDS.join(', ')}, got ${JSON.stringify(v)}`);
+        o.proxy = kind;
+        break;
+      }
       case '--service-time': o.serviceMs = duration(flag, value()); break;
       case '--check-interval': { const v = value(); duration(flag, v); o.checkInterval = v; break; }
       case '--wait': o.waitMs = duration(flag, value()); break;

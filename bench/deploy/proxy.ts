@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Client } from '../../client/index.js';
 import { type Backend, type BackendChange, BackendTable, chooseBackend, eligible } from './backends.js';
+import type { DrillProxy } from './drill-proxy.js';
 
 export interface ProxyOptions {
   /** The local agent's socket. */
@@ -74,7 +75,10 @@ export function cookieValue(header: string | undefined, name: string): string | 
   return undefined;
 }
 
-export class DeployProxy {
+export class DeployProxy implements DrillProxy {
+  readonly kind = 'builtin';
+  /** The version cookie only chooses among instances that take new requests. */
+  readonly pinsThroughDrain = false;
   private readonly table: BackendTable;
   private readonly inflight = new Map<string, number>();
   private readonly agents = new Map<string, http.Agent>();
@@ -199,6 +203,35 @@ export class DeployProxy {
         }
       })();
     });
+  }
+
+  waitRoutable(key: string, timeoutMs: number): Promise<void> {
+    return this.until(`${key} routable`, () => this.eligibleBackends().some((b) => b.key === key), timeoutMs);
+  }
+
+  waitIdle(key: string, timeoutMs: number): Promise<void> {
+    return this.until(`no requests in flight to ${key}`, () => {
+      const b = this.backend(key);
+      return (b === undefined || b.draining) && this.inFlight(key) === 0;
+    }, timeoutMs);
+  }
+
+  firstRoutableAt(key: string): number | null {
+    return this.changes.find((c) => c.key === key && eligible(c.backend))?.at ?? null;
+  }
+
+  firstDrainingAt(key: string): number | null {
+    return this.changes.find((c) => c.key === key && c.backend.draining)?.at ?? null;
+  }
+
+  problems(): string[] {
+    return this.watchErrors.map((e) => `watch stream: ${e}`);
+  }
+
+  /** A split line reweights without a backend change; either one changes the routing. */
+  firstRoutingChangeAfter(at: number): number | null {
+    const times = [this.changes.find((c) => c.at >= at)?.at, this.splitLines.find((c) => c.at >= at)?.at].filter((t) => t !== undefined);
+    return times.length === 0 ? null : Math.min(...times);
   }
 
   private notify(): void {
