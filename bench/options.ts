@@ -67,8 +67,10 @@ export function parseCommandLine<T>(parse: () => T | 'help', usage: string): T |
   try {
     parsed = parse();
   } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    process.stderr.write(`bench: ${e.message}\n\n${usage}`);
+    // node:util parseArgs reports an unknown or malformed option as a TypeError with an ERR_PARSE_ARGS_* code.
+    const parseArgsError = e instanceof TypeError && String((e as NodeJS.ErrnoException).code ?? '').startsWith('ERR_PARSE_ARGS');
+    if (!(e instanceof UsageError) && !parseArgsError) throw e;
+    process.stderr.write(`bench: ${(e as Error).message}\n\n${usage}`);
     return 2;
   }
   if (parsed !== 'help') return parsed;
@@ -127,6 +129,8 @@ Real agents on loopback (default), or the simulator driving the same protocol co
 
 The deploy drill has its own options: npm run bench -- --scenario deploy --help
 The DNS bench has its own options: npm run bench -- --scenario dns --help
+The Consul API bench has its own options: npm run bench -- --scenario consul --runs 200 --polls 4000
+The HAProxy companion bench: npm run bench -- --scenario haproxy [--json FILE]
 `;
 
 export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {

@@ -44,7 +44,7 @@ class SimRun {
   private readonly upHosts = new Set<string>();
   private pushPullBytes = 0;
   private pushPulls = 0;
-  /** Every push-pull request made, to a running peer or not: each carries the sender's whole state. */
+  /** Every push-pull request made to a running peer: each carries the sender's whole state. */
   private requests = 0;
   private requestBytes = 0;
 
@@ -56,12 +56,15 @@ class SimRun {
       factory: (opts) => new ObservedNode(opts, {
         service: (t, observer, e) => this.onService?.(t, observer, e),
         pushPull: (kind, peer, bytes) => {
-          // A request to a peer that is down never gets past the TCP handshake.
-          if (kind === 'reply' || this.upHosts.has(peer.host)) this.pushPullBytes += bytes;
-          if (kind === 'request' && this.upHosts.has(peer.host)) this.pushPulls++;
+          // A request to a peer that is down never gets past the TCP handshake: not counted, and
+          // not encoded either.
+          if (kind === 'request' && !this.upHosts.has(peer.host)) return;
+          const size = bytes();
+          this.pushPullBytes += size;
           if (kind === 'request') {
+            this.pushPulls++;
             this.requests++;
-            this.requestBytes += bytes;
+            this.requestBytes += size;
           }
         },
       }),
@@ -238,14 +241,10 @@ class SimRun {
     const expected = this.live.length;
     const seen = new Map<string, number>();
     let suspectedAt: number | null = null;
-    let firstDead: { observer: string; time: number } | null = null;
     this.onMember = (t, observer, e) => {
       if (e.member.name !== victim) return;
       if (e.member.status === 'suspect' && suspectedAt === null) suspectedAt = t;
-      if (e.member.status === 'dead' && !seen.has(observer)) {
-        seen.set(observer, t);
-        if (firstDead === null) firstDead = { observer, time: t };
-      }
+      if (e.member.status === 'dead' && !seen.has(observer)) seen.set(observer, t);
     };
     const t0 = this.sim.now;
     this.sim.crash(victim);
@@ -255,11 +254,10 @@ class SimRun {
     this.curves[figure] = { latencies: lat, expected };
     // Detection (how soon some prober suspects it) is luck of the probe order; what follows is the protocol's.
     const first = suspectedAt as number | null;
-    // A death starts spreading where it is first declared: the bound counts from there and then.
-    const declared = firstDead as { observer: string; time: number } | null;
+    // The change happens at the victim: no node anywhere can know of it sooner than its region's
+    // farthest one-way latency (detection, which every protocol needs some of, comes on top).
     this.figures[figure] = {
-      ...summarize(lat, expected), suspected_after_ms: first === null ? null : Math.round(first - t0),
-      ...(declared === null ? {} : this.lowerBound(declared.observer, declared.time - t0)),
+      ...summarize(lat, expected), suspected_after_ms: first === null ? null : Math.round(first - t0), ...this.lowerBound(victim),
     };
     this.onMember = null;
     this.sim.runFor(SETTLE_MS);
@@ -308,7 +306,7 @@ class SimRun {
         pushPullBytes: this.pushPullBytes - pp0,
         exchange: measuredExchange(pp0count - warm0.count, pp0 - warm0.bytes, 'in the first round, before the steady period') ??
           // A large cluster's first round falls inside its join, with partial states: size an
-          // exchange instead as two full states, from the requests (reconnects included) made now.
+          // exchange instead as two full states, from the requests to running peers made now.
           stateSize(this.requests - req0.count, this.requestBytes - req0.bytes),
       }),
       bytes_note: 'payload bytes sent: datagrams (lost ones included) and push-pull request and reply bodies ' +
@@ -336,17 +334,14 @@ class SimRun {
   }
 
   /**
-   * With regions: the fastest any protocol could bring a change made at `origin`, `afterMs` into the
-   * timed change, to the last node — as `lower_bound_ms` (see regions/matrix.ts). Nothing without.
+   * With regions: the fastest any protocol could bring a change made at `origin` to the last node,
+   * as `lower_bound_ms` (see regions/matrix.ts). Nothing without regions.
    */
-  private lowerBound(origin: string, afterMs = 0): JsonObject {
+  private lowerBound(origin: string): JsonObject {
     const m = this.o.regions;
     if (m === null) return {};
     const region = this.sim.regionOf(origin);
-    return {
-      lower_bound_ms: Math.round((afterMs + regionLowerBoundMs(m, region, this.sim.profile.forwardBatchMs)) * 100) / 100,
-      origin_region: m.regions[region] as string,
-    };
+    return { lower_bound_ms: regionLowerBoundMs(m, region, this.sim.profile.forwardBatchMs), origin_region: m.regions[region] as string };
   }
 
   /** Runs in steps of `stepMs` virtual ms until `done` holds or `maxMs` passed, redrawing the progress line. */

@@ -10,6 +10,9 @@ import { array, at, bool, intIn, text } from './codec-check.js';
 import { CodecError } from './codec-scan.js';
 import { confirmFields, decodeConfirmFields, decodeConfirmRequestFields, decodeServiceFields, serviceFields } from './codec-service.js';
 import {
+  decodeSplitConfirmFields, decodeSplitConfirmRequestFields, decodeSplitFields, splitConfirmFields, splitConfirmRequestFields, splitFields,
+} from './codec-split.js';
+import {
   MessageType,
   STATUS_BY_CODE,
   type AckMsg,
@@ -66,13 +69,20 @@ export function gossipCode(msg: GossipMsg): number {
       return MessageType.Confirm;
     case 'confirm-request':
       return MessageType.ConfirmRequest;
+    case 'split':
+      return MessageType.Split;
+    case 'split-confirm-request':
+      return MessageType.SplitConfirmRequest;
+    case 'split-confirm':
+      return MessageType.SplitConfirm;
   }
 }
 
 /** True for the codes that `decodeGossipFields` understands. */
 export function isGossipCode(code: number): boolean {
   return (code >= MessageType.Ping && code <= MessageType.Leave) || code === MessageType.Service ||
-    code === MessageType.Confirm || code === MessageType.ConfirmRequest;
+    code === MessageType.Confirm || code === MessageType.ConfirmRequest ||
+    code === MessageType.Split || code === MessageType.SplitConfirmRequest || code === MessageType.SplitConfirm;
 }
 
 /** A gossip message's fields, in wire order. */
@@ -108,6 +118,12 @@ export function gossipFields(msg: GossipMsg): unknown[] {
     case 'confirm':
     case 'confirm-request':
       return confirmFields(msg);
+    case 'split':
+      return splitFields(msg);
+    case 'split-confirm-request':
+      return splitConfirmRequestFields(msg);
+    case 'split-confirm':
+      return splitConfirmFields(msg);
   }
 }
 
@@ -184,6 +200,12 @@ export function decodeGossipFields(code: number, f: readonly unknown[], prefix: 
       return decodeConfirmFields(f, x);
     case MessageType.ConfirmRequest:
       return decodeConfirmRequestFields(f, x);
+    case MessageType.Split:
+      return decodeSplitFields(f, x);
+    case MessageType.SplitConfirmRequest:
+      return decodeSplitConfirmRequestFields(f, x);
+    case MessageType.SplitConfirm:
+      return decodeSplitConfirmFields(f, x);
     default:
       throw new CodecError('unknown_type', `${prefix}type ${code} is not a gossip message`);
   }

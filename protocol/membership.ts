@@ -79,7 +79,7 @@ export class Membership {
         return;
       }
       const rec: MemberRecord = {
-        name: msg.name, host: msg.host, port: msg.port, incarnation: msg.incarnation, status: 'alive', changedAt: this.now,
+        name: this.table.intern(msg.name), host: this.table.intern(msg.host), port: msg.port, incarnation: msg.incarnation, status: 'alive', changedAt: this.now,
       };
       this.table.add(rec);
       this.emit(rec, null);
@@ -101,7 +101,7 @@ export class Membership {
     // forged claim must be taken however far the claim had pushed the number.
     if (!isNewer(msg.incarnation, r.incarnation)) return;
     const previous = r.status;
-    r.host = msg.host;
+    r.host = this.table.intern(msg.host);
     r.port = msg.port;
     this.table.setStatus(r, 'alive', msg.incarnation, this.now);
     this.dropSuspicion(r.name);
@@ -307,7 +307,7 @@ export class Membership {
       return;
     }
     const rec: MemberRecord = {
-      name: m.name, host: m.host, port: m.port, incarnation: m.incarnation, status, changedAt: this.now - age,
+      name: this.table.intern(m.name), host: this.table.intern(m.host), port: m.port, incarnation: m.incarnation, status, changedAt: this.now - age,
     };
     this.table.add(rec);
     this.emit(rec, null);

@@ -35,6 +35,12 @@ export const MessageType = {
    * layer, never by the core; an unlabelled packet belongs to the cluster named "default".
    */
   Labelled: 15,
+  /** A service's traffic split (or its clearing): a last-writer-wins register no node owns. */
+  Split: 16,
+  /** Propagation barrier of a split: "tell me which write of this service's split you hold". */
+  SplitConfirmRequest: 17,
+  /** The answer: the stamp of the split write the sender holds. */
+  SplitConfirm: 18,
 } as const;
 export type MessageTypeCode = (typeof MessageType)[keyof typeof MessageType];
 
@@ -162,6 +168,47 @@ export interface PushPullMsg {
   readonly pageFrom?: CatalogCursor;
   /** The sender's entries did not all fit: more follow after this key (absent: none). Appended field. */
   readonly moreAfter?: CatalogCursor;
+  /** Every split the sender holds, cleared ones included, in every page. Appended field. */
+  readonly splits?: readonly SplitMsg[];
+}
+
+/**
+ * A service's traffic split: version label → whole percent, summing to 100 (`cleared`: the split
+ * was removed, and `weights` is empty). Any node may write it; the write with the highest
+ * (wallMs, counter, writer) wins everywhere (hlc.ts), and a clearing is kept as a tombstone so an
+ * older split cannot come back.
+ */
+export interface SplitMsg {
+  readonly type: 'split';
+  readonly service: string;
+  readonly wallMs: number;
+  readonly counter: number;
+  readonly writer: string;
+  readonly cleared: boolean;
+  /** [version, percent] pairs, labels distinct, in label order. */
+  readonly weights: readonly (readonly [string, number])[];
+}
+
+/** Split barrier: `from` asks which write of `service`'s split the receiver holds. */
+export interface SplitConfirmRequestMsg {
+  readonly type: 'split-confirm-request';
+  readonly reqId: number;
+  readonly service: string;
+  readonly from: string;
+  /** Echoed in the answer (see ConfirmRequestMsg.life). */
+  readonly life: number;
+}
+
+/** The answer: the stamp of the write `from` holds ((0, 0, "") when it holds none). */
+export interface SplitConfirmMsg {
+  readonly type: 'split-confirm';
+  readonly reqId: number;
+  readonly service: string;
+  readonly wallMs: number;
+  readonly counter: number;
+  readonly writer: string;
+  readonly from: string;
+  readonly life: number;
 }
 
 /**
@@ -241,7 +288,10 @@ export type GossipMsg =
   | LeaveMsg
   | ServiceMsg
   | ConfirmRequestMsg
-  | ConfirmMsg;
+  | ConfirmMsg
+  | SplitMsg
+  | SplitConfirmRequestMsg
+  | SplitConfirmMsg;
 
 export type PacketMsg = GossipMsg | CompoundMsg;
 export type Message = PacketMsg | PushPullMsg;
