@@ -138,12 +138,15 @@ test('a HAProxy restart (slots back to placeholders) is noticed and reconciled i
   const a = await NamedBackend.start(t, 'a');
   await register(s, 'web-a', a);
   await waitFor('a served', async () => (await get(s.haproxy.url)).app === 'a', 10_000);
-  const before = s.companion.status().counters.full_reconciles;
+  const before = s.companion.status().counters;
   await s.haproxy.stop();
+  // The fresh process starts every slot in maintenance; the companion's next check may already have
+  // put it right by the time the test could look, so what is asserted is that it noticed and repaired.
   await s.haproxy.launch();
-  assert.equal((await slots(s.haproxy)).filter((x) => x.admin !== 'maint').length, 0, 'a fresh HAProxy has every slot in maintenance');
   await waitFor('a served by the new HAProxy', async () => (await get(s.haproxy.url)).app === 'a', 10_000);
-  assert.ok(s.companion.status().counters.full_reconciles > before);
+  const after = s.companion.status().counters;
+  assert.ok(after.full_reconciles > before.full_reconciles, 'reconciled in full');
+  assert.ok(after.reloads_detected > before.reloads_detected, 'the new process was noticed');
 });
 
 test('a reload noticed by the next change: the whole backend is put back, not just the changed instance', { skip }, async (t) => {
