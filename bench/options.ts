@@ -5,7 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { LIMITS } from '../protocol/limits.js';
-import { isProfileName, type Profile } from '../protocol/profiles.js';
+import { isProfileName, PROFILES, type Profile } from '../protocol/profiles.js';
 import { loadMatrix, MatrixError, type RegionMatrix } from './regions/matrix.js';
 import { DEFAULT_SCENARIOS, isScenarioName, SCENARIOS, type ScenarioName } from './result.js';
 
@@ -40,6 +40,16 @@ export interface BenchOptions {
   readonly burst: number;
   /** Sim: nodes spread evenly over these regions, latencies from the matrix; null: one latency for all. */
   readonly regions: RegionMatrix | null;
+  /**
+   * Sim: virtual seconds the cluster runs before the timed changes, so that its probes have
+   * measured round trips (dissemination picks near relays from them), as in a fleet that has run a while.
+   */
+  readonly probeWarmupS: number;
+}
+
+/** --probe-warmup when not given: with regions, long enough for about 200 probes per node. */
+export function probeWarmupDefaultS(regions: boolean, profile: Profile): number {
+  return regions ? Math.round((200 * profile.probeIntervalMs) / 1000) : 0;
 }
 
 /** Jitter added to each region pair's one-way latency when --jitter-ms is not given, ms. */
@@ -97,6 +107,10 @@ Real agents on loopback (default), or the simulator driving the same protocol co
                           jitter ${REGION_JITTER_DEFAULT_MS} ms); NAME: a matrix shipped in bench/regions (aws: 32 AWS
                           regions; ibm: 10 IBM Cloud regions), FILE: JSON {"regions": [...],
                           "rtt_ms": [[...], ...]}, symmetric round trips in ms
+  --probe-warmup SECONDS  sim: run this long before the timed changes, so that probes have
+                          measured round trips to other nodes, as in a fleet that has run a
+                          while (default: with --regions, 200 probe intervals — 60 s on lan,
+                          600 s on wan; without, 0)
   --seed N                sim: seed (default 1; run k uses seed + k - 1)
   --burst N               sim, scenario dead_during_burst: N service registrations spread over
                           the nodes at once, then a node crashes; times its death reaching
@@ -124,7 +138,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
         profile: { type: 'string' }, workers: { type: 'string' }, sim: { type: 'boolean' },
         'dissemination-only': { type: 'boolean' }, 'latency-ms': { type: 'string' }, 'jitter-ms': { type: 'string' },
         'sim-start': { type: 'string' }, seed: { type: 'string' }, json: { type: 'string' }, svg: { type: 'string' }, 'cpu-prof-dir': { type: 'string' },
-        burst: { type: 'string' }, regions: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        burst: { type: 'string' }, regions: { type: 'string' }, 'probe-warmup': { type: 'string' }, help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (e) {
@@ -135,7 +149,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   if (v['dissemination-only'] === true && v.sim !== true) throw new UsageError('--dissemination-only needs --sim');
   const mode: Mode = v.sim === true ? (v['dissemination-only'] === true ? 'dissemination-only' : 'sim') : 'real';
   if (mode === 'real') {
-    for (const k of ['latency-ms', 'jitter-ms', 'seed', 'sim-start', 'burst', 'regions'] as const) {
+    for (const k of ['latency-ms', 'jitter-ms', 'seed', 'sim-start', 'burst', 'regions', 'probe-warmup'] as const) {
       if (v[k] !== undefined) throw new UsageError(`--${k} applies to --sim only (real agents use loopback)`);
     }
   } else {
@@ -152,6 +166,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   if (regions !== null && v['latency-ms'] !== undefined) throw new UsageError('--latency-ms does not apply with --regions (the matrix gives every latency)');
   const simStart: SimStart = mode === 'sim' ? startOf(v['sim-start'], v.scenario, nodes) : 'join';
   if (mode === 'dissemination-only' && v['sim-start'] !== undefined) throw new UsageError('--sim-start does not apply to --dissemination-only');
+  if (mode === 'dissemination-only' && v['probe-warmup'] !== undefined) throw new UsageError('--probe-warmup does not apply to --dissemination-only (it has no probes)');
   const chosen = scenarios(v.scenario, mode, simStart);
   if (mode === 'real' && chosen.includes('dead_during_burst')) {
     throw new UsageError('--scenario dead_during_burst runs on --sim only (thousands of registrations at once are too much for real agents on one machine)');
@@ -181,6 +196,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     cpuProfDir: v['cpu-prof-dir'] ?? null,
     burst: int(v.burst, 'burst', 2000, 1, LIMITS.servicesMax),
     regions,
+    probeWarmupS: mode === 'sim'
+      ? num(v['probe-warmup'], 'probe-warmup', probeWarmupDefaultS(regions !== null, PROFILES[profile]), 0, 86_400)
+      : 0,
   };
 }
 

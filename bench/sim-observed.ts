@@ -16,6 +16,8 @@ export interface NodeHooks {
   service(time: number, observer: string, event: ServiceEvent): void;
   /** A push-pull request to `peer`, or this node's reply to one from `peer`, of `bytes` bytes. */
   pushPull(kind: 'request' | 'reply', peer: Address, bytes: number): void;
+  /** Every datagram the node is handed (the catalog scenarios count copies of their entry). */
+  packet?(observer: string, bytes: Uint8Array): void;
 }
 
 export class ObservedNode extends SwimNode {
@@ -28,6 +30,7 @@ export class ObservedNode extends SwimNode {
   }
 
   override handlePacket(now: number, from: Address, bytes: Uint8Array): Effect[] {
+    this.hooks.packet?.(this.name, bytes);
     return this.observe(now, super.handlePacket(now, from, bytes));
   }
 

@@ -1,5 +1,5 @@
 import type { Address } from './address.js';
-import type { Dissemination } from './dissemination.js';
+import type { CatalogSpread, Dissemination } from './dissemination.js';
 import { isLive } from './member-table.js';
 import type { NodeContext } from './node-context.js';
 import { isExpired } from './reaper.js';
@@ -21,8 +21,8 @@ export interface CatalogHost {
   memberAddress(name: string): Address | undefined;
   /** Names of alive and suspect members other than self. */
   liveOthers(): string[];
-  /** Queues an update for dissemination under `key`; `forward` also sends it out at once. */
-  disseminate(key: string, part: Uint8Array, forward: boolean): void;
+  /** Queues a catalog update's digest under `key`; `spread` says whether `entry` also goes down the update tree now. */
+  spread(key: string, entry: Uint8Array, digest: Uint8Array, spread: CatalogSpread): void;
   /** Drops a queued update. */
   withdraw(key: string): void;
   send(to: Address, parts: Uint8Array[]): void;
@@ -55,7 +55,7 @@ export function nodeCatalogHost(ctx: NodeContext, diss: Dissemination, selfConte
       for (const r of table.values()) if (r !== selfRecord && isLive(r.status)) out.push(r.name);
       return out;
     },
-    disseminate: (key, part, forward) => diss.disseminate(key, part, forward),
+    spread: (key, entry, digest, how) => diss.spreadCatalog(key, entry, digest, how),
     withdraw: (key) => diss.forget(key),
     send: (to, parts) => diss.send(to, parts),
     serviceEvent: (event) => ctx.out.push({ kind: 'service', event }),

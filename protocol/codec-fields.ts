@@ -21,6 +21,9 @@ import {
   type PingReqMsg,
 } from './messages.js';
 
+/** Ring positions are unsigned 32-bit (ring.ts). */
+const RING_MAX = 0xffff_ffff;
+
 function seq(v: unknown, prefix: string, field: string): number {
   return intIn(v, prefix, field, LIMITS.seqMax);
 }
@@ -66,13 +69,20 @@ export function gossipCode(msg: GossipMsg): number {
       return MessageType.Confirm;
     case 'confirm-request':
       return MessageType.ConfirmRequest;
+    case 'relay':
+      return MessageType.Relay;
+    case 'have':
+      return MessageType.Have;
+    case 'want':
+      return MessageType.Want;
   }
 }
 
 /** True for the codes that `decodeGossipFields` understands. */
 export function isGossipCode(code: number): boolean {
   return (code >= MessageType.Ping && code <= MessageType.Leave) || code === MessageType.Service ||
-    code === MessageType.Confirm || code === MessageType.ConfirmRequest;
+    code === MessageType.Confirm || code === MessageType.ConfirmRequest ||
+    code === MessageType.Relay || code === MessageType.Have || code === MessageType.Want;
 }
 
 /** A gossip message's fields, in wire order. */
@@ -108,6 +118,11 @@ export function gossipFields(msg: GossipMsg): unknown[] {
     case 'confirm':
     case 'confirm-request':
       return confirmFields(msg);
+    case 'relay':
+      return [msg.lo, msg.hi];
+    case 'have':
+    case 'want':
+      return [msg.node, msg.id, msg.rev];
   }
 }
 
@@ -184,6 +199,18 @@ export function decodeGossipFields(code: number, f: readonly unknown[], prefix: 
       return decodeConfirmFields(f, x);
     case MessageType.ConfirmRequest:
       return decodeConfirmRequestFields(f, x);
+    case MessageType.Relay:
+      return { type: 'relay', lo: intIn(at(f, 0), x, 'relay.lo', RING_MAX), hi: intIn(at(f, 1), x, 'relay.hi', RING_MAX) };
+    case MessageType.Have:
+    case MessageType.Want: {
+      const t = code === MessageType.Have ? 'have' : 'want';
+      return {
+        type: t,
+        node: name(at(f, 0), x, `${t}.node`),
+        id: text(at(f, 1), x, `${t}.id`, LIMITS.serviceIdBytesMax, 'id'),
+        rev: incarnation(at(f, 2), x, `${t}.rev`),
+      };
+    }
     default:
       throw new CodecError('unknown_type', `${prefix}type ${code} is not a gossip message`);
   }

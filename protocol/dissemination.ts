@@ -1,11 +1,15 @@
 import type { Address } from './address.js';
-import { BroadcastQueue, MEMBER_KEY_PREFIX } from './broadcast-queue.js';
+import { BroadcastQueue } from './broadcast-queue.js';
 import { compoundOverhead, encodeCompound } from './codec.js';
 import { LIMITS } from './limits.js';
-import { isLive, type MemberSampler } from './member-table.js';
+import { isLive, type MemberRecord, type MemberSampler } from './member-table.js';
 import type { Effect } from './effects.js';
 import type { Profile } from './profiles.js';
+import type { ProximityView } from './proximity.js';
+import { arcAround, type RelayArc } from './ring.js';
+import type { Rng } from './rng.js';
 import { type TimerSet, TIMERS } from './timers.js';
+import { pack, UpdateTree } from './update-tree.js';
 
 /** What dissemination needs from its node (the node's NodeContext is one). */
 export interface DisseminationContext {
@@ -17,22 +21,67 @@ export interface DisseminationContext {
   readonly packetBytes: number;
   readonly table: MemberSampler;
   readonly deadlines: TimerSet;
+  readonly rng: Rng;
+  /** Measured round trips; without them relays and gossip targets are drawn at random. */
+  readonly proximity?: ProximityView | undefined;
 }
 
 /**
+ * How a catalog update is spread: from its origin down the whole update tree; received inside a
+ * packet that named an arc, down that arc; otherwise (a repair, a piggybacked copy, a push-pull)
+ * only by the queue.
+ */
+export type CatalogSpread = 'origin' | 'received' | 'queue';
+
+/**
  * How updates spread. Three paths, fastest first:
- * - first-receipt forwarding: a fresh update is sent at once (batched over a few ms) to
- *   ceil(ln n) + extra random members, so the cluster hears of it within a few hops;
+ * - eager push, batched over a few ms: a fresh membership update goes on first receipt to
+ *   ceil(ln n) + extra random members; a fresh catalog update goes down the update tree
+ *   (update-tree.ts), which sends it to every member once, near relays first;
  * - piggybacking: every probe, ack and other datagram is filled up with queued updates;
- * - periodic gossip while the queue is not empty.
- * The queue sends each update λ·ceil(log10(n+1)) times, which repairs the e^−F tail of the fast path.
+ * - periodic gossip while the queue is not empty, to near members first and one random member.
+ * The queue sends each update λ·ceil(log10(n+1)) times, which repairs what the fast path missed.
+ * For catalog entries it sends a digest (type have) instead of the entry: a member that lacks the
+ * entry asks the sender for it (type want), so a member the tree reached is not sent it again.
  */
 export class Dissemination {
   private readonly queue = new BroadcastQueue();
-  /** Updates learned since the last forward batch, by queue key. */
+  /** Membership updates learned since the last forward batch, by queue key. */
   private readonly forwardPending = new Map<string, Uint8Array>();
+  private readonly tree: UpdateTree;
+  /**
+   * While a datagram is being handled: the arc it asked us to relay over (null: none). Undefined
+   * outside a datagram.
+   */
+  private incoming: RelayArc | null | undefined = undefined;
 
-  constructor(private readonly ctx: DisseminationContext) {}
+  constructor(private readonly ctx: DisseminationContext) {
+    this.tree = new UpdateTree(ctx);
+  }
+
+  /** A datagram's parts are about to be handled; `arc` is the relay arc it named, if any. */
+  beginPacket(arc: RelayArc | null): void {
+    this.incoming = arc;
+  }
+
+  endPacket(): void {
+    this.incoming = undefined;
+  }
+
+  /**
+   * Queues a catalog update: `digest` is what the queue repeats; `entry` goes down the tree now
+   * when `spread` says so (see CatalogSpread).
+   */
+  spreadCatalog(key: string, entry: Uint8Array, digest: Uint8Array, spread: CatalogSpread): void {
+    const { ctx } = this;
+    this.queue.enqueue(key, digest);
+    if (!ctx.deadlines.has(TIMERS.gossip)) ctx.deadlines.set(TIMERS.gossip, ctx.now + ctx.profile.gossipIntervalMs);
+    this.tree.remove(key);
+    const arc = spread === 'origin' ? arcAround(ctx.table.selfPosition()) : spread === 'received' ? this.incoming : null;
+    if (arc === null || arc === undefined) return;
+    this.tree.add(key, entry, arc);
+    if (!ctx.deadlines.has(TIMERS.forward)) ctx.deadlines.set(TIMERS.forward, ctx.now + ctx.profile.forwardBatchMs);
+  }
 
   get pending(): number {
     return this.queue.size;
@@ -55,6 +104,7 @@ export class Dissemination {
   forget(key: string): void {
     this.queue.remove(key);
     this.forwardPending.delete(key);
+    this.tree.remove(key);
   }
 
   /** Fanout for fresh updates: grows like ln(n) so that e^−F of the cluster stays well under one node. */
@@ -62,39 +112,50 @@ export class Dissemination {
     return Math.ceil(Math.log(Math.max(2, this.ctx.table.liveCount))) + this.ctx.profile.forwardFanoutExtra;
   }
 
-  /** Sends the updates learned since the last batch to a few random members at once. */
+  /**
+   * Sends the membership updates learned since the last batch to a few random members, and the
+   * catalog updates down their tree. Membership first: a death must not wait behind a burst of
+   * catalog updates.
+   */
   flushForward(): void {
     const { ctx } = this;
     ctx.deadlines.clear(TIMERS.forward);
-    if (this.forwardPending.size === 0) return;
-    // Membership first: what does not fit in this batch waits for the queue, and a death must not
-    // wait behind a burst of catalog updates.
-    const parts: Uint8Array[] = [];
-    for (const [key, part] of this.forwardPending) if (key.startsWith(MEMBER_KEY_PREFIX)) parts.push(part);
-    for (const [key, part] of this.forwardPending) if (!key.startsWith(MEMBER_KEY_PREFIX)) parts.push(part);
-    this.forwardPending.clear();
-    const packets: Uint8Array[] = [];
-    let batch: Uint8Array[] = [];
-    let size = compoundOverhead(LIMITS.compoundPartsMax);
-    for (const part of parts) {
-      if (batch.length > 0 && (size + part.length > ctx.packetBytes || batch.length >= LIMITS.compoundPartsMax)) {
-        packets.push(encodeCompound(batch));
-        batch = [];
-        size = compoundOverhead(LIMITS.compoundPartsMax);
-        if (packets.length >= LIMITS.forwardPacketsMax) break;
-      }
-      batch.push(part);
-      size += part.length;
+    if (this.forwardPending.size > 0) {
+      const parts = [...this.forwardPending.values()];
+      this.forwardPending.clear();
+      const packets = pack(null, parts, ctx.packetBytes);
+      const targets = ctx.table.sample(this.forwardFanout(), (r) => isLive(r.status));
+      for (const t of targets) for (const bytes of packets) ctx.out.push({ kind: 'send', to: { host: t.host, port: t.port }, bytes });
     }
-    if (batch.length > 0 && packets.length < LIMITS.forwardPacketsMax) packets.push(encodeCompound(batch));
-    const targets = ctx.table.sample(this.forwardFanout(), (r) => isLive(r.status));
-    for (const t of targets) for (const bytes of packets) ctx.out.push({ kind: 'send', to: { host: t.host, port: t.port }, bytes });
+    if (this.tree.size > 0) {
+      for (const { to, bytes } of this.tree.flush()) ctx.out.push({ kind: 'send', to: { host: to.host, port: to.port }, bytes });
+    }
+  }
+
+  /**
+   * Gossip targets: near members for all but one (a member that missed an update asks a neighbour
+   * for it), and at least one random member, which keeps the epidemic's reach across the cluster.
+   */
+  private gossipTargets(): MemberRecord[] {
+    const { ctx } = this;
+    const k = ctx.profile.gossipFanout;
+    const live = (r: MemberRecord | undefined): r is MemberRecord => r !== undefined && isLive(r.status);
+    const out: MemberRecord[] = [];
+    if (ctx.proximity !== undefined && k > 1) {
+      for (const name of ctx.proximity.sampleNear(k - 1, (n) => live(ctx.table.get(n)))) out.push(ctx.table.get(name) as MemberRecord);
+    }
+    const chosen = new Set(out.map((r) => r.name));
+    for (const r of ctx.table.sample(k - out.length + chosen.size, (r) => isLive(r.status) && !chosen.has(r.name))) {
+      if (out.length >= k) break;
+      out.push(r);
+    }
+    return out;
   }
 
   onGossipTick(): void {
     const { ctx } = this;
     if (this.queue.size === 0) return;
-    const targets = ctx.table.sample(ctx.profile.gossipFanout, (r) => isLive(r.status));
+    const targets = this.gossipTargets();
     for (const t of targets) {
       const parts = this.queue.take(ctx.now, ctx.packetBytes - compoundOverhead(LIMITS.compoundPartsMax), this.retransmitLimit(), LIMITS.compoundPartsMax);
       if (parts.length === 0) break;

@@ -130,6 +130,21 @@ export const LIMITS = {
    * able to outbid whatever was said about it (daemon/SECURITY.md, "Protocol abuse").
    */
   incarnationJumpMax: 65_536,
+  /**
+   * Members one step of the update tree sends to (ring.ts): an arc of up to this many members is
+   * sent to each directly, a larger one is split into about its square root of sub-arcs, at most
+   * this many. One fresh update thus costs its origin at most this many datagrams, and reaches
+   * 4,096 members in two steps, a million in four.
+   */
+  relayFanoutMax: 64,
+  /** Members whose round trip this node remembers (proximity.ts); the longest unmeasured go first beyond it. */
+  proximityPeersMax: 10_000,
+  /**
+   * Catalog entries asked for (type want) and not yet received. A digest of a further missing entry
+   * is not answered until one of these arrives or its request is wantRetryMs old (profiles.ts); a later digest
+   * asks again.
+   */
+  wantsPendingMax: 256,
 } as const;
 
 export type Limits = typeof LIMITS;

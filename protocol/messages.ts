@@ -35,6 +35,12 @@ export const MessageType = {
    * layer, never by the core; an unlabelled packet belongs to the cluster named "default".
    */
   Labelled: 15,
+  /** (16–18 belong to the traffic splits.) The arc of the update tree the rest of the packet is to be relayed over. */
+  Relay: 19,
+  /** Digest of a catalog entry: "I hold this version". */
+  Have: 20,
+  /** Answer to a digest: "send me this entry". */
+  Want: 21,
 } as const;
 export type MessageTypeCode = (typeof MessageType)[keyof typeof MessageType];
 
@@ -229,6 +235,32 @@ export interface ConfirmMsg {
   readonly life?: number;
 }
 
+/**
+ * The catalog updates in the rest of this packet are to be relayed over the ring arc (lo, hi]
+ * (ring.ts): the receiver splits the arc among its members. lo === hi is an empty arc.
+ */
+export interface RelayMsg {
+  readonly type: 'relay';
+  readonly lo: number;
+  readonly hi: number;
+}
+
+/** The sender holds version `rev` of catalog entry (node, id) (a tombstone counts). */
+export interface HaveMsg {
+  readonly type: 'have';
+  readonly node: string;
+  readonly id: string;
+  readonly rev: number;
+}
+
+/** The sender lacks version `rev` of (node, id) and asks for the entry. */
+export interface WantMsg {
+  readonly type: 'want';
+  readonly node: string;
+  readonly id: string;
+  readonly rev: number;
+}
+
 /** Messages that may travel in a datagram (alone or inside a compound). */
 export type GossipMsg =
   | PingMsg
@@ -241,7 +273,10 @@ export type GossipMsg =
   | LeaveMsg
   | ServiceMsg
   | ConfirmRequestMsg
-  | ConfirmMsg;
+  | ConfirmMsg
+  | RelayMsg
+  | HaveMsg
+  | WantMsg;
 
 export type PacketMsg = GossipMsg | CompoundMsg;
 export type Message = PacketMsg | PushPullMsg;

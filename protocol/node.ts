@@ -16,8 +16,9 @@ import { NodeContext, type NodeStats } from './node-context.js';
 import { Membership } from './membership.js';
 import { NameClaims } from './name-claims.js';
 import { Prober } from './prober.js';
+import { Proximity } from './proximity.js';
 import type { SwimNodeOptions } from './node-options.js';
-import { barrierRetryMs } from './profiles.js';
+import { barrierRetryMs, wantRetryMs } from './profiles.js';
 import { ReapedAddresses } from './reaped-addresses.js';
 import { Reaper } from './reaper.js';
 import { Rng } from './rng.js';
@@ -30,6 +31,8 @@ export type { SwimNodeOptions } from './node-options.js';
 
 /** Separates the barrier's per-process draws from the node's main random stream (same seed). */
 const BARRIER_LIFE_SALT = 0x6c69_6665;
+/** Separates the draws among near members (relays, gossip targets) from the main stream. */
+const PROXIMITY_SALT = 0x6e65_6172;
 
 /**
  * The SWIM state machine of one node, with Lifeguard's refinements, and the node's service catalog.
@@ -65,6 +68,7 @@ export class SwimNode implements CoreNode {
   private readonly fullState: FullState;
   private readonly reapedAddresses = new ReapedAddresses();
   private readonly reaper: Reaper;
+  private readonly proximity: Proximity;
 
   constructor(opts: SwimNodeOptions) {
     this.name = opts.name;
@@ -78,6 +82,9 @@ export class SwimNode implements CoreNode {
     };
     this.table.add(this.selfRecord);
     this.ctx = new NodeContext(opts.name, opts.profile, packetBytes, rng, this.table, this.selfRecord, this.deadlines, this.awareness, this.stats, opts.now);
+    // Drawn from a stream of its own so the node's other random choices stay as they were.
+    this.proximity = new Proximity(new Rng(opts.seed ^ PROXIMITY_SALT));
+    this.ctx.proximity = this.proximity;
     this.diss = new Dissemination(this.ctx);
     this.membership = new Membership(this.ctx, this.diss, {
       onStatusChange: (name, previous, next) => {
@@ -95,10 +102,11 @@ export class SwimNode implements CoreNode {
       // Copies of our entries that arrived while we were checking were set aside: fetch them again.
       this.antiEntropy.exchangeNow();
     }, () => this.stepAside());
-    this.prober = new Prober(this.ctx, this.diss, (t) => this.membership.applySuspect({ type: 'suspect', name: t.name, incarnation: t.incarnation, from: this.name }));
+    this.prober = new Prober(this.ctx, this.diss, (t) => this.membership.applySuspect({ type: 'suspect', name: t.name, incarnation: t.incarnation, from: this.name }),
+      (name, ms) => this.proximity.observe(name, ms));
     const host = nodeCatalogHost(this.ctx, this.diss, () => this.claims.contested);
     const stateBytes = Math.max(1, Math.min(LIMITS.pushPullServiceBytesMax, opts.pushPullServiceBytes ?? LIMITS.pushPullServiceBytesMax));
-    this.catalog = new ServiceGossip(host, packetBytes, toSerial(opts.catalogRevision ?? 0), stateBytes);
+    this.catalog = new ServiceGossip(host, packetBytes, toSerial(opts.catalogRevision ?? 0), stateBytes, wantRetryMs(opts.profile));
     // Drawn from a stream of its own so the node's other random choices stay as they were.
     const lifeRng = new Rng(opts.seed ^ BARRIER_LIFE_SALT);
     this.barriers = new Barriers(host, this.catalog, barrierRetryMs(opts.profile), { life: lifeRng.nextU32(), firstRequestId: lifeRng.nextU32() });
@@ -149,8 +157,15 @@ export class SwimNode implements CoreNode {
       return this.flush();
     }
     const msg = decoded.value;
-    if (msg.type === 'compound') for (const part of msg.parts) this.handleGossip(from, part);
-    else this.handleGossip(from, msg);
+    const parts = msg.type === 'compound' ? msg.parts : [msg];
+    // A relay arc leads the packet; it applies to the catalog updates after it.
+    const head = parts[0];
+    this.diss.beginPacket(head !== undefined && head.type === 'relay' ? { lo: head.lo, hi: head.hi } : null);
+    try {
+      for (const part of parts) this.handleGossip(from, part);
+    } finally {
+      this.diss.endPacket();
+    }
     return this.flush();
   }
 
@@ -384,6 +399,10 @@ export class SwimNode implements CoreNode {
       case 'service': return this.catalog.onService(msg);
       case 'confirm-request': return this.barriers.onRequest(from, msg, this.name);
       case 'confirm': return this.barriers.onConfirm(msg);
+      // Read with the packet it leads (handlePacket); anywhere else it means nothing.
+      case 'relay': return;
+      case 'have': return this.catalog.onHave(from, msg);
+      case 'want': return this.catalog.onWant(from, msg);
     }
   }
 

@@ -47,6 +47,8 @@ export class Prober {
     private readonly diss: Dissemination,
     /** Called when a probe of a live member failed: the node raises the suspicion. */
     private readonly onFailed: (target: MemberRecord) => void,
+    /** Called with the round trip of each direct probe answered (dissemination's proximity). */
+    private readonly onRoundTrip: (name: string, ms: number) => void = () => undefined,
   ) {}
 
   stop(): void {
@@ -175,6 +177,7 @@ export class Prober {
     }
     if (p !== null && p.seq === seq) {
       this.noteAnswer(p.target);
+      this.onRoundTrip(p.target, ctx.now - p.startedAt);
       ctx.stats.probeRttSumMs += ctx.now - p.startedAt;
       ctx.stats.probeRttCount++;
       ctx.awareness.apply(-1);

@@ -171,3 +171,21 @@ export function barrierRetryMs(p: Profile): number {
 export function relayBudgetDefaultMs(p: Profile): number {
   return p.probeIntervalMs - p.probeTimeoutMs;
 }
+
+/**
+ * A member counts as near (proximity.ts) when its smoothed round trip is at most this multiple of
+ * the nearest member's, plus PROXIMITY_NEAR_SLACK_MS for jitter: hosts of one region or zone, and
+ * of regions about as close, but not across a sea.
+ */
+export const PROXIMITY_NEAR_FACTOR = 3;
+export const PROXIMITY_NEAR_SLACK_MS = 4;
+
+/**
+ * A member that hears of a catalog update it lacks (a digest) asks the sender for it at once; if
+ * the entry has not arrived this long after a request, the next digest asks again: two gossip
+ * rounds, so a lost request or answer is asked again while the update's digests still circulate
+ * (digests go to near members first, whose answers come back well within it).
+ */
+export function wantRetryMs(p: Profile): number {
+  return 2 * p.gossipIntervalMs;
+}
