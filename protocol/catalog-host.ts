@@ -23,6 +23,8 @@ export interface CatalogHost {
   liveOthers(): string[];
   /** Queues a catalog update's digest under `key`; `spread` says whether `entry` also goes down the update tree now. */
   spread(key: string, entry: Uint8Array, digest: Uint8Array, spread: CatalogSpread): void;
+  /** Relays an entry already held over the arc the current datagram named, if it named one. */
+  relay(key: string, entry: Uint8Array): void;
   /** Drops a queued update. */
   withdraw(key: string): void;
   send(to: Address, parts: Uint8Array[]): void;
@@ -56,6 +58,7 @@ export function nodeCatalogHost(ctx: NodeContext, diss: Dissemination, selfConte
       return out;
     },
     spread: (key, entry, digest, how) => diss.spreadCatalog(key, entry, digest, how),
+    relay: (key, entry) => diss.relayHeld(key, entry),
     withdraw: (key) => diss.forget(key),
     send: (to, parts) => diss.send(to, parts),
     serviceEvent: (event) => ctx.out.push({ kind: 'service', event }),

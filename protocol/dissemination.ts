@@ -87,7 +87,15 @@ export class Dissemination {
     return this.queue.size;
   }
 
-  /** Queues an update; `expiresAt` drops it unsent once it is stale news. */
+  /** Relays an update already held (its queue entry untouched) over the arc the current datagram named. */
+  relayHeld(key: string, entry: Uint8Array): void {
+    const arc = this.incoming;
+    if (arc === null || arc === undefined) return;
+    this.tree.add(key, entry, arc);
+    if (!this.ctx.deadlines.has(TIMERS.forward)) this.ctx.deadlines.set(TIMERS.forward, this.ctx.now + this.ctx.profile.forwardBatchMs);
+  }
+
+  /** Queues a membership update; `expiresAt` drops it unsent once it is stale news. */
   disseminate(key: string, part: Uint8Array, forward: boolean, expiresAt?: number): void {
     const { ctx } = this;
     this.queue.enqueue(key, part, expiresAt);

@@ -19,6 +19,8 @@ export interface ProximityView {
   rttOf(name: string): number | undefined;
   /** Up to k distinct near members passing `accept`, chosen uniformly among the near ones. */
   sampleNear(k: number, accept: (name: string) => boolean): string[];
+  /** Round trips up to this count as near, ms. */
+  nearThresholdMs(): number;
 }
 
 export class Proximity implements ProximityView {

@@ -110,7 +110,14 @@ export class ServiceGossip {
       this.host.reject('limit', `catalog full: entry ${msg.node}/${msg.id} refused`);
       return;
     }
-    if (!stored) return;
+    if (!stored) {
+      // A copy we hold already may still come with an arc of the tree to relay (a relay need not
+      // lie inside its arc): pass the arc on, or the members under it would wait for the repair.
+      if (previous !== undefined && previous.rev === msg.rev && sameEntry(previous, msg) && this.host.memberStatus(msg.node) !== undefined) {
+        this.host.relay(serviceQueueKey(msg.node, msg.id), encodePart(previous));
+      }
+      return;
+    }
     const owner = this.host.memberStatus(msg.node);
     this.emitChange(previous === undefined ? null : serviceView(previous, owner), serviceView(msg, owner));
     // An entry of an owner we hold no record of may be a forgotten owner's, kept alive by a node

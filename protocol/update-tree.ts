@@ -70,26 +70,32 @@ export class UpdateTree {
   }
 
   /**
-   * The relay of one chunk: alive members before suspects; among them one drawn at random from
-   * those whose measured round trip is within jitter of the nearest; a random one when none was measured.
+   * The relay of one chunk, nearest first: a near member of the chunk; else a near member from
+   * outside it (a relay need not lie in its arc; it is then sent the update twice, as relay and
+   * as member); else the nearest measured member of the chunk; else a random one. Alive members
+   * before suspects; each drawn at random among its kind, afresh for every batch.
    */
   private chooseRelay(chunk: readonly MemberRecord[]): MemberRecord {
+    const { proximity, rng, table } = this.ctx;
     const alive = chunk.filter((r) => r.status === 'alive');
     const pool = alive.length > 0 ? alive : chunk;
+    if (proximity === undefined) return pool[rng.int(pool.length)] as MemberRecord;
+    const limit = proximity.nearThresholdMs();
     let best = Number.POSITIVE_INFINITY;
     const measured: { r: MemberRecord; rtt: number }[] = [];
-    const proximity = this.ctx.proximity;
-    if (proximity !== undefined) {
-      for (const r of pool) {
-        const rtt = proximity.rttOf(r.name);
-        if (rtt === undefined) continue;
-        measured.push({ r, rtt });
-        if (rtt < best) best = rtt;
-      }
+    for (const r of pool) {
+      const rtt = proximity.rttOf(r.name);
+      if (rtt === undefined) continue;
+      measured.push({ r, rtt });
+      if (rtt < best) best = rtt;
     }
-    if (measured.length === 0) return pool[this.ctx.rng.int(pool.length)] as MemberRecord;
-    const near = measured.filter((m) => m.rtt <= best + PROXIMITY_NEAR_SLACK_MS);
-    return (near[this.ctx.rng.int(near.length)] as { r: MemberRecord }).r;
+    const inside = measured.filter((m) => m.rtt <= limit);
+    if (inside.length > 0) return (inside[rng.int(inside.length)] as { r: MemberRecord }).r;
+    const [outside] = proximity.sampleNear(1, (name) => table.get(name)?.status === 'alive');
+    if (outside !== undefined) return table.get(outside) as MemberRecord;
+    if (measured.length === 0) return pool[rng.int(pool.length)] as MemberRecord;
+    const nearest = measured.filter((m) => m.rtt <= best + PROXIMITY_NEAR_SLACK_MS);
+    return (nearest[rng.int(nearest.length)] as { r: MemberRecord }).r;
   }
 }
 
