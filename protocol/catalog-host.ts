@@ -8,8 +8,8 @@ import type { DecodeErrorReason, MemberStatus } from './messages.js';
 import type { PolicyRejectReason } from './effects.js';
 import type { Timer } from './timers.js';
 
-/** The one timer the catalog's parts set. */
-export type BarrierTimer = Extract<Timer, { kind: 'barrier-retry' }>;
+/** The timers the catalog's parts set. */
+export type BarrierTimer = Extract<Timer, { kind: 'barrier-retry' }> | Extract<Timer, { kind: 'want-retry' }>;
 
 /** What the catalog and the barrier need from the node that hosts them. */
 export interface CatalogHost {

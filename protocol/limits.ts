@@ -141,10 +141,11 @@ export const LIMITS = {
   proximityPeersMax: 10_000,
   /**
    * Catalog entries asked for (type want) and not yet received. A digest of a further missing entry
-   * is not answered until one of these arrives or its request is wantRetryMs old (profiles.ts); a later digest
-   * asks again.
+   * is not answered while this many are outstanding; a later digest asks for it.
    */
   wantsPendingMax: 256,
+  /** Times one missing entry is asked for (want) before the node leaves it to push-pull. */
+  wantAttemptsMax: 6,
 } as const;
 
 export type Limits = typeof LIMITS;

@@ -243,6 +243,7 @@ export class SwimNode implements CoreNode {
       case 'claim-retry': return this.claims.onRetry(timer.seq);
       case 'claim-recheck': return this.claims.onRecheck(timer.address);
       case 'barrier-retry': return this.barriers.onRetry(timer.barrierId);
+      case 'want-retry': return this.catalog.onWantRetry();
       default: return unknownTimer(timer);
     }
   }

@@ -182,9 +182,9 @@ export const PROXIMITY_NEAR_SLACK_MS = 4;
 
 /**
  * A member that hears of a catalog update it lacks (a digest) asks the sender for it at once; if
- * the entry has not arrived this long after a request, the next digest asks again: two gossip
- * rounds, so a lost request or answer is asked again while the update's digests still circulate
- * (digests go to near members first, whose answers come back well within it).
+ * the entry has not arrived this long after a request, it asks again (the member that sent it a
+ * digest last): two gossip rounds, well above the round trip to the near members most digests
+ * come from.
  */
 export function wantRetryMs(p: Profile): number {
   return 2 * p.gossipIntervalMs;

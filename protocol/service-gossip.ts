@@ -14,6 +14,18 @@ export function serviceQueueKey(node: string, id: string): string {
   return 's:' + catalogKey(node, id);
 }
 
+/** A request for a missing entry: whom it went to last, when, and how often. */
+interface Wanted {
+  readonly node: string;
+  readonly id: string;
+  rev: number;
+  from: Address;
+  at: number;
+  tries: number;
+}
+
+const WANT_RETRY_TIMER = { kind: 'want-retry' } as const;
+
 /** The digest the dissemination queue repeats for an entry: who holds which version, not the entry. */
 export function digestOf(msg: ServiceMsg): Uint8Array {
   return encodePart({ type: 'have', node: msg.node, id: msg.id, rev: msg.rev });
@@ -32,8 +44,8 @@ export class ServiceGossip {
    * ahead the claim was, it cannot push the counter past the versions of the other own entries.
    */
   private ownRev: number;
-  /** Entries asked for by catalog key, with when; in asking order, bounded by LIMITS.wantsPendingMax. */
-  private readonly wanted = new Map<string, number>();
+  /** Entries asked for (want) and not yet received, by catalog key; bounded by LIMITS.wantsPendingMax. */
+  private readonly wanted = new Map<string, Wanted>();
 
   constructor(
     private readonly host: CatalogHost,
@@ -128,7 +140,8 @@ export class ServiceGossip {
 
   /**
    * A digest: the sender holds version `rev` of (node, id). If that is newer than ours, ask the
-   * sender for the entry — unless it was asked for lately and may still be on its way.
+   * sender for the entry — unless it was asked for lately and may still be on its way. Unanswered
+   * requests are asked again (onWantRetry), of the latest member that sent a digest, a few times.
    */
   onHave(from: Address, msg: HaveMsg): void {
     const held = this.catalog.get(msg.node, msg.id);
@@ -137,16 +150,36 @@ export class ServiceGossip {
     const key = catalogKey(msg.node, msg.id);
     const now = this.host.now();
     const asked = this.wanted.get(key);
-    if (asked !== undefined && now - asked < this.wantRetryMs) return;
-    if (asked === undefined && this.wanted.size >= LIMITS.wantsPendingMax) {
-      // Full: make room only by dropping a request old enough to be asked again anyway.
-      const oldest = this.wanted.entries().next();
-      if (oldest.done === true || now - oldest.value[1] < this.wantRetryMs) return;
-      this.wanted.delete(oldest.value[0]);
+    if (asked !== undefined) {
+      // Ask whoever told us last (it is alive), for the newest version heard of.
+      asked.from = from;
+      if (isNewer(msg.rev, asked.rev)) asked.rev = msg.rev;
+      return;
     }
-    this.wanted.delete(key);
-    this.wanted.set(key, now);
+    if (this.wanted.size >= LIMITS.wantsPendingMax) return;
+    this.wanted.set(key, { node: msg.node, id: msg.id, rev: msg.rev, from, at: now, tries: 1 });
     this.host.send(from, [encodePart({ type: 'want', node: msg.node, id: msg.id, rev: msg.rev })]);
+    this.host.setTimer(WANT_RETRY_TIMER, now + this.wantRetryMs);
+  }
+
+  /** Sends again the requests that went unanswered; gives up on one after LIMITS.wantAttemptsMax. */
+  onWantRetry(): void {
+    const now = this.host.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const [key, w] of this.wanted) {
+      const held = this.catalog.get(w.node, w.id);
+      if ((held !== undefined && !isNewer(w.rev, held.rev)) || w.tries >= LIMITS.wantAttemptsMax) {
+        this.wanted.delete(key);
+        continue;
+      }
+      if (now - w.at >= this.wantRetryMs) {
+        w.at = now;
+        w.tries++;
+        this.host.send(w.from, [encodePart({ type: 'want', node: w.node, id: w.id, rev: w.rev })]);
+      }
+      next = Math.min(next, w.at + this.wantRetryMs);
+    }
+    if (next !== Number.POSITIVE_INFINITY) this.host.setTimer(WANT_RETRY_TIMER, next);
   }
 
   /** A member asks for an entry it saw a digest of: send it the version we hold, if as new. */

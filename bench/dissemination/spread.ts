@@ -28,12 +28,13 @@ import { sampledContext } from './sampled-context.js';
 
 /**
  * kind 0: the update arrives at `node` (from `from`, over `arc` when it came down the tree);
- * 1: its forward timer; 2: its gossip timer; 3: a digest from `from` arrives at `node`.
+ * 1: its forward timer; 2: its gossip timer; 3: a digest from `from` arrives at `node`; 4: `node`
+ * asks `from` again for the entry.
  */
 interface Ev {
   time: number;
   seq: number;
-  readonly kind: 0 | 1 | 2 | 3;
+  readonly kind: 0 | 1 | 2 | 3 | 4;
   readonly node: number;
   readonly from: number;
   readonly arc: RelayArc | null;
@@ -138,15 +139,23 @@ export function runDissemination(o: BenchOptions, seed: number, progress: Progre
     }
   };
 
-  /** A digest reached a node that lacks the entry: it asks the sender (want), which answers with the entry. */
-  const onDigest = (node: number, from: number, now: number): void => {
+  /**
+   * A digest reached a node that lacks the entry: it asks the sender (want), which answers with the
+   * entry; an unanswered request is sent again after wantRetryMs, a few times (service-gossip.ts).
+   */
+  const tries = new Uint8Array(n);
+  const onDigest = (node: number, from: number, now: number, retry: boolean): void => {
     const asked = askedAt[node] as number;
-    if (!Number.isNaN(asked) && now - asked < wantRetryMs(profile)) return;
+    if (!retry && !Number.isNaN(asked)) return;
+    if (retry && tries[node] as number >= LIMITS.wantAttemptsMax) return;
     askedAt[node] = now;
+    tries[node] = (tries[node] as number) + 1;
     wants++;
     const back = latencyOf(node, from);
-    if (!delivered(WANT_BYTES)) return;
-    if (!delivered(part.length + 3)) return;
+    if (!delivered(WANT_BYTES) || !delivered(part.length + 3)) {
+      queue.schedule(now + wantRetryMs(profile), { time: 0, seq: 0, kind: 4, node, from, arc: null });
+      return;
+    }
     copies++;
     queue.schedule(now + back + latencyOf(from, node), { time: 0, seq: 0, kind: 0, node, from, arc: null });
   };
@@ -159,8 +168,8 @@ export function runDissemination(o: BenchOptions, seed: number, progress: Progre
     if (ev === undefined || ev.time > MAX_VIRTUAL_MS) break;
     now = ev.time;
     if (ev.kind === 0) receive(ev.node, now, ev.arc);
-    else if (ev.kind === 3) {
-      if (Number.isNaN(informedAt[ev.node] as number)) onDigest(ev.node, ev.from, now);
+    else if (ev.kind === 3 || ev.kind === 4) {
+      if (Number.isNaN(informedAt[ev.node] as number)) onDigest(ev.node, ev.from, now, ev.kind === 4);
     } else fire(ev, now);
     if ((ev.seq & 0xffff) === 0 && performance.now() - lastDraw > 250) {
       lastDraw = performance.now();
