@@ -6,7 +6,9 @@ import { forwardFanout, minHops } from '../bench/dissemination/lower-bound.js';
 import { parseOptions, UsageError } from '../bench/options.js';
 import { targetFigures } from '../bench/report.js';
 import { renderSvg } from '../bench/svg.js';
+import { LIMITS } from '../protocol/limits.js';
 import { PROFILES } from '../protocol/profiles.js';
+import { relayFanout } from '../protocol/ring.js';
 
 test('aggregate: medians per field, spread kept, null ranks last', () => {
   const { figures, spread } = aggregate([
@@ -27,8 +29,10 @@ test('forwarding bound: hops from the fanout the protocol actually uses', () => 
   assert.equal(minHops(21, 4), 2);
   assert.equal(minHops(22, 4), 3);
   const lan = PROFILES.lan;
-  // Measured off Dissemination, it follows the documented ceil(ln n) + extra.
-  for (const n of [10, 200, 5000, 1_000_000]) assert.equal(forwardFanout(n, lan), Math.ceil(Math.log(n)) + lan.forwardFanoutExtra, `n=${n}`);
+  // Measured off Dissemination: a catalog update's origin sends the first step of the update tree,
+  // over the n - 1 other members.
+  for (const n of [10, 200, 5000, 1_000_000]) assert.equal(forwardFanout(n, lan), relayFanout(n - 1), `n=${n}`);
+  assert.equal(forwardFanout(1_000_000, lan), LIMITS.relayFanoutMax);
 });
 
 test('options: defaults per mode, scenario lists, and refusals', () => {
