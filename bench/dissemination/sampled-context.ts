@@ -15,6 +15,7 @@ import { type RelayArc, ringPosition } from '../../protocol/ring.js';
 import type { Profile } from '../../protocol/profiles.js';
 import { Rng } from '../../protocol/rng.js';
 import type { Timer, TimerSet } from '../../protocol/timers.js';
+import type { SampledProximity } from './sampled-proximity.js';
 
 /** Every simulated member uses this port; the host string carries the node's index. */
 export const SAMPLED_PORT = 7946;
@@ -143,15 +144,16 @@ export interface SampledContext {
 }
 
 export function sampledContext(n: number, profile: Profile, seed: number, packetBytes: number,
-  onTimer: (node: number, kind: TimerKind, at: number) => void): SampledContext {
+  onTimer: (node: number, kind: TimerKind, at: number) => void, proximity?: SampledProximity): SampledContext {
   const members = new SampledMembers(n, new Rng(seed));
   const deadlines = new RoutedDeadlines(n, onTimer);
-  const ctx: SharedContext = { now: 0, out: [], profile, packetBytes, table: members, deadlines, rng: new Rng(seed ^ 0x7265_6c61) };
+  const ctx: SharedContext = { now: 0, out: [], profile, packetBytes, table: members, deadlines, rng: new Rng(seed ^ 0x7265_6c61), proximity };
   return {
     ctx, members, deadlines,
     act(node: number, now: number): void {
       members.acting = node;
       deadlines.acting = node;
+      if (proximity !== undefined) proximity.acting = node;
       ctx.now = now;
     },
     flush(): Effect[] {

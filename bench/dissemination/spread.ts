@@ -25,6 +25,7 @@ import { summarize } from '../stats.js';
 import { nearestOneWayMs, oneWayMs, regionLowerBoundMs } from '../regions/matrix.js';
 import { lowerBoundFigures } from './lower-bound.js';
 import { sampledContext } from './sampled-context.js';
+import { MEASURED_PEERS, SampledProximity } from './sampled-proximity.js';
 
 /**
  * kind 0: the update arrives at `node` (from `from`, over `arc` when it came down the tree);
@@ -51,9 +52,11 @@ export function runDissemination(o: BenchOptions, seed: number, progress: Progre
   const n = o.nodes;
   const profile = PROFILES[o.profile];
   const queue = new EventQueue<Ev>();
+  const proximity = o.regions === null ? undefined
+    : new SampledProximity(n, Float64Array.from(o.regions.rttMs.flat()), o.regions.regions.length);
   const model = sampledContext(n, profile, seed, LIMITS.packetBytesDefault, (node, key, at) => {
     queue.schedule(at, { time: 0, seq: 0, kind: key === 'forward' ? 1 : 2, node, from: node, arc: null });
-  });
+  }, proximity);
   const net = new Rng(seed ^ 0x5bd1e995);
   const nodes: (Dissemination | null)[] = new Array<Dissemination | null>(n).fill(null);
   const informedAt = new Float64Array(n).fill(Number.NaN);
@@ -86,6 +89,18 @@ export function runDissemination(o: BenchOptions, seed: number, progress: Progre
   const receive = (node: number, now: number, arc: RelayArc | null): void => {
     if (!Number.isNaN(informedAt[node] as number)) {
       duplicates++;
+      // A copy it holds may still come with an arc to relay (service-gossip.ts onService).
+      if (arc === null) return;
+      const relay = nodes[node] ?? new Dissemination(model.ctx);
+      model.act(node, now);
+      relay.beginPacket(arc);
+      relay.relayHeld(key, part);
+      relay.endPacket();
+      if (nodes[node] === null || nodes[node] === undefined) {
+        nodes[node] = relay;
+        active++;
+      }
+      carry(now, node);
       return;
     }
     informedAt[node] = now;
@@ -129,9 +144,10 @@ export function runDissemination(o: BenchOptions, seed: number, progress: Progre
       const target = Number(e.to.host);
       if (isCopy) copies++;
       else digests++;
-      // A node that holds the update already will ignore this copy or digest whenever it lands:
-      // count it now instead of scheduling it (most are such; the queue stays small).
-      if (!Number.isNaN(informedAt[target] as number)) {
+      // A node that holds the update already will ignore this copy or digest whenever it lands
+      // (unless it is to relay an arc): count it now instead of scheduling it (most are such; the
+      // queue stays small).
+      if (!Number.isNaN(informedAt[target] as number) && !(isCopy && arc !== null)) {
         if (isCopy) duplicates++;
         continue;
       }
@@ -217,7 +233,8 @@ export function runDissemination(o: BenchOptions, seed: number, progress: Progre
       virtual_ms: Math.round(now * 100) / 100,
       ...lowerBoundFigures(n, profile, o.regions === null ? Math.max(0, o.latencyMs - o.jitterMs) : nearestOneWayMs(o.regions)),
       model_note: 'protocol/dissemination.ts per node (the update tree and periodic gossip of digests) with sampled ' +
-        'membership and no measured round trips (relays drawn at random); a digest reaching a node that lacks the entry ' +
+        'membership; ' + (o.regions === null ? 'no measured round trips (relays drawn at random)'
+        : `each node has measured the round trip to ${MEASURED_PEERS} members (sampled-proximity.ts)`) + '; a digest reaching a node that lacks the entry ' +
         'is answered as service-gossip.ts answers it (want, then the entry); no probes (so no piggybacking), no push-pull, ' +
         'no failures; stops once every node holds the update',
       heap_mb: Math.round(process.memoryUsage().heapUsed / 1e6),
