@@ -2,7 +2,7 @@ import type { Address } from './address.js';
 import { BroadcastQueue } from './broadcast-queue.js';
 import { compoundOverhead, encodeCompound } from './codec.js';
 import { LIMITS } from './limits.js';
-import { isLive, type MemberRecord, type MemberSampler } from './member-table.js';
+import { isLive, type MemberSampler } from './member-table.js';
 import type { Effect } from './effects.js';
 import type { Profile } from './profiles.js';
 import type { ProximityView } from './proximity.js';
@@ -39,7 +39,7 @@ export type CatalogSpread = 'origin' | 'received' | 'queue';
  *   ceil(ln n) + extra random members; a fresh catalog update goes down the update tree
  *   (update-tree.ts), which sends it to every member once, near relays first;
  * - piggybacking: every probe, ack and other datagram is filled up with queued updates;
- * - periodic gossip while the queue is not empty, to near members first and one random member.
+ * - periodic gossip while the queue is not empty.
  * The queue sends each update λ·ceil(log10(n+1)) times, which repairs what the fast path missed.
  * For catalog entries it sends a digest (type have) instead of the entry: a member that lacks the
  * entry asks the sender for it (type want), so a member the tree reached is not sent it again.
@@ -140,30 +140,10 @@ export class Dissemination {
     }
   }
 
-  /**
-   * Gossip targets: near members for all but one (a member that missed an update asks a neighbour
-   * for it), and at least one random member, which keeps the epidemic's reach across the cluster.
-   */
-  private gossipTargets(): MemberRecord[] {
-    const { ctx } = this;
-    const k = ctx.profile.gossipFanout;
-    const live = (r: MemberRecord | undefined): r is MemberRecord => r !== undefined && isLive(r.status);
-    const out: MemberRecord[] = [];
-    if (ctx.proximity !== undefined && k > 1) {
-      for (const name of ctx.proximity.sampleNear(k - 1, (n) => live(ctx.table.get(n)))) out.push(ctx.table.get(name) as MemberRecord);
-    }
-    const chosen = new Set(out.map((r) => r.name));
-    for (const r of ctx.table.sample(k - out.length + chosen.size, (r) => isLive(r.status) && !chosen.has(r.name))) {
-      if (out.length >= k) break;
-      out.push(r);
-    }
-    return out;
-  }
-
   onGossipTick(): void {
     const { ctx } = this;
     if (this.queue.size === 0) return;
-    const targets = this.gossipTargets();
+    const targets = ctx.table.sample(ctx.profile.gossipFanout, (r) => isLive(r.status));
     for (const t of targets) {
       const parts = this.queue.take(ctx.now, ctx.packetBytes - compoundOverhead(LIMITS.compoundPartsMax), this.retransmitLimit(), LIMITS.compoundPartsMax);
       if (parts.length === 0) break;

@@ -4,10 +4,8 @@
  * read off the measurements, relative to the nearest one — on a LAN every member is near, in a
  * fleet over regions the members of this node's own region (and of any region about as close) are.
  *
- * Dissemination uses it twice: a relay of the update tree is the nearest known member of its arc,
- * so that the tree's upper levels stay close to the origin and only the last hop crosses a long
- * link; and periodic gossip prefers near members, so that a member that missed an update fetches
- * it from next door.
+ * Dissemination uses it to pick the relays of the update tree near this node, so that the tree's
+ * upper levels stay close to the origin and only the last hop crosses a long link.
  */
 import { LIMITS } from './limits.js';
 import { PROXIMITY_NEAR_FACTOR, PROXIMITY_NEAR_SLACK_MS } from './profiles.js';
