@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { aggregate } from './aggregate.js';
 import { deployMain, isDeployScenario } from './deploy/index.js';
 import { dnsMain, isDnsScenario } from './dns/index.js';
+import { consulMain, isConsulScenario } from './consul/index.js';
+import { haproxyBenchMain, isHaproxyScenario } from './haproxy/index.js';
 import { runDissemination } from './dissemination/spread.js';
 import { rerunWithLargerHeap } from './heap.js';
 import { type BenchOptions, parseCommandLine, parseOptions, USAGE } from './options.js';
@@ -26,6 +28,10 @@ async function main(argv: readonly string[]): Promise<number> {
   if (isDeployScenario(argv)) return deployMain(argv);
   // So does the DNS bench (dns/options.ts).
   if (isDnsScenario(argv)) return dnsMain(argv);
+  // And the Consul-compatible API's (consul/index.ts).
+  if (isConsulScenario(argv)) return consulMain(argv);
+  // And the companion's (haproxy/index.ts).
+  if (isHaproxyScenario(argv)) return haproxyBenchMain(argv);
   const o = parseCommandLine(() => parseOptions(argv), USAGE);
   if (typeof o === 'number') return o;
   if (o.mode !== 'real') {

@@ -45,6 +45,17 @@ export interface BenchOptions {
    * measured round trips (dissemination picks near relays from them), as in a fleet that has run a while.
    */
   readonly probeWarmupS: number;
+  /** Sim with --regions: extra loss on every datagram a node of one region sends or receives. */
+  readonly regionLoss: RegionLoss | null;
+  /** Sim, scenario region_cut: the region cut off from the rest, and for how long. */
+  readonly cutRegion: number;
+  readonly cutS: number;
+}
+
+export interface RegionLoss {
+  /** Index in the matrix. */
+  readonly region: number;
+  readonly lossPct: number;
 }
 
 /** --probe-warmup when not given: with regions, long enough for about 200 probes per node. */
@@ -66,8 +77,10 @@ export function parseCommandLine<T>(parse: () => T | 'help', usage: string): T |
   try {
     parsed = parse();
   } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    process.stderr.write(`bench: ${e.message}\n\n${usage}`);
+    // node:util parseArgs reports an unknown or malformed option as a TypeError with an ERR_PARSE_ARGS_* code.
+    const parseArgsError = e instanceof TypeError && String((e as NodeJS.ErrnoException).code ?? '').startsWith('ERR_PARSE_ARGS');
+    if (!(e instanceof UsageError) && !parseArgsError) throw e;
+    process.stderr.write(`bench: ${(e as Error).message}\n\n${usage}`);
     return 2;
   }
   if (parsed !== 'help') return parsed;
@@ -111,6 +124,13 @@ Real agents on loopback (default), or the simulator driving the same protocol co
                           measured round trips to other nodes, as in a fleet that has run a
                           while (default: with --regions, 200 probe intervals — 60 s on lan,
                           600 s on wan; without, 0)
+  --region-loss NAME:PCT  sim with --regions: every datagram a node of region NAME sends or
+                          receives is also lost with PCT% (on top of --loss, and when --loss is
+                          in force: the steady period, or throughout with --loss-all)
+  --cut-region NAME       sim with --regions, scenario region_cut: the region cut off from every
+                          other (default: the matrix's first region)
+  --cut-s SECONDS         scenario region_cut: how long the cut lasts (default 60); then the
+                          time until every node lists every member alive again is measured
   --seed N                sim: seed (default 1; run k uses seed + k - 1)
   --burst N               sim, scenario dead_during_burst: N service registrations spread over
                           the nodes at once, then a node crashes; times its death reaching
@@ -123,6 +143,8 @@ Real agents on loopback (default), or the simulator driving the same protocol co
 
 The deploy drill has its own options: npm run bench -- --scenario deploy --help
 The DNS bench has its own options: npm run bench -- --scenario dns --help
+The Consul API bench has its own options: npm run bench -- --scenario consul --runs 200 --polls 4000
+The HAProxy companion bench: npm run bench -- --scenario haproxy [--json FILE]
 `;
 
 export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
@@ -138,7 +160,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
         profile: { type: 'string' }, workers: { type: 'string' }, sim: { type: 'boolean' },
         'dissemination-only': { type: 'boolean' }, 'latency-ms': { type: 'string' }, 'jitter-ms': { type: 'string' },
         'sim-start': { type: 'string' }, seed: { type: 'string' }, json: { type: 'string' }, svg: { type: 'string' }, 'cpu-prof-dir': { type: 'string' },
-        burst: { type: 'string' }, regions: { type: 'string' }, 'probe-warmup': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        burst: { type: 'string' }, regions: { type: 'string' }, 'region-loss': { type: 'string' },
+        'cut-region': { type: 'string' }, 'cut-s': { type: 'string' }, 'probe-warmup': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (e) {
@@ -149,7 +173,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   if (v['dissemination-only'] === true && v.sim !== true) throw new UsageError('--dissemination-only needs --sim');
   const mode: Mode = v.sim === true ? (v['dissemination-only'] === true ? 'dissemination-only' : 'sim') : 'real';
   if (mode === 'real') {
-    for (const k of ['latency-ms', 'jitter-ms', 'seed', 'sim-start', 'burst', 'regions', 'probe-warmup'] as const) {
+    for (const k of ['latency-ms', 'jitter-ms', 'seed', 'sim-start', 'burst', 'regions', 'region-loss', 'cut-region', 'cut-s', 'probe-warmup'] as const) {
       if (v[k] !== undefined) throw new UsageError(`--${k} applies to --sim only (real agents use loopback)`);
     }
   } else {
@@ -171,6 +195,11 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   if (mode === 'real' && chosen.includes('dead_during_burst')) {
     throw new UsageError('--scenario dead_during_burst runs on --sim only (thousands of registrations at once are too much for real agents on one machine)');
   }
+  if (regions === null) {
+    for (const k of ['region-loss', 'cut-region'] as const) if (v[k] !== undefined) throw new UsageError(`--${k} needs --regions`);
+    if (chosen.includes('region_cut')) throw new UsageError('--scenario region_cut needs --regions (it cuts one region off)');
+  }
+  const cutRegion = v['cut-region'] === undefined || regions === null ? 0 : regionIndex(regions, v['cut-region'], 'cut-region');
   const profile = v.profile ?? 'lan';
   if (!isProfileName(profile)) throw new UsageError(`--profile: expected lan, wan or local, got ${JSON.stringify(profile)}`);
   return {
@@ -199,7 +228,23 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     probeWarmupS: mode === 'sim'
       ? num(v['probe-warmup'], 'probe-warmup', probeWarmupDefaultS(regions !== null, PROFILES[profile]), 0, 86_400)
       : 0,
+    regionLoss: v['region-loss'] === undefined || regions === null ? null : regionLossOption(regions, v['region-loss']),
+    cutRegion,
+    cutS: num(v['cut-s'], 'cut-s', 60, 1, 3600),
   };
+}
+
+function regionIndex(m: RegionMatrix, name: string, option: string): number {
+  const i = m.regions.indexOf(name);
+  if (i < 0) throw new UsageError(`--${option}: no region ${JSON.stringify(name)} in ${m.source}; regions: ${m.regions.join(', ')}`);
+  return i;
+}
+
+function regionLossOption(m: RegionMatrix, arg: string): RegionLoss {
+  const colon = arg.lastIndexOf(':');
+  if (colon < 1) throw new UsageError(`--region-loss: expected NAME:PCT, got ${JSON.stringify(arg)}`);
+  const region = regionIndex(m, arg.slice(0, colon), 'region-loss');
+  return { region, lossPct: num(arg.slice(colon + 1), 'region-loss', 0, 0, 100) };
 }
 
 function matrixOption(arg: string): RegionMatrix {

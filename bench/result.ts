@@ -7,10 +7,10 @@ export type Json = null | boolean | number | string | Json[] | { [k: string]: Js
 export type JsonObject = { [k: string]: Json };
 
 /** Scenarios, in the order they run. `join` always runs: every other scenario needs a cluster. */
-export const SCENARIOS = ['join', 'new_member', 'register', 'deregister', 'dead', 'dead_during_burst', 'false_dead'] as const;
+export const SCENARIOS = ['join', 'new_member', 'register', 'deregister', 'dead', 'dead_during_burst', 'false_dead', 'region_cut'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
-/** What runs when no --scenario is given (new_member and dead_during_burst are extra, on request). */
+/** What runs when no --scenario is given (new_member, dead_during_burst and region_cut are extra, on request). */
 export const DEFAULT_SCENARIOS: readonly ScenarioName[] = ['join', 'register', 'deregister', 'dead', 'false_dead'];
 
 export function isScenarioName(s: string): s is ScenarioName {

@@ -14,8 +14,12 @@ import { SwimNode, type SwimNodeOptions } from '../protocol/node.js';
 
 export interface NodeHooks {
   service(time: number, observer: string, event: ServiceEvent): void;
-  /** A push-pull request to `peer`, or this node's reply to one from `peer`, of `bytes` bytes. */
-  pushPull(kind: 'request' | 'reply', peer: Address, bytes: number): void;
+  /**
+   * A push-pull request to `peer`, or this node's reply to one from `peer`; `bytes` gives its size.
+   * Asking encodes a request that has not been (see SwimNodeOptions.lazyReconnectState): a hook
+   * asks only about requests to peers that are up.
+   */
+  pushPull(kind: 'request' | 'reply', peer: Address, bytes: () => number): void;
   /** Every datagram the node is handed (the catalog scenarios count copies of their entry). */
   packet?(observer: string, bytes: Uint8Array): void;
 }
@@ -37,7 +41,8 @@ export class ObservedNode extends SwimNode {
   override handlePushPull(now: number, from: Address, bytes: Uint8Array): CoreResult<Uint8Array | null> {
     const r = super.handlePushPull(now, from, bytes);
     this.observe(now, r.effects);
-    if (r.value !== null) this.hooks.pushPull('reply', from, r.value.length);
+    const reply = r.value;
+    if (reply !== null) this.hooks.pushPull('reply', from, () => reply.length);
     return r;
   }
 
@@ -56,7 +61,7 @@ export class ObservedNode extends SwimNode {
   private observe(now: number, effects: Effect[]): Effect[] {
     for (const e of effects) {
       if (e.kind === 'service') this.hooks.service(now, this.name, e.event);
-      else if (e.kind === 'push-pull') this.hooks.pushPull('request', e.to, e.bytes.length);
+      else if (e.kind === 'push-pull') this.hooks.pushPull('request', e.to, () => e.bytes.length);
     }
     return effects;
   }

@@ -13,6 +13,7 @@ import { nearestOneWayMs, oneWayMs, regionLowerBoundMs } from './regions/matrix.
 import { bar, type Progress } from './progress.js';
 import type { Curve, CurveName, JsonObject, RunResult } from './result.js';
 import { ObservedNode } from './sim-observed.js';
+import { runRegionCut } from './sim-region-cut.js';
 import { summarize } from './stats.js';
 import { type ExchangeSize, measuredExchange, steadyStartsAfterMs, steadyTrafficFigures } from './steady.js';
 
@@ -46,7 +47,7 @@ class SimRun {
   private readonly upHosts = new Set<string>();
   private pushPullBytes = 0;
   private pushPulls = 0;
-  /** Every push-pull request made, to a running peer or not: each carries the sender's whole state. */
+  /** Every push-pull request made to a running peer: each carries the sender's whole state. */
   private requests = 0;
   private requestBytes = 0;
 
@@ -59,12 +60,15 @@ class SimRun {
         service: (t, observer, e) => this.onService?.(t, observer, e),
         packet: (observer, bytes) => this.onPacket?.(observer, bytes),
         pushPull: (kind, peer, bytes) => {
-          // A request to a peer that is down never gets past the TCP handshake.
-          if (kind === 'reply' || this.upHosts.has(peer.host)) this.pushPullBytes += bytes;
-          if (kind === 'request' && this.upHosts.has(peer.host)) this.pushPulls++;
+          // A request to a peer that is down never gets past the TCP handshake: not counted, and
+          // not encoded either.
+          if (kind === 'request' && !this.upHosts.has(peer.host)) return;
+          const size = bytes();
+          this.pushPullBytes += size;
           if (kind === 'request') {
+            this.pushPulls++;
             this.requests++;
-            this.requestBytes += bytes;
+            this.requestBytes += size;
           }
         },
       }),
@@ -87,6 +91,7 @@ class SimRun {
     if (o.lossAll) {
       f['loss_pct'] = o.lossPct;
       this.sim.configure({ loss: o.lossPct / 100 });
+      this.setRegionLoss(true);
     }
     for (const name of this.live) this.upHosts.add(this.sim.address(name).host);
     // Where the wall time of a large simulation goes, phase by phase.
@@ -107,6 +112,7 @@ class SimRun {
     if (o.scenarios.includes('dead')) phase('dead', () => this.dead());
     if (o.scenarios.includes('dead_during_burst')) phase('dead_during_burst', () => this.deadDuringBurst());
     if (o.scenarios.includes('false_dead')) phase('steady', () => this.steady());
+    if (o.scenarios.includes('region_cut')) phase('region_cut', () => this.regionCut());
     f['phase_wall_ms'] = wall;
     const nearest = o.regions === null ? Math.max(0, o.latencyMs - o.jitterMs) : nearestOneWayMs(o.regions);
     Object.assign(f, lowerBoundFigures(this.live.length, this.sim.profile, nearest));
@@ -263,14 +269,10 @@ class SimRun {
     const expected = this.live.length;
     const seen = new Map<string, number>();
     let suspectedAt: number | null = null;
-    let firstDead: { observer: string; time: number } | null = null;
     this.onMember = (t, observer, e) => {
       if (e.member.name !== victim) return;
       if (e.member.status === 'suspect' && suspectedAt === null) suspectedAt = t;
-      if (e.member.status === 'dead' && !seen.has(observer)) {
-        seen.set(observer, t);
-        if (firstDead === null) firstDead = { observer, time: t };
-      }
+      if (e.member.status === 'dead' && !seen.has(observer)) seen.set(observer, t);
     };
     const t0 = this.sim.now;
     this.sim.crash(victim);
@@ -280,11 +282,10 @@ class SimRun {
     this.curves[figure] = { latencies: lat, expected };
     // Detection (how soon some prober suspects it) is luck of the probe order; what follows is the protocol's.
     const first = suspectedAt as number | null;
-    // A death starts spreading where it is first declared: the bound counts from there and then.
-    const declared = firstDead as { observer: string; time: number } | null;
+    // The change happens at the victim: no node anywhere can know of it sooner than its region's
+    // farthest one-way latency (detection, which every protocol needs some of, comes on top).
     this.figures[figure] = {
-      ...summarize(lat, expected), suspected_after_ms: first === null ? null : Math.round(first - t0),
-      ...(declared === null ? {} : this.lowerBound(declared.observer, declared.time - t0)),
+      ...summarize(lat, expected), suspected_after_ms: first === null ? null : Math.round(first - t0), ...this.lowerBound(victim),
     };
     this.onMember = null;
     this.sim.runFor(SETTLE_MS);
@@ -311,6 +312,7 @@ class SimRun {
     if (sim.now < warm) this.runUntil(() => sim.now >= warm, warm, () => 'waiting for every node\'s first push-pull to pass', 100);
     this.figures['steady_starts_after_ms'] = Math.round(sim.now);
     sim.configure({ loss: o.lossPct / 100 });
+    this.setRegionLoss(o.lossPct > 0 || o.lossAll);
     const s0 = { ...sim.stats };
     const pp0 = this.pushPullBytes;
     const pp0count = this.pushPulls;
@@ -318,7 +320,10 @@ class SimRun {
     const ms = o.steadyS * 1000;
     const end = sim.now + ms;
     this.runUntil(() => sim.now >= end, ms, () => `steady ${bar(ms - (end - sim.now), ms)} of ${o.steadyS} s, loss ${o.lossPct}%`, 100);
-    if (!o.lossAll) sim.configure({ loss: 0 });
+    if (!o.lossAll) {
+      sim.configure({ loss: 0 });
+      this.setRegionLoss(false);
+    }
     this.onMember = null;
     Object.assign(this.figures, {
       steady_s: o.steadyS, loss_pct: o.lossPct, false_dead: falseDead, false_dead_members: members.size,
@@ -329,7 +334,7 @@ class SimRun {
         pushPullBytes: this.pushPullBytes - pp0,
         exchange: measuredExchange(pp0count - warm0.count, pp0 - warm0.bytes, 'in the first round, before the steady period') ??
           // A large cluster's first round falls inside its join, with partial states: size an
-          // exchange instead as two full states, from the requests (reconnects included) made now.
+          // exchange instead as two full states, from the requests to running peers made now.
           stateSize(this.requests - req0.count, this.requestBytes - req0.bytes),
       }),
       bytes_note: 'payload bytes sent: datagrams (lost ones included) and push-pull request and reply bodies ' +
@@ -337,18 +342,34 @@ class SimRun {
     });
   }
 
+  /** --region-loss: on (with the global loss) or off. */
+  private setRegionLoss(on: boolean): void {
+    const rl = this.o.regionLoss;
+    const m = this.o.regions;
+    if (rl === null || m === null) return;
+    for (const name of this.live) if (this.sim.regionOf(name) === rl.region) this.sim.setNodeLoss(name, on ? rl.lossPct / 100 : 0);
+    if (on) this.figures['region_loss'] = { region: m.regions[rl.region] as string, loss_pct: rl.lossPct, applies_to: 'every datagram a node of the region sends or receives, on top of loss_pct' };
+  }
+
+  private regionCut(): void {
+    const m = this.o.regions;
+    if (m === null) return;
+    this.figures['region_cut'] = runRegionCut({
+      sim: this.sim, live: this.live,
+      setMemberListener: (l) => { this.onMember = l === null ? null : (t, observer, e) => l(t, observer, e); },
+      runUntil: (done, maxMs, label, stepMs) => this.runUntil(done, maxMs, label, stepMs),
+    }, this.o.cutRegion, m.regions[this.o.cutRegion] as string, this.o.cutS);
+  }
+
   /**
-   * With regions: the fastest any protocol could bring a change made at `origin`, `afterMs` into the
-   * timed change, to the last node — as `lower_bound_ms` (see regions/matrix.ts). Nothing without.
+   * With regions: the fastest any protocol could bring a change made at `origin` to the last node,
+   * as `lower_bound_ms` (see regions/matrix.ts). Nothing without regions.
    */
-  private lowerBound(origin: string, afterMs = 0): JsonObject {
+  private lowerBound(origin: string): JsonObject {
     const m = this.o.regions;
     if (m === null) return {};
     const region = this.sim.regionOf(origin);
-    return {
-      lower_bound_ms: Math.round((afterMs + regionLowerBoundMs(m, region, this.sim.profile.forwardBatchMs)) * 100) / 100,
-      origin_region: m.regions[region] as string,
-    };
+    return { lower_bound_ms: regionLowerBoundMs(m, region, this.sim.profile.forwardBatchMs), origin_region: m.regions[region] as string };
   }
 
   /** Runs in steps of `stepMs` virtual ms until `done` holds or `maxMs` passed, redrawing the progress line. */

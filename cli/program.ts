@@ -17,6 +17,8 @@ import { registerRegister } from './commands/register.js';
 import { registerServiceOps } from './commands/service-ops.js';
 import { registerServices } from './commands/services.js';
 import { registerWatch } from './commands/watch.js';
+import { registerSplit } from './commands/split.js';
+import { registerHaproxy } from './commands/haproxy.js';
 import { CliFailure, makeCtx, type Ctx, type Io } from './context.js';
 import { SOCKET_ENV } from './options.js';
 import { VERSION } from '../client/contract/version.js';
@@ -69,6 +71,8 @@ Examples:
   registerLeave(program, ctx);
   registerKeygen(program, ctx);
   registerKeyring(program, ctx);
+  registerSplit(program, ctx);
+  registerHaproxy(program, ctx);
 
   // Subcommands inherit the output routing and exit override, but only when created afterwards.
   for (const cmd of program.commands) {

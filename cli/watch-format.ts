@@ -9,6 +9,11 @@ import { sanitizeCell } from './table.js';
 const KIND_WIDTH = 9;
 const EVENT_WIDTH = 13;
 
+/** "v1=90 v2=10", in the order the split lists them (label order). */
+export function formatSplitWeights(w: Readonly<Record<string, number>>): string {
+  return Object.entries(w).map(([v, p]) => `${v}=${p}`).join(' ');
+}
+
 function count(n: number, what: string): string {
   return `${n} ${what}${n === 1 ? '' : 's'}`;
 }
@@ -52,6 +57,8 @@ export function formatWatchEvent(ev: WatchEvent, at: Date): string | null {
     }
     case 'service':
       return row('service', ev.event, serviceDetail(ev.event, ev.service, ev.previous));
+    case 'split':
+      return row('split', ev.event, ev.split === null ? ev.service : `${ev.service} ${formatSplitWeights(ev.split.weights)} (by ${ev.split.writer})`);
     case 'heartbeat':
       return null;
   }

@@ -7,10 +7,11 @@ import { ClientError } from './error.js';
 import { send, type RawRequest, type Transport } from './http.js';
 import { decodeMutation, notConfirmed, waitMs, waitQuery, type MutationResult, type WaitOption } from './catalog.js';
 import type { CheckStatus } from './contract/check.js';
-import type { JoinResult, KeyringKey, Member, MemberStatus, ServiceEntry } from './contract/json.js';
+import type { JoinResult, KeyringKey, Member, MemberStatus, ServiceEntry, SplitDetailJson, SplitJson } from './contract/json.js';
 import type { Registration } from './contract/registration.js';
 import { decodeInfo, decodeJoin, decodeMembers, decodeServices, errorMessage, parseJson, type Info } from './decode.js';
 import { decodeKeyring } from './keyring.js';
+import { decodeSplitDetail, decodeSplitResult, decodeSplits, type SplitResult } from './splits.js';
 import { watchEvents, watchLines, type WatchEvent, type WatchLine, type WatchOptions } from './watch.js';
 
 export { ClientError, isClientError, type ClientErrorCode } from './error.js';
@@ -18,8 +19,9 @@ export type { Info } from './decode.js';
 export {
   HEALTHS, MEMBER_STATUSES,
   type Health, type JoinFailure, type JoinResult, type KeyringKey, type Member, type MemberEventKind, type MemberStatus,
-  type ServiceEntry, type ServiceEventKind,
+  type ServiceEntry, type ServiceEventKind, type SplitDetailJson, type SplitEventKind, type SplitJson, type SplitVersionJson,
 } from './contract/json.js';
+export type { SplitResult } from './splits.js';
 export { CHECK_STATUSES, type CheckDefinition, type CheckStatus } from './contract/check.js';
 export type { Registration } from './contract/registration.js';
 export {
@@ -28,7 +30,7 @@ export {
 } from './catalog.js';
 export { instanceKey, serviceEffectiveWeights, type RoutedEntry } from './contract/service-weights.js';
 export type {
-  WatchEvent, WatchHeartbeat, WatchLine, WatchMemberEvent, WatchOptions, WatchServiceEvent, WatchSnapshot,
+  WatchEvent, WatchHeartbeat, WatchLine, WatchMemberEvent, WatchOptions, WatchServiceEvent, WatchSnapshot, WatchSplitEvent,
 } from './watch.js';
 
 export interface ClientOptions {
@@ -144,6 +146,43 @@ export class Client {
   /** Reports the outcome of a TTL check, addressed by the id of the service it belongs to. */
   async check(id: string, status: CheckStatus, note?: string): Promise<MutationResult> {
     return this.mutate('POST', `/v1/checks/${encodeURIComponent(id)}/${status}`, {}, true, note === undefined ? undefined : { note });
+  }
+
+  /** Every service's traffic split. */
+  async splits(): Promise<SplitJson[]> {
+    return decodeSplits(await this.json({ method: 'GET', path: '/v1/splits' }));
+  }
+
+  /** A service's split (null: none), its versions' routable instances and effective weights, and unserved versions. */
+  async splitDetail(service: string): Promise<SplitDetailJson> {
+    return decodeSplitDetail(await this.json({ method: 'GET', path: `/v1/splits/${encodeURIComponent(service)}` }));
+  }
+
+  /**
+   * Sets a service's split (version → whole percent, summing to 100), from any agent. With `wait`,
+   * resolves once every alive member holds it, or throws a NotConfirmedError (the split stands).
+   */
+  async setSplit(service: string, weights: Readonly<Record<string, number>>, opts: WaitOption = {}): Promise<MutationResult & SplitResult> {
+    return this.splitMutate('PUT', service, opts, { weights });
+  }
+
+  /** Removes a service's split (its instances go back to their own weights); with `wait`, as setSplit. */
+  async clearSplit(service: string, opts: WaitOption = {}): Promise<MutationResult & SplitResult> {
+    return this.splitMutate('DELETE', service, opts);
+  }
+
+  private async splitMutate(method: 'PUT' | 'DELETE', service: string, opts: WaitOption, body?: unknown): Promise<MutationResult & SplitResult> {
+    const path = `/v1/splits/${encodeURIComponent(service)}`;
+    let answer: unknown;
+    try {
+      answer = await this.json({
+        method, path: `${path}${waitQuery(opts.wait)}`, timeoutMs: this.transport.timeoutMs + waitMs(opts.wait), ...(body === undefined ? {} : { body }),
+      });
+    } catch (e) {
+      throw e instanceof ClientError ? notConfirmed(e) : e;
+    }
+    const what = `${method} ${path} answer`;
+    return { ...decodeMutation(answer, what, false), ...decodeSplitResult(answer, what) };
   }
 
   /**

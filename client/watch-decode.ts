@@ -3,8 +3,9 @@
  * decoded event keeps the line's other fields as they came, so re-serializing it loses nothing the
  * agent added; members and services are checked with the decoders of /v1/members and /v1/services.
  */
-import type { Member, MemberEventKind, ServiceEntry, ServiceEventKind } from './contract/json.js';
+import type { Member, MemberEventKind, ServiceEntry, ServiceEventKind, SplitEventKind, SplitJson } from './contract/json.js';
 import { asArray, asObject, badResponse, decodeMember, decodeService, int, parseJson, str } from './decode.js';
+import { decodeSplit } from './splits.js';
 
 /**
  * The agent's whole view; the events after it continue from `index`. `reset` is true when the
@@ -17,6 +18,8 @@ export interface WatchSnapshot {
   readonly reset: boolean;
   readonly members: readonly Member[];
   readonly services: readonly ServiceEntry[];
+  /** Every service's split (empty from an agent that predates splits). */
+  readonly splits: readonly SplitJson[];
   readonly [field: string]: unknown;
 }
 
@@ -38,6 +41,20 @@ export interface WatchServiceEvent {
   readonly [field: string]: unknown;
 }
 
+/**
+ * A service's split was set or cleared (`split` null). The effective weights of the service's
+ * instances change with it: recompute them with serviceEffectiveWeights().
+ */
+export interface WatchSplitEvent {
+  readonly type: 'split';
+  readonly index: number;
+  readonly event: SplitEventKind | (string & {});
+  readonly service: string;
+  readonly split: SplitJson | null;
+  readonly previous?: SplitJson;
+  readonly [field: string]: unknown;
+}
+
 /** Sent on an idle stream (every ~10 s), so a dead connection is noticed. */
 export interface WatchHeartbeat {
   readonly type: 'heartbeat';
@@ -45,7 +62,7 @@ export interface WatchHeartbeat {
   readonly [field: string]: unknown;
 }
 
-export type WatchEvent = WatchSnapshot | WatchMemberEvent | WatchServiceEvent | WatchHeartbeat;
+export type WatchEvent = WatchSnapshot | WatchMemberEvent | WatchServiceEvent | WatchSplitEvent | WatchHeartbeat;
 
 /** The agent ended the stream on purpose (e.g. the reader fell too far behind): reconnect from `index`. */
 export interface WatchEnd {
@@ -68,6 +85,7 @@ export function decodeWatchLine(line: string): WatchEvent | WatchEnd | null {
         ...o, type, index, reset,
         members: asArray(o['members'], 'snapshot.members').map((m, i) => decodeMember(m, `snapshot.members[${i}]`)),
         services: asArray(o['services'], 'snapshot.services').map((s, i) => decodeService(s, `snapshot.services[${i}]`)),
+        splits: o['splits'] === undefined ? [] : asArray(o['splits'], 'snapshot.splits').map((s, i) => decodeSplit(s, `snapshot.splits[${i}]`)),
       };
     }
     case 'member':
@@ -75,6 +93,11 @@ export function decodeWatchLine(line: string): WatchEvent | WatchEnd | null {
     case 'service': {
       const event = { ...o, type, index, event: str(o, 'event', what), service: decodeService(o['service'], 'service event.service') };
       return o['previous'] === undefined ? event : { ...event, previous: decodeService(o['previous'], 'service event.previous') };
+    }
+    case 'split': {
+      const split = o['split'] === null ? null : decodeSplit(o['split'], 'split event.split');
+      const event = { ...o, type, index, event: str(o, 'event', what), service: str(o, 'service', what), split };
+      return o['previous'] === undefined ? event : { ...event, previous: decodeSplit(o['previous'], 'split event.previous') };
     }
     case 'heartbeat':
       return { ...o, type, index };

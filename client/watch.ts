@@ -13,7 +13,7 @@ import { decodeWatchLine, type WatchEvent } from './watch-decode.js';
 
 export {
   decodeWatchLine,
-  type WatchEnd, type WatchEvent, type WatchHeartbeat, type WatchMemberEvent, type WatchServiceEvent, type WatchSnapshot,
+  type WatchEnd, type WatchEvent, type WatchHeartbeat, type WatchMemberEvent, type WatchServiceEvent, type WatchSnapshot, type WatchSplitEvent,
 } from './watch-decode.js';
 
 export interface WatchOptions {

@@ -29,6 +29,8 @@ import { pushPullRequest } from './net/stream-transport.js';
 import { resolveSeeds, type SeedFailure } from './net/seeds.js';
 import { VERSION } from '../client/contract/version.js';
 import { EventLog, indexBase } from './watch/event-log.js';
+import { LocalSplits } from './services/local-splits.js';
+import { loadSplits } from './store/splits-file.js';
 import { DnsServer } from './dns/server.js';
 import { messageConfig } from './dns/message.js';
 import { coreView } from './dns/view.js';
@@ -66,6 +68,7 @@ interface Parts {
   readonly watchLog: EventLog;
   readonly security: Security;
   readonly services: LocalServices;
+  readonly splits: LocalSplits;
   readonly knownMembers: KnownMembersFile;
   /** members.json as found at start-up. */
   readonly lastKnown: readonly string[];
@@ -90,6 +93,7 @@ export class Agent implements AgentApi {
     }
     const store = await StateStore.open(config.dataDir, config.name, log);
     const lastKnown = await loadKnownMembers(config.dataDir, log);
+    const savedSplits = await loadSplits(config.dataDir, log);
     const saved = await loadServices(config.dataDir, log).catch(async (e: unknown) => {
       await store.close();
       throw e;
@@ -134,6 +138,9 @@ export class Agent implements AgentApi {
       packetBytes: security.corePacketBytes,
       // Versions of this node's catalog entries keep rising across restarts.
       catalogRevision: saved.revision,
+      // Splits and their clock as the previous process left them: never an older split, never a lower stamp.
+      splits: savedSplits.splits,
+      splitClock: savedSplits.clock,
     });
     // Attached before the driver starts, so the watch log holds every event of this lifetime.
     const watchLog = new EventLog(node, indexBase(Date.now()));
@@ -149,10 +156,12 @@ export class Agent implements AgentApi {
       },
     });
     services = new LocalServices({ node, driver, advertiseHost: advertise.host, dataDir: config.dataDir, saved, log });
+    const splits = new LocalSplits(node, driver, config.dataDir, log);
+    splits.watch(events);
     const knownMembers = new KnownMembersFile(config.dataDir, () => node.members(), config.name, log);
     knownMembers.watch(events);
     const agent = new Agent({
-      config, log, clock, metrics, events, store, ports, node, driver, advertise, startedAt: clock(), watchLog, security, services, knownMembers, lastKnown,
+      config, log, clock, metrics, events, store, ports, node, driver, advertise, startedAt: clock(), watchLog, security, services, splits, knownMembers, lastKnown,
     }, opts);
     try {
       // Before the first join, so that the first state exchange already carries them.
@@ -163,7 +172,7 @@ export class Agent implements AgentApi {
     }
     driver.start();
     try {
-      agent.api = await ApiServer.start({ socketPath: config.socket, routes: buildRoutes(agent, watchLog, log, services, node), metrics, log });
+      agent.api = await ApiServer.start({ socketPath: config.socket, routes: buildRoutes(agent, watchLog, log, services, node, splits), metrics, log });
     } catch (e) {
       await agent.stop();
       throw e;
@@ -249,7 +258,7 @@ export class Agent implements AgentApi {
       localHealth: this.p.node.localHealth(),
       uptimeSeconds: this.uptimeSeconds(),
       lateTickThresholdMs: DAEMON_LIMITS.lateTickThresholdMs,
-    }) + this.p.services.metricsText() + (this.dns?.metricsText() ?? '') + (this.consul?.metricsText() ?? '');
+    }) + this.p.services.metricsText() + (this.dns?.metricsText() ?? '') + (this.consul?.metricsText() ?? '') + this.p.splits.metricsText();
   }
 
   /** SIGHUP: the config file's services as they now are; errors are logged, the rest applied. */
@@ -309,6 +318,7 @@ export class Agent implements AgentApi {
           ['dns', async () => { await this.dns?.close(); }],
           ['push-pull listener', () => this.p.ports.stream.close()],
           ['udp socket', () => this.p.ports.udp.close()],
+          ['splits', () => this.p.splits.stop()],
           ['known members', () => this.p.knownMembers.close()],
           ['state', () => this.p.store.close()],
         ];
@@ -357,6 +367,7 @@ export class Agent implements AgentApi {
       source: {
         datacenter: this.p.config.cluster, nodeName: this.p.config.name, version: VERSION,
         self: () => node.self(), members: () => node.members(), services: () => node.services(),
+        split: (service) => node.split(service),
       },
     });
   }

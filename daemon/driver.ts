@@ -164,6 +164,7 @@ export class Driver {
           break;
         case 'event':
         case 'service':
+        case 'split':
           events.push(e.event);
           break;
         case 'barrier':
@@ -189,9 +190,11 @@ export class Driver {
         this.d.log.info(ev.reaped === true ? 'member reaped' : `member ${m.status}`, {
           member: m.name, address: describe(m), incarnation: m.incarnation, previous: ev.previous,
         });
-      } else {
+      } else if (ev.type === 'service') {
         const s = ev.service;
         this.d.log.info(`service ${ev.change}`, { node: s.node, id: s.id, health: s.health, draining: s.draining, rev: s.rev });
+      } else {
+        this.d.log.info(ev.split === null ? 'split cleared' : 'split set', { service: ev.service, weights: ev.split?.weights, writer: ev.writer });
       }
       this.d.events.emit(ev);
     }

@@ -1,4 +1,4 @@
-import type { MemberEvent, ServiceEvent } from '../protocol/effects.js';
+import type { MemberEvent, ServiceEvent, SplitEvent } from '../protocol/effects.js';
 import { DAEMON_LIMITS } from './limits.js';
 import type { Logger } from './log.js';
 
@@ -8,8 +8,8 @@ import type { Logger } from './log.js';
  * a listener would re-enter the protocol core.
  */
 
-/** A change in this agent's view: of a member, or of a service instance. */
-export type AgentEvent = MemberEvent | ServiceEvent;
+/** A change in this agent's view: of a member, of a service instance, or of a service's split. */
+export type AgentEvent = MemberEvent | ServiceEvent | SplitEvent;
 
 export type AgentEventListener = (event: AgentEvent) => void;
 

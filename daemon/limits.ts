@@ -205,6 +205,8 @@ export const DAEMON_LIMITS = {
    * when half of it is used, so an index never repeats after a restart even if the clock stepped back.
    */
   consulIndexHeadroom: 1_000_000,
+  /** Largest splits.json read from data_dir (LIMITS.splitsMax splits of the largest size fit). */
+  splitsFileBytesMax: 2 * 1024 * 1024,
 } as const;
 
 export type DaemonLimits = typeof DAEMON_LIMITS;

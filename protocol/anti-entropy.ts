@@ -82,6 +82,11 @@ export class AntiEntropy {
     private readonly leaving: () => boolean,
     /** Addresses of reaped dead members (filled by the node's reaper). */
     private readonly reaped: ReapedAddresses,
+    /**
+     * Set by a simulator: the reconnect tick's state (to a dead member, most often down) is taken
+     * then but encoded only if its bytes are read (see FullState.encodeLater).
+     */
+    private readonly encodeStateLater?: (request: StateRequest) => EncodedState,
   ) {}
 
   /** Schedules the first periodic exchanges, at random points so nodes started together spread out. */
@@ -171,10 +176,13 @@ export class AntiEntropy {
     }
     if (targets.length === 0) return;
     const from = this.repairFrom;
-    const state = this.encodeState({ join: false, pageFrom: from, withOwnState: true });
+    const request: StateRequest = { join: false, pageFrom: from, withOwnState: true };
+    const later = this.encodeStateLater;
+    const state = later === undefined ? this.encodeState(request) : later(request);
     for (const to of targets) {
       this.track(to, { kind: 'repair', from, ownStop: state.moreAfter });
-      ctx.out.push({ kind: 'push-pull', to, bytes: state.bytes, join: false });
+      if (later === undefined) ctx.out.push({ kind: 'push-pull', to, bytes: state.bytes, join: false });
+      else ctx.out.push({ kind: 'push-pull', to, get bytes(): Uint8Array { return state.bytes; }, join: false });
     }
   }
 

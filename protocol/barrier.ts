@@ -4,7 +4,9 @@ import type { CatalogHost } from './catalog-host.js';
 import { encodePart } from './codec.js';
 import type { BarrierExclusion } from './effects.js';
 import { LIMITS } from './limits.js';
-import type { ConfirmMsg, ConfirmRequestMsg, MemberStatus } from './messages.js';
+import { compareWrites, type WriteStamp } from './hlc.js';
+import type { ConfirmMsg, ConfirmRequestMsg, MemberStatus, SplitConfirmMsg, SplitConfirmRequestMsg } from './messages.js';
+import type { SplitGossip } from './splits.js';
 import { isNewer, isSameOrNewer, serialPrevious } from './serial.js';
 import type { ServiceGossip } from './service-gossip.js';
 
@@ -20,6 +22,8 @@ interface Barrier {
   readonly confirmed: Set<string>;
   /** Alive at some point of the wait, then declared dead or left, without confirming. */
   readonly excluded: Map<string, BarrierExclusion>;
+  /** A wait for a service's split (serviceId '' and rev 0): the write to confirm, or a newer one. */
+  readonly split?: { readonly service: string; readonly write: WriteStamp };
 }
 
 /** What makes this process's requests its own: see ConfirmRequestMsg.life. */
@@ -57,6 +61,7 @@ export class Barriers {
     private readonly services: ServiceGossip,
     private readonly retryMs: number,
     private readonly life: BarrierLife,
+    private readonly splits?: SplitGossip,
   ) {
     this.nextId = life.firstRequestId % SEQ_MOD;
   }
@@ -65,29 +70,63 @@ export class Barriers {
     if (this.active.size >= LIMITS.barriersMax) throw new CatalogError('limit', 'wait', `${LIMITS.barriersMax} waits are already in progress`);
     const entry = this.services.catalog.get(this.host.name, serviceId);
     if (entry === undefined) throw new CatalogError('not_found', 'id', `no service instance ${JSON.stringify(serviceId)} on this node`);
+    return this.begin(serviceId, entry.rev, timeoutMs, undefined);
+  }
+
+  /** Waits until every live member holds `service`'s current split write (or a newer one). */
+  startSplit(service: string, timeoutMs: number): number {
+    if (this.active.size >= LIMITS.barriersMax) throw new CatalogError('limit', 'wait', `${LIMITS.barriersMax} waits are already in progress`);
+    const held = this.splits?.get(service);
+    if (held === undefined) throw new CatalogError('not_found', 'service', `no split of ${JSON.stringify(service)} is held here`);
+    return this.begin('', 0, timeoutMs, { service, write: { wallMs: held.wallMs, counter: held.counter, writer: held.writer } });
+  }
+
+  private begin(serviceId: string, rev: number, timeoutMs: number, split: Barrier['split']): number {
     do this.nextId = (this.nextId + 1) % SEQ_MOD; while (this.active.has(this.nextId));
     const now = this.host.now();
     const b: Barrier = {
-      id: this.nextId, serviceId, rev: entry.rev, startedAt: now, deadline: now + Math.max(0, timeoutMs),
-      pending: new Set(), confirmed: new Set(), excluded: new Map(),
+      id: this.nextId, serviceId, rev, startedAt: now, deadline: now + Math.max(0, timeoutMs),
+      pending: new Set(), confirmed: new Set(), excluded: new Map(), ...(split === undefined ? {} : { split }),
     };
     this.active.set(b.id, b);
     this.round(b);
     return b.id;
   }
 
+  /** A member's answer about a split: it holds the write waited for, or a newer one. */
+  onSplitConfirm(msg: SplitConfirmMsg): void {
+    const b = this.active.get(msg.reqId);
+    if (b?.split === undefined || msg.service !== b.split.service || msg.life !== this.life.life) return;
+    if (compareWrites(msg, b.split.write) < 0) return;
+    this.confirm(b, msg.from);
+  }
+
+  /** A member asks which split write we hold; the split itself travelled in the same packet, before this. */
+  onSplitRequest(from: Address, msg: SplitConfirmRequestMsg, selfName: string): void {
+    const held = this.splits?.get(msg.service);
+    const answer: SplitConfirmMsg = {
+      type: 'split-confirm', reqId: msg.reqId, service: msg.service, from: selfName, life: msg.life,
+      wallMs: held?.wallMs ?? 0, counter: held?.counter ?? 0, writer: held?.writer ?? '',
+    };
+    this.host.send(from, [encodePart(answer)]);
+  }
+
   onConfirm(msg: ConfirmMsg): void {
     const b = this.active.get(msg.reqId);
-    if (b === undefined || msg.owner !== this.host.name || msg.id !== b.serviceId || !isSameOrNewer(msg.rev, b.rev)) return;
+    if (b === undefined || b.split !== undefined || msg.owner !== this.host.name || msg.id !== b.serviceId || !isSameOrNewer(msg.rev, b.rev)) return;
     if (msg.life !== undefined && msg.life !== this.life.life) return;
     // A version above any this process issued is a copy from a previous life of this node, not ours.
     const current = this.services.catalog.get(this.host.name, b.serviceId);
     if (current === undefined || isNewer(msg.rev, current.rev)) return;
-    if (b.confirmed.has(msg.from)) return;
+    this.confirm(b, msg.from);
+  }
+
+  private confirm(b: Barrier, from: string): void {
+    if (b.confirmed.has(from)) return;
     // An excluded member that answers holds the version after all; a member that joined since the
     // last round is taken in if it is alive in our view.
-    if (!b.pending.delete(msg.from) && !b.excluded.delete(msg.from) && !isLive(this.host.memberStatus(msg.from))) return;
-    b.confirmed.add(msg.from);
+    if (!b.pending.delete(from) && !b.excluded.delete(from) && !isLive(this.host.memberStatus(from))) return;
+    b.confirmed.add(from);
     if (b.pending.size > 0) return;
     this.follow(b);
     if (b.pending.size === 0) this.finish(b, true);
@@ -166,6 +205,12 @@ export class Barriers {
 
   /** The entry itself and the question, in one packet: the answer then comes from a member that holds it. */
   private requestParts(b: Barrier): Uint8Array[] | null {
+    if (b.split !== undefined) {
+      const held = this.splits?.get(b.split.service);
+      if (held === undefined) return null;
+      const ask: SplitConfirmRequestMsg = { type: 'split-confirm-request', reqId: b.id, service: b.split.service, from: this.host.name, life: this.life.life };
+      return [encodePart(held), encodePart(ask)];
+    }
     const entry = this.services.catalog.get(this.host.name, b.serviceId);
     if (entry === undefined) return null;
     const request: ConfirmRequestMsg = {
@@ -182,6 +227,7 @@ export class Barriers {
       confirmed: [...b.confirmed], pending: done ? [] : [...b.pending],
       excluded: [...b.excluded].map(([name, status]) => ({ name, status })),
       elapsedMs: this.host.now() - b.startedAt,
+      ...(b.split === undefined ? {} : { split: b.split.service }),
     });
   }
 }

@@ -12,16 +12,51 @@ export interface Broadcast {
 /** Queue keys of membership updates start with this (then the member's name). */
 export const MEMBER_KEY_PREFIX = 'm:';
 
-/** One lane: buckets by transmit count; within a bucket, insertion order (oldest first). */
-class Lane {
-  readonly buckets: Map<string, Broadcast>[] = [];
+/** A queued update, linked into its bucket. */
+interface Queued extends Broadcast {
+  prev: Queued | null;
+  next: Queued | null;
+}
+
+/**
+ * Updates sent equally often, in the order they entered (oldest first): a linked list, so that
+ * moving an update to the next bucket on every transmission costs no hashing.
+ */
+class Bucket {
+  head: Queued | null = null;
+  tail: Queued | null = null;
   size = 0;
 
-  bucket(t: number): Map<string, Broadcast> {
+  append(b: Queued): void {
+    b.prev = this.tail;
+    b.next = null;
+    if (this.tail === null) this.head = b;
+    else this.tail.next = b;
+    this.tail = b;
+    this.size++;
+  }
+
+  unlink(b: Queued): void {
+    if (b.prev === null) this.head = b.next;
+    else b.prev.next = b.next;
+    if (b.next === null) this.tail = b.prev;
+    else b.next.prev = b.prev;
+    b.prev = null;
+    b.next = null;
+    this.size--;
+  }
+}
+
+/** One lane: buckets by transmit count. */
+class Lane {
+  readonly buckets: Bucket[] = [];
+  size = 0;
+
+  bucket(t: number): Bucket {
     let b = this.buckets[t];
     if (b === undefined) {
-      for (let i = this.buckets.length; i <= t; i++) this.buckets[i] = new Map();
-      b = this.buckets[t] as Map<string, Broadcast>;
+      for (let i = this.buckets.length; i <= t; i++) this.buckets[i] = new Bucket();
+      b = this.buckets[t] as Bucket;
     }
     return b;
   }
@@ -32,11 +67,11 @@ interface Pick {
   readonly now: number;
   readonly maxParts: number;
   remaining: number;
-  readonly picked: Set<Broadcast>;
-  readonly expired: Set<Broadcast>;
+  readonly picked: Set<Queued>;
+  readonly expired: Set<Queued>;
   /** Parts the packet carries already (sent explicitly): a queued copy is counted, not repeated. */
   readonly carried: readonly Uint8Array[];
-  readonly alreadyCarried: Set<Broadcast>;
+  readonly alreadyCarried: Set<Queued>;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -60,7 +95,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 export class BroadcastQueue {
   private readonly members = new Lane();
   private readonly catalog = new Lane();
-  private readonly byKey = new Map<string, Broadcast>();
+  private readonly byKey = new Map<string, Queued>();
   /** Set when catalog updates waited but none fitted in the last packet: the next one serves them first. */
   private catalogFirst = false;
 
@@ -72,10 +107,10 @@ export class BroadcastQueue {
 
   enqueue(key: string, part: Uint8Array, expiresAt = Number.POSITIVE_INFINITY): void {
     this.remove(key);
-    const b: Broadcast = { key, part, transmits: 0, expiresAt };
+    const b: Queued = { key, part, transmits: 0, expiresAt, prev: null, next: null };
     this.byKey.set(key, b);
     const lane = this.laneOf(key);
-    lane.bucket(0).set(key, b);
+    lane.bucket(0).append(b);
     lane.size++;
     if (this.byKey.size > this.maxEntries) this.evictOne();
   }
@@ -85,7 +120,7 @@ export class BroadcastQueue {
     if (b === undefined) return;
     this.byKey.delete(key);
     const lane = this.laneOf(key);
-    lane.bucket(b.transmits).delete(key);
+    lane.bucket(b.transmits).unlink(b);
     lane.size--;
   }
 
@@ -120,14 +155,14 @@ export class BroadcastQueue {
     return out;
   }
 
-  private countSent(b: Broadcast, limit: number): void {
+  private countSent(b: Queued, limit: number): void {
     const lane = this.laneOf(b.key);
-    lane.bucket(b.transmits).delete(b.key);
+    lane.bucket(b.transmits).unlink(b);
     b.transmits++;
     if (b.transmits >= limit) {
       this.byKey.delete(b.key);
       lane.size--;
-    } else lane.bucket(b.transmits).set(b.key, b);
+    } else lane.bucket(b.transmits).append(b);
   }
 
   /** Adds the least-sent updates of `lane` that fit, keeping `reserve` bytes of the budget unused. */
@@ -135,7 +170,7 @@ export class BroadcastQueue {
     let skipped = 0;
     for (const bucket of lane.buckets) {
       if (bucket === undefined || bucket.size === 0) continue;
-      for (const b of bucket.values()) {
+      for (let b = bucket.head; b !== null; b = b.next) {
         if (p.picked.has(b) || p.alreadyCarried.has(b)) continue;
         if (b.expiresAt <= p.now) {
           p.expired.add(b);
@@ -170,11 +205,10 @@ export class BroadcastQueue {
     for (const lane of [this.catalog, this.members]) {
       for (let t = lane.buckets.length - 1; t >= 0; t--) {
         const bucket = lane.buckets[t];
-        if (bucket === undefined || bucket.size === 0) continue;
-        const first = bucket.keys().next();
-        if (!first.done) {
-          bucket.delete(first.value);
-          this.byKey.delete(first.value);
+        const first = bucket?.head ?? null;
+        if (first !== null && bucket !== undefined) {
+          bucket.unlink(first);
+          this.byKey.delete(first.key);
           lane.size--;
           return;
         }

@@ -21,6 +21,8 @@ export interface CatalogHost {
   memberAddress(name: string): Address | undefined;
   /** Names of alive and suspect members other than self. */
   liveOthers(): string[];
+  /** Queues an update for dissemination under `key`; `forward` also sends it out at once. */
+  disseminate(key: string, part: Uint8Array, forward: boolean): void;
   /** Queues a catalog update's digest under `key`; `spread` says whether `entry` also goes down the update tree now. */
   spread(key: string, entry: Uint8Array, digest: Uint8Array, spread: CatalogSpread): void;
   /** Relays an entry already held over the arc the current datagram named, if it named one. */
@@ -57,6 +59,7 @@ export function nodeCatalogHost(ctx: NodeContext, diss: Dissemination, selfConte
       for (const r of table.values()) if (r !== selfRecord && isLive(r.status)) out.push(r.name);
       return out;
     },
+    disseminate: (key, part, forward) => diss.disseminate(key, part, forward),
     spread: (key, entry, digest, how) => diss.spreadCatalog(key, entry, digest, how),
     relay: (key, entry) => diss.relayHeld(key, entry),
     withdraw: (key) => diss.forget(key),

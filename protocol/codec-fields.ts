@@ -10,6 +10,9 @@ import { array, at, bool, intIn, text } from './codec-check.js';
 import { CodecError } from './codec-scan.js';
 import { confirmFields, decodeConfirmFields, decodeConfirmRequestFields, decodeServiceFields, serviceFields } from './codec-service.js';
 import {
+  decodeSplitConfirmFields, decodeSplitConfirmRequestFields, decodeSplitFields, splitConfirmFields, splitConfirmRequestFields, splitFields,
+} from './codec-split.js';
+import {
   MessageType,
   STATUS_BY_CODE,
   type AckMsg,
@@ -69,6 +72,12 @@ export function gossipCode(msg: GossipMsg): number {
       return MessageType.Confirm;
     case 'confirm-request':
       return MessageType.ConfirmRequest;
+    case 'split':
+      return MessageType.Split;
+    case 'split-confirm-request':
+      return MessageType.SplitConfirmRequest;
+    case 'split-confirm':
+      return MessageType.SplitConfirm;
     case 'relay':
       return MessageType.Relay;
     case 'have':
@@ -82,6 +91,7 @@ export function gossipCode(msg: GossipMsg): number {
 export function isGossipCode(code: number): boolean {
   return (code >= MessageType.Ping && code <= MessageType.Leave) || code === MessageType.Service ||
     code === MessageType.Confirm || code === MessageType.ConfirmRequest ||
+    code === MessageType.Split || code === MessageType.SplitConfirmRequest || code === MessageType.SplitConfirm ||
     code === MessageType.Relay || code === MessageType.Have || code === MessageType.Want;
 }
 
@@ -118,6 +128,12 @@ export function gossipFields(msg: GossipMsg): unknown[] {
     case 'confirm':
     case 'confirm-request':
       return confirmFields(msg);
+    case 'split':
+      return splitFields(msg);
+    case 'split-confirm-request':
+      return splitConfirmRequestFields(msg);
+    case 'split-confirm':
+      return splitConfirmFields(msg);
     case 'relay':
       return [msg.lo, msg.hi];
     case 'have':
@@ -199,6 +215,12 @@ export function decodeGossipFields(code: number, f: readonly unknown[], prefix: 
       return decodeConfirmFields(f, x);
     case MessageType.ConfirmRequest:
       return decodeConfirmRequestFields(f, x);
+    case MessageType.Split:
+      return decodeSplitFields(f, x);
+    case MessageType.SplitConfirmRequest:
+      return decodeSplitConfirmRequestFields(f, x);
+    case MessageType.SplitConfirm:
+      return decodeSplitConfirmFields(f, x);
     case MessageType.Relay:
       return { type: 'relay', lo: intIn(at(f, 0), x, 'relay.lo', RING_MAX), hi: intIn(at(f, 1), x, 'relay.hi', RING_MAX) };
     case MessageType.Have:

@@ -17,7 +17,8 @@ import { cursorFields, decodeCursor, decodeServiceFields, serviceFields } from '
 import { Packr, Unpackr, type Options } from 'msgpackr';
 import { LIMITS } from './limits.js';
 import { CodecError, scanMsgpack } from './codec-scan.js';
-import { array, bool } from './codec-check.js';
+import { array, bool, list } from './codec-check.js';
+import { decodeSplitFields, splitFields } from './codec-split.js';
 import {
   decodeGossipFields,
   decodeMember,
@@ -108,12 +109,15 @@ export function encodePacket(msg: PacketMsg): Uint8Array {
 
 /**
  * A push-pull state for a stream: header plus `[join, source, members, services, pageFrom,
- * moreAfter]`; trailing absent cursors are left out, so a state without paging is what older agents send.
+ * moreAfter, splits]`; trailing absent fields are left out (a cursor before splits is nil), so a
+ * state without paging or splits is what older agents send.
  */
 export function encodePushPull(msg: PushPullMsg): Uint8Array {
   const body: unknown[] = [msg.join, msg.source, msg.members.map(memberFields), msg.services.map(serviceFields)];
-  if (msg.pageFrom !== undefined || msg.moreAfter !== undefined) body.push(cursorFields(msg.pageFrom));
-  if (msg.moreAfter !== undefined) body.push(cursorFields(msg.moreAfter));
+  const splits = msg.splits ?? [];
+  if (msg.pageFrom !== undefined || msg.moreAfter !== undefined || splits.length > 0) body.push(cursorFields(msg.pageFrom));
+  if (msg.moreAfter !== undefined || splits.length > 0) body.push(cursorFields(msg.moreAfter));
+  if (splits.length > 0) body.push(splits.map(splitFields));
   checkEncodable(() => decodePushPullBody(body));
   return withHeader(MessageType.PushPull, streamPackr.pack(body), LIMITS.streamBytesMax);
 }
@@ -265,7 +269,13 @@ function decodePushPullBody(body: unknown): PushPullMsg {
   // Appended fields: paging cursors, absent from older agents (and nil when unused).
   const pageFrom = decodeCursor(f[4], '', 'push-pull.pageFrom');
   const moreAfter = decodeCursor(f[5], '', 'push-pull.moreAfter');
-  const msg: PushPullMsg = { type: 'push-pull', join, source, members, services };
+  // Appended field: the sender's splits, absent from older agents.
+  const rawSplits = f.length > 6 && f[6] !== null ? list(f[6], '', 'push-pull.splits', LIMITS.splitsMax) : [];
+  const splits = rawSplits.map((e, i) => {
+    const prefix = `push-pull.splits[${i}].`;
+    return decodeSplitFields(array(e, prefix, 'split'), prefix);
+  });
+  const msg: PushPullMsg = { type: 'push-pull', join, source, members, services, ...(splits.length === 0 ? {} : { splits }) };
   if (pageFrom === undefined && moreAfter === undefined) return msg;
   return {
     ...msg,

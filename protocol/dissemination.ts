@@ -1,5 +1,5 @@
 import type { Address } from './address.js';
-import { BroadcastQueue } from './broadcast-queue.js';
+import { BroadcastQueue, MEMBER_KEY_PREFIX } from './broadcast-queue.js';
 import { compoundOverhead, encodeCompound } from './codec.js';
 import { LIMITS } from './limits.js';
 import { isLive, type MemberSampler } from './member-table.js';
@@ -46,7 +46,7 @@ export type CatalogSpread = 'origin' | 'received' | 'queue';
  */
 export class Dissemination {
   private readonly queue = new BroadcastQueue();
-  /** Membership updates learned since the last forward batch, by queue key. */
+  /** Updates learned since the last forward batch, by queue key: membership and splits, and catalog updates without the update tree. */
   private readonly forwardPending = new Map<string, Uint8Array>();
   private readonly tree: UpdateTree;
   /**
@@ -74,6 +74,8 @@ export class Dissemination {
    */
   spreadCatalog(key: string, entry: Uint8Array, digest: Uint8Array, spread: CatalogSpread): void {
     const { ctx } = this;
+    // Without the update tree: flooded on first receipt, and the queue repeats the whole entry.
+    if (!ctx.profile.updateTree) return this.disseminate(key, entry, spread !== 'queue');
     this.queue.enqueue(key, digest);
     if (!ctx.deadlines.has(TIMERS.gossip)) ctx.deadlines.set(TIMERS.gossip, ctx.now + ctx.profile.gossipIntervalMs);
     this.tree.remove(key);
@@ -89,13 +91,15 @@ export class Dissemination {
 
   /** Relays an update already held (its queue entry untouched) over the arc the current datagram named. */
   relayHeld(key: string, entry: Uint8Array): void {
+    // Without the update tree an arc is not honoured: a copy we already hold was spread when it came.
+    if (!this.ctx.profile.updateTree) return;
     const arc = this.incoming;
     if (arc === null || arc === undefined) return;
     this.tree.add(key, entry, arc);
     if (!this.ctx.deadlines.has(TIMERS.forward)) this.ctx.deadlines.set(TIMERS.forward, this.ctx.now + this.ctx.profile.forwardBatchMs);
   }
 
-  /** Queues a membership update; `expiresAt` drops it unsent once it is stale news. */
+  /** Queues an update (membership, split; catalog without the update tree); `expiresAt` drops it unsent once it is stale news. */
   disseminate(key: string, part: Uint8Array, forward: boolean, expiresAt?: number): void {
     const { ctx } = this;
     this.queue.enqueue(key, part, expiresAt);
@@ -129,7 +133,11 @@ export class Dissemination {
     const { ctx } = this;
     ctx.deadlines.clear(TIMERS.forward);
     if (this.forwardPending.size > 0) {
-      const parts = [...this.forwardPending.values()];
+      // Membership first (catalog entries are here only without the update tree): what does not
+      // fit in this batch waits for the queue, and a death must not wait behind catalog updates.
+      const parts: Uint8Array[] = [];
+      for (const [key, part] of this.forwardPending) if (key.startsWith(MEMBER_KEY_PREFIX)) parts.push(part);
+      for (const [key, part] of this.forwardPending) if (!key.startsWith(MEMBER_KEY_PREFIX)) parts.push(part);
       this.forwardPending.clear();
       const packets = pack(null, parts, ctx.packetBytes);
       const targets = ctx.table.sample(this.forwardFanout(), (r) => isLive(r.status));

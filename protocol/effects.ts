@@ -51,6 +51,29 @@ export interface ServiceEvent {
   readonly previous: ServiceView | null;
 }
 
+/** A service's traffic split as the local node holds it. */
+export interface SplitView {
+  readonly service: string;
+  /** Version label → whole percent; the values sum to 100. */
+  readonly weights: Readonly<Record<string, number>>;
+  /** The member that wrote it, and its hybrid clock stamp (hlc.ts). */
+  readonly writer: string;
+  readonly wallMs: number;
+  readonly counter: number;
+}
+
+/** The split of one service changed here: set, replaced, or cleared (`split` null). */
+export interface SplitEvent {
+  readonly type: 'split';
+  readonly service: string;
+  readonly split: SplitView | null;
+  readonly previous: SplitView | null;
+  /** The write that made the change (for a clearing: who cleared it, and when). */
+  readonly writer: string;
+  readonly wallMs: number;
+  readonly counter: number;
+}
+
 /** How a member alive at some point of a wait stopped holding it up without confirming. */
 export type BarrierExclusion = 'dead' | 'left';
 
@@ -79,6 +102,8 @@ export interface BarrierEvent {
   /** Members alive at some point of the wait that were declared dead or left without confirming. */
   readonly excluded: readonly BarrierExcluded[];
   readonly elapsedMs: number;
+  /** Set when the wait was for a service's split, not an entry (serviceId is then '' and rev 0). */
+  readonly split?: string;
 }
 
 /**
@@ -125,6 +150,8 @@ export type Effect =
   | { readonly kind: 'event'; readonly event: MemberEvent }
   /** The local view of a service instance changed. */
   | { readonly kind: 'service'; readonly event: ServiceEvent }
+  /** The local view of a service's traffic split changed. */
+  | { readonly kind: 'split'; readonly event: SplitEvent }
   /** A propagation barrier finished. */
   | { readonly kind: 'barrier'; readonly event: BarrierEvent }
   /** A name claimed by two processes; the driver logs and counts it, and stops a joining node. */

@@ -146,6 +146,26 @@ export const LIMITS = {
   wantsPendingMax: 256,
   /** Times one missing entry is asked for (want) before the node leaves it to push-pull. */
   wantAttemptsMax: 6,
+  /** Versions one traffic split names. */
+  splitVersionsMax: 16,
+  /** Bytes of a version label in a split (the same bound as an instance's version label). */
+  splitVersionBytesMax: 64,
+  /** Splits one node holds, cleared ones (tombstones) included; a new service's split beyond it is refused. */
+  splitsMax: 256,
+  /**
+   * How long a cleared split's tombstone is kept, ms. It must outlive any partition or downtime
+   * after which a member could offer the split it cleared: a member away longer may bring it back.
+   */
+  splitTombstoneMs: 7 * 24 * 3600 * 1000,
+  /** Largest wall-clock ms of a split's hybrid clock stamp (2^48 − 1, the year 10889). */
+  hlcWallMsMax: 2 ** 48 - 1,
+  /** Largest counter of a hybrid clock stamp; past it the clock moves to the next ms. */
+  hlcCounterMax: 0xffff_ffff,
+  /**
+   * Bytes every push-pull state keeps for the splits, which travel whole in every state (page):
+   * splitsMax of the largest split (service name, writer name, stamp, splitVersionsMax labels).
+   */
+  pushPullSplitBytesMax: 256 * (128 + 128 + 32 + 16 * (64 + 4)),
 } as const;
 
 export type Limits = typeof LIMITS;
@@ -155,6 +175,7 @@ assertLimit(LIMITS.membersMax === LIMITS.pushPullMembersMax, 'a full member list
 assertLimit(2 * LIMITS.pushPullServiceBytesMax <= LIMITS.streamBytesMax, 'a catalog page must leave half a stream for the member list');
 assertLimit(LIMITS.packetBytesMin <= LIMITS.packetBytesDefault && LIMITS.packetBytesDefault <= LIMITS.packetBytesMax, 'packetBytesMin <= packetBytesDefault <= packetBytesMax');
 assertLimit(LIMITS.serviceReserveBytes < LIMITS.packetBytesMin, 'a service entry must have room in the smallest packet');
+assertLimit(LIMITS.pushPullSplitBytesMax < LIMITS.pushPullServiceBytesMax, 'the splits take their room out of a catalog page');
 assertLimit(LIMITS.queueMemberShare > 0 && LIMITS.queueMemberShare < 1, 'membership and the catalog both get a share of a packet');
 
 function assertLimit(holds: boolean, relation: string): void {

@@ -80,12 +80,26 @@ export class MemberTable implements MemberSampler {
   private live = 0;
   private probeOrder: string[] = [];
   private probeIndex = 0;
-  /** Names in insertion order, kept for O(1) random sampling; pruned lazily on reap. */
-  private names: string[] = [];
+  /**
+   * Records in insertion order, kept for O(1) random sampling without a lookup per candidate. A
+   * removed record keeps its slot until the next prune (it stands for its name: for nobody, or for
+   * the record that re-added the name), so that the slots are drawn from exactly as before.
+   */
+  private slots: MemberRecord[] = [];
+  /** Removed records that still hold a slot. */
+  private removed = new Set<MemberRecord>();
   /** The relay ring over every record; null when a record came or went since it was built. */
   private ring: RingIndex | null = null;
 
-  constructor(private readonly selfName: string, private readonly rng: Rng) {}
+  constructor(
+    private readonly selfName: string,
+    private readonly rng: Rng,
+    /**
+     * Maps a name or host to one shared copy of it. A simulator with thousands of nodes, each
+     * holding a record of every member, shares one copy of each string between all of them.
+     */
+    readonly intern: (s: string) => string = (s) => s,
+  ) {}
 
   get size(): number {
     return this.records.size;
@@ -107,7 +121,7 @@ export class MemberTable implements MemberSampler {
   add(r: MemberRecord): void {
     if (this.records.has(r.name)) throw new Error(`member ${r.name} already present`);
     this.records.set(r.name, r);
-    this.names.push(r.name);
+    this.slots.push(r);
     this.ring = null;
     if (isLive(r.status)) this.live++;
     this.checkLiveCount();
@@ -143,11 +157,21 @@ export class MemberTable implements MemberSampler {
     if (r === undefined) return;
     if (isLive(r.status)) this.live--;
     this.records.delete(name);
+    this.removed.add(r);
     this.ring = null;
     this.checkLiveCount();
-    if (this.names.length > 2 * this.records.size + 16) {
-      this.names = this.names.filter((n) => this.records.has(n));
+    if (this.slots.length > 2 * this.records.size + 16) {
+      // Slots of names that are back stay (each stands for the new record), as before a prune.
+      this.slots = this.slots.filter((s) => this.current(s) !== undefined);
+      const removed = new Set<MemberRecord>();
+      for (const s of this.slots) if (this.removed.has(s)) removed.add(s);
+      this.removed = removed;
     }
+  }
+
+  /** The record a slot stands for now: its own, the one that re-added its name, or none. */
+  private current(slot: MemberRecord): MemberRecord | undefined {
+    return this.removed.size === 0 || !this.removed.has(slot) ? slot : this.records.get(slot.name);
   }
 
   /** The live count is kept by hand on every change; a slip would skew every timeout and fanout. */
@@ -205,12 +229,11 @@ export class MemberTable implements MemberSampler {
 
   /** Up to k distinct members other than self and `exclude`, chosen uniformly, that pass `accept`. */
   sample(k: number, accept: (r: MemberRecord) => boolean, exclude?: string): MemberRecord[] {
-    const picked = this.rng.sample(this.names, k, (name) => {
-      if (name === this.selfName || name === exclude) return false;
-      const r = this.records.get(name);
-      return r !== undefined && accept(r);
+    const picked = this.rng.sample(this.slots, k, (slot) => {
+      const r = this.current(slot);
+      return r !== undefined && r.name !== this.selfName && r.name !== exclude && accept(r);
     });
-    // A name re-added after a reap can appear twice in `names` until the next prune.
-    return [...new Set(picked)].map((n) => this.records.get(n) as MemberRecord);
+    // A name re-added after a reap holds two slots until the next prune.
+    return [...new Set(picked.map((s) => this.current(s) as MemberRecord))];
   }
 }

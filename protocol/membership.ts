@@ -22,6 +22,8 @@ export interface MembershipHooks {
   probeWithSuspicion(r: MemberRecord): void;
   /** True when `name` answered one of our probes at or after `since`. */
   heardFrom(name: string, since: number): boolean;
+  /** How long a direct ping of `name` waits for its ack (fixed, or from measured round trips). */
+  probeTimeoutFor(name: string): number;
   /** An alive claim of our own name at another address: is it a previous life of ours? */
   claimElsewhere(other: Address, incarnation: number, phase: 'join' | 'running'): ClaimVerdict;
   /** A dead or left member was imported from a peer's state, backdated. */
@@ -77,7 +79,7 @@ export class Membership {
         return;
       }
       const rec: MemberRecord = {
-        name: msg.name, host: msg.host, port: msg.port, incarnation: msg.incarnation, status: 'alive', changedAt: this.now,
+        name: this.table.intern(msg.name), host: this.table.intern(msg.host), port: msg.port, incarnation: msg.incarnation, status: 'alive', changedAt: this.now,
       };
       this.table.add(rec);
       this.emit(rec, null);
@@ -99,7 +101,7 @@ export class Membership {
     // forged claim must be taken however far the claim had pushed the number.
     if (!isNewer(msg.incarnation, r.incarnation)) return;
     const previous = r.status;
-    r.host = msg.host;
+    r.host = this.table.intern(msg.host);
     r.port = msg.port;
     this.table.setStatus(r, 'alive', msg.incarnation, this.now);
     this.dropSuspicion(r.name);
@@ -305,7 +307,7 @@ export class Membership {
       return;
     }
     const rec: MemberRecord = {
-      name: m.name, host: m.host, port: m.port, incarnation: m.incarnation, status, changedAt: this.now - age,
+      name: this.table.intern(m.name), host: this.table.intern(m.host), port: m.port, incarnation: m.incarnation, status, changedAt: this.now - age,
     };
     this.table.add(rec);
     this.emit(rec, null);
@@ -331,8 +333,9 @@ export class Membership {
    */
   private scheduleLastChance(name: string, s: Suspicion): void {
     const deadline = s.deadline();
+    const timeoutMs = this.hooks.probeTimeoutFor(name);
     for (const k of LAST_CHANCE_OFFSETS) {
-      const at = deadline - k * this.profile.probeTimeoutMs;
+      const at = deadline - k * timeoutMs;
       if (at > this.now && at > s.startedAt) {
         this.ctx.deadlines.set({ kind: 'last-chance', member: name }, at);
         return;

@@ -35,7 +35,13 @@ export const MessageType = {
    * layer, never by the core; an unlabelled packet belongs to the cluster named "default".
    */
   Labelled: 15,
-  /** (16–18 belong to the traffic splits.) The arc of the update tree the rest of the packet is to be relayed over. */
+  /** A service's traffic split (or its clearing): a last-writer-wins register no node owns. */
+  Split: 16,
+  /** Propagation barrier of a split: "tell me which write of this service's split you hold". */
+  SplitConfirmRequest: 17,
+  /** The answer: the stamp of the split write the sender holds. */
+  SplitConfirm: 18,
+  /** The arc of the update tree the rest of the packet is to be relayed over. */
   Relay: 19,
   /** Digest of a catalog entry: "I hold this version". */
   Have: 20,
@@ -168,6 +174,47 @@ export interface PushPullMsg {
   readonly pageFrom?: CatalogCursor;
   /** The sender's entries did not all fit: more follow after this key (absent: none). Appended field. */
   readonly moreAfter?: CatalogCursor;
+  /** Every split the sender holds, cleared ones included, in every page. Appended field. */
+  readonly splits?: readonly SplitMsg[];
+}
+
+/**
+ * A service's traffic split: version label → whole percent, summing to 100 (`cleared`: the split
+ * was removed, and `weights` is empty). Any node may write it; the write with the highest
+ * (wallMs, counter, writer) wins everywhere (hlc.ts), and a clearing is kept as a tombstone so an
+ * older split cannot come back.
+ */
+export interface SplitMsg {
+  readonly type: 'split';
+  readonly service: string;
+  readonly wallMs: number;
+  readonly counter: number;
+  readonly writer: string;
+  readonly cleared: boolean;
+  /** [version, percent] pairs, labels distinct, in label order. */
+  readonly weights: readonly (readonly [string, number])[];
+}
+
+/** Split barrier: `from` asks which write of `service`'s split the receiver holds. */
+export interface SplitConfirmRequestMsg {
+  readonly type: 'split-confirm-request';
+  readonly reqId: number;
+  readonly service: string;
+  readonly from: string;
+  /** Echoed in the answer (see ConfirmRequestMsg.life). */
+  readonly life: number;
+}
+
+/** The answer: the stamp of the write `from` holds ((0, 0, "") when it holds none). */
+export interface SplitConfirmMsg {
+  readonly type: 'split-confirm';
+  readonly reqId: number;
+  readonly service: string;
+  readonly wallMs: number;
+  readonly counter: number;
+  readonly writer: string;
+  readonly from: string;
+  readonly life: number;
 }
 
 /**
@@ -274,6 +321,9 @@ export type GossipMsg =
   | ServiceMsg
   | ConfirmRequestMsg
   | ConfirmMsg
+  | SplitMsg
+  | SplitConfirmRequestMsg
+  | SplitConfirmMsg
   | RelayMsg
   | HaveMsg
   | WantMsg;

@@ -1,3 +1,5 @@
+import type { HlcStamp } from './hlc.js';
+import type { SplitMsg } from './messages.js';
 import type { Profile } from './profiles.js';
 
 /** How a SwimNode starts. */
@@ -22,4 +24,21 @@ export interface SwimNodeOptions {
    * LIMITS.pushPullServiceBytesMax. Smaller only to exercise paging without megabytes of entries.
    */
   readonly pushPullServiceBytes?: number;
+  /** Splits held by a previous process of this node, tombstones included (persisted by the daemon). */
+  readonly splits?: readonly SplitMsg[];
+  /** The hybrid clock a previous process reached (persisted), so that its writes never go back. */
+  readonly splitClock?: HlcStamp;
+  /**
+   * For simulators: the reconnect tick's push-pull request, usually to a dead member, is encoded
+   * only when the effect's bytes are read, so a driver that knows the peer is down and never reads
+   * them saves the encoding of a full state. Read before the node's next input, the bytes are
+   * those an eager encoding gives. Off in the daemon: an encoding error must surface inside the
+   * input that caused it.
+   */
+  readonly lazyReconnectState?: boolean;
+  /**
+   * Maps a member name or host to one shared copy, for member records (see MemberTable); a
+   * simulator shares one between all its nodes. Default: each record keeps the string it was given.
+   */
+  readonly intern?: (s: string) => string;
 }

@@ -24,6 +24,10 @@ import { Reaper } from './reaper.js';
 import { Rng } from './rng.js';
 import { toSerial } from './serial.js';
 import { ServiceGossip } from './service-gossip.js';
+import { SplitGossip } from './splits.js';
+import type { HlcStamp } from './hlc.js';
+import type { SplitMsg } from './messages.js';
+import type { SplitView } from './effects.js';
 import { Deadlines, type Timer, TIMERS, unknownTimer } from './timers.js';
 
 export type { NodeStats } from './node-context.js';
@@ -57,6 +61,7 @@ export class SwimNode implements CoreNode {
   private readonly prober: Prober;
   private readonly catalog: ServiceGossip;
   private readonly barriers: Barriers;
+  private readonly splitTable: SplitGossip;
   private readonly membership: Membership;
   private readonly claims: NameClaims;
   /**
@@ -75,7 +80,7 @@ export class SwimNode implements CoreNode {
     const packetBytes = Math.min(LIMITS.packetBytesMax, Math.max(LIMITS.packetBytesMin, opts.packetBytes ?? LIMITS.packetBytesDefault));
     const rng = new Rng(opts.seed);
     this.awareness = new Awareness(opts.profile.awarenessMax);
-    this.table = new MemberTable(opts.name, rng);
+    this.table = new MemberTable(opts.name, rng, opts.intern);
     this.selfRecord = {
       name: opts.name, host: opts.host, port: opts.port, incarnation: toSerial(opts.incarnation ?? 0),
       status: 'alive', changedAt: opts.now,
@@ -94,6 +99,7 @@ export class SwimNode implements CoreNode {
       imported: (r) => this.reaper.dueAt(r.changedAt),
       probeWithSuspicion: (r) => this.prober.probeWithSuspicion(r),
       heardFrom: (name, since) => this.prober.heardFrom(name, since),
+      probeTimeoutFor: (name) => this.prober.probeTimeoutFor(name),
       claimElsewhere: (other, incarnation, phase) => this.claims.claim(other, incarnation, phase),
     });
     this.claims = new NameClaims(this.ctx, this.diss, () => this.catalog.withholdOwn(), (incarnation) => {
@@ -109,9 +115,13 @@ export class SwimNode implements CoreNode {
     this.catalog = new ServiceGossip(host, packetBytes, toSerial(opts.catalogRevision ?? 0), stateBytes, wantRetryMs(opts.profile));
     // Drawn from a stream of its own so the node's other random choices stay as they were.
     const lifeRng = new Rng(opts.seed ^ BARRIER_LIFE_SALT);
-    this.barriers = new Barriers(host, this.catalog, barrierRetryMs(opts.profile), { life: lifeRng.nextU32(), firstRequestId: lifeRng.nextU32() });
-    this.fullState = new FullState(opts.name, this.table, this.membership, this.catalog);
-    this.antiEntropy = new AntiEntropy(this.ctx, (request) => this.fullState.encode(request), () => this.membership.leaving, this.reapedAddresses);
+    this.splitTable = new SplitGossip({ ...host, splitEvent: (event) => this.out.push({ kind: 'split', event }) }, {
+      ...(opts.splits === undefined ? {} : { splits: opts.splits }), ...(opts.splitClock === undefined ? {} : { clock: opts.splitClock }),
+    });
+    this.barriers = new Barriers(host, this.catalog, barrierRetryMs(opts.profile), { life: lifeRng.nextU32(), firstRequestId: lifeRng.nextU32() }, this.splitTable);
+    this.fullState = new FullState(opts.name, this.table, this.membership, this.catalog, this.splitTable);
+    this.antiEntropy = new AntiEntropy(this.ctx, (request) => this.fullState.encode(request), () => this.membership.leaving, this.reapedAddresses,
+      opts.lazyReconnectState === true ? (request) => this.fullState.encodeLater(request) : undefined);
     this.membership.enqueue(this.membership.aliveOf(this.selfRecord), false);
     // Stagger the first probe so nodes started together do not probe in lockstep.
     this.deadlines.set(TIMERS.probe, opts.now + rng.int(opts.profile.probeIntervalMs));
@@ -178,7 +188,7 @@ export class SwimNode implements CoreNode {
       this.out.push({ kind: 'rejected', reason: decoded.reason, detail: decoded.detail });
       return { value: null, effects: this.flush() };
     }
-    this.fullState.merge(decoded.value.source, decoded.value.members, decoded.value.services);
+    this.fullState.merge(decoded.value.source, decoded.value.members, decoded.value.services, decoded.value.splits);
     // The page asked for (an older agent asks for none: the first).
     const value = this.fullState.encode({ join: false, pageFrom: decoded.value.pageFrom, withOwnState: true }).bytes;
     void from;
@@ -194,7 +204,7 @@ export class SwimNode implements CoreNode {
       this.out.push({ kind: 'rejected', reason: decoded.reason, detail: decoded.detail });
       return this.flush();
     }
-    this.fullState.merge(decoded.value.source, decoded.value.members, decoded.value.services);
+    this.fullState.merge(decoded.value.source, decoded.value.members, decoded.value.services, decoded.value.splits);
     this.antiEntropy.onReply(from, decoded.value.source, decoded.value.moreAfter);
     return this.flush();
   }
@@ -234,7 +244,9 @@ export class SwimNode implements CoreNode {
       case 'forward': return this.diss.flushForward();
       case 'push-pull': return this.antiEntropy.onPushPullTick();
       case 'join-retry': return this.antiEntropy.onJoinRetry();
-      case 'reap': return this.reaper.onReap();
+      case 'reap':
+        this.splitTable.collect(this.now);
+        return this.reaper.onReap();
       case 'reconnect': return this.antiEntropy.onReconnectTick();
       case 'suspicion': return this.membership.onSuspicionTimeout(timer.member);
       case 'last-chance': return this.membership.onLastChance(timer.member);
@@ -286,7 +298,7 @@ export class SwimNode implements CoreNode {
   preload(members: readonly MemberState[]): void {
     for (const m of members) {
       if (m.name === this.name || this.table.get(m.name) !== undefined || this.table.size >= LIMITS.membersMax) continue;
-      this.table.add({ name: m.name, host: m.host, port: m.port, incarnation: m.incarnation, status: 'alive', changedAt: this.now });
+      this.table.add({ name: this.table.intern(m.name), host: this.table.intern(m.host), port: m.port, incarnation: m.incarnation, status: 'alive', changedAt: this.now });
     }
   }
 
@@ -311,6 +323,11 @@ export class SwimNode implements CoreNode {
   /** Lifeguard local-health score (0 = healthy). */
   localHealth(): number {
     return this.awareness.health;
+  }
+
+  /** How long a direct ping of `name` waits for its ack now, ms (measured round trips and local health). */
+  probeTimeoutMs(name: string): number {
+    return this.awareness.scale(this.prober.probeTimeoutFor(name));
   }
 
   /** Members counted as part of the cluster (alive + suspect), including self. */
@@ -376,6 +393,37 @@ export class SwimNode implements CoreNode {
     return this.diss.pending;
   }
 
+  // ---- Traffic splits (splits.ts) -------------------------------------------------------------
+
+  /** Sets `service`'s split (weights: version → percent), or clears it (null), at wall-clock `wallMs`. Throws SplitError. */
+  writeSplit(now: number, wallMs: number, service: string, weights: Readonly<Record<string, unknown>> | null): CoreResult<SplitMsg> {
+    this.begin(now);
+    const value = this.splitTable.write(service, weights, wallMs);
+    return { value, effects: this.flush() };
+  }
+
+  /** Waits until every live member holds `service`'s current split write; the verdict is a 'barrier' effect. */
+  startSplitBarrier(now: number, service: string, timeoutMs: number): CoreResult<number> {
+    this.begin(now);
+    const value = this.barriers.startSplit(service, timeoutMs);
+    return { value, effects: this.flush() };
+  }
+
+  /** Live splits, by service name. */
+  splits(): SplitView[] {
+    return this.splitTable.views();
+  }
+
+  /** `service`'s live split as percentages; undefined when it has none. */
+  split(service: string): Readonly<Record<string, number>> | undefined {
+    return this.splitTable.percentages(service);
+  }
+
+  /** Split records with tombstones, and the hybrid clock (for persistence). */
+  splitState(): { readonly splits: SplitMsg[]; readonly clock: HlcStamp } {
+    return { splits: this.splitTable.records(), clock: this.splitTable.clock.latest };
+  }
+
   // ---- Message handling ---------------------------------------------------------------------
 
   private handleGossip(from: Address, msg: GossipMsg): void {
@@ -404,6 +452,9 @@ export class SwimNode implements CoreNode {
       case 'relay': return;
       case 'have': return this.catalog.onHave(from, msg);
       case 'want': return this.catalog.onWant(from, msg);
+      case 'split': return this.splitTable.onSplit(msg);
+      case 'split-confirm-request': return this.barriers.onSplitRequest(from, msg, this.name);
+      case 'split-confirm': return this.barriers.onSplitConfirm(msg);
     }
   }
 

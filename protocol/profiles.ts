@@ -6,8 +6,23 @@ export interface Profile {
   readonly name: 'lan' | 'wan' | 'local';
   /** Time between probes started by one node. */
   readonly probeIntervalMs: number;
-  /** Wait for a direct ack before starting indirect probes. */
+  /**
+   * Wait for a direct ack before starting indirect probes, when `rto` is null; with `rto`, the wait
+   * for the first acks only, while nothing has been measured yet.
+   */
   readonly probeTimeoutMs: number;
+  /**
+   * Per-member probe timeouts from measured round trips (RFC 6298, see rtt.ts), within these
+   * bounds; null: every probe waits probeTimeoutMs.
+   */
+  readonly rto: RtoBounds | null;
+  /**
+   * Fresh catalog updates go down the update tree over the member ring (update-tree.ts), near
+   * relays first, and the queue repeats digests (type have) that a member lacking the entry answers
+   * with a want. Off: a fresh catalog update is flooded on first receipt to ceil(ln n) + extra
+   * members and the queue repeats the whole entry. Relay, have and want messages are handled either way.
+   */
+  readonly updateTree: boolean;
   /** Members asked to probe indirectly after a direct probe fails. */
   readonly indirectChecks: number;
   /** α in Lifeguard's suspicion minimum: α · max(1, log10(n)) · probe interval. */
@@ -61,13 +76,28 @@ export interface Profile {
   readonly nameClaimSilentHoldMs: number;
 }
 
+/** Bounds of the adaptive probe timeout, ms. */
+export interface RtoBounds {
+  /** Lower bound: a round trip shorter than this is below the scheduling noise of a busy host. */
+  readonly minMs: number;
+  /** Upper bound. */
+  readonly maxMs: number;
+  /**
+   * For a member not measured yet (TCP's initial RTO is 1 s): at least this, or the largest
+   * timeout among measured members when that is larger.
+   */
+  readonly initialMs: number;
+}
+
 export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
   lan: {
     name: 'lan',
     probeIntervalMs: 300,
     probeTimeoutMs: 150,
+    rto: { minMs: 100, maxMs: 1_000, initialMs: 500 },
+    updateTree: false,
     indirectChecks: 3,
-    suspicionMult: 2,
+    suspicionMult: 1,
     suspicionMaxMult: 6,
     retransmitMult: 4,
     gossipIntervalMs: 50,
@@ -89,6 +119,8 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     name: 'wan',
     probeIntervalMs: 3_000,
     probeTimeoutMs: 1_500,
+    rto: { minMs: 100, maxMs: 5_000, initialMs: 1_500 },
+    updateTree: false,
     indirectChecks: 3,
     suspicionMult: 4,
     suspicionMaxMult: 6,
@@ -112,6 +144,8 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     name: 'local',
     probeIntervalMs: 200,
     probeTimeoutMs: 50,
+    rto: null,
+    updateTree: false,
     indirectChecks: 2,
     suspicionMult: 2,
     suspicionMaxMult: 4,

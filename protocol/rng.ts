@@ -80,7 +80,9 @@ export class Rng {
       }
       if (out.length === k) return out;
     }
-    const idx = Array.from({ length: items.length }, (_, i) => i);
+    // A partial shuffle of the indices; typed, since this runs over whole member tables.
+    const idx = new Int32Array(items.length);
+    for (let i = 0; i < idx.length; i++) idx[i] = i;
     out.length = 0;
     for (let i = 0; i < idx.length && out.length < k; i++) {
       const j = i + this.int(idx.length - i);

@@ -256,12 +256,13 @@ export class ServiceGossip {
 
   /**
    * Entries and tombstones for one push-pull state: those after `after` in key order (from the
-   * first when undefined), within stateBytesMax. When the rest did not fit, `moreAfter` is the last
-   * entry included; the next page starts after it.
+   * first when undefined), within stateBytesMax less `reservedBytes` (what else the state carries
+   * beside the catalog, e.g. splits). When the rest did not fit, `moreAfter` is the last entry
+   * included; the next page starts after it.
    */
-  page(after: CatalogCursor | undefined): { entries: ServiceMsg[]; moreAfter: CatalogCursor | undefined } {
+  page(after: CatalogCursor | undefined, reservedBytes = 0): { entries: ServiceMsg[]; moreAfter: CatalogCursor | undefined } {
     const entries: ServiceMsg[] = [];
-    let bytes = 0;
+    let bytes = reservedBytes;
     for (const msg of this.catalog.after(after === undefined ? undefined : catalogKey(after.node, after.id))) {
       // Entries travel with their owner's record: without it a peer could not reap them.
       if (msg.node !== this.host.name && !this.host.memberExported(msg.node)) continue;

@@ -169,8 +169,8 @@ test('trailing fields, parts elements and unknown part types are ignored', () =>
     ],
   });
   // A member's sixth field is its age (nil: none); past it, anything goes; fields after the paging
-  // cursors (index 4 and 5, nil when unused) too.
-  const pp = raw(10, [false, 'a', [['m', 'h', 1, 2, 3, 5, 'future'], ['n', 'h', 1, 2, 0, null, 'future']], [], null, null, { more: 1 }]);
+  // cursors (index 4 and 5, nil when unused) and the splits (index 6, nil when none) too.
+  const pp = raw(10, [false, 'a', [['m', 'h', 1, 2, 3, 5, 'future'], ['n', 'h', 1, 2, 0, null, 'future']], [], null, null, null, { more: 1 }]);
   assert.deepStrictEqual(decodeOk(decodePushPull(pp)), {
     type: 'push-pull',
     join: false,
@@ -192,7 +192,7 @@ test('header errors: empty, oversize, version, unknown type', () => {
   expectError(decodePacket(raw(3, [1], 2)), 'bad_version');
   expectError(decodePushPull(raw(10, [true, 'a', []], 255)), 'bad_version');
   expectError(decodePacket(Uint8Array.of(PROTOCOL_VERSION)), 'malformed', 'header');
-  for (const type of [0, 13, 15, 16, 255]) expectError(decodePacket(raw(type, [1])), 'unknown_type');
+  for (const type of [0, 13, 15, 19, 255]) expectError(decodePacket(raw(type, [1])), 'unknown_type');
   expectError(decodePacket(raw(10, [true, 'a', []])), 'unknown_type', 'stream');
   expectError(decodePushPull(encodePacket({ type: 'ack', seq: 1 })), 'unknown_type');
   // A packet of exactly the maximum size is not refused for its size.

@@ -14,11 +14,15 @@ import { ackPings, deliver, makeNode, memberEvents, peerAddress, peers, runUntil
 import { reproduce, testSeed } from './helpers/seed.js';
 
 const SEED = testSeed(1404);
-const LAN = PROFILES.lan;
+/**
+ * The lan timings with the fixed probe timeout (adaptive timeouts: core-rto.test.ts), and a
+ * suspicion long enough that no last-chance ping of a suspect falls among the probes counted.
+ */
+const LAN = { ...PROFILES.lan, rto: null, suspicionMult: 2 };
 const COUNT = 10;
 
 function build(count = COUNT, seed = SEED): SwimNode {
-  const n = makeNode({ seed });
+  const n = makeNode({ seed, profile: LAN });
   n.preload(peers(count));
   return n;
 }

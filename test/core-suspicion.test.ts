@@ -15,7 +15,8 @@ import { ackPings, addressOf, allEffects, deliver, makeNode, memberEvents, peerA
 import { reproduce, testSeed } from './helpers/seed.js';
 
 const SEED = testSeed(1403);
-const LAN = PROFILES.lan;
+/** The lan timings with the fixed probe timeout (adaptive timeouts: core-rto.test.ts). */
+const LAN = { ...PROFILES.lan, rto: null };
 const OTHERS = 40;
 /** When the accusation arrives. */
 const T0 = 1_000;
@@ -29,7 +30,7 @@ function lifeguardTimeout(n: number, c: number, k: number): number {
 }
 
 function build(): SwimNode {
-  const n = makeNode({ seed: SEED });
+  const n = makeNode({ seed: SEED, profile: LAN });
   n.preload(peers(OTHERS));
   return n;
 }
@@ -159,7 +160,7 @@ test('suspicion: a refutation ends it: no death, and the timers are gone', () =>
 });
 
 test('suspicion: with no other member to confirm (k = 0) the minimum applies at once', () => {
-  const node = makeNode({ seed: SEED });
+  const node = makeNode({ seed: SEED, profile: LAN });
   const b = peerAddress(1);
   node.preload([{ name: 'b', host: b.host, port: b.port, incarnation: 0, status: 'alive' }]);
   runUntil(node, T0 - 1, (at, effects) => ackPings(node, at, effects));

@@ -187,6 +187,7 @@ test('watch: a snapshot, then live events with increasing indexes', async () => 
       { node: 'n0', id: 'w2', name: 'api', address: '127.0.0.1', port: 8080, tags: ['v1'], meta: { zone: 'a' }, version: '1.0', weight: 1, health: 'passing', draining: false, rev: 1, effective_weight: 1 },
       { node: 'n0', id: 'w1', name: 'web', address: '127.0.0.1', port: 8080, tags: ['v1'], meta: { zone: 'a' }, version: '1.0', weight: 1, health: 'passing', draining: false, rev: 1, effective_weight: 1 },
     ],
+    splits: [],
   });
   log.append(memberEvent('n1', 'alive', null));
   log.append({ type: 'service', change: 'updated', service: service('w1', { rev: 2, draining: true }), previous: service('w1') });

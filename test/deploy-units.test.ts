@@ -19,7 +19,7 @@ function entry(over: Partial<ServiceEntry> & Pick<ServiceEntry, 'id'>): ServiceE
 }
 
 function snapshot(services: ServiceEntry[]): WatchEvent {
-  return { type: 'snapshot', index: 1, reset: false, members: [], services };
+  return { type: 'snapshot', index: 1, reset: false, members: [], services, splits: [] };
 }
 
 function event(kind: string, service: ServiceEntry, index = 2): WatchEvent {
@@ -60,7 +60,7 @@ test('backends: events update and remove; a snapshot replaces everything', () =>
 
 test('backends: weighted choice follows the weights; zero weights only when nothing else', () => {
   const b = (key: string, weight: number): Backend => ({
-    key, id: key, node: 'n', address: '127.0.0.1', port: 1, version: key, weight, health: 'passing', draining: false,
+    key, id: key, node: 'n', address: '127.0.0.1', port: 1, version: key, weight, health: 'passing', draining: false, effectiveWeight: weight,
   });
   const pool = [b('v1', 9), b('v2', 1)];
   // r × total = 8.9 falls in v1's share [0, 9); 9.0 in v2's [9, 10).
@@ -77,6 +77,46 @@ test('backends: sticky keeps a client on its version until none of it is eligibl
   assert.equal(chooseBackend(t, 'v1', seq([0.99]))?.version, 'v1');
   t.apply(event('drained', entry({ id: 'a', version: 'v1', draining: true })));
   assert.equal(chooseBackend(t, 'v1', seq([0]))?.version, 'v2');
+});
+
+test('backends: a split sets effective weights; a pinned client moves only when its version has no share left', () => {
+  const t = new BackendTable('app');
+  const split = (weights: Record<string, number> | null): WatchEvent => ({
+    type: 'split', index: 3, event: weights === null ? 'cleared' : 'set', service: 'app',
+    split: weights === null ? null : { service: 'app', weights, writer: 'A', hlc: { wall_ms: 1, counter: 0 } },
+  });
+  t.apply(snapshot([entry({ id: 'a', version: 'v1' }), entry({ id: 'a2', version: 'v1', weight: 3 }), entry({ id: 'b', node: 'C', version: 'v2' })]));
+  assert.deepEqual(t.all().map((b) => b.effectiveWeight), [1, 3, 1]);
+  t.apply(split({ v1: 90, v2: 10 }));
+  assert.deepEqual(t.all().map((b) => b.effectiveWeight), [22.5, 67.5, 10]);
+  // A sibling drains: the version's share goes to the other instance of it.
+  t.apply(event('drained', entry({ id: 'a2', version: 'v1', weight: 3, draining: true })));
+  assert.deepEqual(t.all().map((b) => b.effectiveWeight), [90, 0, 10]);
+  assert.equal(chooseBackend(t, 'v2', seq([0]))?.version, 'v2', 'pinned to v2 while v2 has a share');
+  t.apply(split({ v1: 100 }));
+  assert.equal(chooseBackend(t, 'v2', seq([0.99]))?.version, 'v1', 'v2 has no share left: the client moves');
+  t.apply(split(null));
+  assert.deepEqual(t.all().map((b) => b.effectiveWeight), [1, 0, 1]);
+  // A split of another service changes nothing here.
+  t.apply({ ...split({ v2: 100 }), service: 'other' } as WatchEvent);
+  assert.deepEqual(t.all().map((b) => b.effectiveWeight), [1, 0, 1]);
+});
+
+test('analysis: rollback timing and clients that saw both versions during the split', () => {
+  const records = [
+    rec(0, 'v1', 0), rec(5, 'v1', 1), rec(20, 'v2', 2), rec(22, 'v1', 0), rec(30, 'v2', 1), rec(41, 'v2', 2), rec(46, 'v2', 3), rec(60, 'v1', 2),
+  ];
+  const s = analyzeRun({
+    name: 'rollback', records, dropped: 0, startedAt: 0, stoppedAt: 100, binMs: 50, proxySawV2: 18, proxySawV1Draining: null, proxySawRollback: 44,
+    marks: [{ kind: 'register', at: 10 }, { kind: 'split', at: 15 }, { kind: 'split_set', at: 17 }, { kind: 'rollback', at: 40 }, { kind: 'rolled_back', at: 52 }],
+  });
+  assert.deepEqual(s.rollback, { command_ms: 12, to_last_v2_ms: 6, proxy_learned_ms: 4, v2_after_proxy_knew: 1 });
+  // In [20, 40): client 1 got v2 only there (v1 at 5 is before), client 2 v2 only: nobody saw both.
+  assert.deepEqual(s.split_clients, { clients: 3, saw_both: 0 });
+  assert.deepEqual(s.split, { window_ms: 20, v1: 1, v2: 2, v2_pct: 66.7 });
+  const none = analyzeRun({ name: 'swimd', records, dropped: 0, startedAt: 0, stoppedAt: 100, binMs: 50, proxySawV2: null, proxySawV1Draining: null, marks: [] });
+  assert.equal(none.rollback, null);
+  assert.equal(none.split_clients, null);
 });
 
 test('proxy: cookie parsing', () => {

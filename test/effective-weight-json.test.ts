@@ -97,6 +97,25 @@ test('agent: GET /v1/services, answers, the watch snapshot and lines carry effec
   const gone = seen.find((e) => e.type === 'service' && e.event === 'deregistered');
   assert.ok(gone !== undefined && gone.type === 'service');
   assert.equal(gone.service.effective_weight, 0);
+
+  // A split is a line of its own; the instances' weights then follow it in every answer.
+  assert.equal((await call(sock, 'POST', '/v1/services/a1/undrain')).status, 200);
+  assert.equal((await call(sock, 'PUT', '/v1/services', { name: 'app', id: 'c1', port: 8003, version: 'v2' })).status, 200);
+  assert.equal((await call(sock, 'PUT', '/v1/splits/app', { weights: { v2: 100 } })).status, 200);
+  await until(() => seen.some((e) => e.type === 'split'));
+  const split = seen.find((e) => e.type === 'split');
+  assert.ok(split !== undefined && split.type === 'split');
+  assert.equal(split.event, 'set');
+  assert.deepEqual(split.split?.weights, { v2: 100 });
+  const after = await call(sock, 'GET', '/v1/services?name=app');
+  assert.deepEqual((after.body as Record<string, unknown>[]).map((e) => [e['id'], e['effective_weight']]), [['a1', 0], ['c1', 100]]);
+  const second = new AbortController();
+  for await (const ev of client.watch({ signal: second.signal })) {
+    assert.ok(ev.type === 'snapshot');
+    assert.deepEqual(ev.splits.map((x) => [x.service, x.weights]), [['app', { v2: 100 }]]);
+    break;
+  }
+  second.abort();
   ac.abort();
   await watching;
 });

@@ -212,10 +212,17 @@ test(`${N} agents: catalog changes with --wait, checks, watch`, { timeout: 300_0
     } finally {
       c.kill(E, 'SIGCONT');
     }
-    assert.equal(stopped.code, 1, stopped.stdout);
-    assert.match(stopped.stderr, new RegExp(`^swimd: registered web-2, but 1 member had not confirmed it within 700ms: ${E.name} \\(${N - 2} members did\\)\\n$`));
-    assert.ok(stopped.ms >= 700, `${stopped.ms}`);
-    record(`register --wait 700ms with ${E.name} stopped: exit 1 after ${ms(stopped.ms)}, naming ${E.name}`);
+    if (stopped.code === 0) {
+      // On a loaded machine the CLI's own start-up can outlast failure detection: E is then declared
+      // dead during the wait, which no longer holds the barrier up, and the answer still names E.
+      assert.match(stopped.stdout, new RegExp(`not by 1 member that stopped answering during the wait:\\n  ${E.name}: declared dead during the wait, did not confirm`), stopped.stdout);
+      record(`register --wait 700ms with ${E.name} stopped: ${E.name} declared dead during the wait and named, exit 0 after ${ms(stopped.ms)}`);
+    } else {
+      assert.equal(stopped.code, 1, stopped.stdout);
+      assert.match(stopped.stderr, new RegExp(`^swimd: registered web-2, but 1 member had not confirmed it within 700ms: ${E.name} \\(${N - 2} members did\\)\\n$`));
+      assert.ok(stopped.ms >= 700, `${stopped.ms}`);
+      record(`register --wait 700ms with ${E.name} stopped: exit 1 after ${ms(stopped.ms)}, naming ${E.name}`);
+    }
     // The registration stands: after SIGCONT, E catches up by itself.
     const caughtUp = await everywhere(c, 'web-2', 'listed after SIGCONT', (s) => s !== undefined);
     record(`after SIGCONT: web-2 on every agent within ${ms(caughtUp)}`);

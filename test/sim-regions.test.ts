@@ -141,7 +141,7 @@ test('bench: a small run on a matrix reports the regions and a lower bound per t
     const file = join(dir, 'm.json');
     writeFileSync(file, JSON.stringify(GOOD));
     const out = join(dir, 'out.json');
-    const r = runBench(['--sim', '--regions', file, '--nodes', '30', '--profile', 'wan', '--scenario', 'register,deregister', '--jitter-ms', '0', '--json', out]);
+    const r = runBench(['--sim', '--regions', file, '--nodes', '30', '--profile', 'wan', '--scenario', 'register,deregister,dead', '--jitter-ms', '0', '--json', out]);
     assert.equal(r.status, 0, r.stderr);
     const f = JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>;
     assert.equal(f['regions'], 3);
@@ -153,6 +153,10 @@ test('bench: a small run on a matrix reports the regions and a lower bound per t
     // Nobody can beat the speed of light: the last node is no sooner than the bound minus the batch.
     assert.ok((reg['max_ms'] as number) >= 100, `register max ${reg['max_ms']}`);
     assert.equal(typeof (f['deregister'] as Record<string, number>)['lower_bound_ms'], 'number');
+    // The crash happens at the victim, the last node (n29, in syd): 250 / 2 ms to ams, plus the batch.
+    const dead = f['dead'] as Record<string, number | string>;
+    assert.equal(dead['origin_region'], 'syd');
+    assert.equal(dead['lower_bound_ms'], 125 + PROFILES.wan.forwardBatchMs);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

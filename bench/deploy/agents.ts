@@ -28,6 +28,8 @@ export interface AgentsOptions {
   readonly logLevel: string;
   /** Keep the folder (logs, data dirs) after stop, for a post-mortem. */
   readonly keep?: boolean;
+  /** More `swimd agent` flags for the agent of that name (e.g. --dns-addr for the proxy's host). */
+  readonly extraArgs?: Readonly<Record<string, readonly string[]>>;
 }
 
 const live = new Set<ChildProcess>();
@@ -106,6 +108,7 @@ export class HostAgents {
       CLI_PATH, 'agent', '--name', name, '--bind', '127.0.0.1:0', '--socket', socket, '--data-dir', dataDir,
       '--profile', this.o.profile, '--log-level', this.o.logLevel,
       ...(seedPort === null ? [] : ['--join', `127.0.0.1:${seedPort}`]),
+      ...(this.o.extraArgs?.[name] ?? []),
     ];
     const fd = openSync(logFile, 'a');
     let proc: ChildProcess;

@@ -10,7 +10,7 @@ import { percentile } from '../stats.js';
 import { type RequestRecord, succeeded } from './load.js';
 import type { Mark, MarkKind } from './steps.js';
 
-export type RunName = 'swimd' | 'naive' | 'weighted';
+export type RunName = 'swimd' | 'naive' | 'weighted' | 'rollback';
 
 export interface Span {
   readonly first: number;
@@ -33,6 +33,25 @@ export interface Split {
   readonly v1: number;
   readonly v2: number;
   readonly v2_pct: number;
+}
+
+/** Clients during the held split (first v2 answer to the split's end or the rollback). */
+export interface SplitClients {
+  readonly clients: number;
+  /** Clients that got answers from both versions while the split held: 0 with version pinning. */
+  readonly saw_both: number;
+}
+
+/** The rollback run: `split app v1=100 --wait` from the 90/10 split. */
+export interface Rollback {
+  /** The call, until every member confirmed it. */
+  readonly command_ms: number;
+  /** From the call to the send of the last request v2 answered (0: none after the call). */
+  readonly to_last_v2_ms: number;
+  /** From the call until the proxy applied the new split. */
+  readonly proxy_learned_ms: number | null;
+  /** Requests v2 answered that were sent after the proxy applied it (must be 0). */
+  readonly v2_after_proxy_knew: number | null;
 }
 
 export interface Series {
@@ -66,6 +85,9 @@ export interface RunSummary {
   readonly latency_ms: { readonly p50: number; readonly p99: number; readonly max: number };
   readonly split: Split | null;
   readonly per_client: PerClient;
+  /** Split and rollback runs: clients during the held split. */
+  readonly split_clients: SplitClients | null;
+  readonly rollback: Rollback | null;
   /** Each deploy step, ms after the first one (register, or the stop for naive). */
   readonly steps_ms: Readonly<Partial<Record<MarkKind, number>>>;
   /** Each deploy step, ms after the load started (the chart's time axis). */
@@ -92,6 +114,8 @@ export interface RunInput {
   /** When the proxy first saw v2 eligible / v1 draining (performance.now()), if it did. */
   readonly proxySawV2: number | null;
   readonly proxySawV1Draining: number | null;
+  /** When the proxy applied the rollback's split, if there was one. */
+  readonly proxySawRollback?: number | null;
   readonly binMs: number;
 }
 
@@ -183,11 +207,30 @@ export function analyzeRun(inp: RunInput): RunSummary {
   }
 
   let split: Split | null = null;
-  if (v2 !== null && drain !== null && drain > v2.first) {
-    const inWindow = ok.filter((r) => r.start >= v2.first && r.start < drain);
+  // A split run's window ends where the split was moved on (v2=100, or the rollback), not at the drain.
+  const splitEnd = markAt(inp.marks, 'split_end') ?? markAt(inp.marks, 'rollback') ?? drain;
+  let splitClients: SplitClients | null = null;
+  if (v2 !== null && splitEnd !== null && splitEnd > v2.first) {
+    const inWindow = ok.filter((r) => r.start >= v2.first && r.start < splitEnd);
+    if (markAt(inp.marks, 'split_set') !== null) {
+      const c = perClient(inWindow);
+      splitClients = { clients: c.clients, saw_both: c.saw_both };
+    }
     const n1 = inWindow.filter((r) => r.version === 'v1').length;
     const n2 = inWindow.filter((r) => r.version === 'v2').length;
-    split = { window_ms: round(drain - v2.first), v1: n1, v2: n2, v2_pct: n1 + n2 === 0 ? 0 : round((100 * n2) / (n1 + n2)) };
+    split = { window_ms: round(splitEnd - v2.first), v1: n1, v2: n2, v2_pct: n1 + n2 === 0 ? 0 : round((100 * n2) / (n1 + n2)) };
+  }
+  const rollbackAt = markAt(inp.marks, 'rollback');
+  const rolledBack = markAt(inp.marks, 'rolled_back');
+  let rollback: Rollback | null = null;
+  if (rollbackAt !== null && rolledBack !== null) {
+    const lastV2 = ok.filter((r) => r.version === 'v2' && r.start >= rollbackAt).reduce((m, r) => Math.max(m, r.start), rollbackAt);
+    const learned = inp.proxySawRollback ?? null;
+    rollback = {
+      command_ms: round(rolledBack - rollbackAt), to_last_v2_ms: round(lastV2 - rollbackAt),
+      proxy_learned_ms: learned === null ? null : round(learned - rollbackAt),
+      v2_after_proxy_knew: learned === null ? null : ok.filter((r) => r.version === 'v2' && r.start > learned).length,
+    };
   }
 
   const first = inp.marks[0]?.at ?? inp.startedAt;
@@ -218,6 +261,8 @@ export function analyzeRun(inp: RunInput): RunSummary {
       : { p50: round(percentile(lat, 50)), p99: round(percentile(lat, 99)), max: round(lat[lat.length - 1] as number) },
     split,
     per_client: perClient(ok),
+    split_clients: splitClients,
+    rollback,
     steps_ms: steps,
     marks_ms: marks,
     v1_after_proxy_knew_drain: inp.proxySawV1Draining === null ? null

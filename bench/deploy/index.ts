@@ -1,7 +1,8 @@
 /**
  * The deploy drill (`npm run bench -- --scenario deploy`): what a deploy looks like to the traffic
  * going through a proxy that learns its backends from swimd, done the swimd way (register and wait,
- * drain and wait), done naively, and with a weighted split. Each run gets fresh agents; the runs go
+ * drain and wait), done naively, through a traffic split (v1=90 v2=10, then v2=100), and rolled back
+ * from that split (v1=100). Each run gets fresh agents; the runs go
  * one after the other so they do not compete for the machine.
  */
 import { writeFileSync } from 'node:fs';
@@ -42,6 +43,7 @@ export async function runDeployDrill(opts: Partial<DeployDrillOptions> = {}): Pr
   if (o.json !== undefined) {
     const doc = {
       scenario: 'deploy',
+      proxy: o.proxy,
       options: {
         rate: o.rate, duration_ms: o.durationMs, deploy_at_ms: o.deployAtMs, split_ms: o.splitMs, concurrency: o.concurrency,
         clients: o.clients, sticky: o.sticky, service_ms: o.serviceMs, check_interval: o.checkInterval, profile: o.profile,

@@ -6,7 +6,9 @@
  * stall shows up as a shortfall rather than as an unbounded queue.
  *
  * Each request belongs to one of `clients` simulated clients (round robin), each with its own
- * cookie jar, so that sticky routing can be observed per client.
+ * cookie jar, so that sticky routing can be observed per client; with `clientRequests`, a client
+ * leaves after that many requests and a new one takes its place. A new client waits for its first
+ * answer before it sends more, so that a pinning cookie set on that answer is on all the rest.
  */
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -18,6 +20,11 @@ export interface LoadOptions {
   readonly rate: number;
   readonly concurrency: number;
   readonly clients: number;
+  /**
+   * Requests a client makes before it leaves and a new client (new id, empty cookie jar) takes its
+   * place; 0: clients never leave. Churn is what lets a canary get new users while pinned ones stay.
+   */
+  readonly clientRequests?: number;
   /** A request whose connection stays silent this long fails (as "timeout"). */
   readonly timeoutMs: number;
 }
@@ -62,6 +69,13 @@ export class LoadGenerator {
   private issued = 0;
   private dropped = 0;
   private next = 0;
+  /** Client id in each round-robin slot, and requests it has made. */
+  private readonly slotClient: number[];
+  private readonly slotUses: number[];
+  /** Whether the slot's client has had an answer yet, and its requests in flight. */
+  private readonly slotAnswered: boolean[];
+  private readonly slotInflight: number[];
+  private nextClient: number;
   private timer: NodeJS.Timeout | null = null;
   private startedAt = 0;
   private stoppedAt = 0;
@@ -71,6 +85,11 @@ export class LoadGenerator {
     if (!(o.rate > 0) || !(o.concurrency >= 1) || !(o.clients >= 1)) throw new Error('load: rate, concurrency and clients must be positive');
     this.agent = new http.Agent({ keepAlive: true, maxSockets: o.concurrency, timeout: IDLE_SOCKET_MS, scheduling: 'lifo' });
     this.cookies = new Array<string | undefined>(o.clients).fill(undefined);
+    this.slotClient = Array.from({ length: o.clients }, (_, i) => i);
+    this.slotUses = new Array<number>(o.clients).fill(0);
+    this.slotAnswered = new Array<boolean>(o.clients).fill(false);
+    this.slotInflight = new Array<number>(o.clients).fill(0);
+    this.nextClient = o.clients;
   }
 
   get sent(): number {
@@ -114,9 +133,36 @@ export class LoadGenerator {
     }
   }
 
-  private send(): void {
-    const client = this.next;
+  /**
+   * The next slot in round-robin order whose client is not waiting for its very first answer: a
+   * new client sends one request and waits for it (and any cookie it sets) before sending more, as
+   * a browser's first page load does. When every client waits, the next slot in order goes anyway.
+   */
+  private pickSlot(): number {
+    for (let k = 0; k < this.o.clients; k++) {
+      const slot = (this.next + k) % this.o.clients;
+      if (this.slotAnswered[slot] === true || this.slotInflight[slot] === 0) {
+        this.next = (slot + 1) % this.o.clients;
+        return slot;
+      }
+    }
+    const slot = this.next;
     this.next = (this.next + 1) % this.o.clients;
+    return slot;
+  }
+
+  private send(): void {
+    const slot = this.pickSlot();
+    const life = this.o.clientRequests ?? 0;
+    if (life > 0 && (this.slotUses[slot] as number) >= life) {
+      this.slotClient[slot] = this.nextClient++;
+      this.slotUses[slot] = 0;
+      this.cookies[slot] = undefined;
+      this.slotAnswered[slot] = false;
+    }
+    this.slotInflight[slot] = (this.slotInflight[slot] as number) + 1;
+    this.slotUses[slot] = (this.slotUses[slot] as number) + 1;
+    const client = this.slotClient[slot] as number;
     const start = performance.now();
     this.inflight++;
     let settled = false;
@@ -124,10 +170,12 @@ export class LoadGenerator {
       if (settled) return;
       settled = true;
       this.inflight--;
+      this.slotInflight[slot] = (this.slotInflight[slot] as number) - 1;
+      if (this.slotClient[slot] === client) this.slotAnswered[slot] = true;
       this.records.push({ start, end: performance.now(), client, status, version, error });
       if (this.inflight === 0 && this.drained !== null) this.drained();
     };
-    const cookie = this.cookies[client];
+    const cookie = this.cookies[slot];
     const req = http.request(this.o.url, {
       method: 'GET', agent: this.agent, timeout: this.o.timeoutMs, headers: cookie === undefined ? {} : { cookie },
     }, (res) => {
@@ -135,7 +183,8 @@ export class LoadGenerator {
       const v = res.headers['x-app-version'];
       const version = typeof v === 'string' ? v : null;
       const setCookie = res.headers['set-cookie'];
-      if (setCookie !== undefined && setCookie.length > 0) this.cookies[client] = (setCookie[0] ?? '').split(';')[0];
+      // Only while the same client holds the slot: a reply to one that left goes to nobody.
+      if (setCookie !== undefined && setCookie.length > 0 && this.slotClient[slot] === client) this.cookies[slot] = (setCookie[0] ?? '').split(';')[0];
       res.resume();
       res.on('end', () => finish(status, version, status === 200 ? (version === null ? 'no version header' : null) : `HTTP ${status}`));
       res.on('error', (e) => finish(0, null, errorName(e)));

@@ -6,11 +6,10 @@
 import { DurationError, parseDuration } from '../../client/contract/duration.js';
 import { UsageError } from '../options.js';
 import type { RunName } from './analyze.js';
+import { PROXY_KINDS, type ProxyKind } from './drill-proxy.js';
 
-export const RUN_NAMES: readonly RunName[] = ['swimd', 'naive', 'weighted'];
+export const RUN_NAMES: readonly RunName[] = ['swimd', 'naive', 'weighted', 'rollback'];
 
-/** Weights of the weighted run (v1 keeps most of the traffic while v2 takes a share, as a canary). */
-export const SPLIT_WEIGHTS = { v1: 9, v2: 1 } as const;
 
 export interface DeployDrillOptions {
   readonly runs: readonly RunName[];
@@ -20,7 +19,7 @@ export interface DeployDrillOptions {
   readonly durationMs: number;
   /** Steady traffic on v1 before the deploy starts. */
   readonly deployAtMs: number;
-  /** Weighted run: how long v1 and v2 share traffic by SPLIT_WEIGHTS before v1 is retired. */
+  /** Weighted and rollback runs: how long the split v1=90 v2=10 is held before v1 is retired (or v2 rolled back). */
   readonly splitMs: number;
   /** Traffic kept up after the deploy's last step. */
   readonly tailMs: number;
@@ -28,6 +27,10 @@ export interface DeployDrillOptions {
   /** Simulated clients (cookie jars) the requests are spread over. */
   readonly clients: number;
   readonly sticky: boolean;
+  /** Requests a client makes before a new client takes its place (0: never). */
+  readonly clientRequests: number;
+  /** The proxy the load goes through: the built-in one, or a real HAProxy fed by the companion. */
+  readonly proxy: ProxyKind;
   /** The app's time per request. */
   readonly serviceMs: number;
   /** The HTTP check's interval, as the agent reads it. */
@@ -60,6 +63,8 @@ export const DEFAULT_DEPLOY_OPTIONS: DeployDrillOptions = {
   concurrency: 64,
   clients: 50,
   sticky: false,
+  clientRequests: 20,
+  proxy: 'builtin',
   serviceMs: 5,
   checkInterval: '1s',
   waitMs: 10_000,
@@ -72,17 +77,23 @@ export const DEFAULT_DEPLOY_OPTIONS: DeployDrillOptions = {
 export const DEPLOY_USAGE = `npm run bench -- --scenario deploy [options]
 
 A deploy of a one-instance app behind a proxy fed by swimd, under steady load: the swimd way
-(register and wait, drain and wait), naively (stop, then start), and with a 9:1 weighted split.
+(register and wait, drain and wait), naively (stop, then start), with the split v1=90 v2=10
+(\`swimd split\`) held and then moved to v2, and rolled back (v1=100) from that split.
 
-  --only LIST            runs to do, comma-separated (default swimd,naive,weighted)
+  --only LIST            runs to do, comma-separated (default swimd,naive,weighted,rollback)
   --rate N               requests per second through the proxy (default 500)
   --duration D           load per run (default 45s)
   --deploy-at D          steady traffic before the deploy (default 15s)
-  --split D              weighted run: time v1:v2 = 9:1 is held (default 10s)
+  --split D              weighted and rollback runs: time v1=90 v2=10 is held (default 10s)
   --tail D               traffic after the deploy's last step, at least (default 3s)
   --concurrency N        requests in flight at most (default 64)
   --clients N            simulated clients, each with its own cookie (default 50)
-  --sticky               proxy keeps a client on the version it started with
+  --sticky               version pinning: the proxy keeps a client on its version while that
+                         version has a share of the split and is routable
+  --client-requests N    a client leaves after N requests and a new one arrives (default 20; 0: never)
+  --proxy KIND           builtin (default); haproxy: a real HAProxy fed by the
+                         companion (HAPROXY_BIN, default /usr/sbin/haproxy);
+                         haproxy-dns: HAProxy's resolvers on the agent's DNS, no companion
   --service-time D       the app's time per request (default 5ms)
   --check-interval D     the app's HTTP check interval (default 1s)
   --wait D               propagation wait per mutation (default 10s)
@@ -165,6 +176,14 @@ export function parseDeployArgs(argv: readonly string[]): DeployDrillOptions | '
       case '--concurrency': o.concurrency = positiveInt(flag, value()); break;
       case '--clients': o.clients = positiveInt(flag, value()); break;
       case '--sticky': o.sticky = true; break;
+      case '--client-requests': { const v = value(); o.clientRequests = v === '0' ? 0 : positiveInt(flag, v); break; }
+      case '--proxy': {
+        const v = value();
+        const kind = PROXY_KINDS.find((k) => k === v);
+        if (kind === undefined) throw new OptionError(`--proxy: expected one of ${PROXY_KINDS.join(', ')}, got ${JSON.stringify(v)}`);
+        o.proxy = kind;
+        break;
+      }
       case '--service-time': o.serviceMs = duration(flag, value()); break;
       case '--check-interval': { const v = value(); duration(flag, v); o.checkInterval = v; break; }
       case '--wait': o.waitMs = duration(flag, value()); break;

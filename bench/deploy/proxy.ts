@@ -5,14 +5,16 @@
  * that then drains or disappears is left to finish. There are no retries, on purpose: the drill
  * measures what discovery alone does, and a retry would hide a request sent to a dead instance.
  *
- * Optional sticky mode: a client carrying the `swimd_version` cookie stays on that version while any
- * instance of it may take requests.
+ * Requests are spread by each instance's effective weight (the service's split, if it has one).
+ * Optional sticky mode (version pinning): a client carrying the `swimd_version` cookie stays on that
+ * version while the version has a share and an instance of it may take requests.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Client } from '../../client/index.js';
 import { type Backend, type BackendChange, BackendTable, chooseBackend, eligible } from './backends.js';
+import type { DrillProxy } from './drill-proxy.js';
 
 export interface ProxyOptions {
   /** The local agent's socket. */
@@ -27,6 +29,12 @@ export interface ProxyOptions {
   readonly random?: () => number;
   /** A backend that has not answered within this is given up on (502). */
   readonly upstreamTimeoutMs?: number;
+}
+
+/** A split line as the proxy applied it, with the time it did (performance.now()). */
+export interface ProxySplitChange {
+  readonly at: number;
+  readonly weights: Readonly<Record<string, number>> | null;
 }
 
 /** One change of the view as the proxy applied it, with the time it did (performance.now()). */
@@ -67,7 +75,10 @@ export function cookieValue(header: string | undefined, name: string): string | 
   return undefined;
 }
 
-export class DeployProxy {
+export class DeployProxy implements DrillProxy {
+  readonly kind = 'builtin';
+  /** The version cookie only chooses among instances that take new requests. */
+  readonly pinsThroughDrain = false;
   private readonly table: BackendTable;
   private readonly inflight = new Map<string, number>();
   private readonly agents = new Map<string, http.Agent>();
@@ -75,6 +86,7 @@ export class DeployProxy {
   private readonly waiters = new Set<() => void>();
   private readonly abort = new AbortController();
   private readonly changes: ProxyViewChange[] = [];
+  private readonly splitLines: ProxySplitChange[] = [];
   private readonly watchErrors: string[] = [];
   private noBackend = 0;
   private upstreamErrors = 0;
@@ -125,6 +137,11 @@ export class DeployProxy {
     return this.changes;
   }
 
+  /** The service's split lines, as applied. */
+  splitChanges(): readonly ProxySplitChange[] {
+    return this.splitLines;
+  }
+
   stats(): ProxyStats {
     return {
       routed: Object.fromEntries(this.routed), noBackend: this.noBackend, upstreamErrors: this.upstreamErrors, watchErrors: [...this.watchErrors],
@@ -171,6 +188,7 @@ export class DeployProxy {
         try {
           for await (const e of client.watch({ signal: this.abort.signal, maxRetries: 50, maxBackoffMs: 500 })) {
             const at = performance.now();
+            if (e.type === 'split' && e.service === this.o.service) this.splitLines.push({ at, weights: e.split?.weights ?? null });
             for (const c of this.table.apply(e)) {
               this.changes.push({ ...c, at });
               this.retireIfIdle(c.key);
@@ -185,6 +203,35 @@ export class DeployProxy {
         }
       })();
     });
+  }
+
+  waitRoutable(key: string, timeoutMs: number): Promise<void> {
+    return this.until(`${key} routable`, () => this.eligibleBackends().some((b) => b.key === key), timeoutMs);
+  }
+
+  waitIdle(key: string, timeoutMs: number): Promise<void> {
+    return this.until(`no requests in flight to ${key}`, () => {
+      const b = this.backend(key);
+      return (b === undefined || b.draining) && this.inFlight(key) === 0;
+    }, timeoutMs);
+  }
+
+  firstRoutableAt(key: string): number | null {
+    return this.changes.find((c) => c.key === key && eligible(c.backend))?.at ?? null;
+  }
+
+  firstDrainingAt(key: string): number | null {
+    return this.changes.find((c) => c.key === key && c.backend.draining)?.at ?? null;
+  }
+
+  problems(): string[] {
+    return this.watchErrors.map((e) => `watch stream: ${e}`);
+  }
+
+  /** A split line reweights without a backend change; either one changes the routing. */
+  firstRoutingChangeAfter(at: number): number | null {
+    const times = [this.changes.find((c) => c.at >= at)?.at, this.splitLines.find((c) => c.at >= at)?.at].filter((t) => t !== undefined);
+    return times.length === 0 ? null : Math.min(...times);
   }
 
   private notify(): void {

@@ -14,12 +14,13 @@ import type { Registration } from '../../client/index.js';
 import type { HostAgent } from './agents.js';
 import { AppInstance } from './app.js';
 import { backendKey } from './backends.js';
-import type { DeployProxy } from './proxy.js';
+import type { DrillProxy } from './drill-proxy.js';
 
 /** Named moments of a run, used by the analysis and drawn on the chart. */
 export type MarkKind =
   | 'v2_start' | 'register' | 'registered' | 'passing' | 'confirmed'
-  | 'drain' | 'drained' | 'idle' | 'stop' | 'stopped' | 'deregistered' | 'split_end';
+  | 'drain' | 'drained' | 'idle' | 'stop' | 'stopped' | 'deregistered' | 'split_end'
+  | 'split' | 'split_set' | 'rollback' | 'rolled_back';
 
 export interface Mark {
   readonly kind: MarkKind;
@@ -40,7 +41,7 @@ export interface StepOptions {
 }
 
 export interface DrillContext {
-  readonly proxy: DeployProxy;
+  readonly proxy: DrillProxy;
   readonly opts: StepOptions;
   readonly marks: Mark[];
   readonly say: (line: string) => void;
@@ -134,10 +135,8 @@ export async function retire(ctx: DrillContext, i: Instance): Promise<void> {
   await i.host.client.drain(i.id, { wait: ctx.opts.waitMs });
   mark(ctx, 'drained');
   ctx.say(`  ${i.id} draining, every member confirmed (${ms(t0)})`);
-  await ctx.proxy.until(`no requests in flight to ${key}`, () => {
-    const b = ctx.proxy.backend(key);
-    return (b === undefined || b.draining) && ctx.proxy.inFlight(key) === 0;
-  }, ctx.opts.stepTimeoutMs);
+  if (ctx.proxy.pinsThroughDrain) return retirePinned(ctx, i);
+  await ctx.proxy.waitIdle(key, ctx.opts.stepTimeoutMs);
   mark(ctx, 'idle');
   ctx.say(`  ${i.id} has no requests in flight at the proxy (${ms(t0)})`);
   await stopInstance(ctx, i);
@@ -145,6 +144,22 @@ export async function retire(ctx: DrillContext, i: Instance): Promise<void> {
   await i.host.client.deregister(i.id, { wait: ctx.opts.waitMs });
   mark(ctx, 'deregistered');
   ctx.say(`  ${i.id} deregistered, every member confirmed (${ms(t1)})`);
+}
+
+/**
+ * After the drain, where the proxy keeps pinned clients on a draining instance (HAProxy's cookies):
+ * they move only once the instance leaves the catalog, so it is deregistered first, then the
+ * proxy's last requests to it are waited for, then it stops.
+ */
+async function retirePinned(ctx: DrillContext, i: Instance): Promise<void> {
+  const t1 = performance.now();
+  await i.host.client.deregister(i.id, { wait: ctx.opts.waitMs });
+  mark(ctx, 'deregistered');
+  ctx.say(`  ${i.id} deregistered, every member confirmed (${ms(t1)})`);
+  await ctx.proxy.waitIdle(keyOf(i), ctx.opts.stepTimeoutMs);
+  mark(ctx, 'idle');
+  ctx.say(`  ${i.id} has no requests in flight at the proxy (${ms(t1)})`);
+  await stopInstance(ctx, i);
 }
 
 export async function stopInstance(ctx: DrillContext, i: Instance): Promise<void> {

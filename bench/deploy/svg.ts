@@ -13,7 +13,8 @@ const COLORS = { v1: '#1f6fd1', v2: '#1a9e4b', failed: '#d62728', mark: '#777' }
 
 /** Steps drawn as markers, with their short labels. */
 const MARKERS: readonly [MarkKind, string][] = [
-  ['register', 'register v2'], ['confirmed', 'v2 passing everywhere'], ['drain', 'drain v1'],
+  ['register', 'register v2'], ['confirmed', 'v2 passing everywhere'], ['split', 'split v1=90 v2=10'],
+  ['split_end', 'split v2=100'], ['rollback', 'rollback v1=100'], ['drain', 'drain v1'],
   ['stop', 'stop v1'], ['deregistered', 'v1 deregistered'],
 ];
 

@@ -69,3 +69,38 @@ export interface KeyringKey {
 export type MemberEventKind = 'joined' | 'suspect' | 'alive' | 'dead' | 'left' | 'updated' | 'reaped';
 /** The `event` of a service line of the watch stream. An agent may add kinds. */
 export type ServiceEventKind = 'registered' | 'updated' | 'health' | 'drained' | 'undrained' | 'deregistered';
+
+/**
+ * A service's traffic split (GET /v1/splits, the watch stream): version label → whole percent, the
+ * values summing to 100. `writer` and `hlc` identify the write that set it: of concurrent writes,
+ * the highest (hlc.wall_ms, hlc.counter, writer) wins on every agent.
+ */
+export type SplitJson = {
+  readonly service: string;
+  readonly weights: Readonly<Record<string, number>>;
+  readonly writer: string;
+  readonly hlc: { readonly wall_ms: number; readonly counter: number };
+};
+
+/** One version of a service as GET /v1/splits/SERVICE shows it. */
+export type SplitVersionJson = {
+  readonly version: string;
+  /** The split's percentage for it; null when the service has no split. */
+  readonly percent: number | null;
+  /** Routable instances of this version, and the sum of their effective weights. */
+  readonly routable: number;
+  readonly effective_weight: number;
+  readonly instances: readonly { readonly node: string; readonly id: string; readonly weight: number; readonly effective_weight: number; readonly routable: boolean }[];
+};
+
+/** GET /v1/splits/SERVICE: the split (null: none) and how it lands on the service's instances. */
+export type SplitDetailJson = {
+  readonly service: string;
+  readonly split: SplitJson | null;
+  readonly versions: readonly SplitVersionJson[];
+  /** Versions the split gives a share that have no routable instance: that share goes unused. */
+  readonly unserved: readonly string[];
+};
+
+/** The `event` of a split line of the watch stream. */
+export type SplitEventKind = 'set' | 'cleared';

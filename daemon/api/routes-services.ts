@@ -132,8 +132,15 @@ async function waited(services: ServicesApi, routing: RoutingState, done: Done, 
     if (status === 0) throw e;
     return json(status, { ...body, error: `the change was made, but cannot wait for it: ${(e as Error).message}` });
   }
-  // Members alive at some point of the wait that died or left without confirming: always named,
-  // so that a wait that let them go never reads as "confirmed by all".
+  return barrierAnswer(body, ev, totalMs, ms);
+}
+
+/**
+ * The answer to a mutation that waited: 200 with `wait` when every live member confirmed, else 504
+ * naming the members that had not. Members alive at some point of the wait that died or left
+ * without confirming are always named, so that such a wait never reads as "confirmed by all".
+ */
+export function barrierAnswer(body: Record<string, unknown>, ev: BarrierEvent, totalMs: number, ms: number): Reply {
   const excluded = [...ev.excluded].sort((a, b) => cmp(a.name, b.name)).map((x) => ({ name: x.name, status: x.status }));
   const wait = { done: ev.done, elapsed_ms: Math.round(ev.elapsedMs), confirmed: ev.confirmed.length, timeout_ms: totalMs, excluded };
   if (ev.done) return json(200, { ...body, wait });
@@ -154,7 +161,7 @@ function exclusionText(x: { name: string; status: BarrierExclusion }): string {
 }
 
 /** null: no wait asked; a number: the wait in ms; a Reply: the 400 to send. */
-function parseWait(q: URLSearchParams): number | null | Reply {
+export function parseWait(q: URLSearchParams): number | null | Reply {
   const values = q.getAll('wait');
   if (values.length === 0) return null;
   if (values.length > 1) return apiError(400, 'wait: give at most one');

@@ -1,7 +1,7 @@
 import type { SplitPercentages } from '../../client/contract/effective-weight.js';
-import type { Member, ServiceJson } from '../../client/contract/json.js';
+import type { Member, ServiceJson, SplitJson } from '../../client/contract/json.js';
 import { instanceKey, LISTED_OWNER, serviceEffectiveWeights } from '../../client/contract/service-weights.js';
-import type { MemberView, ServiceView } from '../../protocol/effects.js';
+import type { MemberView, ServiceView, SplitView } from '../../protocol/effects.js';
 
 /**
  * The core's views written as the local API's JSON (client/contract/json.ts), for the routes and the
@@ -53,4 +53,8 @@ export function servicesJson(state: RoutingState, views: readonly ServiceView[])
 /** One view written as an entry, weighed among its siblings as `state` has them. */
 export function serviceJsonIn(state: RoutingState, view: ServiceView): ServiceJson {
   return serviceJson(view, weightsFor(state, [view]).get(instanceKey(view)) ?? 0);
+}
+
+export function splitJson(v: SplitView): SplitJson {
+  return { service: v.service, weights: { ...v.weights }, writer: v.writer, hlc: { wall_ms: v.wallMs, counter: v.counter } };
 }

@@ -90,6 +90,11 @@ export class IndexBook {
       this.bump([`service:${s.name}`, 'health-state', ...(listChanged ? ['services'] : [])]);
       return;
     }
+    // A split moves the effective weights (the Weights answered) of the service's instances.
+    if (event.type === 'split') {
+      this.bump([`service:${event.service}`]);
+      return;
+    }
     if (!touchesHealth(event.member, event.previous, event.reaped === true)) return;
     const names = new Set<string>();
     for (const v of servicesOf()) if (v.node === event.member.name) names.add(`service:${v.name}`);

@@ -18,5 +18,6 @@ export function coreView(node: SwimNode): DnsView {
       return node.members().find((m) => m.name.toLowerCase() === wanted);
     },
     ownerStatus: (node_) => node.member(node_)?.status,
+    split: (service) => node.split(service),
   };
 }

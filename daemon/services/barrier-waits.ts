@@ -1,4 +1,5 @@
 import type { BarrierEvent } from '../../protocol/effects.js';
+import type { CoreResult } from '../../protocol/core.js';
 import type { SwimNode } from '../../protocol/node.js';
 import type { Driver } from '../driver.js';
 import type { CatalogMetrics } from './catalog-metrics.js';
@@ -20,11 +21,16 @@ export class BarrierWaits {
   constructor(
     private readonly driver: Driver,
     private readonly node: Pick<SwimNode, 'startBarrier'>,
-    private readonly metrics: CatalogMetrics,
+    private readonly metrics: Pick<CatalogMetrics, 'barrier'>,
   ) {}
 
   /** Throws CatalogError when the id is unknown or too many waits are in progress. */
   wait(id: string, timeoutMs: number, signal: AbortSignal): Promise<BarrierEvent> {
+    return this.waitOn((now) => this.node.startBarrier(now, id, timeoutMs), timeoutMs, signal);
+  }
+
+  /** A wait on any barrier `start` begins (e.g. a split's); its errors reach the caller. */
+  waitOn(start: (now: number) => CoreResult<number>, timeoutMs: number, signal: AbortSignal): Promise<BarrierEvent> {
     let wanted: number | null = null;
     // With no other live member the verdict is among the effects of startBarrier itself, emitted
     // before invoke returns the barrier's id: keep what arrives until the id is known.
@@ -35,7 +41,7 @@ export class BarrierWaits {
       else if (e.barrierId === wanted) deliver?.(e);
     });
     try {
-      wanted = this.driver.invoke('barrier', (now) => this.node.startBarrier(now, id, timeoutMs));
+      wanted = this.driver.invoke('barrier', start);
     } catch (e) {
       off();
       return Promise.reject(e);

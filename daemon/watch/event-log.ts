@@ -1,7 +1,7 @@
-import type { MemberView, ServiceView } from '../../protocol/effects.js';
+import type { MemberView, ServiceView, SplitView } from '../../protocol/effects.js';
 import type { AgentEvent, AgentEvents } from '../events.js';
 import { DAEMON_LIMITS } from '../limits.js';
-import { memberJson, type RoutingState, servicesJson } from '../api/shapes.js';
+import { memberJson, type RoutingState, servicesJson, splitJson } from '../api/shapes.js';
 import { eventLine, type SnapshotLine } from './lines.js';
 
 /**
@@ -20,6 +20,8 @@ import { eventLine, type SnapshotLine } from './lines.js';
 export interface WatchState extends RoutingState {
   members(): readonly MemberView[];
   services(): readonly ServiceView[];
+  /** Every live split; absent: none. */
+  splits?(): readonly SplitView[];
 }
 
 export interface EventLogLimits {
@@ -115,6 +117,7 @@ export class EventLog {
       // In the order of GET /v1/services.
       services: servicesJson(this.state, [...this.state.services()]
         .sort((a, b) => byName(a, b) || cmp(a.node, b.node) || cmp(a.id, b.id))),
+      splits: [...(this.state.splits?.() ?? [])].sort((a, b) => cmp(a.service, b.service)).map(splitJson),
     };
     return JSON.stringify(line);
   }

@@ -1,6 +1,6 @@
-import type { MemberEvent, ServiceEvent, ServiceView } from '../../protocol/effects.js';
-import type { Member, MemberEventKind, ServiceEventKind, ServiceJson } from '../../client/contract/json.js';
-import { memberJson, type RoutingState, serviceJson, serviceJsonIn } from '../api/shapes.js';
+import type { MemberEvent, ServiceEvent, ServiceView, SplitEvent } from '../../protocol/effects.js';
+import type { Member, MemberEventKind, ServiceEventKind, ServiceJson, SplitEventKind, SplitJson } from '../../client/contract/json.js';
+import { memberJson, type RoutingState, serviceJson, serviceJsonIn, splitJson } from '../api/shapes.js';
 import type { AgentEvent } from '../events.js';
 
 /**
@@ -17,6 +17,8 @@ export interface SnapshotLine {
   readonly reset: boolean;
   readonly members: readonly Member[];
   readonly services: readonly ServiceJson[];
+  /** Every service's split (services without one are not listed). */
+  readonly splits: readonly SplitJson[];
 }
 
 export interface MemberLine {
@@ -35,6 +37,21 @@ export interface ServiceLine {
   readonly previous?: ServiceJson;
 }
 
+/**
+ * A service's split was set (or replaced) or cleared. Its instances' effective weights change with
+ * it, without a line of their own: a consumer recomputes them (client/contract/service-weights.ts).
+ */
+export interface SplitLine {
+  readonly index: number;
+  readonly type: 'split';
+  readonly event: SplitEventKind;
+  readonly service: string;
+  /** The split now; null once cleared. */
+  readonly split: SplitJson | null;
+  /** The split before, when there was one. */
+  readonly previous?: SplitJson;
+}
+
 /** Written on an idle stream: the index is the last event written, a valid resume point. */
 export interface HeartbeatLine {
   readonly type: 'heartbeat';
@@ -48,11 +65,20 @@ export interface ErrorLine {
   readonly error: string;
 }
 
-export type EventLine = MemberLine | ServiceLine;
+export type EventLine = MemberLine | ServiceLine | SplitLine;
 
 /** `state`: the agent's view just after the event, which the entries' effective weights are read from. */
 export function eventLine(index: number, event: AgentEvent, state: RoutingState): EventLine {
-  return event.type === 'member' ? memberLine(index, event) : serviceLine(index, event, state);
+  switch (event.type) {
+    case 'member': return memberLine(index, event);
+    case 'service': return serviceLine(index, event, state);
+    case 'split': return splitLine(index, event);
+  }
+}
+
+function splitLine(index: number, e: SplitEvent): SplitLine {
+  const base = { index, type: 'split' as const, event: e.split === null ? 'cleared' as const : 'set' as const, service: e.service, split: e.split === null ? null : splitJson(e.split) };
+  return e.previous === null ? base : { ...base, previous: splitJson(e.previous) };
 }
 
 function memberLine(index: number, e: MemberEvent): MemberLine {

@@ -25,6 +25,9 @@ import {
 } from './types.js';
 import type { CoreNode } from '../core.js';
 
+/** The request of a stream that never connected: nothing was sent. */
+const NOT_SENT = new Uint8Array(0);
+
 const defaultFactory: NodeFactory<SwimNode> = (opts) => new SwimNode(opts);
 
 export class SimEngine<N extends CoreNode = SwimNode> {
@@ -52,6 +55,14 @@ export class SimEngine<N extends CoreNode = SwimNode> {
   protected readonly byId = new Map<string, NodeSlot<N>>();
   protected readonly byHost = new Map<string, NodeSlot<N>>();
   protected time = 0;
+  /** One copy of each member name and host for every node's member records. */
+  private readonly strings = new Map<string, string>();
+  private readonly intern = (s: string): string => {
+    const kept = this.strings.get(s);
+    if (kept !== undefined) return kept;
+    this.strings.set(s, s);
+    return s;
+  };
 
   constructor(opts: SimulatorOptions<N>) {
     this.opts = opts;
@@ -106,7 +117,12 @@ export class SimEngine<N extends CoreNode = SwimNode> {
       seed: deriveSeed(this.seed, index, life), now: this.time,
       ...(kept.incarnation !== undefined ? { incarnation: kept.incarnation } : {}),
       ...(kept.catalogRevision !== undefined ? { catalogRevision: kept.catalogRevision } : {}),
+      ...(kept.splits !== undefined ? { splits: kept.splits } : {}),
+      ...(kept.splitClock !== undefined ? { splitClock: kept.splitClock } : {}),
       ...(this.opts.packetBytes !== undefined ? { packetBytes: this.opts.packetBytes } : {}),
+      // A reconnect request to a peer that is down is never read here (startPushPull): not encoded.
+      lazyReconnectState: true,
+      intern: this.intern,
     });
   }
 
@@ -265,7 +281,7 @@ export class SimEngine<N extends CoreNode = SwimNode> {
           this.send(s, e.to, e.bytes);
           break;
         case 'push-pull':
-          this.startPushPull(s, e.to, e.bytes);
+          this.startPushPull(s, e);
           break;
         case 'event':
           this.stats.memberEvents++;
@@ -320,20 +336,27 @@ export class SimEngine<N extends CoreNode = SwimNode> {
     this.queue.schedule(at, { kind: 'packet', node: dst.index, from: s.address, bytes, time: 0, seq: 0 });
   }
 
-  private startPushPull(s: NodeSlot<N>, to: Address, bytes: Uint8Array): void {
+  /**
+   * `effect` is read for its bytes only once the stream connects: a request to a peer that is down
+   * or cut off is neither encoded (see SwimNodeOptions.lazyReconnectState) nor counted.
+   */
+  private startPushPull(s: NodeSlot<N>, effect: { readonly to: Address; readonly bytes: Uint8Array }): void {
     const st = this.stats;
     st.pushPullsStarted++;
-    st.pushPullBytes += bytes.length;
-    s.bytesSent += bytes.length;
-    const op: PushPullOp = { from: s.index, fromEpoch: s.epoch, toAddr: to, bytes, start: this.time, done: false };
+    const to = effect.to;
     const dst = this.byHost.get(to.host);
     const net = this.network;
     // A stream needs both directions; an unreachable or dead peer shows up as a connect timeout.
     if (dst === undefined || dst.address.port !== to.port || dst.crashed ||
         !net.reachable(s.index, dst.index) || !net.reachable(dst.index, s.index)) {
-      this.failPushPull(op, this.time + (this.opts.connectTimeoutMs ?? 1000));
+      const refused: PushPullOp = { from: s.index, fromEpoch: s.epoch, toAddr: to, bytes: NOT_SENT, start: this.time, done: false };
+      this.failPushPull(refused, this.time + (this.opts.connectTimeoutMs ?? 1000));
       return;
     }
+    const bytes = effect.bytes;
+    st.pushPullBytes += bytes.length;
+    s.bytesSent += bytes.length;
+    const op: PushPullOp = { from: s.index, fromEpoch: s.epoch, toAddr: to, bytes, start: this.time, done: false };
     this.queue.schedule(this.time + net.latency(s.index, dst.index), { kind: 'pp-request', node: dst.index, op, time: 0, seq: 0 });
     this.failPushPull(op, this.time + (this.opts.streamTimeoutMs ?? 10_000));
   }

@@ -77,7 +77,10 @@ export class Simulator<N extends CoreNode = SwimNode> extends SimEngine<N> {
     return this.slot(name).paused;
   }
 
-  /** Bytes `name` sent in datagrams and push-pull requests and replies, across restarts. */
+  /**
+   * Bytes `name` sent in datagrams and push-pull requests and replies, across restarts (requests
+   * to a peer that is down or cut off are not counted: the connection is refused first).
+   */
   bytesSentBy(name: string): number {
     return this.slot(name).bytesSent;
   }

@@ -3,6 +3,8 @@ import type { CoreNode } from '../core.js';
 import type { BarrierEvent, Effect, MemberEvent, NameConflict } from '../effects.js';
 import type { SwimNodeOptions } from '../node.js';
 import type { Profile } from '../profiles.js';
+import type { HlcStamp } from '../hlc.js';
+import type { SplitMsg } from '../messages.js';
 import type { RegionLatencies } from './network.js';
 
 
@@ -100,7 +102,7 @@ export interface SimStats {
   pushPullsStarted: number;
   pushPullsCompleted: number;
   pushPullsFailed: number;
-  /** Request and reply bytes of push-pull streams. */
+  /** Request and reply bytes of push-pull streams (a request to a peer that is down or cut off sends none). */
   pushPullBytes: number;
   memberEvents: number;
   /** Service-catalog view changes the nodes reported (carried to onEffect only). */
@@ -140,6 +142,9 @@ export interface RestartOptions {
   readonly catalogRevision?: number;
   /** Join through these nodes (by name) right after the restart. */
   readonly seeds?: readonly string[];
+  /** Splits and hybrid clock the process recovers from disk. */
+  readonly splits?: readonly SplitMsg[];
+  readonly splitClock?: HlcStamp;
 }
 
 /** Thrown when one run call processes more events than maxEventsPerRun. */

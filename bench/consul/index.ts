@@ -2,7 +2,7 @@
  * The Consul-compatible API, measured with real agents (separate `swimd agent` processes on
  * loopback) and the real Prometheus:
  *
- *   node dist/bench/consul/main.js [--agents N] [--runs R] [--polls K] [--prom-runs P] [--prom-refresh DURATION] [--json FILE]
+ *   npm run bench -- --scenario consul [--agents N] [--runs R] [--polls K] [--prom-runs P] [--prom-refresh DURATION] [--json FILE]
  *
  * 1. wake: `register` on one agent → a blocking /v1/health/service/NAME?index=N on another agent
  *    answers with the new instance (R runs, a fresh service name each, p50/p99/max).
@@ -32,14 +32,21 @@ interface Options {
   json: string | null;
 }
 
+/** `--scenario consul` selects this bench (bench/main.ts). */
+export function isConsulScenario(argv: readonly string[]): boolean {
+  return argv.some((a, i) => (a === '--scenario' && argv[i + 1] === 'consul') || a === '--scenario=consul');
+}
+
 function parse(argv: readonly string[]): Options {
   const o: Options = { agents: 3, runs: 200, polls: 4000, promRuns: 5, promRefresh: '1s', json: null };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
+    if (flag === '--scenario=consul') continue;
     const value = argv[++i];
     if (value === undefined) throw new Error(`${flag ?? ''} needs a value`);
     const n = Number(value);
     switch (flag) {
+      case '--scenario': if (value !== 'consul') throw new Error(`--scenario ${value}: this bench is consul`); break;
       case '--agents': o.agents = n; break;
       case '--runs': o.runs = n; break;
       case '--polls': o.polls = n; break;
@@ -234,8 +241,14 @@ async function measurePrometheus(dir: string, agent: RunningAgent, owner: Runnin
   }
 }
 
-async function main(): Promise<number> {
-  const o = parse(process.argv.slice(2));
+export async function consulMain(argv: readonly string[]): Promise<number> {
+  let o: Options;
+  try {
+    o = parse(argv);
+  } catch (e) {
+    process.stderr.write(`consul bench: ${(e as Error).message}\nusage: npm run bench -- --scenario consul [--agents N] [--runs R] [--polls K] [--prom-runs P] [--prom-refresh DURATION] [--json FILE]\n`);
+    return 2;
+  }
   const dir = mkdtempSync(join(tmpdir(), 'swimd-cb-'));
   const agents: RunningAgent[] = [];
   const cleanup = (): void => {
@@ -262,8 +275,3 @@ async function main(): Promise<number> {
     cleanup();
   }
 }
-
-main().then((code) => process.exit(code), (err: unknown) => {
-  process.stderr.write(`consul bench: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
