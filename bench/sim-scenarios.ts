@@ -8,7 +8,7 @@ import type { MemberEvent, ServiceEvent } from '../protocol/effects.js';
 import type { MemberState } from '../protocol/messages.js';
 import { Simulator } from '../protocol/sim/simulator.js';
 import { lowerBoundFigures } from './dissemination/lower-bound.js';
-import type { BenchOptions } from './options.js';
+import { benchProfile, type BenchOptions } from './options.js';
 import { nearestOneWayMs, oneWayMs, regionLowerBoundMs } from './regions/matrix.js';
 import { bar, type Progress } from './progress.js';
 import type { Curve, CurveName, JsonObject, RunResult } from './result.js';
@@ -53,7 +53,7 @@ class SimRun {
 
   constructor(private readonly o: BenchOptions, seed: number, private readonly progress: Progress) {
     this.sim = new Simulator<ObservedNode>({
-      seed, profile: o.profile, latencyMs: o.latencyMs, jitterMs: o.jitterMs, recordEvents: false,
+      seed, profile: benchProfile(o), latencyMs: o.latencyMs, jitterMs: o.jitterMs, recordEvents: false,
       ...(o.regions === null ? {} : { regions: { oneWayMs: oneWayMs(o.regions), jitterMs: o.jitterMs } }),
       onEvent: (t, observer, e) => this.onMember?.(t, observer, e),
       factory: (opts) => new ObservedNode(opts, {
@@ -81,6 +81,7 @@ class SimRun {
     const o = this.o;
     const f = this.figures;
     Object.assign(f, { nodes: o.nodes, transport: 'sim', mode: 'sim', profile: o.profile, latency_ms: o.latencyMs, jitter_ms: o.jitterMs });
+    if (o.updateTree) f['update_tree'] = true;
     if (o.regions !== null) {
       // The matrix replaces the one latency: say which, and how the nodes sit on it.
       delete f['latency_ms'];

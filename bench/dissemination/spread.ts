@@ -12,13 +12,13 @@ import { encodePart } from '../../protocol/codec.js';
 import { entryFromSpec } from '../../protocol/catalog.js';
 import { Dissemination } from '../../protocol/dissemination.js';
 import { LIMITS } from '../../protocol/limits.js';
-import { PROFILES, wantRetryMs } from '../../protocol/profiles.js';
+import { wantRetryMs } from '../../protocol/profiles.js';
 import { Rng } from '../../protocol/rng.js';
 import { EventQueue } from '../../protocol/sim/event-queue.js';
 import { digestOf, serviceQueueKey } from '../../protocol/service-gossip.js';
 import { decodePacket } from '../../protocol/codec.js';
 import type { RelayArc } from '../../protocol/ring.js';
-import type { BenchOptions } from '../options.js';
+import { benchProfile, type BenchOptions } from '../options.js';
 import { bar, type Progress } from '../progress.js';
 import type { RunResult } from '../result.js';
 import { summarize } from '../stats.js';
@@ -50,7 +50,7 @@ const MAX_VIRTUAL_MS = 120_000;
 export function runDissemination(o: BenchOptions, seed: number, progress: Progress): RunResult {
   const started = performance.now();
   const n = o.nodes;
-  const profile = PROFILES[o.profile];
+  const profile = benchProfile(o);
   const queue = new EventQueue<Ev>();
   const proximity = o.regions === null ? undefined
     : new SampledProximity(n, Float64Array.from(o.regions.rttMs.flat()), o.regions.regions.length);
@@ -220,6 +220,7 @@ export function runDissemination(o: BenchOptions, seed: number, progress: Progre
   return {
     figures: {
       nodes: n, transport: 'sim', mode: 'dissemination-only', profile: o.profile, seed,
+      ...(o.updateTree ? { update_tree: true } : {}),
       latency_ms: o.latencyMs, jitter_ms: o.jitterMs, loss_pct: o.lossPct,
       dissemination: {
         ...summarize(lat, expected),
@@ -232,7 +233,8 @@ export function runDissemination(o: BenchOptions, seed: number, progress: Progre
       peak_nodes_holding_state: peakActive,
       virtual_ms: Math.round(now * 100) / 100,
       ...lowerBoundFigures(n, profile, o.regions === null ? Math.max(0, o.latencyMs - o.jitterMs) : nearestOneWayMs(o.regions)),
-      model_note: 'protocol/dissemination.ts per node (the update tree and periodic gossip of digests) with sampled ' +
+      model_note: 'protocol/dissemination.ts per node (' + (o.updateTree ? 'the update tree and periodic gossip of digests'
+        : 'flooding on first receipt and periodic gossip of the entry') + ') with sampled ' +
         'membership; ' + (o.regions === null ? 'no measured round trips (relays drawn at random)'
         : `each node has measured the round trip to ${MEASURED_PEERS} members (sampled-proximity.ts)`) + '; a digest reaching a node that lacks the entry ' +
         'is answered as service-gossip.ts answers it (want, then the entry); no probes (so no piggybacking), no push-pull, ' +
