@@ -29,10 +29,28 @@ test('forwarding bound: hops from the fanout the protocol actually uses', () => 
   assert.equal(minHops(21, 4), 2);
   assert.equal(minHops(22, 4), 3);
   const lan = PROFILES.lan;
-  // Measured off Dissemination: a catalog update's origin sends the first step of the update tree,
-  // over the n - 1 other members.
-  for (const n of [10, 200, 5000, 1_000_000]) assert.equal(forwardFanout(n, lan), relayFanout(n - 1), `n=${n}`);
-  assert.equal(forwardFanout(1_000_000, lan), LIMITS.relayFanoutMax);
+  // Measured off Dissemination, it follows the documented ceil(ln n) + extra.
+  for (const n of [10, 200, 5000, 1_000_000]) assert.equal(forwardFanout(n, lan), Math.ceil(Math.log(n)) + lan.forwardFanoutExtra, `n=${n}`);
+  // With the update tree, a catalog update's origin sends the first step of the tree, over the
+  // n - 1 other members.
+  const tree = { ...lan, updateTree: true };
+  for (const n of [10, 200, 5000, 1_000_000]) assert.equal(forwardFanout(n, tree), relayFanout(n - 1), `n=${n}`);
+  assert.equal(forwardFanout(1_000_000, tree), LIMITS.relayFanoutMax);
+});
+
+test('options: --update-tree is off by default, on when asked (sim, dissemination-only), refused in real mode', () => {
+  const off = parseOptions(['--sim', '--regions', 'aws']);
+  assert.ok(off !== 'help');
+  assert.equal(off.updateTree, false);
+  assert.equal(off.probeWarmupS, 0, 'no warm-up unless the update tree needs measured round trips');
+  const on = parseOptions(['--sim', '--regions', 'aws', '--update-tree']);
+  assert.ok(on !== 'help');
+  assert.equal(on.updateTree, true);
+  assert.equal(on.probeWarmupS, 60);
+  const diss = parseOptions(['--sim', '--dissemination-only', '--update-tree']);
+  assert.ok(diss !== 'help');
+  assert.equal(diss.updateTree, true);
+  assert.throws(() => parseOptions(['--update-tree']), UsageError);
 });
 
 test('options: defaults per mode, scenario lists, and refusals', () => {

@@ -12,9 +12,10 @@ import { ringPosition } from '../protocol/ring.js';
 import { addressOf, deliver, makeNode, peerAddress, peers, sentOfType } from './helpers/one-node.js';
 
 const retry = wantRetryMs(PROFILES.lan);
+const TREE = { ...PROFILES.lan, updateTree: true };
 
-function withPeers(n: number) {
-  const node = makeNode({ seed: 7 });
+function withPeers(n: number, profile = TREE) {
+  const node = makeNode({ seed: 7, profile });
   node.preload(peers(n));
   return node;
 }
@@ -81,4 +82,32 @@ test('a fresh entry is relayed down the tree only when its packet leads with an 
   deliver(node, 20, peerAddress(2), { type: 'relay', lo: 1, hi: 0x7fff_ffff }, entry2);
   const again = sentOfType(node.tick(20 + PROFILES.lan.forwardBatchMs), 'service');
   assert.ok(again.length > 0, 'an arc for an entry held is still relayed');
+});
+
+test('without the update tree (every shipped profile): a fresh entry is flooded on first receipt, an arc is not honoured, the queue repeats the entry, and a want is still answered', () => {
+  assert.equal(PROFILES.lan.updateTree || PROFILES.wan.updateTree || PROFILES.local.updateTree, false);
+  const n = 200;
+  const node = withPeers(n, PROFILES.lan);
+  const entry = entryFromSpec('p1', { id: 'web', name: 'web', address: '10.1.1.1', port: 80 }, 1);
+  // No arc: flooded at once to ceil(ln n) + extra members.
+  deliver(node, 0, peerAddress(1), entry);
+  const flooded = sentOfType(node.tick(PROFILES.lan.forwardBatchMs + 0.5), 'service');
+  assert.equal(flooded.length, Math.ceil(Math.log(n + 1)) + PROFILES.lan.forwardFanoutExtra);
+  // Periodic gossip repeats the whole entry, never a digest.
+  let haves = 0;
+  let copies = 0;
+  for (let t = 10; t < 1_000; t += PROFILES.lan.gossipIntervalMs) {
+    const e = node.tick(t);
+    haves += sentOfType(e, 'have').length;
+    copies += sentOfType(e, 'service').length;
+  }
+  assert.equal(haves, 0, 'no digests without the update tree');
+  assert.ok(copies > 0, 'the queue repeats the entry');
+  // A copy held already, led by an arc: not relayed.
+  const self = ringPosition('self');
+  deliver(node, 2_000, peerAddress(2), { type: 'relay', lo: self, hi: (self - 1) >>> 0 }, entry);
+  assert.equal(sentOfType(node.tick(2_000 + PROFILES.lan.forwardBatchMs + 0.5), 'service').length, 0);
+  // A want from a node that runs the tree is answered.
+  const answer = sentOfType(deliver(node, 2_100, peerAddress(3), { type: 'want', node: 'p1', id: 'web', rev: 1 }), 'service');
+  assert.equal(answer.length, 1);
 });

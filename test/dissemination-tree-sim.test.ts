@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decodePacket } from '../protocol/codec.js';
 import type { Effect } from '../protocol/effects.js';
+import { PROFILES } from '../protocol/profiles.js';
 import { Simulator } from '../protocol/sim/simulator.js';
 import { reproduce, testSeed } from './helpers/seed.js';
 
@@ -42,7 +43,7 @@ function fleet(n: number, seed: number, warmupMs = 30_000): Fleet {
       }
     }
   };
-  const sim = new Simulator({ seed, profile: 'lan', recordEvents: false, regions: { oneWayMs: ONE_WAY_MS, jitterMs: 0.5 }, onEffect });
+  const sim = new Simulator({ seed, profile: { ...PROFILES.lan, updateTree: true }, recordEvents: false, regions: { oneWayMs: ONE_WAY_MS, jitterMs: 0.5 }, onEffect });
   f.sim = sim;
   f.names.push(...sim.addNodes(n));
   sim.joinAll([f.names[0] as string], { spreadMs: 500 });
