@@ -233,12 +233,14 @@ export function runDissemination(o: BenchOptions, seed: number, progress: Progre
       peak_nodes_holding_state: peakActive,
       virtual_ms: Math.round(now * 100) / 100,
       ...lowerBoundFigures(n, profile, o.regions === null ? Math.max(0, o.latencyMs - o.jitterMs) : nearestOneWayMs(o.regions)),
-      model_note: 'protocol/dissemination.ts per node (' + (o.updateTree ? 'the update tree and periodic gossip of digests'
-        : 'flooding on first receipt and periodic gossip of the entry') + ') with sampled ' +
-        'membership; ' + (o.regions === null ? 'no measured round trips (relays drawn at random)'
-        : `each node has measured the round trip to ${MEASURED_PEERS} members (sampled-proximity.ts)`) + '; a digest reaching a node that lacks the entry ' +
-        'is answered as service-gossip.ts answers it (want, then the entry); no probes (so no piggybacking), no push-pull, ' +
-        'no failures; stops once every node holds the update',
+      model_note: o.updateTree
+        ? 'protocol/dissemination.ts per node (the update tree and periodic gossip of digests) with sampled membership; ' +
+          (o.regions === null ? 'no measured round trips (relays drawn at random)'
+            : `each node has measured the round trip to ${MEASURED_PEERS} members (sampled-proximity.ts)`) +
+          '; a digest reaching a node that lacks the entry is answered as service-gossip.ts answers it (want, then the entry); ' +
+          'no probes (so no piggybacking), no push-pull, no failures; stops once every node holds the update'
+        : 'protocol/dissemination.ts per node (first-receipt forwarding and periodic gossip) with sampled membership; ' +
+          'no probes (so no piggybacking), no push-pull, no failures; stops once every node holds the update',
       heap_mb: Math.round(process.memoryUsage().heapUsed / 1e6),
       wall_ms: Math.round(performance.now() - started),
     },
