@@ -110,8 +110,9 @@ function header(o: BenchOptions): string {
   const net = o.regions === null ? `latency ${o.latencyMs} ± ${o.jitterMs} ms${loss}`
     : `${o.regions.regions.length} regions (${o.regions.source}: one-way = round trip / 2 + 0–${o.jitterMs} ms)${loss}`;
   const start = o.simStart === 'converged' ? ', started converged' : '';
-  if (o.mode === 'sim') return `simulator, ${o.nodes} nodes with full protocol state${start}, ${o.profile} profile, ${net}${runs}`;
-  return `simulator, dissemination only, ${o.nodes} nodes, ${o.profile} profile, ${net}${runs}`;
+  const tree = o.updateTree ? ', update tree' : '';
+  if (o.mode === 'sim') return `simulator, ${o.nodes} nodes with full protocol state${start}, ${o.profile} profile${tree}, ${net}${runs}`;
+  return `simulator, dissemination only, ${o.nodes} nodes, ${o.profile} profile${tree}, ${net}${runs}`;
 }
 
 process.exitCode = await main(process.argv.slice(2));

@@ -5,7 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { LIMITS } from '../protocol/limits.js';
-import { isProfileName, type Profile } from '../protocol/profiles.js';
+import { isProfileName, PROFILES, type Profile } from '../protocol/profiles.js';
 import { loadMatrix, MatrixError, type RegionMatrix } from './regions/matrix.js';
 import { DEFAULT_SCENARIOS, isScenarioName, SCENARIOS, type ScenarioName } from './result.js';
 
@@ -40,6 +40,13 @@ export interface BenchOptions {
   readonly burst: number;
   /** Sim: nodes spread evenly over these regions, latencies from the matrix; null: one latency for all. */
   readonly regions: RegionMatrix | null;
+  /**
+   * Sim: virtual seconds the cluster runs before the timed changes, so that its probes have
+   * measured round trips (dissemination picks near relays from them), as in a fleet that has run a while.
+   */
+  readonly probeWarmupS: number;
+  /** Sim and dissemination-only: catalog updates go down the update tree, the queue repeats digests (profile field updateTree). */
+  readonly updateTree: boolean;
   /** Sim with --regions: extra loss on every datagram a node of one region sends or receives. */
   readonly regionLoss: RegionLoss | null;
   /** Sim, scenario region_cut: the region cut off from the rest, and for how long. */
@@ -51,6 +58,19 @@ export interface RegionLoss {
   /** Index in the matrix. */
   readonly region: number;
   readonly lossPct: number;
+}
+
+/**
+ * --probe-warmup when not given: with regions and the update tree (which picks near relays from
+ * measured round trips), long enough for about 200 probes per node; otherwise 0.
+ */
+export function probeWarmupDefaultS(regions: boolean, profile: Profile): number {
+  return regions && profile.updateTree ? Math.round((200 * profile.probeIntervalMs) / 1000) : 0;
+}
+
+/** The profile the simulated nodes run: the named one, with the update tree as --update-tree says. */
+export function benchProfile(o: Pick<BenchOptions, 'profile' | 'updateTree'>): Profile {
+  return { ...PROFILES[o.profile], updateTree: o.updateTree };
 }
 
 /** Jitter added to each region pair's one-way latency when --jitter-ms is not given, ms. */
@@ -110,6 +130,14 @@ Real agents on loopback (default), or the simulator driving the same protocol co
                           jitter ${REGION_JITTER_DEFAULT_MS} ms); NAME: a matrix shipped in bench/regions (aws: 32 AWS
                           regions; ibm: 10 IBM Cloud regions), FILE: JSON {"regions": [...],
                           "rtt_ms": [[...], ...]}, symmetric round trips in ms
+  --probe-warmup SECONDS  sim: run this long before the timed changes, so that probes have
+                          measured round trips to other nodes, as in a fleet that has run a
+                          while (default: with --regions and --update-tree, 200 probe
+                          intervals — 60 s on lan, 600 s on wan; otherwise 0)
+  --update-tree           sim and --dissemination-only: catalog updates go down the update tree
+                          over the member ring, near relays first, and the queue repeats digests
+                          (profile field updateTree; off: flooded on first receipt, as in every
+                          shipped profile)
   --region-loss NAME:PCT  sim with --regions: every datagram a node of region NAME sends or
                           receives is also lost with PCT% (on top of --loss, and when --loss is
                           in force: the steady period, or throughout with --loss-all)
@@ -147,7 +175,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
         'dissemination-only': { type: 'boolean' }, 'latency-ms': { type: 'string' }, 'jitter-ms': { type: 'string' },
         'sim-start': { type: 'string' }, seed: { type: 'string' }, json: { type: 'string' }, svg: { type: 'string' }, 'cpu-prof-dir': { type: 'string' },
         burst: { type: 'string' }, regions: { type: 'string' }, 'region-loss': { type: 'string' },
-        'cut-region': { type: 'string' }, 'cut-s': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        'cut-region': { type: 'string' }, 'cut-s': { type: 'string' }, 'probe-warmup': { type: 'string' },
+        'update-tree': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (e) {
@@ -158,7 +187,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   if (v['dissemination-only'] === true && v.sim !== true) throw new UsageError('--dissemination-only needs --sim');
   const mode: Mode = v.sim === true ? (v['dissemination-only'] === true ? 'dissemination-only' : 'sim') : 'real';
   if (mode === 'real') {
-    for (const k of ['latency-ms', 'jitter-ms', 'seed', 'sim-start', 'burst', 'regions', 'region-loss', 'cut-region', 'cut-s'] as const) {
+    for (const k of ['latency-ms', 'jitter-ms', 'seed', 'sim-start', 'burst', 'regions', 'region-loss', 'cut-region', 'cut-s', 'probe-warmup', 'update-tree'] as const) {
       if (v[k] !== undefined) throw new UsageError(`--${k} applies to --sim only (real agents use loopback)`);
     }
   } else {
@@ -175,6 +204,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   if (regions !== null && v['latency-ms'] !== undefined) throw new UsageError('--latency-ms does not apply with --regions (the matrix gives every latency)');
   const simStart: SimStart = mode === 'sim' ? startOf(v['sim-start'], v.scenario, nodes) : 'join';
   if (mode === 'dissemination-only' && v['sim-start'] !== undefined) throw new UsageError('--sim-start does not apply to --dissemination-only');
+  if (mode === 'dissemination-only' && v['probe-warmup'] !== undefined) throw new UsageError('--probe-warmup does not apply to --dissemination-only (it has no probes)');
   const chosen = scenarios(v.scenario, mode, simStart);
   if (mode === 'real' && chosen.includes('dead_during_burst')) {
     throw new UsageError('--scenario dead_during_burst runs on --sim only (thousands of registrations at once are too much for real agents on one machine)');
@@ -209,9 +239,13 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     cpuProfDir: v['cpu-prof-dir'] ?? null,
     burst: int(v.burst, 'burst', 2000, 1, LIMITS.servicesMax),
     regions,
+    probeWarmupS: mode === 'sim'
+      ? num(v['probe-warmup'], 'probe-warmup', probeWarmupDefaultS(regions !== null, benchProfile({ profile, updateTree: v['update-tree'] === true })), 0, 86_400)
+      : 0,
     regionLoss: v['region-loss'] === undefined || regions === null ? null : regionLossOption(regions, v['region-loss']),
     cutRegion,
     cutS: num(v['cut-s'], 'cut-s', 60, 1, 3600),
+    updateTree: v['update-tree'] === true,
   };
 }
 

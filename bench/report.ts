@@ -114,6 +114,10 @@ export function renderSummary(f: JsonObject, spread: Record<string, [number, num
     add('messages', `${cell('packets_sent')} datagrams, ${cell('duplicates_received')} duplicate receipts, ` +
       `peak ${cell('peak_nodes_holding_state')} nodes holding state`);
   }
+  if (has('copies_per_node')) {
+    add('copies of the update per node', `${cell('copies_per_node')} received (${cell('copies_received')} copies, ` +
+      `${cell('digests_received')} digests, ${cell('wants_sent')} requests)`);
+  }
   add('wall time', cell('wall_ms', ' ms') + (has('virtual_ms') ? ` (virtual ${cell('virtual_ms', ' ms')})` : ''));
   for (const note of ['model_note', 'rss_note', 'bytes_note'] as const) {
     const v = lookup(f, note);

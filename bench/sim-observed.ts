@@ -20,6 +20,8 @@ export interface NodeHooks {
    * asks only about requests to peers that are up.
    */
   pushPull(kind: 'request' | 'reply', peer: Address, bytes: () => number): void;
+  /** Every datagram the node is handed (the catalog scenarios count copies of their entry). */
+  packet?(observer: string, bytes: Uint8Array): void;
 }
 
 export class ObservedNode extends SwimNode {
@@ -32,6 +34,7 @@ export class ObservedNode extends SwimNode {
   }
 
   override handlePacket(now: number, from: Address, bytes: Uint8Array): Effect[] {
+    this.hooks.packet?.(this.name, bytes);
     return this.observe(now, super.handlePacket(now, from, bytes));
   }
 

@@ -3,11 +3,12 @@
  * the daemon runs, every node with its full state, on virtual time — for clusters larger than one
  * machine can host. Latencies are virtual milliseconds.
  */
+import { decodePacket } from '../protocol/codec.js';
 import type { MemberEvent, ServiceEvent } from '../protocol/effects.js';
 import type { MemberState } from '../protocol/messages.js';
 import { Simulator } from '../protocol/sim/simulator.js';
 import { lowerBoundFigures } from './dissemination/lower-bound.js';
-import type { BenchOptions } from './options.js';
+import { benchProfile, type BenchOptions } from './options.js';
 import { nearestOneWayMs, oneWayMs, regionLowerBoundMs } from './regions/matrix.js';
 import { bar, type Progress } from './progress.js';
 import type { Curve, CurveName, JsonObject, RunResult } from './result.js';
@@ -35,6 +36,8 @@ class SimRun {
   private readonly sim: Simulator<ObservedNode>;
   private onMember: MemberListener | null = null;
   private onService: ServiceListener | null = null;
+  /** While a catalog change is timed: counts the datagrams that carry its entry, and its digests. */
+  private onPacket: ((observer: string, bytes: Uint8Array) => void) | null = null;
   private readonly figures: JsonObject = {};
   private readonly curves: Partial<Record<CurveName, Curve>> = {};
   private live: string[] = [];
@@ -50,11 +53,12 @@ class SimRun {
 
   constructor(private readonly o: BenchOptions, seed: number, private readonly progress: Progress) {
     this.sim = new Simulator<ObservedNode>({
-      seed, profile: o.profile, latencyMs: o.latencyMs, jitterMs: o.jitterMs, recordEvents: false,
+      seed, profile: benchProfile(o), latencyMs: o.latencyMs, jitterMs: o.jitterMs, recordEvents: false,
       ...(o.regions === null ? {} : { regions: { oneWayMs: oneWayMs(o.regions), jitterMs: o.jitterMs } }),
       onEvent: (t, observer, e) => this.onMember?.(t, observer, e),
       factory: (opts) => new ObservedNode(opts, {
         service: (t, observer, e) => this.onService?.(t, observer, e),
+        packet: (observer, bytes) => this.onPacket?.(observer, bytes),
         pushPull: (kind, peer, bytes) => {
           // A request to a peer that is down never gets past the TCP handshake: not counted, and
           // not encoded either.
@@ -77,6 +81,7 @@ class SimRun {
     const o = this.o;
     const f = this.figures;
     Object.assign(f, { nodes: o.nodes, transport: 'sim', mode: 'sim', profile: o.profile, latency_ms: o.latencyMs, jitter_ms: o.jitterMs });
+    if (o.updateTree) f['update_tree'] = true;
     if (o.regions !== null) {
       // The matrix replaces the one latency: say which, and how the nodes sit on it.
       delete f['latency_ms'];
@@ -101,6 +106,7 @@ class SimRun {
     if (o.simStart === 'join') phase('join', () => this.join());
     else phase('preload', () => this.preload());
     phase('settle', () => this.settle());
+    if (o.probeWarmupS > 0) phase('probe_warmup', () => this.probeWarmup());
     if (o.scenarios.includes('new_member')) phase('new_member', () => this.newMember());
     if (o.scenarios.includes('register')) phase('register', () => this.service('register'));
     if (o.scenarios.includes('deregister')) phase('deregister', () => this.service('deregister'));
@@ -172,6 +178,13 @@ class SimRun {
     this.sim.runFor(SETTLE_MS);
   }
 
+  /** Runs the settled cluster for --probe-warmup seconds, so that probes measure round trips. */
+  private probeWarmup(): void {
+    const end = this.sim.now + this.o.probeWarmupS * 1000;
+    this.runUntil(() => this.sim.now >= end, this.o.probeWarmupS * 1000, () => `probing for round trips before the timed changes`, 100);
+    this.figures['probe_warmup_s'] = this.o.probeWarmupS;
+  }
+
   private newMember(): void {
     const old = [...this.live];
     const newcomer = this.sim.addNode();
@@ -199,6 +212,16 @@ class SimRun {
       if (observer === owner || seen.has(observer) || e.service.node !== owner || e.service.id !== SERVICE_ID) return;
       if ((e.change === 'deregistered') === (which === 'deregister')) seen.set(observer, t);
     };
+    const copies = { entry: 0, digests: 0 };
+    this.onPacket = (observer, bytes) => {
+      if (observer === owner) return;
+      const d = decodePacket(bytes);
+      if (!d.ok) return;
+      for (const p of d.value.type === 'compound' ? d.value.parts : [d.value]) {
+        if (p.type === 'service' && p.node === owner && p.id === SERVICE_ID) copies.entry++;
+        else if (p.type === 'have' && p.node === owner && p.id === SERVICE_ID) copies.digests++;
+      }
+    };
     const t0 = this.sim.now;
     this.sim.act(owner, (node, now) => which === 'register'
       ? node.registerService(now, { id: SERVICE_ID, name: 'bench', address: this.sim.address(owner).host, port: 9000 }).effects
@@ -206,9 +229,15 @@ class SimRun {
     this.runUntil(() => seen.size >= expected, CHANGE_WAIT_MS, () => `${which} ${bar(seen.size, expected)} ${seen.size}/${expected}`, 1);
     const lat = [...seen.values()].map((t) => t - t0);
     this.curves[which] = { latencies: lat, expected };
-    this.figures[which] = { ...summarize(lat, expected), ...this.lowerBound(owner) };
     this.onService = null;
+    // Copies still on their way (repairs, late duplicates) count too: the count runs through the settle.
     this.sim.runFor(SETTLE_MS);
+    this.onPacket = null;
+    this.figures[which] = {
+      ...summarize(lat, expected), ...this.lowerBound(owner),
+      copies_per_node: Math.round((copies.entry / Math.max(1, expected)) * 1000) / 1000,
+      digests_per_node: Math.round((copies.digests / Math.max(1, expected)) * 1000) / 1000,
+    };
   }
 
   /**

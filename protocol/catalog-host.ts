@@ -1,5 +1,5 @@
 import type { Address } from './address.js';
-import type { Dissemination } from './dissemination.js';
+import type { CatalogSpread, Dissemination } from './dissemination.js';
 import { isLive } from './member-table.js';
 import type { NodeContext } from './node-context.js';
 import { isExpired } from './reaper.js';
@@ -8,8 +8,8 @@ import type { DecodeErrorReason, MemberStatus } from './messages.js';
 import type { PolicyRejectReason } from './effects.js';
 import type { Timer } from './timers.js';
 
-/** The one timer the catalog's parts set. */
-export type BarrierTimer = Extract<Timer, { kind: 'barrier-retry' }>;
+/** The timers the catalog's parts set. */
+export type BarrierTimer = Extract<Timer, { kind: 'barrier-retry' }> | Extract<Timer, { kind: 'want-retry' }>;
 
 /** What the catalog and the barrier need from the node that hosts them. */
 export interface CatalogHost {
@@ -23,6 +23,10 @@ export interface CatalogHost {
   liveOthers(): string[];
   /** Queues an update for dissemination under `key`; `forward` also sends it out at once. */
   disseminate(key: string, part: Uint8Array, forward: boolean): void;
+  /** Queues a catalog update's digest under `key`; `spread` says whether `entry` also goes down the update tree now. */
+  spread(key: string, entry: Uint8Array, digest: Uint8Array, spread: CatalogSpread): void;
+  /** Relays an entry already held over the arc the current datagram named, if it named one. */
+  relay(key: string, entry: Uint8Array): void;
   /** Drops a queued update. */
   withdraw(key: string): void;
   send(to: Address, parts: Uint8Array[]): void;
@@ -56,6 +60,8 @@ export function nodeCatalogHost(ctx: NodeContext, diss: Dissemination, selfConte
       return out;
     },
     disseminate: (key, part, forward) => diss.disseminate(key, part, forward),
+    spread: (key, entry, digest, how) => diss.spreadCatalog(key, entry, digest, how),
+    relay: (key, entry) => diss.relayHeld(key, entry),
     withdraw: (key) => diss.forget(key),
     send: (to, parts) => diss.send(to, parts),
     serviceEvent: (event) => ctx.out.push({ kind: 'service', event }),

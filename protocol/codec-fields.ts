@@ -24,6 +24,9 @@ import {
   type PingReqMsg,
 } from './messages.js';
 
+/** Ring positions are unsigned 32-bit (ring.ts). */
+const RING_MAX = 0xffff_ffff;
+
 function seq(v: unknown, prefix: string, field: string): number {
   return intIn(v, prefix, field, LIMITS.seqMax);
 }
@@ -75,6 +78,12 @@ export function gossipCode(msg: GossipMsg): number {
       return MessageType.SplitConfirmRequest;
     case 'split-confirm':
       return MessageType.SplitConfirm;
+    case 'relay':
+      return MessageType.Relay;
+    case 'have':
+      return MessageType.Have;
+    case 'want':
+      return MessageType.Want;
   }
 }
 
@@ -82,7 +91,8 @@ export function gossipCode(msg: GossipMsg): number {
 export function isGossipCode(code: number): boolean {
   return (code >= MessageType.Ping && code <= MessageType.Leave) || code === MessageType.Service ||
     code === MessageType.Confirm || code === MessageType.ConfirmRequest ||
-    code === MessageType.Split || code === MessageType.SplitConfirmRequest || code === MessageType.SplitConfirm;
+    code === MessageType.Split || code === MessageType.SplitConfirmRequest || code === MessageType.SplitConfirm ||
+    code === MessageType.Relay || code === MessageType.Have || code === MessageType.Want;
 }
 
 /** A gossip message's fields, in wire order. */
@@ -124,6 +134,11 @@ export function gossipFields(msg: GossipMsg): unknown[] {
       return splitConfirmRequestFields(msg);
     case 'split-confirm':
       return splitConfirmFields(msg);
+    case 'relay':
+      return [msg.lo, msg.hi];
+    case 'have':
+    case 'want':
+      return [msg.node, msg.id, msg.rev];
   }
 }
 
@@ -206,6 +221,18 @@ export function decodeGossipFields(code: number, f: readonly unknown[], prefix: 
       return decodeSplitConfirmRequestFields(f, x);
     case MessageType.SplitConfirm:
       return decodeSplitConfirmFields(f, x);
+    case MessageType.Relay:
+      return { type: 'relay', lo: intIn(at(f, 0), x, 'relay.lo', RING_MAX), hi: intIn(at(f, 1), x, 'relay.hi', RING_MAX) };
+    case MessageType.Have:
+    case MessageType.Want: {
+      const t = code === MessageType.Have ? 'have' : 'want';
+      return {
+        type: t,
+        node: name(at(f, 0), x, `${t}.node`),
+        id: text(at(f, 1), x, `${t}.id`, LIMITS.serviceIdBytesMax, 'id'),
+        rev: incarnation(at(f, 2), x, `${t}.rev`),
+      };
+    }
     default:
       throw new CodecError('unknown_type', `${prefix}type ${code} is not a gossip message`);
   }

@@ -5,7 +5,11 @@ import { LIMITS } from './limits.js';
 import { isLive, type MemberSampler } from './member-table.js';
 import type { Effect } from './effects.js';
 import type { Profile } from './profiles.js';
+import type { ProximityView } from './proximity.js';
+import { arcAround, type RelayArc } from './ring.js';
+import type { Rng } from './rng.js';
 import { type TimerSet, TIMERS } from './timers.js';
+import { pack, UpdateTree } from './update-tree.js';
 
 /** What dissemination needs from its node (the node's NodeContext is one). */
 export interface DisseminationContext {
@@ -17,28 +21,85 @@ export interface DisseminationContext {
   readonly packetBytes: number;
   readonly table: MemberSampler;
   readonly deadlines: TimerSet;
+  readonly rng: Rng;
+  /** Measured round trips; without them relays and gossip targets are drawn at random. */
+  readonly proximity?: ProximityView | undefined;
 }
 
 /**
+ * How a catalog update is spread: from its origin down the whole update tree; received inside a
+ * packet that named an arc, down that arc; otherwise (a repair, a piggybacked copy, a push-pull)
+ * only by the queue.
+ */
+export type CatalogSpread = 'origin' | 'received' | 'queue';
+
+/**
  * How updates spread. Three paths, fastest first:
- * - first-receipt forwarding: a fresh update is sent at once (batched over a few ms) to
- *   ceil(ln n) + extra random members, so the cluster hears of it within a few hops;
+ * - eager push, batched over a few ms: a fresh membership update goes on first receipt to
+ *   ceil(ln n) + extra random members; a fresh catalog update goes down the update tree
+ *   (update-tree.ts), which sends it to every member once, near relays first;
  * - piggybacking: every probe, ack and other datagram is filled up with queued updates;
  * - periodic gossip while the queue is not empty.
- * The queue sends each update λ·ceil(log10(n+1)) times, which repairs the e^−F tail of the fast path.
+ * The queue sends each update λ·ceil(log10(n+1)) times, which repairs what the fast path missed.
+ * For catalog entries it sends a digest (type have) instead of the entry: a member that lacks the
+ * entry asks the sender for it (type want), so a member the tree reached is not sent it again.
  */
 export class Dissemination {
   private readonly queue = new BroadcastQueue();
-  /** Updates learned since the last forward batch, by queue key. */
+  /** Updates learned since the last forward batch, by queue key: membership and splits, and catalog updates without the update tree. */
   private readonly forwardPending = new Map<string, Uint8Array>();
+  private readonly tree: UpdateTree;
+  /**
+   * While a datagram is being handled: the arc it asked us to relay over (null: none). Undefined
+   * outside a datagram.
+   */
+  private incoming: RelayArc | null | undefined = undefined;
 
-  constructor(private readonly ctx: DisseminationContext) {}
+  constructor(private readonly ctx: DisseminationContext) {
+    this.tree = new UpdateTree(ctx);
+  }
+
+  /** A datagram's parts are about to be handled; `arc` is the relay arc it named, if any. */
+  beginPacket(arc: RelayArc | null): void {
+    this.incoming = arc;
+  }
+
+  endPacket(): void {
+    this.incoming = undefined;
+  }
+
+  /**
+   * Queues a catalog update: `digest` is what the queue repeats; `entry` goes down the tree now
+   * when `spread` says so (see CatalogSpread).
+   */
+  spreadCatalog(key: string, entry: Uint8Array, digest: Uint8Array, spread: CatalogSpread): void {
+    const { ctx } = this;
+    // Without the update tree: flooded on first receipt, and the queue repeats the whole entry.
+    if (!ctx.profile.updateTree) return this.disseminate(key, entry, spread !== 'queue');
+    this.queue.enqueue(key, digest);
+    if (!ctx.deadlines.has(TIMERS.gossip)) ctx.deadlines.set(TIMERS.gossip, ctx.now + ctx.profile.gossipIntervalMs);
+    this.tree.remove(key);
+    const arc = spread === 'origin' ? arcAround(ctx.table.selfPosition()) : spread === 'received' ? this.incoming : null;
+    if (arc === null || arc === undefined) return;
+    this.tree.add(key, entry, arc);
+    if (!ctx.deadlines.has(TIMERS.forward)) ctx.deadlines.set(TIMERS.forward, ctx.now + ctx.profile.forwardBatchMs);
+  }
 
   get pending(): number {
     return this.queue.size;
   }
 
-  /** Queues an update; `expiresAt` drops it unsent once it is stale news. */
+  /** Relays an update already held (its queue entry untouched) over the arc the current datagram named. */
+  relayHeld(key: string, entry: Uint8Array): void {
+    // Without the update tree an arc is not honoured: a copy we already hold was spread when it came.
+    if (!this.ctx.profile.updateTree) return;
+    const arc = this.incoming;
+    if (arc === null || arc === undefined) return;
+    this.tree.add(key, entry, arc);
+    if (!this.ctx.deadlines.has(TIMERS.forward)) this.ctx.deadlines.set(TIMERS.forward, this.ctx.now + this.ctx.profile.forwardBatchMs);
+  }
+
+  /** Queues an update (membership, split; catalog without the update tree); `expiresAt` drops it unsent once it is stale news. */
   disseminate(key: string, part: Uint8Array, forward: boolean, expiresAt?: number): void {
     const { ctx } = this;
     this.queue.enqueue(key, part, expiresAt);
@@ -55,6 +116,7 @@ export class Dissemination {
   forget(key: string): void {
     this.queue.remove(key);
     this.forwardPending.delete(key);
+    this.tree.remove(key);
   }
 
   /** Fanout for fresh updates: grows like ln(n) so that e^−F of the cluster stays well under one node. */
@@ -62,33 +124,28 @@ export class Dissemination {
     return Math.ceil(Math.log(Math.max(2, this.ctx.table.liveCount))) + this.ctx.profile.forwardFanoutExtra;
   }
 
-  /** Sends the updates learned since the last batch to a few random members at once. */
+  /**
+   * Sends the membership updates learned since the last batch to a few random members, and the
+   * catalog updates down their tree. Membership first: a death must not wait behind a burst of
+   * catalog updates.
+   */
   flushForward(): void {
     const { ctx } = this;
     ctx.deadlines.clear(TIMERS.forward);
-    if (this.forwardPending.size === 0) return;
-    // Membership first: what does not fit in this batch waits for the queue, and a death must not
-    // wait behind a burst of catalog updates.
-    const parts: Uint8Array[] = [];
-    for (const [key, part] of this.forwardPending) if (key.startsWith(MEMBER_KEY_PREFIX)) parts.push(part);
-    for (const [key, part] of this.forwardPending) if (!key.startsWith(MEMBER_KEY_PREFIX)) parts.push(part);
-    this.forwardPending.clear();
-    const packets: Uint8Array[] = [];
-    let batch: Uint8Array[] = [];
-    let size = compoundOverhead(LIMITS.compoundPartsMax);
-    for (const part of parts) {
-      if (batch.length > 0 && (size + part.length > ctx.packetBytes || batch.length >= LIMITS.compoundPartsMax)) {
-        packets.push(encodeCompound(batch));
-        batch = [];
-        size = compoundOverhead(LIMITS.compoundPartsMax);
-        if (packets.length >= LIMITS.forwardPacketsMax) break;
-      }
-      batch.push(part);
-      size += part.length;
+    if (this.forwardPending.size > 0) {
+      // Membership first (catalog entries are here only without the update tree): what does not
+      // fit in this batch waits for the queue, and a death must not wait behind catalog updates.
+      const parts: Uint8Array[] = [];
+      for (const [key, part] of this.forwardPending) if (key.startsWith(MEMBER_KEY_PREFIX)) parts.push(part);
+      for (const [key, part] of this.forwardPending) if (!key.startsWith(MEMBER_KEY_PREFIX)) parts.push(part);
+      this.forwardPending.clear();
+      const packets = pack(null, parts, ctx.packetBytes);
+      const targets = ctx.table.sample(this.forwardFanout(), (r) => isLive(r.status));
+      for (const t of targets) for (const bytes of packets) ctx.out.push({ kind: 'send', to: { host: t.host, port: t.port }, bytes });
     }
-    if (batch.length > 0 && packets.length < LIMITS.forwardPacketsMax) packets.push(encodeCompound(batch));
-    const targets = ctx.table.sample(this.forwardFanout(), (r) => isLive(r.status));
-    for (const t of targets) for (const bytes of packets) ctx.out.push({ kind: 'send', to: { host: t.host, port: t.port }, bytes });
+    if (this.tree.size > 0) {
+      for (const { to, bytes } of this.tree.flush()) ctx.out.push({ kind: 'send', to: { host: to.host, port: to.port }, bytes });
+    }
   }
 
   onGossipTick(): void {

@@ -130,6 +130,22 @@ export const LIMITS = {
    * able to outbid whatever was said about it (daemon/SECURITY.md, "Protocol abuse").
    */
   incarnationJumpMax: 65_536,
+  /**
+   * Members one step of the update tree sends to (ring.ts): an arc of up to this many members is
+   * sent to each directly, a larger one is split into about its square root of sub-arcs, at most
+   * this many. One fresh update thus costs its origin at most this many datagrams, and reaches
+   * 4,096 members in two steps, a million in four.
+   */
+  relayFanoutMax: 64,
+  /** Members whose round trip this node remembers (proximity.ts); the longest unmeasured go first beyond it. */
+  proximityPeersMax: 10_000,
+  /**
+   * Catalog entries asked for (type want) and not yet received. A digest of a further missing entry
+   * is not answered while this many are outstanding; a later digest asks for it.
+   */
+  wantsPendingMax: 256,
+  /** Times one missing entry is asked for (want) before the node leaves it to push-pull. */
+  wantAttemptsMax: 6,
   /** Versions one traffic split names. */
   splitVersionsMax: 16,
   /** Bytes of a version label in a split (the same bound as an instance's version label). */

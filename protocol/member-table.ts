@@ -1,6 +1,7 @@
 import type { MemberView } from './effects.js';
 import type { MemberStatus } from './messages.js';
 import type { Rng } from './rng.js';
+import { inArc, type RelayArc, ringPosition } from './ring.js';
 
 export interface MemberRecord {
   readonly name: string;
@@ -24,8 +25,49 @@ export function isLive(status: MemberStatus): boolean {
 export interface MemberSampler {
   /** Alive and suspect members, self included. */
   readonly liveCount: number;
+  get(name: string): MemberRecord | undefined;
   /** Up to k distinct members other than self and `exclude`, chosen uniformly, that pass `accept`. */
   sample(k: number, accept: (r: MemberRecord) => boolean, exclude?: string): MemberRecord[];
+  /**
+   * Members other than self on `arc` of the relay ring (ring.ts) that pass `accept`, clockwise
+   * from the arc's start.
+   */
+  inArc(arc: RelayArc, accept: (r: MemberRecord) => boolean): MemberRecord[];
+  /** This node's own position on the relay ring. */
+  selfPosition(): number;
+}
+
+/** Sorted ring positions of a set of names, rebuilt when the set changes. */
+interface RingIndex {
+  readonly pos: Uint32Array;
+  readonly names: readonly string[];
+}
+
+/** The index of the first position above `lo` (pos.length when none). */
+export function firstAfter(pos: ArrayLike<number>, lo: number): number {
+  let a = 0;
+  let b = pos.length;
+  while (a < b) {
+    const m = (a + b) >>> 1;
+    if ((pos[m] as number) <= lo) a = m + 1;
+    else b = m;
+  }
+  return a;
+}
+
+/**
+ * Indices into sorted `pos` of the positions on `arc`, clockwise from its start: calls `visit` for
+ * each, wrapping past the top of the ring.
+ */
+export function forEachInArc(pos: ArrayLike<number>, arc: RelayArc, visit: (i: number) => void): void {
+  const n = pos.length;
+  if (arc.lo === arc.hi || n === 0) return;
+  const start = firstAfter(pos, arc.lo);
+  for (let k = 0; k < n; k++) {
+    const i = (start + k) % n;
+    if (!inArc(pos[i] as number, arc)) return;
+    visit(i);
+  }
 }
 
 /**
@@ -46,6 +88,8 @@ export class MemberTable implements MemberSampler {
   private slots: MemberRecord[] = [];
   /** Removed records that still hold a slot. */
   private removed = new Set<MemberRecord>();
+  /** The relay ring over every record; null when a record came or went since it was built. */
+  private ring: RingIndex | null = null;
 
   constructor(
     private readonly selfName: string,
@@ -78,6 +122,7 @@ export class MemberTable implements MemberSampler {
     if (this.records.has(r.name)) throw new Error(`member ${r.name} already present`);
     this.records.set(r.name, r);
     this.slots.push(r);
+    this.ring = null;
     if (isLive(r.status)) this.live++;
     this.checkLiveCount();
     if (r.name !== this.selfName && isLive(r.status)) {
@@ -113,6 +158,7 @@ export class MemberTable implements MemberSampler {
     if (isLive(r.status)) this.live--;
     this.records.delete(name);
     this.removed.add(r);
+    this.ring = null;
     this.checkLiveCount();
     if (this.slots.length > 2 * this.records.size + 16) {
       // Slots of names that are back stay (each stands for the new record), as before a prune.
@@ -153,6 +199,32 @@ export class MemberTable implements MemberSampler {
       if (r !== undefined && isLive(r.status)) return r;
     }
     return null;
+  }
+
+  selfPosition(): number {
+    return ringPosition(this.selfName);
+  }
+
+  inArc(arc: RelayArc, accept: (r: MemberRecord) => boolean): MemberRecord[] {
+    const ring = this.ringIndex();
+    const out: MemberRecord[] = [];
+    forEachInArc(ring.pos, arc, (i) => {
+      const name = ring.names[i] as string;
+      if (name === this.selfName) return;
+      const r = this.records.get(name);
+      if (r !== undefined && accept(r)) out.push(r);
+    });
+    return out;
+  }
+
+  private ringIndex(): RingIndex {
+    if (this.ring !== null) return this.ring;
+    const entries: { p: number; name: string }[] = [];
+    for (const name of this.records.keys()) entries.push({ p: ringPosition(name), name });
+    // Ties broken by name, so that every node orders the same members the same way.
+    entries.sort((a, b) => a.p - b.p || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    this.ring = { pos: Uint32Array.from(entries, (e) => e.p), names: entries.map((e) => e.name) };
+    return this.ring;
   }
 
   /** Up to k distinct members other than self and `exclude`, chosen uniformly, that pass `accept`. */

@@ -41,6 +41,12 @@ export const MessageType = {
   SplitConfirmRequest: 17,
   /** The answer: the stamp of the split write the sender holds. */
   SplitConfirm: 18,
+  /** The arc of the update tree the rest of the packet is to be relayed over. */
+  Relay: 19,
+  /** Digest of a catalog entry: "I hold this version". */
+  Have: 20,
+  /** Answer to a digest: "send me this entry". */
+  Want: 21,
 } as const;
 export type MessageTypeCode = (typeof MessageType)[keyof typeof MessageType];
 
@@ -276,6 +282,32 @@ export interface ConfirmMsg {
   readonly life?: number;
 }
 
+/**
+ * The catalog updates in the rest of this packet are to be relayed over the ring arc (lo, hi]
+ * (ring.ts): the receiver splits the arc among its members. lo === hi is an empty arc.
+ */
+export interface RelayMsg {
+  readonly type: 'relay';
+  readonly lo: number;
+  readonly hi: number;
+}
+
+/** The sender holds version `rev` of catalog entry (node, id) (a tombstone counts). */
+export interface HaveMsg {
+  readonly type: 'have';
+  readonly node: string;
+  readonly id: string;
+  readonly rev: number;
+}
+
+/** The sender lacks version `rev` of (node, id) and asks for the entry. */
+export interface WantMsg {
+  readonly type: 'want';
+  readonly node: string;
+  readonly id: string;
+  readonly rev: number;
+}
+
 /** Messages that may travel in a datagram (alone or inside a compound). */
 export type GossipMsg =
   | PingMsg
@@ -291,7 +323,10 @@ export type GossipMsg =
   | ConfirmMsg
   | SplitMsg
   | SplitConfirmRequestMsg
-  | SplitConfirmMsg;
+  | SplitConfirmMsg
+  | RelayMsg
+  | HaveMsg
+  | WantMsg;
 
 export type PacketMsg = GossipMsg | CompoundMsg;
 export type Message = PacketMsg | PushPullMsg;

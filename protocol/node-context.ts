@@ -3,6 +3,7 @@ import type { Effect } from './effects.js';
 import { LIMITS } from './limits.js';
 import type { MemberRecord, MemberTable } from './member-table.js';
 import type { Profile } from './profiles.js';
+import type { Proximity } from './proximity.js';
 import type { Rng } from './rng.js';
 import type { TimerSet } from './timers.js';
 
@@ -31,6 +32,8 @@ export class NodeContext {
   now: number;
   out: Effect[] = [];
   private seq = 0;
+  /** Round trips measured by probing, read by dissemination (set by the node once built). */
+  proximity: Proximity | undefined = undefined;
 
   constructor(
     readonly name: string,

@@ -16,8 +16,9 @@ import { NodeContext, type NodeStats } from './node-context.js';
 import { Membership } from './membership.js';
 import { NameClaims } from './name-claims.js';
 import { Prober } from './prober.js';
+import { Proximity } from './proximity.js';
 import type { SwimNodeOptions } from './node-options.js';
-import { barrierRetryMs } from './profiles.js';
+import { barrierRetryMs, wantRetryMs } from './profiles.js';
 import { ReapedAddresses } from './reaped-addresses.js';
 import { Reaper } from './reaper.js';
 import { Rng } from './rng.js';
@@ -34,6 +35,8 @@ export type { SwimNodeOptions } from './node-options.js';
 
 /** Separates the barrier's per-process draws from the node's main random stream (same seed). */
 const BARRIER_LIFE_SALT = 0x6c69_6665;
+/** Separates the draws among near members (relays, gossip targets) from the main stream. */
+const PROXIMITY_SALT = 0x6e65_6172;
 
 /**
  * The SWIM state machine of one node, with Lifeguard's refinements, and the node's service catalog.
@@ -70,6 +73,7 @@ export class SwimNode implements CoreNode {
   private readonly fullState: FullState;
   private readonly reapedAddresses = new ReapedAddresses();
   private readonly reaper: Reaper;
+  private readonly proximity: Proximity;
 
   constructor(opts: SwimNodeOptions) {
     this.name = opts.name;
@@ -83,6 +87,9 @@ export class SwimNode implements CoreNode {
     };
     this.table.add(this.selfRecord);
     this.ctx = new NodeContext(opts.name, opts.profile, packetBytes, rng, this.table, this.selfRecord, this.deadlines, this.awareness, this.stats, opts.now);
+    // Drawn from a stream of its own so the node's other random choices stay as they were.
+    this.proximity = new Proximity(new Rng(opts.seed ^ PROXIMITY_SALT));
+    this.ctx.proximity = this.proximity;
     this.diss = new Dissemination(this.ctx);
     this.membership = new Membership(this.ctx, this.diss, {
       onStatusChange: (name, previous, next) => {
@@ -101,10 +108,11 @@ export class SwimNode implements CoreNode {
       // Copies of our entries that arrived while we were checking were set aside: fetch them again.
       this.antiEntropy.exchangeNow();
     }, () => this.stepAside());
-    this.prober = new Prober(this.ctx, this.diss, (t) => this.membership.applySuspect({ type: 'suspect', name: t.name, incarnation: t.incarnation, from: this.name }));
+    this.prober = new Prober(this.ctx, this.diss, (t) => this.membership.applySuspect({ type: 'suspect', name: t.name, incarnation: t.incarnation, from: this.name }),
+      (name, ms) => this.proximity.observe(name, ms));
     const host = nodeCatalogHost(this.ctx, this.diss, () => this.claims.contested);
     const stateBytes = Math.max(1, Math.min(LIMITS.pushPullServiceBytesMax, opts.pushPullServiceBytes ?? LIMITS.pushPullServiceBytesMax));
-    this.catalog = new ServiceGossip(host, packetBytes, toSerial(opts.catalogRevision ?? 0), stateBytes);
+    this.catalog = new ServiceGossip(host, packetBytes, toSerial(opts.catalogRevision ?? 0), stateBytes, wantRetryMs(opts.profile));
     // Drawn from a stream of its own so the node's other random choices stay as they were.
     const lifeRng = new Rng(opts.seed ^ BARRIER_LIFE_SALT);
     this.splitTable = new SplitGossip({ ...host, splitEvent: (event) => this.out.push({ kind: 'split', event }) }, {
@@ -159,8 +167,15 @@ export class SwimNode implements CoreNode {
       return this.flush();
     }
     const msg = decoded.value;
-    if (msg.type === 'compound') for (const part of msg.parts) this.handleGossip(from, part);
-    else this.handleGossip(from, msg);
+    const parts = msg.type === 'compound' ? msg.parts : [msg];
+    // A relay arc leads the packet; it applies to the catalog updates after it.
+    const head = parts[0];
+    this.diss.beginPacket(head !== undefined && head.type === 'relay' ? { lo: head.lo, hi: head.hi } : null);
+    try {
+      for (const part of parts) this.handleGossip(from, part);
+    } finally {
+      this.diss.endPacket();
+    }
     return this.flush();
   }
 
@@ -240,6 +255,7 @@ export class SwimNode implements CoreNode {
       case 'claim-retry': return this.claims.onRetry(timer.seq);
       case 'claim-recheck': return this.claims.onRecheck(timer.address);
       case 'barrier-retry': return this.barriers.onRetry(timer.barrierId);
+      case 'want-retry': return this.catalog.onWantRetry();
       default: return unknownTimer(timer);
     }
   }
@@ -432,6 +448,10 @@ export class SwimNode implements CoreNode {
       case 'service': return this.catalog.onService(msg);
       case 'confirm-request': return this.barriers.onRequest(from, msg, this.name);
       case 'confirm': return this.barriers.onConfirm(msg);
+      // Read with the packet it leads (handlePacket); anywhere else it means nothing.
+      case 'relay': return;
+      case 'have': return this.catalog.onHave(from, msg);
+      case 'want': return this.catalog.onWant(from, msg);
       case 'split': return this.splitTable.onSplit(msg);
       case 'split-confirm-request': return this.barriers.onSplitRequest(from, msg, this.name);
       case 'split-confirm': return this.barriers.onSplitConfirm(msg);

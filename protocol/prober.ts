@@ -74,6 +74,11 @@ export class Prober {
     private readonly diss: Dissemination,
     /** Called when a probe of a live member failed: the node raises the suspicion. */
     private readonly onFailed: (target: MemberRecord) => void,
+    /**
+     * Called with the round trip of each direct probe answered (dissemination's proximity). The two
+     * measure the same round trips for now; proximity.ts could read the RttTable's estimates instead.
+     */
+    private readonly onRoundTrip: (name: string, ms: number) => void = () => undefined,
   ) {
     this.rtt = ctx.profile.rto === null ? null : new RttTable(ctx.profile.rto, LIMITS.membersMax);
   }
@@ -292,6 +297,7 @@ export class Prober {
     if (p !== null && p.seq === seq) {
       this.noteAnswer(p.target);
       if (!p.retried && !p.indirect) this.rtt?.sample(p.target, ctx.now - p.startedAt);
+      this.onRoundTrip(p.target, ctx.now - p.startedAt);
       ctx.stats.probeRttSumMs += ctx.now - p.startedAt;
       ctx.stats.probeRttCount++;
       ctx.awareness.apply(-1);

@@ -16,6 +16,13 @@ export interface Profile {
    * bounds; null: every probe waits probeTimeoutMs.
    */
   readonly rto: RtoBounds | null;
+  /**
+   * Fresh catalog updates go down the update tree over the member ring (update-tree.ts), near
+   * relays first, and the queue repeats digests (type have) that a member lacking the entry answers
+   * with a want. Off: a fresh catalog update is flooded on first receipt to ceil(ln n) + extra
+   * members and the queue repeats the whole entry. Relay, have and want messages are handled either way.
+   */
+  readonly updateTree: boolean;
   /** Members asked to probe indirectly after a direct probe fails. */
   readonly indirectChecks: number;
   /** α in Lifeguard's suspicion minimum: α · max(1, log10(n)) · probe interval. */
@@ -88,6 +95,7 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     probeIntervalMs: 300,
     probeTimeoutMs: 150,
     rto: { minMs: 100, maxMs: 1_000, initialMs: 500 },
+    updateTree: false,
     indirectChecks: 3,
     suspicionMult: 1,
     suspicionMaxMult: 6,
@@ -112,6 +120,7 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     probeIntervalMs: 3_000,
     probeTimeoutMs: 1_500,
     rto: { minMs: 100, maxMs: 5_000, initialMs: 1_500 },
+    updateTree: false,
     indirectChecks: 3,
     suspicionMult: 4,
     suspicionMaxMult: 6,
@@ -136,6 +145,7 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     probeIntervalMs: 200,
     probeTimeoutMs: 50,
     rto: null,
+    updateTree: false,
     indirectChecks: 2,
     suspicionMult: 2,
     suspicionMaxMult: 4,
@@ -194,4 +204,22 @@ export function barrierRetryMs(p: Profile): number {
  */
 export function relayBudgetDefaultMs(p: Profile): number {
   return p.probeIntervalMs - p.probeTimeoutMs;
+}
+
+/**
+ * A member counts as near (proximity.ts) when its smoothed round trip is at most this multiple of
+ * the nearest member's, plus PROXIMITY_NEAR_SLACK_MS for jitter: hosts of one region or zone, and
+ * of regions about as close, but not across a sea.
+ */
+export const PROXIMITY_NEAR_FACTOR = 3;
+export const PROXIMITY_NEAR_SLACK_MS = 4;
+
+/**
+ * A member that hears of a catalog update it lacks (a digest) asks the sender for it at once; if
+ * the entry has not arrived this long after a request, it asks again (the member that sent it a
+ * digest last): two gossip rounds, well above the round trip to the near members most digests
+ * come from.
+ */
+export function wantRetryMs(p: Profile): number {
+  return 2 * p.gossipIntervalMs;
 }

@@ -5,12 +5,30 @@ import type { CatalogHost } from './catalog-host.js';
 import { encodePart } from './codec.js';
 import type { ServiceView } from './effects.js';
 import { LIMITS } from './limits.js';
-import type { CatalogCursor, Health, MemberStatus, ServiceMsg } from './messages.js';
+import type { Address } from './address.js';
+import type { CatalogCursor, HaveMsg, Health, MemberStatus, ServiceMsg, WantMsg } from './messages.js';
 import { isNewer, serialNext } from './serial.js';
 
 /** Broadcast-queue keys of catalog entries; member updates use 'm:'. */
 export function serviceQueueKey(node: string, id: string): string {
   return 's:' + catalogKey(node, id);
+}
+
+/** A request for a missing entry: whom it went to last, when, and how often. */
+interface Wanted {
+  readonly node: string;
+  readonly id: string;
+  rev: number;
+  from: Address;
+  at: number;
+  tries: number;
+}
+
+const WANT_RETRY_TIMER = { kind: 'want-retry' } as const;
+
+/** The digest the dissemination queue repeats for an entry: who holds which version, not the entry. */
+export function digestOf(msg: ServiceMsg): Uint8Array {
+  return encodePart({ type: 'have', node: msg.node, id: msg.id, rev: msg.rev });
 }
 
 /**
@@ -26,6 +44,8 @@ export class ServiceGossip {
    * ahead the claim was, it cannot push the counter past the versions of the other own entries.
    */
   private ownRev: number;
+  /** Entries asked for (want) and not yet received, by catalog key; bounded by LIMITS.wantsPendingMax. */
+  private readonly wanted = new Map<string, Wanted>();
 
   constructor(
     private readonly host: CatalogHost,
@@ -33,6 +53,8 @@ export class ServiceGossip {
     startRev: number,
     /** Bytes of entries one push-pull state carries (smaller than the default only in tests and simulations). */
     private readonly stateBytesMax: number = LIMITS.pushPullServiceBytesMax,
+    /** How long a request for a missing entry (want) stands before a later digest asks again (profiles.ts wantRetryMs). */
+    private readonly wantRetryMs: number = 100,
   ) {
     this.ownRev = startRev;
   }
@@ -95,17 +117,78 @@ export class ServiceGossip {
       return;
     }
     const { stored, previous, refused } = this.catalog.put(msg, this.host.now());
+    if (stored) this.wanted.delete(catalogKey(msg.node, msg.id));
     if (refused) {
       this.host.reject('limit', `catalog full: entry ${msg.node}/${msg.id} refused`);
       return;
     }
-    if (!stored) return;
+    if (!stored) {
+      // A copy we hold already may still come with an arc of the tree to relay (a relay need not
+      // lie inside its arc): pass the arc on, or the members under it would wait for the repair.
+      if (previous !== undefined && previous.rev === msg.rev && sameEntry(previous, msg) && this.host.memberStatus(msg.node) !== undefined) {
+        this.host.relay(serviceQueueKey(msg.node, msg.id), encodePart(previous));
+      }
+      return;
+    }
     const owner = this.host.memberStatus(msg.node);
     this.emitChange(previous === undefined ? null : serviceView(previous, owner), serviceView(msg, owner));
     // An entry of an owner we hold no record of may be a forgotten owner's, kept alive by a node
     // that never knew the owner: it waits here, unspread, for its owner (or its grace to run out).
     if (owner === undefined) return;
-    this.host.disseminate(serviceQueueKey(msg.node, msg.id), encodePart(msg), true);
+    this.host.spread(serviceQueueKey(msg.node, msg.id), encodePart(msg), digestOf(msg), 'received');
+  }
+
+  /**
+   * A digest: the sender holds version `rev` of (node, id). If that is newer than ours, ask the
+   * sender for the entry — unless it was asked for lately and may still be on its way. Unanswered
+   * requests are asked again (onWantRetry), of the latest member that sent a digest, a few times.
+   */
+  onHave(from: Address, msg: HaveMsg): void {
+    const held = this.catalog.get(msg.node, msg.id);
+    if (held !== undefined && !isNewer(msg.rev, held.rev)) return;
+    if (msg.node === this.host.name && this.host.selfContested()) return;
+    const key = catalogKey(msg.node, msg.id);
+    const now = this.host.now();
+    const asked = this.wanted.get(key);
+    if (asked !== undefined) {
+      // Ask whoever told us last (it is alive), for the newest version heard of.
+      asked.from = from;
+      if (isNewer(msg.rev, asked.rev)) asked.rev = msg.rev;
+      return;
+    }
+    if (this.wanted.size >= LIMITS.wantsPendingMax) return;
+    this.wanted.set(key, { node: msg.node, id: msg.id, rev: msg.rev, from, at: now, tries: 1 });
+    this.host.send(from, [encodePart({ type: 'want', node: msg.node, id: msg.id, rev: msg.rev })]);
+    this.host.setTimer(WANT_RETRY_TIMER, now + this.wantRetryMs);
+  }
+
+  /** Sends again the requests that went unanswered; gives up on one after LIMITS.wantAttemptsMax. */
+  onWantRetry(): void {
+    const now = this.host.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const [key, w] of this.wanted) {
+      const held = this.catalog.get(w.node, w.id);
+      if ((held !== undefined && !isNewer(w.rev, held.rev)) || w.tries >= LIMITS.wantAttemptsMax) {
+        this.wanted.delete(key);
+        continue;
+      }
+      if (now - w.at >= this.wantRetryMs) {
+        w.at = now;
+        w.tries++;
+        this.host.send(w.from, [encodePart({ type: 'want', node: w.node, id: w.id, rev: w.rev })]);
+      }
+      next = Math.min(next, w.at + this.wantRetryMs);
+    }
+    if (next !== Number.POSITIVE_INFINITY) this.host.setTimer(WANT_RETRY_TIMER, next);
+  }
+
+  /** A member asks for an entry it saw a digest of: send it the version we hold, if as new. */
+  onWant(from: Address, msg: WantMsg): void {
+    const held = this.catalog.get(msg.node, msg.id);
+    if (held === undefined || isNewer(msg.rev, held.rev)) return;
+    // Own entries are held back while another process may hold our name (withholdOwn).
+    if (held.node === this.host.name && this.host.selfContested()) return;
+    this.host.send(from, [encodePart(held)]);
   }
 
   /**
@@ -144,7 +227,7 @@ export class ServiceGossip {
 
   /** Queues own entries again, after a claim of our name turned out to be a previous life of ours. */
   spreadOwn(): void {
-    for (const m of this.catalog.ownedBy(this.host.name)) this.host.disseminate(serviceQueueKey(m.node, m.id), encodePart(m), false);
+    for (const m of this.catalog.ownedBy(this.host.name)) this.host.spread(serviceQueueKey(m.node, m.id), encodePart(m), digestOf(m), 'queue');
   }
 
   /** Emits view changes for every entry of `node` after its membership status changed. */
@@ -153,7 +236,7 @@ export class ServiceGossip {
     for (const m of this.catalog.ownedBy(node)) {
       this.emitChange(serviceView(m, previous), serviceView(m, next));
       // Held back while the owner was unknown (its entry outran its alive message): spread it now.
-      if (previous === undefined && next !== undefined) this.host.disseminate(serviceQueueKey(m.node, m.id), encodePart(m), false);
+      if (previous === undefined && next !== undefined) this.host.spread(serviceQueueKey(m.node, m.id), encodePart(m), digestOf(m), 'queue');
     }
   }
 
@@ -224,7 +307,7 @@ export class ServiceGossip {
   private store(entry: ServiceMsg, part: Uint8Array): void {
     const { previous } = this.catalog.put(entry, this.host.now(), true);
     this.emitChange(previous === undefined ? null : serviceView(previous, 'alive'), serviceView(entry, 'alive'));
-    this.host.disseminate(serviceQueueKey(entry.node, entry.id), part, true);
+    this.host.spread(serviceQueueKey(entry.node, entry.id), part, digestOf(entry), 'origin');
   }
 
   private emitChange(before: ServiceView | null, after: ServiceView | null): void {

@@ -25,7 +25,9 @@ export type Timer =
   | { readonly kind: 'claim-retry'; readonly seq: number }
   | { readonly kind: 'claim-recheck'; readonly address: string }
   /** The next round of a propagation barrier's confirmation requests. */
-  | { readonly kind: 'barrier-retry'; readonly barrierId: number };
+  | { readonly kind: 'barrier-retry'; readonly barrierId: number }
+  /** Requests for missing catalog entries (want) that went unanswered are sent again. */
+  | { readonly kind: 'want-retry' };
 
 /** The timers without a subject, one object each. */
 export const TIMERS = {
@@ -60,6 +62,7 @@ export function timerKey(t: Timer): string {
     case 'claim-retry': return `ncr:${t.seq}`;
     case 'claim-recheck': return `ncc:${t.address}`;
     case 'barrier-retry': return `b:${t.barrierId}`;
+    case 'want-retry': return t.kind;
     default: return unknownTimer(t);
   }
 }

@@ -6,7 +6,9 @@ import { forwardFanout, minHops } from '../bench/dissemination/lower-bound.js';
 import { parseOptions, UsageError } from '../bench/options.js';
 import { targetFigures } from '../bench/report.js';
 import { renderSvg } from '../bench/svg.js';
+import { LIMITS } from '../protocol/limits.js';
 import { PROFILES } from '../protocol/profiles.js';
+import { relayFanout } from '../protocol/ring.js';
 
 test('aggregate: medians per field, spread kept, null ranks last', () => {
   const { figures, spread } = aggregate([
@@ -29,6 +31,26 @@ test('forwarding bound: hops from the fanout the protocol actually uses', () => 
   const lan = PROFILES.lan;
   // Measured off Dissemination, it follows the documented ceil(ln n) + extra.
   for (const n of [10, 200, 5000, 1_000_000]) assert.equal(forwardFanout(n, lan), Math.ceil(Math.log(n)) + lan.forwardFanoutExtra, `n=${n}`);
+  // With the update tree, a catalog update's origin sends the first step of the tree, over the
+  // n - 1 other members.
+  const tree = { ...lan, updateTree: true };
+  for (const n of [10, 200, 5000, 1_000_000]) assert.equal(forwardFanout(n, tree), relayFanout(n - 1), `n=${n}`);
+  assert.equal(forwardFanout(1_000_000, tree), LIMITS.relayFanoutMax);
+});
+
+test('options: --update-tree is off by default, on when asked (sim, dissemination-only), refused in real mode', () => {
+  const off = parseOptions(['--sim', '--regions', 'aws']);
+  assert.ok(off !== 'help');
+  assert.equal(off.updateTree, false);
+  assert.equal(off.probeWarmupS, 0, 'no warm-up unless the update tree needs measured round trips');
+  const on = parseOptions(['--sim', '--regions', 'aws', '--update-tree']);
+  assert.ok(on !== 'help');
+  assert.equal(on.updateTree, true);
+  assert.equal(on.probeWarmupS, 60);
+  const diss = parseOptions(['--sim', '--dissemination-only', '--update-tree']);
+  assert.ok(diss !== 'help');
+  assert.equal(diss.updateTree, true);
+  assert.throws(() => parseOptions(['--update-tree']), UsageError);
 });
 
 test('options: defaults per mode, scenario lists, and refusals', () => {

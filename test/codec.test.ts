@@ -192,7 +192,7 @@ test('header errors: empty, oversize, version, unknown type', () => {
   expectError(decodePacket(raw(3, [1], 2)), 'bad_version');
   expectError(decodePushPull(raw(10, [true, 'a', []], 255)), 'bad_version');
   expectError(decodePacket(Uint8Array.of(PROTOCOL_VERSION)), 'malformed', 'header');
-  for (const type of [0, 13, 15, 19, 255]) expectError(decodePacket(raw(type, [1])), 'unknown_type');
+  for (const type of [0, 13, 15, 22, 255]) expectError(decodePacket(raw(type, [1])), 'unknown_type');
   expectError(decodePacket(raw(10, [true, 'a', []])), 'unknown_type', 'stream');
   expectError(decodePushPull(encodePacket({ type: 'ack', seq: 1 })), 'unknown_type');
   // A packet of exactly the maximum size is not refused for its size.

@@ -145,7 +145,12 @@ function randConfirm(rng: Rng, type: 'confirm' | 'confirm-request'): GossipMsg {
 }
 
 function randGossip(rng: Rng): GossipMsg {
-  switch (rng.int(12)) {
+  switch (rng.int(15)) {
+    case 12:
+      return { type: 'relay', lo: randU32(rng), hi: randU32(rng) };
+    case 13:
+    case 14:
+      return { type: rng.int(2) === 0 ? 'have' : 'want', node: nameOf(rng), id: randText(rng, LIMITS.serviceIdBytesMax), rev: incOf(rng) };
     case 8:
     case 9:
       return randService(rng);
@@ -400,7 +405,9 @@ const CATALOG_FIELD = /(?:^|\.)(service|confirm-request|confirm)\.([A-Za-z]+)/;
 function countCatalog(stats: Stats, value: PacketMsg | PushPullMsg): void {
   const parts = value.type === 'compound' ? value.parts : value.type === 'push-pull' ? value.services : [value];
   for (const p of parts) {
-    if (p.type === 'service' || p.type === 'confirm' || p.type === 'confirm-request') count(stats, `decoded:${p.type}`);
+    if (p.type === 'service' || p.type === 'confirm' || p.type === 'confirm-request' || p.type === 'relay' || p.type === 'have' || p.type === 'want') {
+      count(stats, `decoded:${p.type}`);
+    }
   }
 }
 
@@ -481,7 +488,7 @@ test(`fuzz decodePacket and decodePushPull with ${COUNT} seeded inputs (seed ${S
     ]);
     // ...and must reach the catalog decoders, both their successes and their field checks. Single
     // fields are rarer targets, so their coverage is held to the default run's size.
-    expected.push('decoded:service', 'decoded:confirm', 'decoded:confirm-request');
+    expected.push('decoded:service', 'decoded:confirm', 'decoded:confirm-request', 'decoded:relay', 'decoded:have', 'decoded:want');
     if (COUNT >= 50_000) {
       expected.push('refused:too_many:service');
       for (const f of ['node', 'id', 'rev', 'deleted', 'name', 'address', 'port', 'tags', 'meta', 'version', 'weight', 'health', 'draining']) {

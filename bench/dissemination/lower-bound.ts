@@ -15,7 +15,7 @@ export function forwardFanout(n: number, profile: Profile): number {
   const m = sampledContext(n, profile, 1, LIMITS.packetBytesDefault, () => undefined);
   const d = new Dissemination(m.ctx);
   m.act(0, 0);
-  d.disseminate('probe', new Uint8Array(16), true);
+  d.spreadCatalog('probe', new Uint8Array(16), new Uint8Array(8), 'origin');
   m.flush();
   d.flushForward();
   return new Set(m.flush().filter((e) => e.kind === 'send').map((e) => (e.kind === 'send' ? e.to.host : ''))).size;

@@ -10,10 +10,12 @@
  */
 import type { DisseminationContext } from '../../protocol/dissemination.js';
 import type { Effect } from '../../protocol/effects.js';
-import type { MemberRecord, MemberSampler } from '../../protocol/member-table.js';
+import { forEachInArc, type MemberRecord, type MemberSampler } from '../../protocol/member-table.js';
+import { type RelayArc, ringPosition } from '../../protocol/ring.js';
 import type { Profile } from '../../protocol/profiles.js';
 import { Rng } from '../../protocol/rng.js';
 import type { Timer, TimerSet } from '../../protocol/timers.js';
+import type { SampledProximity } from './sampled-proximity.js';
 
 /** Every simulated member uses this port; the host string carries the node's index. */
 export const SAMPLED_PORT = 7946;
@@ -23,6 +25,8 @@ export class SampledMembers implements MemberSampler {
   /** Index of the node whose table this currently is (it never samples itself). */
   acting = 0;
   private readonly indices: number[];
+  /** The relay ring: positions sorted, and the node at each (built on first use). */
+  private ring: { readonly pos: Uint32Array; readonly node: Int32Array } | null = null;
 
   constructor(private readonly n: number, private readonly draws: Rng) {
     this.indices = Array.from({ length: n }, (_, i) => i);
@@ -30,6 +34,39 @@ export class SampledMembers implements MemberSampler {
 
   get liveCount(): number {
     return this.n;
+  }
+
+  get(name: string): MemberRecord | undefined {
+    const i = Number(name);
+    return Number.isInteger(i) && i >= 0 && i < this.n ? record(i) : undefined;
+  }
+
+  selfPosition(): number {
+    return ringPosition(String(this.acting));
+  }
+
+  inArc(arc: RelayArc, accept: (r: MemberRecord) => boolean): MemberRecord[] {
+    const ring = this.ringIndex();
+    const self = this.acting;
+    const out: MemberRecord[] = [];
+    forEachInArc(ring.pos, arc, (k) => {
+      const i = ring.node[k] as number;
+      if (i === self) return;
+      const r = record(i);
+      if (accept(r)) out.push(r);
+    });
+    return out;
+  }
+
+  private ringIndex(): { readonly pos: Uint32Array; readonly node: Int32Array } {
+    if (this.ring !== null) return this.ring;
+    const raw = new Uint32Array(this.n);
+    for (let i = 0; i < this.n; i++) raw[i] = ringPosition(String(i));
+    const order = Int32Array.from(this.indices);
+    // Ties by name, as the member table orders them.
+    order.sort((a, b) => (raw[a] as number) - (raw[b] as number) || (String(a) < String(b) ? -1 : 1));
+    this.ring = { pos: Uint32Array.from(order, (i) => raw[i] as number), node: order };
+    return this.ring;
   }
 
   sample(k: number, accept: (r: MemberRecord) => boolean, exclude?: string): MemberRecord[] {
@@ -107,15 +144,16 @@ export interface SampledContext {
 }
 
 export function sampledContext(n: number, profile: Profile, seed: number, packetBytes: number,
-  onTimer: (node: number, kind: TimerKind, at: number) => void): SampledContext {
+  onTimer: (node: number, kind: TimerKind, at: number) => void, proximity?: SampledProximity): SampledContext {
   const members = new SampledMembers(n, new Rng(seed));
   const deadlines = new RoutedDeadlines(n, onTimer);
-  const ctx: SharedContext = { now: 0, out: [], profile, packetBytes, table: members, deadlines };
+  const ctx: SharedContext = { now: 0, out: [], profile, packetBytes, table: members, deadlines, rng: new Rng(seed ^ 0x7265_6c61), proximity };
   return {
     ctx, members, deadlines,
     act(node: number, now: number): void {
       members.acting = node;
       deadlines.acting = node;
+      if (proximity !== undefined) proximity.acting = node;
       ctx.now = now;
     },
     flush(): Effect[] {
