@@ -109,7 +109,8 @@ export class SwimNode implements CoreNode {
       this.antiEntropy.exchangeNow();
     }, () => this.stepAside());
     this.prober = new Prober(this.ctx, this.diss, (t) => this.membership.applySuspect({ type: 'suspect', name: t.name, incarnation: t.incarnation, from: this.name }),
-      (name, ms) => this.proximity.observe(name, ms));
+      // Only the update tree picks relays by proximity: with it off, the probe path keeps no second table.
+      opts.profile.updateTree ? (name, ms) => this.proximity.observe(name, ms) : undefined);
     const host = nodeCatalogHost(this.ctx, this.diss, () => this.claims.contested);
     const stateBytes = Math.max(1, Math.min(LIMITS.pushPullServiceBytesMax, opts.pushPullServiceBytes ?? LIMITS.pushPullServiceBytesMax));
     this.catalog = new ServiceGossip(host, packetBytes, toSerial(opts.catalogRevision ?? 0), stateBytes, wantRetryMs(opts.profile));

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { waitFor, within } from './helpers/cluster.js';
 import { assertConsulHeaders, deregister, httpGet, post, register, startConsulAgent } from './helpers/consul-http.js';
 import { tempDir, type TestCtx } from './helpers/local-agent.js';
+import { freePort } from '../bench/free-port.js';
 
 interface Group {
   readonly targets: string[];
@@ -42,17 +42,6 @@ test('http_sd: one group per routable instance, with service, node, tags, meta, 
   assert.equal((await httpGet(port, '/v1/sd/prometheus?service=')).status, 400);
   assert.equal((await httpGet(port, '/v1/sd/prometheus?job=x')).status, 400);
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (a !== null && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 const PROMETHEUS = '/usr/bin/prometheus';
 

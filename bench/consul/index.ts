@@ -14,11 +14,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent as HttpAgent, request } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '../../client/index.js';
+import { freePort } from '../free-port.js';
 
 const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 const PROMETHEUS = '/usr/bin/prometheus';
@@ -58,17 +58,6 @@ function parse(argv: readonly string[]): Options {
   }
   if (!(o.agents >= 2) || !(o.runs >= 1) || !(o.polls >= 0) || !(o.promRuns >= 0)) throw new Error('bad option values');
   return o;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (a !== null && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
