@@ -309,7 +309,10 @@ class SimRun {
     };
     // Nodes were built at time 0; see steadyStartsAfterMs for why the steady period waits.
     const warm = steadyStartsAfterMs(o);
-    const warm0 = { bytes: this.pushPullBytes, count: this.pushPulls };
+    // A converged start's exchanges carry full states from the first one on, so every exchange
+    // before the window sizes one (a probe warm-up may have run past the whole first round); a
+    // join's first round carries partial states and is counted from here.
+    const warm0 = o.simStart === 'converged' ? { bytes: 0, count: 0 } : { bytes: this.pushPullBytes, count: this.pushPulls };
     if (sim.now < warm) this.runUntil(() => sim.now >= warm, warm, () => 'waiting for every node\'s first push-pull to pass', 100);
     this.figures['steady_starts_after_ms'] = Math.round(sim.now);
     sim.configure({ loss: o.lossPct / 100 });
@@ -333,7 +336,7 @@ class SimRun {
         nodes: this.live.length, profile: sim.profile, windowS: o.steadyS,
         udpBytes: sim.stats.bytesSent - s0.bytesSent, udpPackets: sim.stats.packetsSent - s0.packetsSent,
         pushPullBytes: this.pushPullBytes - pp0,
-        exchange: measuredExchange(pp0count - warm0.count, pp0 - warm0.bytes, 'in the first round, before the steady period') ??
+        exchange: measuredExchange(pp0count - warm0.count, pp0 - warm0.bytes, o.simStart === 'converged' ? 'before the steady period' : 'in the first round, before the steady period') ??
           // A large cluster's first round falls inside its join, with partial states: size an
           // exchange instead as two full states, from the requests to running peers made now.
           stateSize(this.requests - req0.count, this.requestBytes - req0.bytes),
