@@ -44,7 +44,9 @@ type Exchange =
   /** A page of a join: the first goes to every seed, later ones to the one seed being paged. */
   | { readonly kind: 'join'; readonly from: CatalogCursor | undefined; readonly pages: number }
   /** A periodic exchange; `ownStop` is where our own page stopped, the fallback for the next start. */
-  | { readonly kind: 'repair'; readonly from: CatalogCursor | undefined; readonly ownStop: CatalogCursor | undefined };
+  | { readonly kind: 'repair'; readonly from: CatalogCursor | undefined; readonly ownStop: CatalogCursor | undefined }
+  /** A periodic exchange's first step: our digest only. A full state in answer means a full exchange follows. */
+  | { readonly kind: 'digest'; readonly from: CatalogCursor | undefined };
 
 /** `c` lies strictly after `from` in catalog key order (everything lies after the start). */
 function isAfter(c: CatalogCursor, from: CatalogCursor | undefined): boolean {
@@ -63,6 +65,13 @@ function isAfter(c: CatalogCursor, from: CatalogCursor | undefined): boolean {
  * LIMITS.pushPullPagesMax pages). Periodic exchanges rotate instead: each asks for the page after
  * the one the previous exchange ended with, so every entry is offered within one sweep of
  * (pages + 1) exchanges, wherever it sits.
+ *
+ * The scheduled periodic exchange first sends only a digest of this node's state. A peer whose
+ * digest is equal answers "in sync" and nothing more moves; any other answer (the peer's full state:
+ * the states differ, or the peer is an older agent) is merged and followed at once by a full
+ * exchange, so a difference is repaired as fully as without digests, one round trip later. The
+ * join, the reconnect tick and exchanges asked for outside the schedule stay full: they exist
+ * because the states are expected to differ.
  */
 export class AntiEntropy {
   private seeds: Address[] = [];
@@ -79,6 +88,8 @@ export class AntiEntropy {
     private readonly ctx: AntiEntropyContext,
     /** This node's state, encoded for a push-pull request. */
     private readonly encodeState: (request: StateRequest) => EncodedState,
+    /** A periodic request carrying this node's state digest instead of its state. */
+    private readonly encodeDigestRequest: (pageFrom: CatalogCursor | undefined) => Uint8Array,
     private readonly leaving: () => boolean,
     /** Addresses of reaped dead members (filled by the node's reaper). */
     private readonly reaped: ReapedAddresses,
@@ -125,12 +136,30 @@ export class AntiEntropy {
     if (moreAfter !== undefined && next === undefined) {
       this.ctx.out.push({ kind: 'rejected', reason: 'bad_field', detail: `push-pull.moreAfter: ${moreAfter.node}/${moreAfter.id} is not after the page asked for` });
     }
+    if (ex.kind === 'digest') {
+      // The states differed (or the peer ignores digests): the full exchange, starting where the digest's did.
+      this.exchangeFull(from, ex.from);
+      return;
+    }
     if (ex.kind === 'repair') {
       // An older peer (or one whose catalog ended) says nothing: go on from where our own page stopped.
       this.repairFrom = next ?? ex.ownStop;
       return;
     }
     this.continueJoin(from, key, ex.pages, next);
+  }
+
+  /**
+   * `from` answered "in sync". True when that answers a digest we sent it; false otherwise (only a
+   * digest request may be answered so: the caller counts the reply as bad and the exchange as failed).
+   */
+  onInSync(from: Address, source: string): boolean {
+    const key = addressKey(from);
+    const ex = this.pending.get(key);
+    if (ex === undefined || ex.kind !== 'digest') return false;
+    this.seedRetry.answered(from, source);
+    this.pending.delete(key);
+    return true;
   }
 
   /** A push-pull we started failed. A periodic exchange's page is tried again next time. */
@@ -150,7 +179,7 @@ export class AntiEntropy {
   onPushPullTick(): void {
     const ctx = this.ctx;
     ctx.deadlines.set(TIMERS.pushPull, ctx.now + pushPullIntervalMs(ctx.table.liveCount, ctx.profile));
-    this.exchangeWithAlive();
+    this.exchangeWithAlive(true);
   }
 
   onReconnectTick(): void {
@@ -201,9 +230,9 @@ export class AntiEntropy {
     return dead === undefined ? undefined : { host: dead.host, port: dead.port };
   }
 
-  /** One exchange with a random alive member now, outside the schedule. */
+  /** One full exchange with a random alive member now, outside the schedule. */
   exchangeNow(): void {
-    this.exchangeWithAlive();
+    this.exchangeWithAlive(false);
   }
 
   /** On leave: no more exchanges start. */
@@ -214,13 +243,28 @@ export class AntiEntropy {
     this.joinPaging = 'done';
   }
 
-  /** A push-pull with one random alive member, if there is one, on the next page of the catalog. */
-  private exchangeWithAlive(): void {
+  /**
+   * A push-pull with one random alive member, if there is one, on the next page of the catalog:
+   * its digest first (`digestFirst`), or at once the full state.
+   */
+  private exchangeWithAlive(digestFirst: boolean): void {
     if (this.leaving()) return;
     const [peer] = this.ctx.table.sample(1, (r) => r.status === 'alive');
     if (peer === undefined) return;
     const to = { host: peer.host, port: peer.port };
     const from = this.repairFrom;
+    if (!digestFirst) {
+      this.exchangeFull(to, from);
+      return;
+    }
+    // The page is asked for already, so that an older agent's full-state answer is the right one.
+    this.track(to, { kind: 'digest', from });
+    this.ctx.out.push({ kind: 'push-pull', to, bytes: this.encodeDigestRequest(from), join: false });
+  }
+
+  /** A periodic full exchange with `to` on the page after `from`. */
+  private exchangeFull(to: Address, from: CatalogCursor | undefined): void {
+    if (this.leaving()) return;
     const state = this.encodeState({ join: false, pageFrom: from, withOwnState: true });
     this.track(to, { kind: 'repair', from, ownStop: state.moreAfter });
     this.ctx.out.push({ kind: 'push-pull', to, bytes: state.bytes, join: false });

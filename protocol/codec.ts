@@ -17,7 +17,7 @@ import { cursorFields, decodeCursor, decodeServiceFields, serviceFields } from '
 import { Packr, Unpackr, type Options } from 'msgpackr';
 import { LIMITS } from './limits.js';
 import { CodecError, scanMsgpack } from './codec-scan.js';
-import { array, bool, list } from './codec-check.js';
+import { array, bool, intIn, list } from './codec-check.js';
 import { decodeSplitFields, splitFields } from './codec-split.js';
 import {
   decodeGossipFields,
@@ -36,6 +36,7 @@ import {
   type GossipMsg,
   type PacketMsg,
   type PushPullMsg,
+  type StateDigest,
 } from './messages.js';
 
 const MSGPACK_OPTIONS: Options = {
@@ -109,15 +110,19 @@ export function encodePacket(msg: PacketMsg): Uint8Array {
 
 /**
  * A push-pull state for a stream: header plus `[join, source, members, services, pageFrom,
- * moreAfter, splits]`; trailing absent fields are left out (a cursor before splits is nil), so a
- * state without paging or splits is what older agents send.
+ * moreAfter, splits, digest, inSync]`; trailing absent fields are left out (an absent field before
+ * a present one is nil), so a state without paging, splits or digests is what older agents send.
  */
 export function encodePushPull(msg: PushPullMsg): Uint8Array {
   const body: unknown[] = [msg.join, msg.source, msg.members.map(memberFields), msg.services.map(serviceFields)];
   const splits = msg.splits ?? [];
-  if (msg.pageFrom !== undefined || msg.moreAfter !== undefined || splits.length > 0) body.push(cursorFields(msg.pageFrom));
-  if (msg.moreAfter !== undefined || splits.length > 0) body.push(cursorFields(msg.moreAfter));
-  if (splits.length > 0) body.push(splits.map(splitFields));
+  const inSync = msg.inSync === true;
+  const tail: unknown[] = [
+    cursorFields(msg.pageFrom), cursorFields(msg.moreAfter), splits.length > 0 ? splits.map(splitFields) : null,
+    msg.digest === undefined ? null : [msg.digest.a, msg.digest.b], inSync ? true : null,
+  ];
+  while (tail.length > 0 && tail[tail.length - 1] === null) tail.pop();
+  body.push(...tail);
   checkEncodable(() => decodePushPullBody(body));
   return withHeader(MessageType.PushPull, streamPackr.pack(body), LIMITS.streamBytesMax);
 }
@@ -275,11 +280,28 @@ function decodePushPullBody(body: unknown): PushPullMsg {
     const prefix = `push-pull.splits[${i}].`;
     return decodeSplitFields(array(e, prefix, 'split'), prefix);
   });
+  // Appended fields: a periodic request's digest, and a reply's "in sync"; absent from older agents.
+  const digest = decodeDigest(f[7]);
+  const inSync = f.length > 8 && f[8] !== null ? bool(f[8], '', 'push-pull.inSync') : false;
+  // An in-sync reply stands for the state it leaves out: one that carries some is malformed.
+  if (inSync && (members.length > 0 || services.length > 0 || splits.length > 0)) {
+    throw new CodecError('bad_field', 'push-pull.inSync: an in-sync reply carries no state');
+  }
   const msg: PushPullMsg = { type: 'push-pull', join, source, members, services, ...(splits.length === 0 ? {} : { splits }) };
-  if (pageFrom === undefined && moreAfter === undefined) return msg;
+  if (pageFrom === undefined && moreAfter === undefined && digest === undefined && !inSync) return msg;
   return {
     ...msg,
     ...(pageFrom === undefined ? {} : { pageFrom }),
     ...(moreAfter === undefined ? {} : { moreAfter }),
+    ...(digest === undefined ? {} : { digest }),
+    ...(inSync ? { inSync } : {}),
   };
+}
+
+/** A state digest: two unsigned 32-bit lanes (absent or nil: none). */
+function decodeDigest(v: unknown): StateDigest | undefined {
+  if (v === null || v === undefined) return undefined;
+  const f = array(v, '', 'push-pull.digest');
+  if (f.length !== 2) throw new CodecError('bad_field', `push-pull.digest: expected 2 lanes, got ${f.length}`);
+  return { a: intIn(f[0], '', 'push-pull.digest.a', 0xffff_ffff), b: intIn(f[1], '', 'push-pull.digest.b', 0xffff_ffff) };
 }

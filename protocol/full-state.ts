@@ -2,7 +2,10 @@ import type { EncodedState, StateRequest } from './anti-entropy.js';
 import { encodePart, encodePushPull } from './codec.js';
 import type { MemberTable } from './member-table.js';
 import type { Membership } from './membership.js';
-import type { MemberState, PushPullMsg, ServiceMsg, SplitMsg } from './messages.js';
+import type { CatalogCursor, MemberState, PushPullMsg, ServiceMsg, SplitMsg, StateDigest } from './messages.js';
+import type { NodeContext } from './node-context.js';
+import { isExpired } from './reaper.js';
+import { DigestBuilder } from './state-digest.js';
 import type { SplitGossip } from './splits.js';
 import { claimsLiveNameElsewhere } from './name-claims.js';
 import type { ServiceGossip } from './service-gossip.js';
@@ -23,7 +26,35 @@ export class FullState {
     private readonly membership: Membership,
     private readonly catalog: ServiceGossip,
     private readonly splits: SplitGossip,
+    private readonly clock: Readonly<Pick<NodeContext, 'now' | 'profile' | 'selfRecord'>>,
   ) {}
+
+  /**
+   * The digest of what a full state would carry, all pages together: every member record a state
+   * includes (this node's own among them) by name, address, incarnation and status, but not the
+   * age of a dead or left one, which differs between nodes that agree; every catalog entry a state
+   * may carry; every split. One pass over each table.
+   */
+  digest(): StateDigest {
+    const d = new DigestBuilder();
+    for (const r of this.table.values()) if (!isExpired(this.clock, r)) d.member(r);
+    this.catalog.forEachExported((m) => d.entry(m));
+    for (const m of this.splits.records()) d.split(m);
+    return d.result();
+  }
+
+  /** A periodic request that carries this node's digest in place of its state. */
+  encodeDigestRequest(pageFrom: CatalogCursor | undefined): Uint8Array {
+    return encodePushPull({
+      type: 'push-pull', join: false, source: this.name, members: [], services: [], digest: this.digest(),
+      ...(pageFrom === undefined ? {} : { pageFrom }),
+    });
+  }
+
+  /** The reply to a request whose digest equals ours: no state. */
+  encodeInSync(): Uint8Array {
+    return encodePushPull({ type: 'push-pull', join: false, source: this.name, members: [], services: [], inSync: true });
+  }
 
   merge(source: string, members: readonly MemberState[], services: readonly ServiceMsg[], splits: readonly SplitMsg[] = []): void {
     // A peer that claims a live member's name at another address is a second process with that

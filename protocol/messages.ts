@@ -155,6 +155,15 @@ export interface MemberState {
   readonly ageMs?: number;
 }
 
+/**
+ * A 64-bit summary of a node's state as two unsigned 32-bit lanes (state-digest.ts computes it):
+ * on the wire, an array of the two.
+ */
+export interface StateDigest {
+  readonly a: number;
+  readonly b: number;
+}
+
 /** Full-state exchange over a reliable stream, both the request and the reply. */
 export interface PushPullMsg {
   readonly type: 'push-pull';
@@ -176,6 +185,14 @@ export interface PushPullMsg {
   readonly moreAfter?: CatalogCursor;
   /** Every split the sender holds, cleared ones included, in every page. Appended field. */
   readonly splits?: readonly SplitMsg[];
+  /**
+   * In a periodic request: the sender's state digest, sent instead of its state. A receiver whose
+   * own digest is equal answers `inSync`; otherwise (and an older agent, which ignores it) with its
+   * full state. Appended field.
+   */
+  readonly digest?: StateDigest;
+  /** In a reply: the digests were equal, and no state follows. Appended field. */
+  readonly inSync?: boolean;
 }
 
 /**

@@ -25,6 +25,7 @@ import { Rng } from './rng.js';
 import { toSerial } from './serial.js';
 import { ServiceGossip } from './service-gossip.js';
 import { SplitGossip } from './splits.js';
+import { sameDigest } from './state-digest.js';
 import type { HlcStamp } from './hlc.js';
 import type { SplitMsg } from './messages.js';
 import type { SplitView } from './effects.js';
@@ -120,8 +121,9 @@ export class SwimNode implements CoreNode {
       ...(opts.splits === undefined ? {} : { splits: opts.splits }), ...(opts.splitClock === undefined ? {} : { clock: opts.splitClock }),
     });
     this.barriers = new Barriers(host, this.catalog, barrierRetryMs(opts.profile), { life: lifeRng.nextU32(), firstRequestId: lifeRng.nextU32() }, this.splitTable);
-    this.fullState = new FullState(opts.name, this.table, this.membership, this.catalog, this.splitTable);
-    this.antiEntropy = new AntiEntropy(this.ctx, (request) => this.fullState.encode(request), () => this.membership.leaving, this.reapedAddresses,
+    this.fullState = new FullState(opts.name, this.table, this.membership, this.catalog, this.splitTable, this.ctx);
+    this.antiEntropy = new AntiEntropy(this.ctx, (request) => this.fullState.encode(request),
+      (pageFrom) => this.fullState.encodeDigestRequest(pageFrom), () => this.membership.leaving, this.reapedAddresses,
       opts.lazyReconnectState === true ? (request) => this.fullState.encodeLater(request) : undefined);
     this.membership.enqueue(this.membership.aliveOf(this.selfRecord), false);
     // Stagger the first probe so nodes started together do not probe in lockstep.
@@ -189,9 +191,13 @@ export class SwimNode implements CoreNode {
       this.out.push({ kind: 'rejected', reason: decoded.reason, detail: decoded.detail });
       return { value: null, effects: this.flush() };
     }
-    this.fullState.merge(decoded.value.source, decoded.value.members, decoded.value.services, decoded.value.splits);
-    // The page asked for (an older agent asks for none: the first).
-    const value = this.fullState.encode({ join: false, pageFrom: decoded.value.pageFrom, withOwnState: true }).bytes;
+    const msg = decoded.value;
+    if (msg.inSync === true) this.out.push({ kind: 'rejected', reason: 'bad_field', detail: 'push-pull.inSync: set in a request (ignored)' });
+    this.fullState.merge(msg.source, msg.members, msg.services, msg.splits);
+    // Equal digests: nothing to repair either way. Otherwise the page asked for (an older agent asks for none: the first).
+    const value = msg.digest !== undefined && sameDigest(msg.digest, this.fullState.digest())
+      ? this.fullState.encodeInSync()
+      : this.fullState.encode({ join: false, pageFrom: msg.pageFrom, withOwnState: true }).bytes;
     void from;
     return { value, effects: this.flush() };
   }
@@ -203,6 +209,13 @@ export class SwimNode implements CoreNode {
     const decoded = decodePushPull(bytes);
     if (!decoded.ok) {
       this.out.push({ kind: 'rejected', reason: decoded.reason, detail: decoded.detail });
+      return this.flush();
+    }
+    if (decoded.value.inSync === true) {
+      if (!this.antiEntropy.onInSync(from, decoded.value.source)) {
+        this.out.push({ kind: 'rejected', reason: 'bad_field', detail: 'push-pull.inSync: answers no digest this node sent' });
+        this.antiEntropy.onFailed(from);
+      }
       return this.flush();
     }
     this.fullState.merge(decoded.value.source, decoded.value.members, decoded.value.services, decoded.value.splits);

@@ -278,6 +278,13 @@ export class ServiceGossip {
     return { entries, moreAfter: undefined };
   }
 
+  /** Every entry and tombstone a push-pull state could carry (see page), in no particular order. */
+  forEachExported(visit: (msg: ServiceMsg) => void): void {
+    for (const { msg } of this.catalog.all()) {
+      if (msg.node === this.host.name || this.host.memberExported(msg.node)) visit(msg);
+    }
+  }
+
   /**
    * Collects tombstones older than `ttlMs`, and the entries of owners with no member record here
    * that nothing refreshed for `orphanGraceMs` (views of unknown owners are hidden: no events).
