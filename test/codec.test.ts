@@ -169,8 +169,9 @@ test('trailing fields, parts elements and unknown part types are ignored', () =>
     ],
   });
   // A member's sixth field is its age (nil: none); past it, anything goes; fields after the paging
-  // cursors (index 4 and 5, nil when unused) and the splits (index 6, nil when none) too.
-  const pp = raw(10, [false, 'a', [['m', 'h', 1, 2, 3, 5, 'future'], ['n', 'h', 1, 2, 0, null, 'future']], [], null, null, null, { more: 1 }]);
+  // cursors (index 4 and 5, nil when unused), the splits (index 6, nil when none), the digest
+  // (index 7) and the in-sync flag (index 8), nil when unused, too.
+  const pp = raw(10, [false, 'a', [['m', 'h', 1, 2, 3, 5, 'future'], ['n', 'h', 1, 2, 0, null, 'future']], [], null, null, null, null, null, { more: 1 }]);
   assert.deepStrictEqual(decodeOk(decodePushPull(pp)), {
     type: 'push-pull',
     join: false,
