@@ -307,8 +307,8 @@ test('push-pull round-trips with no, some, and mixed services', () => {
     services: [fullService, minimalService, tombstone, typicalService],
   };
   assert.deepStrictEqual(decodeOk(decodePushPull(encodePushPull(edge))), edge);
-  // A newer agent's further fields after services, the paging cursors and splits are ignored.
-  const extended = raw(10, [false, 'a', [], [['n', 'i', 1, true, '', '', 0, [], [], '', 0, 2, false]], null, null, null, 'more', [1]]);
+  // A newer agent's further fields after services, the paging cursors, splits, digest and in-sync flag are ignored.
+  const extended = raw(10, [false, 'a', [], [['n', 'i', 1, true, '', '', 0, [], [], '', 0, 2, false]], null, null, null, null, null, 'more', [1]]);
   assert.deepStrictEqual(decodeOk(decodePushPull(extended)).services, [{ ...tombstone, node: 'n', id: 'i', rev: 1 }]);
 });
 
@@ -762,7 +762,7 @@ test('msgpack maps with __proto__ or constructor keys are refused as meta and po
     assert.equal(decodeOk(decodePacket(withHeader(11, trailing))).type, 'service');
     const confirm = [0x97, 1, ...str('o'), ...str('i'), 2, ...str('f'), 3, ...map];
     assert.equal(decodeOk(decodePacket(withHeader(12, confirm))).type, 'confirm');
-    const state = [0x98, 0xc3, ...str('a'), 0x90, 0x90, 0xc0, 0xc0, 0xc0, ...map];
+    const state = [0x9a, 0xc3, ...str('a'), 0x90, 0x90, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, ...map];
     assert.deepStrictEqual(decodeOk(decodePushPull(withHeader(10, state))).services, []);
     // Where a paging cursor belongs, a map is refused.
     expectError(decodePushPull(withHeader(10, [0x95, 0xc3, ...str('a'), 0x90, 0x90, ...map])), 'bad_field', 'push-pull.pageFrom');
