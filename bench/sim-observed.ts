@@ -17,9 +17,10 @@ export interface NodeHooks {
   /**
    * A push-pull request to `peer`, or this node's reply to one from `peer`; `bytes` gives its size.
    * Asking encodes a request that has not been (see SwimNodeOptions.lazyReconnectState): a hook
-   * asks only about requests to peers that are up.
+   * asks only about requests to peers that are up. A 'follow-up' is the full exchange a periodic
+   * one starts at once when its digest was not answered "in sync": part of that exchange, not another.
    */
-  pushPull(kind: 'request' | 'reply', peer: Address, bytes: () => number): void;
+  pushPull(kind: 'request' | 'follow-up' | 'reply', peer: Address, bytes: () => number): void;
   /** Every datagram the node is handed (the catalog scenarios count copies of their entry). */
   packet?(observer: string, bytes: Uint8Array): void;
 }
@@ -47,7 +48,8 @@ export class ObservedNode extends SwimNode {
   }
 
   override handlePushPullReply(now: number, from: Address, bytes: Uint8Array): Effect[] {
-    return this.observe(now, super.handlePushPullReply(now, from, bytes));
+    // A reply leads to a periodic request to the same peer only as the follow-up of a digest.
+    return this.observe(now, super.handlePushPullReply(now, from, bytes), from);
   }
 
   override handlePushPullFailed(now: number, to: Address): Effect[] {
@@ -58,10 +60,13 @@ export class ObservedNode extends SwimNode {
     return this.observe(now, super.tick(now));
   }
 
-  private observe(now: number, effects: Effect[]): Effect[] {
+  private observe(now: number, effects: Effect[], repliedBy?: Address): Effect[] {
     for (const e of effects) {
       if (e.kind === 'service') this.hooks.service(now, this.name, e.event);
-      else if (e.kind === 'push-pull') this.hooks.pushPull('request', e.to, () => e.bytes.length);
+      else if (e.kind === 'push-pull') {
+        const followUp = repliedBy !== undefined && !e.join && e.to.host === repliedBy.host && e.to.port === repliedBy.port;
+        this.hooks.pushPull(followUp ? 'follow-up' : 'request', e.to, () => e.bytes.length);
+      }
     }
     return effects;
   }

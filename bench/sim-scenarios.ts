@@ -47,7 +47,10 @@ class SimRun {
   private readonly upHosts = new Set<string>();
   private pushPullBytes = 0;
   private pushPulls = 0;
-  /** Every push-pull request made to a running peer: each carries the sender's whole state. */
+  /**
+   * Every push-pull exchange started with a running peer (a digest's follow-up continues its
+   * exchange and is not counted again); the bytes are those of every request, follow-ups included.
+   */
   private requests = 0;
   private requestBytes = 0;
 
@@ -61,15 +64,15 @@ class SimRun {
         packet: (observer, bytes) => this.onPacket?.(observer, bytes),
         pushPull: (kind, peer, bytes) => {
           // A request to a peer that is down never gets past the TCP handshake: not counted, and
-          // not encoded either.
-          if (kind === 'request' && !this.upHosts.has(peer.host)) return;
+          // not encoded either. A follow-up's bytes count toward the exchange it continues.
+          if (kind !== 'reply' && !this.upHosts.has(peer.host)) return;
           const size = bytes();
           this.pushPullBytes += size;
           if (kind === 'request') {
             this.pushPulls++;
             this.requests++;
-            this.requestBytes += size;
           }
+          if (kind !== 'reply') this.requestBytes += size;
         },
       }),
     });
