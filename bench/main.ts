@@ -110,7 +110,7 @@ function header(o: BenchOptions): string {
   const net = o.regions === null ? `latency ${o.latencyMs} ± ${o.jitterMs} ms${loss}`
     : `${o.regions.regions.length} regions (${o.regions.source}: one-way = round trip / 2 + 0–${o.jitterMs} ms)${loss}`;
   const start = o.simStart === 'converged' ? ', started converged' : '';
-  const tree = o.updateTree ? ', update tree' : '';
+  const tree = o.updateTree ? ', update tree' : ', flooding';
   if (o.mode === 'sim') return `simulator, ${o.nodes} nodes with full protocol state${start}, ${o.profile} profile${tree}, ${net}${runs}`;
   return `simulator, dissemination only, ${o.nodes} nodes, ${o.profile} profile${tree}, ${net}${runs}`;
 }

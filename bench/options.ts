@@ -61,16 +61,23 @@ export interface RegionLoss {
 }
 
 /**
- * --probe-warmup when not given: with regions and the update tree (which picks near relays from
- * measured round trips), long enough for about 200 probes per node; otherwise 0.
+ * --probe-warmup when not given: with regions and anything that learns from measured round trips
+ * (the update tree picks near relays, adaptive probe timeouts), long enough for about 200 probes
+ * per node, as in a fleet that has run a while; otherwise 0.
  */
 export function probeWarmupDefaultS(regions: boolean, profile: Profile): number {
-  return regions && profile.updateTree ? Math.round((200 * profile.probeIntervalMs) / 1000) : 0;
+  return regions && (profile.updateTree || profile.rto !== null) ? Math.round((200 * profile.probeIntervalMs) / 1000) : 0;
 }
 
-/** The profile the simulated nodes run: the named one, with the update tree as --update-tree says. */
+/** The profile the simulated nodes run: the named one, with the update tree as --update-tree / --flooding say. */
 export function benchProfile(o: Pick<BenchOptions, 'profile' | 'updateTree'>): Profile {
   return { ...PROFILES[o.profile], updateTree: o.updateTree };
+}
+
+/** The update tree unless --flooding; --update-tree forces it on whatever the profile says. */
+function updateTreeOption(profile: Profile['name'], flooding: boolean, tree: boolean): boolean {
+  if (flooding && tree) throw new UsageError('--flooding and --update-tree contradict each other');
+  return flooding ? false : tree || PROFILES[profile].updateTree;
 }
 
 /** Jitter added to each region pair's one-way latency when --jitter-ms is not given, ms. */
@@ -132,12 +139,13 @@ Real agents on loopback (default), or the simulator driving the same protocol co
                           "rtt_ms": [[...], ...]}, symmetric round trips in ms
   --probe-warmup SECONDS  sim: run this long before the timed changes, so that probes have
                           measured round trips to other nodes, as in a fleet that has run a
-                          while (default: with --regions and --update-tree, 200 probe
-                          intervals — 60 s on lan, 600 s on wan; otherwise 0)
-  --update-tree           sim and --dissemination-only: catalog updates go down the update tree
-                          over the member ring, near relays first, and the queue repeats digests
-                          (profile field updateTree; off: flooded on first receipt, as in every
-                          shipped profile)
+                          while (default: with --regions, 200 probe intervals — 60 s on lan,
+                          600 s on wan; otherwise 0)
+  --flooding              sim and --dissemination-only: fresh catalog updates are flooded on
+                          first receipt to ceil(ln n) + 2 members and the queue repeats the
+                          whole entry, as before the update tree (profile field updateTree
+                          off; every shipped profile has it on)
+  --update-tree           the update tree even on a profile that has it off (the default)
   --region-loss NAME:PCT  sim with --regions: every datagram a node of region NAME sends or
                           receives is also lost with PCT% (on top of --loss, and when --loss is
                           in force: the steady period, or throughout with --loss-all)
@@ -176,7 +184,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
         'sim-start': { type: 'string' }, seed: { type: 'string' }, json: { type: 'string' }, svg: { type: 'string' }, 'cpu-prof-dir': { type: 'string' },
         burst: { type: 'string' }, regions: { type: 'string' }, 'region-loss': { type: 'string' },
         'cut-region': { type: 'string' }, 'cut-s': { type: 'string' }, 'probe-warmup': { type: 'string' },
-        'update-tree': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+        'update-tree': { type: 'boolean' }, flooding: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (e) {
@@ -187,7 +195,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   if (v['dissemination-only'] === true && v.sim !== true) throw new UsageError('--dissemination-only needs --sim');
   const mode: Mode = v.sim === true ? (v['dissemination-only'] === true ? 'dissemination-only' : 'sim') : 'real';
   if (mode === 'real') {
-    for (const k of ['latency-ms', 'jitter-ms', 'seed', 'sim-start', 'burst', 'regions', 'region-loss', 'cut-region', 'cut-s', 'probe-warmup', 'update-tree'] as const) {
+    for (const k of ['latency-ms', 'jitter-ms', 'seed', 'sim-start', 'burst', 'regions', 'region-loss', 'cut-region', 'cut-s', 'probe-warmup', 'update-tree', 'flooding'] as const) {
       if (v[k] !== undefined) throw new UsageError(`--${k} applies to --sim only (real agents use loopback)`);
     }
   } else {
@@ -216,6 +224,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
   const cutRegion = v['cut-region'] === undefined || regions === null ? 0 : regionIndex(regions, v['cut-region'], 'cut-region');
   const profile = v.profile ?? 'lan';
   if (!isProfileName(profile)) throw new UsageError(`--profile: expected lan, wan or local, got ${JSON.stringify(profile)}`);
+  const updateTree = updateTreeOption(profile, v.flooding === true, v['update-tree'] === true);
   return {
     mode,
     nodes,
@@ -240,12 +249,12 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     burst: int(v.burst, 'burst', 2000, 1, LIMITS.servicesMax),
     regions,
     probeWarmupS: mode === 'sim'
-      ? num(v['probe-warmup'], 'probe-warmup', probeWarmupDefaultS(regions !== null, benchProfile({ profile, updateTree: v['update-tree'] === true })), 0, 86_400)
+      ? num(v['probe-warmup'], 'probe-warmup', probeWarmupDefaultS(regions !== null, benchProfile({ profile, updateTree })), 0, 86_400)
       : 0,
     regionLoss: v['region-loss'] === undefined || regions === null ? null : regionLossOption(regions, v['region-loss']),
     cutRegion,
     cutS: num(v['cut-s'], 'cut-s', 60, 1, 3600),
-    updateTree: v['update-tree'] === true,
+    updateTree,
   };
 }
 

@@ -84,7 +84,7 @@ class SimRun {
     const o = this.o;
     const f = this.figures;
     Object.assign(f, { nodes: o.nodes, transport: 'sim', mode: 'sim', profile: o.profile, latency_ms: o.latencyMs, jitter_ms: o.jitterMs });
-    if (o.updateTree) f['update_tree'] = true;
+    f['update_tree'] = o.updateTree;
     if (o.regions !== null) {
       // The matrix replaces the one latency: say which, and how the nodes sit on it.
       delete f['latency_ms'];

@@ -28,8 +28,8 @@ test('forwarding bound: hops from the fanout the protocol actually uses', () => 
   assert.equal(minHops(6, 4), 2);
   assert.equal(minHops(21, 4), 2);
   assert.equal(minHops(22, 4), 3);
-  const lan = PROFILES.lan;
-  // Measured off Dissemination, it follows the documented ceil(ln n) + extra.
+  const lan = { ...PROFILES.lan, updateTree: false };
+  // Flooding, measured off Dissemination, follows the documented ceil(ln n) + extra.
   for (const n of [10, 200, 5000, 1_000_000]) assert.equal(forwardFanout(n, lan), Math.ceil(Math.log(n)) + lan.forwardFanoutExtra, `n=${n}`);
   // With the update tree, a catalog update's origin sends the first step of the tree, over the
   // n - 1 other members.
@@ -38,19 +38,27 @@ test('forwarding bound: hops from the fanout the protocol actually uses', () => 
   assert.equal(forwardFanout(1_000_000, tree), LIMITS.relayFanoutMax);
 });
 
-test('options: --update-tree is off by default, on when asked (sim, dissemination-only), refused in real mode', () => {
-  const off = parseOptions(['--sim', '--regions', 'aws']);
-  assert.ok(off !== 'help');
-  assert.equal(off.updateTree, false);
-  assert.equal(off.probeWarmupS, 0, 'no warm-up unless the update tree needs measured round trips');
-  const on = parseOptions(['--sim', '--regions', 'aws', '--update-tree']);
+test('options: the update tree is on by default, --flooding turns it off (sim, dissemination-only), both refused in real mode', () => {
+  const on = parseOptions(['--sim', '--regions', 'aws']);
   assert.ok(on !== 'help');
   assert.equal(on.updateTree, true);
-  assert.equal(on.probeWarmupS, 60);
-  const diss = parseOptions(['--sim', '--dissemination-only', '--update-tree']);
+  assert.equal(on.probeWarmupS, 60, 'regions: a warm-up so that probes have measured round trips');
+  const off = parseOptions(['--sim', '--regions', 'aws', '--flooding']);
+  assert.ok(off !== 'help');
+  assert.equal(off.updateTree, false);
+  assert.equal(off.probeWarmupS, 60, 'adaptive probe timeouts still learn from round trips');
+  const plain = parseOptions(['--sim', '--flooding']);
+  assert.ok(plain !== 'help');
+  assert.equal(plain.probeWarmupS, 0, 'no warm-up without regions');
+  const wan = parseOptions(['--sim', '--regions', 'aws', '--profile', 'wan']);
+  assert.ok(wan !== 'help');
+  assert.equal(wan.probeWarmupS, 600);
+  const diss = parseOptions(['--sim', '--dissemination-only', '--flooding']);
   assert.ok(diss !== 'help');
-  assert.equal(diss.updateTree, true);
+  assert.equal(diss.updateTree, false);
+  assert.throws(() => parseOptions(['--sim', '--flooding', '--update-tree']), UsageError);
   assert.throws(() => parseOptions(['--update-tree']), UsageError);
+  assert.throws(() => parseOptions(['--flooding']), UsageError);
 });
 
 test('options: defaults per mode, scenario lists, and refusals', () => {

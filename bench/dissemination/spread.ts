@@ -220,7 +220,7 @@ export function runDissemination(o: BenchOptions, seed: number, progress: Progre
   return {
     figures: {
       nodes: n, transport: 'sim', mode: 'dissemination-only', profile: o.profile, seed,
-      ...(o.updateTree ? { update_tree: true } : {}),
+      update_tree: o.updateTree,
       latency_ms: o.latencyMs, jitter_ms: o.jitterMs, loss_pct: o.lossPct,
       dissemination: {
         ...summarize(lat, expected),
