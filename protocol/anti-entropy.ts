@@ -31,6 +31,12 @@ export interface StateRequest {
   readonly pageFrom: CatalogCursor | undefined;
   /** False for the later pages of a join: the joiner's own state went with the first. */
   readonly withOwnState: boolean;
+  /**
+   * The follow-up of a digest that was answered with a state: the request carries our digest as
+   * well, taken after that state was merged, and a peer that merges ours and then agrees answers
+   * "in sync" instead of sending its state a second time.
+   */
+  readonly withDigest?: boolean;
 }
 
 /** A request, encoded, and where its own catalog page stopped (undefined: it reached the end). */
@@ -43,8 +49,11 @@ export interface EncodedState {
 type Exchange =
   /** A page of a join: the first goes to every seed, later ones to the one seed being paged. */
   | { readonly kind: 'join'; readonly from: CatalogCursor | undefined; readonly pages: number }
-  /** A periodic exchange; `ownStop` is where our own page stopped, the fallback for the next start. */
-  | { readonly kind: 'repair'; readonly from: CatalogCursor | undefined; readonly ownStop: CatalogCursor | undefined }
+  /**
+   * A periodic exchange; `ownStop` is where our own page stopped, the fallback for the next start.
+   * `followUp`: it follows a digest, carries ours too, and may be answered "in sync".
+   */
+  | { readonly kind: 'repair'; readonly from: CatalogCursor | undefined; readonly ownStop: CatalogCursor | undefined; readonly followUp?: true }
   /** A periodic exchange's first step: our digest only. A full state in answer means a full exchange follows. */
   | { readonly kind: 'digest'; readonly from: CatalogCursor | undefined };
 
@@ -69,7 +78,9 @@ function isAfter(c: CatalogCursor, from: CatalogCursor | undefined): boolean {
  * The scheduled periodic exchange first sends only a digest of this node's state. A peer whose
  * digest is equal answers "in sync" and nothing more moves; any other answer (the peer's full state:
  * the states differ, or the peer is an older agent) is merged and followed at once by a full
- * exchange, so a difference is repaired as fully as without digests, one round trip later. The
+ * exchange, so a difference is repaired as fully as without digests, one round trip later. That
+ * follow-up carries our digest as well: the peer, having merged our state, answers "in sync" when
+ * nothing is left to send back, rather than its state a second time. The
  * join, the reconnect tick and exchanges asked for outside the schedule stay full: they exist
  * because the states are expected to differ.
  */
@@ -138,7 +149,7 @@ export class AntiEntropy {
     }
     if (ex.kind === 'digest') {
       // The states differed (or the peer ignores digests): the full exchange, starting where the digest's did.
-      this.exchangeFull(from, ex.from);
+      this.exchangeFull(from, ex.from, true);
       return;
     }
     if (ex.kind === 'repair') {
@@ -150,15 +161,18 @@ export class AntiEntropy {
   }
 
   /**
-   * `from` answered "in sync". True when that answers a digest we sent it; false otherwise (only a
-   * digest request may be answered so: the caller counts the reply as bad and the exchange as failed).
+   * `from` answered "in sync". True when that answers a request of ours that carried our digest;
+   * false otherwise (only those may be answered so: the caller counts the reply as bad and the
+   * exchange as failed).
    */
   onInSync(from: Address, source: string): boolean {
     const key = addressKey(from);
     const ex = this.pending.get(key);
-    if (ex === undefined || ex.kind !== 'digest') return false;
+    if (ex === undefined || ex.kind === 'join' || (ex.kind === 'repair' && ex.followUp !== true)) return false;
     this.seedRetry.answered(from, source);
     this.pending.delete(key);
+    // A follow-up's own page went; the next exchange goes on from where it stopped.
+    if (ex.kind === 'repair') this.repairFrom = ex.ownStop;
     return true;
   }
 
@@ -254,7 +268,7 @@ export class AntiEntropy {
     const to = { host: peer.host, port: peer.port };
     const from = this.repairFrom;
     if (!digestFirst) {
-      this.exchangeFull(to, from);
+      this.exchangeFull(to, from, false);
       return;
     }
     // The page is asked for already, so that an older agent's full-state answer is the right one.
@@ -262,11 +276,11 @@ export class AntiEntropy {
     this.ctx.out.push({ kind: 'push-pull', to, bytes: this.encodeDigestRequest(from), join: false });
   }
 
-  /** A periodic full exchange with `to` on the page after `from`. */
-  private exchangeFull(to: Address, from: CatalogCursor | undefined): void {
+  /** A periodic full exchange with `to` on the page after `from`; `followUp`: after a digest. */
+  private exchangeFull(to: Address, from: CatalogCursor | undefined, followUp: boolean): void {
     if (this.leaving()) return;
-    const state = this.encodeState({ join: false, pageFrom: from, withOwnState: true });
-    this.track(to, { kind: 'repair', from, ownStop: state.moreAfter });
+    const state = this.encodeState({ join: false, pageFrom: from, withOwnState: true, ...(followUp ? { withDigest: true } : {}) });
+    this.track(to, { kind: 'repair', from, ownStop: state.moreAfter, ...(followUp ? { followUp: true as const } : {}) });
     this.ctx.out.push({ kind: 'push-pull', to, bytes: state.bytes, join: false });
   }
 

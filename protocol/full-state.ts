@@ -107,6 +107,7 @@ export class FullState {
       ...(r.pageFrom === undefined ? {} : { pageFrom: r.pageFrom }),
       ...(page.moreAfter === undefined ? {} : { moreAfter: page.moreAfter }),
       ...(splits.length === 0 ? {} : { splits }),
+      ...(r.withDigest === true ? { digest: this.digest() } : {}),
     };
   }
 }

@@ -149,6 +149,12 @@ test('a node answers an equal digest "in sync" with no state, and any other with
   const later = node.handlePushPull(200_000, from, requestWith(equal));
   assert.ok(later.value !== null && decodePushPull(later.value).ok);
   assert.equal((decodePushPull(later.value) as { ok: true; value: PushPullMsg }).value.inSync, true, 'a dead member\'s age is not covered');
+  // A full state with a digest (the follow-up of a digest answered with a state): merged, then
+  // compared; nothing left to send back is "in sync".
+  const followUp = encodePushPull({ type: 'push-pull', join: false, source: 'p1', members: peers(5), services: [], digest: equal });
+  const answer = node.handlePushPull(2_000, from, followUp);
+  assert.ok(answer.value !== null);
+  assert.equal((decodePushPull(answer.value) as { ok: true; value: PushPullMsg }).value.inSync, true, 'a follow-up that leaves nothing to send back');
   // One status different: the full state, which an older agent also sends.
   const differs = digestOf(node.members().map((m) => (m.name === 'p2' ? { ...m, status: 'suspect' as const } : m)));
   const full = node.handlePushPull(2_000, from, requestWith(differs));
