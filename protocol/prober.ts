@@ -21,6 +21,8 @@ interface ActiveProbe {
   /** The ping went out twice, or relays were asked: an ack then is no round-trip sample (Karn). */
   retried: boolean;
   indirect: boolean;
+  /** The direct timeout has been handled: relays were asked (or there were none to ask). */
+  timedOut: boolean;
   /** Adaptive: no verdict before this (the direct timeout, then the relays' windows). */
   verdictAt: number;
   /** When an ack to the resent direct ping is due at the latest. */
@@ -115,6 +117,12 @@ export class Prober {
     const { ctx } = this;
     const late = ctx.now - scheduledAt > ctx.profile.probeIntervalMs;
     // A far member's answer may still be on its way: the probe's verdict, not the clock, ends it.
+    // A direct timeout due at this very tick is handled first: without it the target would be
+    // judged on the direct ping alone, with no relay asked.
+    if (this.probe !== null && this.rtt !== null && !late && !this.probe.timedOut) {
+      ctx.deadlines.clear(TIMERS.probeTimeout);
+      this.onProbeTimeout();
+    }
     if (this.probe !== null && this.rtt !== null && !late && ctx.now < this.probe.verdictAt) {
       ctx.deadlines.set(TIMERS.probe, this.probe.verdictAt);
       return;
@@ -128,7 +136,7 @@ export class Prober {
     const timeout = this.scaledTimeoutFor(target.name);
     const resendAt = ctx.now + this.retryAfter(target.name, timeout);
     this.probe = {
-      seq, target: target.name, startedAt: ctx.now, expectedNacks: 0, nacks: 0, retried: false, indirect: false,
+      seq, target: target.name, startedAt: ctx.now, expectedNacks: 0, nacks: 0, retried: false, indirect: false, timedOut: false,
       verdictAt: ctx.now + timeout, resendAckBy: resendAt + timeout,
     };
     ctx.stats.probesSent++;
@@ -171,7 +179,8 @@ export class Prober {
   onProbeTimeout(): void {
     const { ctx } = this;
     const p = this.probe;
-    if (p === null) return;
+    if (p === null || p.timedOut) return;
+    p.timedOut = true;
     const target = ctx.table.get(p.target);
     if (target === undefined || !isLive(target.status)) {
       this.probe = null;

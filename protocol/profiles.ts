@@ -74,6 +74,11 @@ export interface Profile {
   readonly nameClaimTieMs: number;
   /** After a check of an address claiming our name found it silent, no new check of it for this long. */
   readonly nameClaimSilentHoldMs: number;
+  /**
+   * k in Lifeguard's suspicion timeout: independent accusers, beyond the first, that bring it down
+   * to its minimum (fewer when the cluster has fewer other members).
+   */
+  readonly suspicionConfirmations: number;
 }
 
 /** Bounds of the adaptive probe timeout, ms. */
@@ -114,6 +119,7 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     joinRetryMs: 1_000,
     nameClaimTieMs: 1_000,
     nameClaimSilentHoldMs: 3_000,
+    suspicionConfirmations: 2,
   },
   wan: {
     name: 'wan',
@@ -139,6 +145,7 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     joinRetryMs: 3_000,
     nameClaimTieMs: 2_000,
     nameClaimSilentHoldMs: 30_000,
+    suspicionConfirmations: 3,
   },
   local: {
     name: 'local',
@@ -164,6 +171,7 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     joinRetryMs: 500,
     nameClaimTieMs: 1_000,
     nameClaimSilentHoldMs: 2_000,
+    suspicionConfirmations: 2,
   },
 };
 
