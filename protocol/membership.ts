@@ -157,7 +157,7 @@ export class Membership {
     this.table.setStatus(r, 'suspect', msg.incarnation, this.now);
     this.ctx.stats.suspicionsRaised++;
     const n = this.table.liveCount;
-    const expected = Math.max(0, Math.min(this.profile.suspicionConfirmations, n - 2));
+    const expected = Math.max(0, Math.min(this.profile.indirectChecks, n - 2));
     const timeouts = suspicionTimeouts(n, this.profile.probeIntervalMs, this.profile.suspicionMult, this.profile.suspicionMaxMult);
     const s = new Suspicion(this.now, msg.incarnation, msg.from, expected, timeouts);
     this.suspicions.set(r.name, s);

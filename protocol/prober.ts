@@ -119,7 +119,7 @@ export class Prober {
     // A far member's answer may still be on its way: the probe's verdict, not the clock, ends it.
     // A direct timeout due at this very tick is handled first: without it the target would be
     // judged on the direct ping alone, with no relay asked.
-    if (this.probe !== null && this.rtt !== null && !late && !this.probe.timedOut) {
+    if (this.probe !== null && this.rtt !== null && !late && !this.probe.timedOut && ctx.now >= this.probe.verdictAt) {
       ctx.deadlines.clear(TIMERS.probeTimeout);
       this.onProbeTimeout();
     }

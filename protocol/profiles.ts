@@ -74,11 +74,6 @@ export interface Profile {
   readonly nameClaimTieMs: number;
   /** After a check of an address claiming our name found it silent, no new check of it for this long. */
   readonly nameClaimSilentHoldMs: number;
-  /**
-   * k in Lifeguard's suspicion timeout: independent accusers, beyond the first, that bring it down
-   * to its minimum (fewer when the cluster has fewer other members).
-   */
-  readonly suspicionConfirmations: number;
 }
 
 /** Bounds of the adaptive probe timeout, ms. */
@@ -99,7 +94,7 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     name: 'lan',
     probeIntervalMs: 300,
     probeTimeoutMs: 150,
-    rto: { minMs: 100, maxMs: 1_000, initialMs: 500 },
+    rto: { minMs: 100, maxMs: 1_000, initialMs: 300 },
     updateTree: false,
     indirectChecks: 3,
     suspicionMult: 1,
@@ -119,7 +114,6 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     joinRetryMs: 1_000,
     nameClaimTieMs: 1_000,
     nameClaimSilentHoldMs: 3_000,
-    suspicionConfirmations: 2,
   },
   wan: {
     name: 'wan',
@@ -145,7 +139,6 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     joinRetryMs: 3_000,
     nameClaimTieMs: 2_000,
     nameClaimSilentHoldMs: 30_000,
-    suspicionConfirmations: 3,
   },
   local: {
     name: 'local',
@@ -171,7 +164,6 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     joinRetryMs: 500,
     nameClaimTieMs: 1_000,
     nameClaimSilentHoldMs: 2_000,
-    suspicionConfirmations: 2,
   },
 };
 
