@@ -18,8 +18,12 @@ interface ActiveProbe {
   readonly startedAt: number;
   expectedNacks: number;
   nacks: number;
-  /** The ping went out twice, or relays were asked: an ack then is no round-trip sample (Karn). */
-  retried: boolean;
+  /**
+   * The resent direct ping, under its own sequence number: an ack then says which send it answers,
+   * and, coming from the target's own address, that it took no relay (Karn's ambiguity removed,
+   * as TCP's timestamps do). Null before the resend.
+   */
+  resend: { readonly seq: number; readonly at: number } | null;
   indirect: boolean;
   /** The direct timeout has been handled: relays were asked (or there were none to ask). */
   timedOut: boolean;
@@ -136,7 +140,7 @@ export class Prober {
     const timeout = this.scaledTimeoutFor(target.name);
     const resendAt = ctx.now + this.retryAfter(target.name, timeout);
     this.probe = {
-      seq, target: target.name, startedAt: ctx.now, expectedNacks: 0, nacks: 0, retried: false, indirect: false, timedOut: false,
+      seq, target: target.name, startedAt: ctx.now, expectedNacks: 0, nacks: 0, resend: null, indirect: false, timedOut: false,
       verdictAt: ctx.now + timeout, resendAckBy: resendAt + timeout,
     };
     ctx.stats.probesSent++;
@@ -172,8 +176,9 @@ export class Prober {
     if (p === null) return;
     const target = this.ctx.table.get(p.target);
     if (target === undefined || !isLive(target.status)) return;
-    p.retried = true;
-    this.diss.send(target, [encodePart(this.ping(p.seq, target.name))]);
+    const seq = this.ctx.nextSeq();
+    p.resend = { seq, at: this.ctx.now };
+    this.diss.send(target, [encodePart(this.ping(seq, target.name))]);
   }
 
   onProbeTimeout(): void {
@@ -293,7 +298,7 @@ export class Prober {
     ctx.deadlines.set({ kind: 'relay', seq }, msg.wantNack ? nackAt : expiresAt);
   }
 
-  onAck(seq: number): void {
+  onAck(seq: number, from: Address): void {
     const { ctx } = this;
     const p = this.probe;
     const suspect = this.suspicionProbes.get(seq);
@@ -303,9 +308,14 @@ export class Prober {
       this.rtt?.sample(suspect.target, ctx.now - suspect.sentAt);
       return;
     }
-    if (p !== null && p.seq === seq) {
+    if (p !== null && (p.seq === seq || p.resend?.seq === seq)) {
       this.noteAnswer(p.target);
-      if (!p.retried && !p.indirect) this.rtt?.sample(p.target, ctx.now - p.startedAt);
+      // A relay forwards its ack under our first sequence number, from its own address.
+      const sentAt = p.seq === seq ? p.startedAt : p.resend?.at;
+      const target = ctx.table.get(p.target);
+      if (sentAt !== undefined && target !== undefined && target.host === from.host && target.port === from.port) {
+        this.rtt?.sample(p.target, ctx.now - sentAt);
+      }
       this.onRoundTrip(p.target, ctx.now - p.startedAt);
       ctx.stats.probeRttSumMs += ctx.now - p.startedAt;
       ctx.stats.probeRttCount++;
