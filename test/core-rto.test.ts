@@ -215,3 +215,20 @@ test('rto: a relay nacks once its own timeout for the target passed, when that c
   const nacks = steps.flatMap((s) => sentOfType(s.effects, 'nack').map((n) => ({ at: s.at, seq: n.msg.seq })));
   assert.deepEqual(nacks, [{ at: expected, seq: 77 }], `nack at the relay's own timeout, not at 80% of 10 s${reproduce(SEED)}`);
 });
+
+test('rto: a direct timeout due at the very probe tick still asks the relays before the verdict', () => {
+  // Nothing measured: the first probe waits the initial timeout, here exactly one probe interval,
+  // so the probe tick and the direct timeout fall due together.
+  const profile = { ...LAN, rto: { ...BOUNDS, initialMs: LAN.probeIntervalMs } };
+  const node = makeNode({ seed: SEED, profile });
+  node.preload(peers(COUNT));
+  let target: string | null = null;
+  const steps = drive(node, 5_000, (t) => {
+    target ??= t;
+    return t === target ? null : 2;
+  });
+  const suspectedAt = steps.find((s) => memberEvents(s.effects).some((e) => e.member.name === target && e.member.status === 'suspect'))?.at;
+  const askedAt = steps.find((s) => sentOfType(s.effects, 'ping-req').some((r) => r.msg.target === target))?.at;
+  assert.ok(suspectedAt !== undefined, 'the silent target is suspected' + reproduce(SEED));
+  assert.ok(askedAt !== undefined && askedAt < suspectedAt, `relays asked at ${String(askedAt)}, suspected at ${suspectedAt}${reproduce(SEED)}`);
+});
