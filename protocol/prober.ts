@@ -24,7 +24,6 @@ interface ActiveProbe {
    * as TCP's timestamps do). Null before the resend.
    */
   resend: { readonly seq: number; readonly at: number } | null;
-  indirect: boolean;
   /** The direct timeout has been handled: relays were asked (or there were none to ask). */
   timedOut: boolean;
   /** Adaptive: no verdict before this (the direct timeout, then the relays' windows). */
@@ -140,7 +139,7 @@ export class Prober {
     const timeout = this.scaledTimeoutFor(target.name);
     const resendAt = ctx.now + this.retryAfter(target.name, timeout);
     this.probe = {
-      seq, target: target.name, startedAt: ctx.now, expectedNacks: 0, nacks: 0, resend: null, indirect: false, timedOut: false,
+      seq, target: target.name, startedAt: ctx.now, expectedNacks: 0, nacks: 0, resend: null, timedOut: false,
       verdictAt: ctx.now + timeout, resendAckBy: resendAt + timeout,
     };
     ctx.stats.probesSent++;
@@ -192,7 +191,6 @@ export class Prober {
       return;
     }
     const helpers = this.pickRelays(p.target);
-    p.indirect = helpers.length > 0;
     p.expectedNacks = helpers.length;
     ctx.stats.indirectProbesSent += helpers.length;
     if (this.rtt !== null) {

@@ -83,8 +83,10 @@ export interface RtoBounds {
   /** Upper bound. */
   readonly maxMs: number;
   /**
-   * For a member not measured yet (TCP's initial RTO is 1 s): at least this, or the largest
-   * timeout among measured members when that is larger.
+   * For a member not measured yet (TCP's initial RTO is 1 s): at least this, or 1.25 × the
+   * farthest smoothed round trip measured when that is larger. In a large cluster most members are
+   * unmeasured (each is probed once per round of all members), so this is the wait of most probes
+   * of a crashed member, twice over: ours, then the relays'.
    */
   readonly initialMs: number;
 }
