@@ -439,7 +439,7 @@ export class SwimNode implements CoreNode {
         return;
       case 'ping-req': return this.prober.onPingReq(from, msg);
       case 'ack':
-        if (!this.claims.onAck(msg.seq, msg.uptimeMs)) this.prober.onAck(msg.seq);
+        if (!this.claims.onAck(msg.seq, msg.uptimeMs)) this.prober.onAck(msg.seq, from);
         return;
       case 'nack': return this.prober.onNack(msg.seq);
       case 'alive': return this.membership.applyAlive(msg);
