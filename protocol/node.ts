@@ -81,11 +81,10 @@ export class SwimNode implements CoreNode {
     const rng = new Rng(opts.seed);
     this.awareness = new Awareness(opts.profile.awarenessMax);
     this.table = new MemberTable(opts.name, rng, opts.intern);
-    this.selfRecord = {
+    this.selfRecord = this.table.add({
       name: opts.name, host: opts.host, port: opts.port, incarnation: toSerial(opts.incarnation ?? 0),
       status: 'alive', changedAt: opts.now,
-    };
-    this.table.add(this.selfRecord);
+    });
     this.ctx = new NodeContext(opts.name, opts.profile, packetBytes, rng, this.table, this.selfRecord, this.deadlines, this.awareness, this.stats, opts.now);
     // Drawn from a stream of its own so the node's other random choices stay as they were.
     this.proximity = new Proximity(new Rng(opts.seed ^ PROXIMITY_SALT));

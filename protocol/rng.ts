@@ -64,24 +64,31 @@ export class Rng {
 
   /** Up to k distinct items chosen uniformly from `items` for which `accept` holds. */
   sample<T>(items: readonly T[], k: number, accept: (item: T) => boolean): T[] {
-    const out: T[] = [];
-    if (k <= 0 || items.length === 0) return out;
+    return this.sampleIndex(items.length, k, (i) => accept(items[i] as T)).map((i) => items[i] as T);
+  }
+
+  /**
+   * Up to k distinct indices in [0, n) chosen uniformly for which `accept` holds: sample() over
+   * positions, for stores that are not arrays of items (the same draws as sample() on n items).
+   */
+  sampleIndex(n: number, k: number, accept: (i: number) => boolean): number[] {
+    const out: number[] = [];
+    if (k <= 0 || n === 0) return out;
     // Rejection sampling on random indices is fast when k << n; fall back to a partial shuffle.
-    if (k * 4 < items.length) {
+    if (k * 4 < n) {
       const seen = new Set<number>();
       let attempts = 0;
       while (out.length < k && attempts < k * 8) {
         attempts++;
-        const i = this.int(items.length);
+        const i = this.int(n);
         if (seen.has(i)) continue;
         seen.add(i);
-        const item = items[i] as T;
-        if (accept(item)) out.push(item);
+        if (accept(i)) out.push(i);
       }
       if (out.length === k) return out;
     }
     // A partial shuffle of the indices; typed, since this runs over whole member tables.
-    const idx = new Int32Array(items.length);
+    const idx = new Int32Array(n);
     for (let i = 0; i < idx.length; i++) idx[i] = i;
     out.length = 0;
     for (let i = 0; i < idx.length && out.length < k; i++) {
@@ -89,8 +96,8 @@ export class Rng {
       const tmp = idx[i] as number;
       idx[i] = idx[j] as number;
       idx[j] = tmp;
-      const item = items[idx[i] as number] as T;
-      if (accept(item)) out.push(item);
+      const pick = idx[i] as number;
+      if (accept(pick)) out.push(pick);
     }
     return out;
   }
