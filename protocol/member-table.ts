@@ -1,5 +1,6 @@
 import type { MemberView } from './effects.js';
 import { MemberColumns, MemberRecordView, REMOVED } from './member-columns.js';
+import { MapSlotIndex, type MemberNames, type SlotIndex } from './member-index.js';
 import type { MemberStatus } from './messages.js';
 import type { Rng } from './rng.js';
 import { inArc, type RelayArc, ringPosition } from './ring.js';
@@ -88,8 +89,8 @@ export class MemberTable implements MemberSampler {
    * re-added the name), so that the slots are drawn from exactly as before.
    */
   private cols = new MemberColumns(16);
-  /** Name → slot of its current record; in insertion order, as a Map of records was. */
-  private index = new Map<string, number>();
+  /** Name → slot of its current record. */
+  private index: SlotIndex;
   private live = 0;
   private probeOrder: string[] = [];
   private probeIndex = 0;
@@ -106,7 +107,11 @@ export class MemberTable implements MemberSampler {
      * holding a record of every member, shares one copy of each string between all of them.
      */
     readonly intern: (s: string) => string = (s) => s,
-  ) {}
+    /** A registry of names shared with other tables (a simulator's nodes); default: a Map of its own. */
+    names?: MemberNames,
+  ) {
+    this.index = names === undefined ? new MapSlotIndex() : names.index();
+  }
 
   get size(): number {
     return this.index.size;
@@ -186,7 +191,7 @@ export class MemberTable implements MemberSampler {
   private prune(): void {
     const old = this.cols;
     const cols = new MemberColumns(2 * this.index.size + 16);
-    const index = new Map<string, number>();
+    const index = this.index.empty();
     for (let slot = 0; slot < old.length; slot++) {
       if (this.current(slot) === undefined) continue;
       const to = cols.copyRow(old, slot);
@@ -261,7 +266,12 @@ export class MemberTable implements MemberSampler {
   private ringIndex(): RingIndex {
     if (this.ring !== null) return this.ring;
     const entries: { p: number; name: string }[] = [];
-    for (const name of this.index.keys()) entries.push({ p: ringPosition(name), name });
+    const cols = this.cols;
+    for (let slot = 0; slot < cols.length; slot++) {
+      if (cols.isRemoved(slot)) continue;
+      const name = cols.names[slot] as string;
+      entries.push({ p: ringPosition(name), name });
+    }
     // Ties broken by name, so that every node orders the same members the same way.
     entries.sort((a, b) => a.p - b.p || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     this.ring = { pos: Uint32Array.from(entries, (e) => e.p), names: entries.map((e) => e.name) };

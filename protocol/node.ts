@@ -80,7 +80,7 @@ export class SwimNode implements CoreNode {
     const packetBytes = Math.min(LIMITS.packetBytesMax, Math.max(LIMITS.packetBytesMin, opts.packetBytes ?? LIMITS.packetBytesDefault));
     const rng = new Rng(opts.seed);
     this.awareness = new Awareness(opts.profile.awarenessMax);
-    this.table = new MemberTable(opts.name, rng, opts.intern);
+    this.table = new MemberTable(opts.name, rng, opts.intern, opts.memberNames);
     this.selfRecord = this.table.add({
       name: opts.name, host: opts.host, port: opts.port, incarnation: toSerial(opts.incarnation ?? 0),
       status: 'alive', changedAt: opts.now,
