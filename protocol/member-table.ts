@@ -1,8 +1,8 @@
 import type { MemberView } from './effects.js';
 import { MemberColumns, MemberRecordView, REMOVED } from './member-columns.js';
 import { MapSlotIndex, type MemberNames, type SlotIndex } from './member-index.js';
-import type { MemberStatus } from './messages.js';
-import type { Rng } from './rng.js';
+import { type MemberStatus, StatusCode } from './messages.js';
+import { type Rng, skipEmptySample } from './rng.js';
 import { inArc, type RelayArc, ringPosition } from './ring.js';
 
 export interface MemberRecord {
@@ -276,6 +276,33 @@ export class MemberTable implements MemberSampler {
     entries.sort((a, b) => a.p - b.p || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     this.ring = { pos: Uint32Array.from(entries, (e) => e.p), names: entries.map((e) => e.name) };
     return this.ring;
+  }
+
+  /**
+   * sample() with `accept` testing for one status: the same draws and picks. When no member but
+   * self and `exclude` has the status (a quiet cluster has no dead member), a scan of the status
+   * bytes says so and the draws are skipped over, instead of testing every slot for nothing.
+   */
+  sampleByStatus(k: number, status: MemberStatus, exclude?: string): MemberRecord[] {
+    if (!this.anyOther(status, exclude)) {
+      skipEmptySample(this.rng, this.cols.length, k);
+      return [];
+    }
+    return this.sample(k, (r) => r.status === status, exclude);
+  }
+
+  /** Whether a member other than self and `exclude` has `status`. */
+  private anyOther(status: MemberStatus, exclude: string | undefined): boolean {
+    const cols = this.cols;
+    const code = StatusCode[status];
+    const statuses = cols.statuses;
+    for (let slot = 0; slot < cols.length; slot++) {
+      // A removed row has REMOVED or'ed into its byte, so it never equals a bare code.
+      if (statuses[slot] !== code) continue;
+      const name = cols.names[slot] as string;
+      if (name !== this.selfName && name !== exclude) return true;
+    }
+    return false;
   }
 
   /** Up to k distinct members other than self and `exclude`, chosen uniformly, that pass `accept`. */

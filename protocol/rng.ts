@@ -103,6 +103,17 @@ export class Rng {
   }
 }
 
+/**
+ * Advances `rng` exactly as sampleIndex(n, k, accept) does when `accept` holds for no index, without
+ * calling it: a sample that the caller knows will find nothing still moves the stream as before.
+ */
+export function skipEmptySample(rng: Rng, n: number, k: number): void {
+  if (k <= 0 || n === 0) return;
+  // The rejection attempts (one draw each, all k * 8 of them), then one draw per shuffled index.
+  const draws = (k * 4 < n ? k * 8 : 0) + n;
+  for (let i = 0; i < draws; i++) rng.nextU32();
+}
+
 function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
 }
