@@ -11,8 +11,9 @@ const STATUS_MASK = 0x7f;
  * its boxed time, costs about four times the bytes of a row here.
  */
 export class MemberColumns {
-  names: string[] = [];
-  hosts: string[] = [];
+  /** Filled up to `length`; the rest is room. */
+  names: string[];
+  hosts: string[];
   ports: Int32Array;
   incarnations: Float64Array;
   changedAt: Float64Array;
@@ -22,6 +23,8 @@ export class MemberColumns {
 
   constructor(capacity: number) {
     const c = Math.max(4, capacity);
+    this.names = new Array<string>(c);
+    this.hosts = new Array<string>(c);
     this.ports = new Int32Array(c);
     this.incarnations = new Float64Array(c);
     this.changedAt = new Float64Array(c);
@@ -32,8 +35,8 @@ export class MemberColumns {
   push(r: MemberRecord): number {
     const slot = this.length;
     if (slot === this.ports.length) this.grow(slot * 2);
-    this.names.push(r.name);
-    this.hosts.push(r.host);
+    this.names[slot] = r.name;
+    this.hosts[slot] = r.host;
     this.ports[slot] = r.port;
     this.incarnations[slot] = r.incarnation;
     this.changedAt[slot] = r.changedAt;
@@ -46,8 +49,8 @@ export class MemberColumns {
   copyRow(from: MemberColumns, slot: number): number {
     const to = this.length;
     if (to === this.ports.length) this.grow(to * 2);
-    this.names.push(from.names[slot] as string);
-    this.hosts.push(from.hosts[slot] as string);
+    this.names[to] = from.names[slot] as string;
+    this.hosts[to] = from.hosts[slot] as string;
     this.ports[to] = from.ports[slot] as number;
     this.incarnations[to] = from.incarnations[slot] as number;
     this.changedAt[to] = from.changedAt[slot] as number;
@@ -68,7 +71,14 @@ export class MemberColumns {
     this.statuses[slot] = ((this.statuses[slot] as number) & REMOVED) | StatusCode[status];
   }
 
+  /** Makes room for `n` rows. */
+  reserve(n: number): void {
+    if (n > this.ports.length) this.grow(n);
+  }
+
   private grow(capacity: number): void {
+    this.names.length = Math.max(this.names.length, capacity);
+    this.hosts.length = Math.max(this.hosts.length, capacity);
     const ports = new Int32Array(capacity);
     ports.set(this.ports);
     this.ports = ports;

@@ -134,6 +134,11 @@ export class MemberTable implements MemberSampler {
     }
   }
 
+  /** Makes room for `n` rows in all, so that adding that many members allocates once. */
+  reserve(n: number): void {
+    this.cols.reserve(n);
+  }
+
   /** Stores a copy of `r`; returns the stored record, which later changes go through. */
   add(r: MemberRecord): MemberRecord {
     if (this.index.has(r.name)) throw new Error(`member ${r.name} already present`);
@@ -190,7 +195,7 @@ export class MemberTable implements MemberSampler {
    */
   private prune(): void {
     const old = this.cols;
-    const cols = new MemberColumns(2 * this.index.size + 16);
+    const cols = new MemberColumns(this.index.size + 16);
     const index = this.index.empty();
     for (let slot = 0; slot < old.length; slot++) {
       if (this.current(slot) === undefined) continue;
