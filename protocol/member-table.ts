@@ -122,6 +122,10 @@ export class MemberTable implements MemberSampler {
     return this.live;
   }
 
+  has(name: string): boolean {
+    return this.index.has(name);
+  }
+
   get(name: string): MemberRecord | undefined {
     const slot = this.index.get(name);
     return slot === undefined ? undefined : this.view(slot);
@@ -293,7 +297,16 @@ export class MemberTable implements MemberSampler {
       skipEmptySample(this.rng, this.cols.length, k);
       return [];
     }
-    return this.sample(k, (r) => r.status === status, exclude);
+    // The same test as sample()'s accept would make, on the row's bytes, without a record per slot.
+    const cols = this.cols;
+    const code = StatusCode[status];
+    const picked = this.rng.sampleIndex(cols.length, k, (slot) => {
+      const c = this.current(slot);
+      if (c === undefined || cols.statuses[c] !== code) return false;
+      const name = cols.names[c] as string;
+      return name !== this.selfName && name !== exclude;
+    });
+    return this.distinctRecords(picked);
   }
 
   /** Whether a member other than self and `exclude` has `status`. */
@@ -319,7 +332,11 @@ export class MemberTable implements MemberSampler {
       const name = cols.names[c] as string;
       return name !== this.selfName && name !== exclude && accept(this.view(c));
     });
-    // A name re-added after a reap holds two slots until the next prune.
+    return this.distinctRecords(picked);
+  }
+
+  /** The records picked slots stand for, each once: a name re-added after a reap holds two slots until the next prune. */
+  private distinctRecords(picked: readonly number[]): MemberRecord[] {
     const out: MemberRecord[] = [];
     const seen = new Set<number>();
     for (const slot of picked) {

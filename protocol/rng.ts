@@ -87,17 +87,21 @@ export class Rng {
       }
       if (out.length === k) return out;
     }
-    // A partial shuffle of the indices; typed, since this runs over whole member tables.
-    const idx = new Int32Array(n);
-    for (let i = 0; i < idx.length; i++) idx[i] = i;
+    // A partial shuffle of the indices, over whole member tables: only the positions it has
+    // touched are stored, so a shuffle that stops early costs what it drew, not n.
+    const idx = ShuffleScratch.take(n);
     out.length = 0;
-    for (let i = 0; i < idx.length && out.length < k; i++) {
-      const j = i + this.int(idx.length - i);
-      const tmp = idx[i] as number;
-      idx[i] = idx[j] as number;
-      idx[j] = tmp;
-      const pick = idx[i] as number;
-      if (accept(pick)) out.push(pick);
+    try {
+      for (let i = 0; i < n && out.length < k; i++) {
+        const j = i + this.int(n - i);
+        const tmp = idx.at(i);
+        const pick = idx.at(j);
+        idx.put(j, tmp);
+        idx.put(i, pick);
+        if (accept(pick)) out.push(pick);
+      }
+    } finally {
+      idx.release();
     }
     return out;
   }
@@ -112,6 +116,48 @@ export function skipEmptySample(rng: Rng, n: number, k: number): void {
   // The rejection attempts (one draw each, all k * 8 of them), then one draw per shuffled index.
   const draws = (k * 4 < n ? k * 8 : 0) + n;
   for (let i = 0; i < draws; i++) rng.nextU32();
+}
+
+/**
+ * The positions of a partial shuffle of 0..n-1, where a position nobody wrote holds its own index.
+ * One is kept for all samplers (sampling never waits, so one is in use at a time); a sample taken
+ * inside another's `accept` gets one of its own.
+ */
+class ShuffleScratch {
+  private static spare: ShuffleScratch | null = null;
+  private vals = new Int32Array(0);
+  /** Which positions were written in the current use: those whose stamp equals `use`. */
+  private stamps = new Uint32Array(0);
+  private use = 0;
+
+  static take(n: number): ShuffleScratch {
+    const s = ShuffleScratch.spare ?? new ShuffleScratch();
+    ShuffleScratch.spare = null;
+    if (s.vals.length < n) {
+      s.vals = new Int32Array(n);
+      s.stamps = new Uint32Array(n);
+      s.use = 0;
+    }
+    s.use++;
+    if (s.use === 0x1_0000_0000) {
+      s.stamps.fill(0);
+      s.use = 1;
+    }
+    return s;
+  }
+
+  at(i: number): number {
+    return this.stamps[i] === this.use ? (this.vals[i] as number) : i;
+  }
+
+  put(i: number, v: number): void {
+    this.vals[i] = v;
+    this.stamps[i] = this.use;
+  }
+
+  release(): void {
+    ShuffleScratch.spare = this;
+  }
 }
 
 function rotl(x: number, k: number): number {

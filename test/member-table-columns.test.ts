@@ -124,3 +124,58 @@ test('rng: skipping an empty sample moves the stream as sampling for nothing did
     }
   }
 });
+
+/** Rng.sample as it was written before its shuffle stored only the positions it touched. */
+function sampleAsBefore<T>(rng: Rng, items: readonly T[], k: number, accept: (item: T) => boolean): T[] {
+  const out: T[] = [];
+  if (k <= 0 || items.length === 0) return out;
+  if (k * 4 < items.length) {
+    const seen = new Set<number>();
+    let attempts = 0;
+    while (out.length < k && attempts < k * 8) {
+      attempts++;
+      const i = rng.int(items.length);
+      if (seen.has(i)) continue;
+      seen.add(i);
+      const item = items[i] as T;
+      if (accept(item)) out.push(item);
+    }
+    if (out.length === k) return out;
+  }
+  const idx = new Int32Array(items.length);
+  for (let i = 0; i < idx.length; i++) idx[i] = i;
+  out.length = 0;
+  for (let i = 0; i < idx.length && out.length < k; i++) {
+    const j = i + rng.int(idx.length - i);
+    const tmp = idx[i] as number;
+    idx[i] = idx[j] as number;
+    idx[j] = tmp;
+    const item = items[idx[i] as number] as T;
+    if (accept(item)) out.push(item);
+  }
+  return out;
+}
+
+test('rng: sampling gives the picks and leaves the stream as before, for rare and common accepts', () => {
+  const seed = testSeed(91);
+  const ops = new Rng(seed);
+  for (let round = 0; round < 3_000; round++) {
+    const n = ops.int(300);
+    const items = Array.from({ length: n }, (_, i) => i);
+    const k = ops.int(6);
+    // From nearly nobody accepted to nearly everybody, so both the draws and the shuffle are used.
+    const share = [0, 0.002, 0.01, 0.1, 0.5, 1][ops.int(6)] as number;
+    const accepted = new Set(items.filter(() => ops.next() < share));
+    const a = new Rng(seed + round);
+    const b = new Rng(seed + round);
+    // Every tenth round samples from another stream inside accept: each shuffle must be its own.
+    const other = new Rng(round);
+    const nested = (x: number): boolean => {
+      if (round % 10 === 0) other.sampleIndex(50, 40, (i) => i % 7 === 0);
+      return accepted.has(x);
+    };
+    const got = a.sample(items, k, nested);
+    assert.deepEqual(got, sampleAsBefore(b, items, k, (x) => accepted.has(x)), `round ${round}${reproduce(seed)}`);
+    assert.equal(a.nextU32(), b.nextU32(), `round ${round}: stream${reproduce(seed)}`);
+  }
+});
