@@ -80,12 +80,11 @@ export class SwimNode implements CoreNode {
     const packetBytes = Math.min(LIMITS.packetBytesMax, Math.max(LIMITS.packetBytesMin, opts.packetBytes ?? LIMITS.packetBytesDefault));
     const rng = new Rng(opts.seed);
     this.awareness = new Awareness(opts.profile.awarenessMax);
-    this.table = new MemberTable(opts.name, rng, opts.intern);
-    this.selfRecord = {
+    this.table = new MemberTable(opts.name, rng, opts.intern, opts.memberNames);
+    this.selfRecord = this.table.add({
       name: opts.name, host: opts.host, port: opts.port, incarnation: toSerial(opts.incarnation ?? 0),
       status: 'alive', changedAt: opts.now,
-    };
-    this.table.add(this.selfRecord);
+    });
     this.ctx = new NodeContext(opts.name, opts.profile, packetBytes, rng, this.table, this.selfRecord, this.deadlines, this.awareness, this.stats, opts.now);
     // Drawn from a stream of its own so the node's other random choices stay as they were.
     this.proximity = new Proximity(new Rng(opts.seed ^ PROXIMITY_SALT));
@@ -297,8 +296,10 @@ export class SwimNode implements CoreNode {
    * run. Members already known are left as they are.
    */
   preload(members: readonly MemberState[]): void {
+    // Room for them all at once: rows grown by doubling would leave up to half their room unused.
+    this.table.reserve(Math.min(LIMITS.membersMax, this.table.size + members.length));
     for (const m of members) {
-      if (m.name === this.name || this.table.get(m.name) !== undefined || this.table.size >= LIMITS.membersMax) continue;
+      if (m.name === this.name || this.table.has(m.name) || this.table.size >= LIMITS.membersMax) continue;
       this.table.add({ name: this.table.intern(m.name), host: this.table.intern(m.host), port: m.port, incarnation: m.incarnation, status: 'alive', changedAt: this.now });
     }
   }
