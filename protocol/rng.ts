@@ -108,17 +108,6 @@ export class Rng {
 }
 
 /**
- * Advances `rng` exactly as sampleIndex(n, k, accept) does when `accept` holds for no index, without
- * calling it: a sample that the caller knows will find nothing still moves the stream as before.
- */
-export function skipEmptySample(rng: Rng, n: number, k: number): void {
-  if (k <= 0 || n === 0) return;
-  // The rejection attempts (one draw each, all k * 8 of them), then one draw per shuffled index.
-  const draws = (k * 4 < n ? k * 8 : 0) + n;
-  for (let i = 0; i < draws; i++) rng.nextU32();
-}
-
-/**
  * The positions of a partial shuffle of 0..n-1, where a position nobody wrote holds its own index.
  * One is kept for all samplers (sampling never waits, so one is in use at a time); a sample taken
  * inside another's `accept` gets one of its own.

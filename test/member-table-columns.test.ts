@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type MemberRecord, MemberTable, viewOf } from '../protocol/member-table.js';
 import type { MemberStatus } from '../protocol/messages.js';
-import { Rng, skipEmptySample } from '../protocol/rng.js';
+import { Rng } from '../protocol/rng.js';
 import { ObjectMemberTable } from './helpers/object-member-table.js';
 import { reproduce, testSeed } from './helpers/seed.js';
 
@@ -77,7 +77,10 @@ test('member table: columns give the records, order, samples, probe order and ar
       const want = ops.next() < 0.5 ? 'dead' : STATUSES[ops.int(4)] as MemberStatus;
       const exclude = ops.next() < 0.3 ? name : undefined;
       const got = table.sampleByStatus(1 + (step % 3), want, exclude);
-      assert.deepEqual(views(got), views(reference.sample(1 + (step % 3), (x) => x.status === want, exclude)), at);
+      const ref = reference.sampleByStatus(1 + (step % 3), want, exclude);
+      assert.deepEqual(views(got), views(ref), at);
+      assert.ok(got.every((x) => x.status === want && x.name !== 'self' && x.name !== exclude), at);
+      assert.equal(new Set(got.map((x) => x.name)).size, got.length, at);
     } else if (roll < 0.95) {
       const got = table.nextProbeTarget();
       const wantProbe = reference.nextProbeTarget();
@@ -111,18 +114,6 @@ test('member table: the self record is one object in get() and values(), and wri
   table.setStatus(self, 'left', 3, 10);
   assert.deepEqual(viewOf(table.get('self') as MemberRecord), { name: 'self', host: 'h', port: 2, incarnation: 3, status: 'left' });
   assert.equal(table.liveCount, 0);
-});
-
-test('rng: skipping an empty sample moves the stream as sampling for nothing did', () => {
-  for (let n = 0; n < 60; n++) {
-    for (let k = 0; k < 7; k++) {
-      const a = new Rng(n * 31 + k);
-      const b = new Rng(n * 31 + k);
-      assert.deepEqual(a.sampleIndex(n, k, () => false), []);
-      skipEmptySample(b, n, k);
-      assert.equal(b.nextU32(), a.nextU32(), `n ${n}, k ${k}`);
-    }
-  }
 });
 
 /** Rng.sample as it was written before its shuffle stored only the positions it touched. */
@@ -177,5 +168,31 @@ test('rng: sampling gives the picks and leaves the stream as before, for rare an
     const got = a.sample(items, k, nested);
     assert.deepEqual(got, sampleAsBefore(b, items, k, (x) => accepted.has(x)), `round ${round}${reproduce(seed)}`);
     assert.equal(a.nextU32(), b.nextU32(), `round ${round}: stream${reproduce(seed)}`);
+  }
+});
+
+test('member table: sampling by status finds only members with it, each about equally often, and none when nobody has it', () => {
+  const seed = testSeed(11);
+  const at = reproduce(seed);
+  {
+    const rng = new Rng(seed);
+    const table = new MemberTable('self', rng);
+    table.add({ name: 'self', host: 'h', port: 1, incarnation: 0, status: 'alive', changedAt: 0 });
+    for (let i = 0; i < 1_000; i++) table.add({ name: `m${i}`, host: 'h', port: 2 + i, incarnation: 0, status: 'alive', changedAt: 0 });
+    assert.deepEqual(table.sampleByStatus(1, 'dead'), [], at);
+    const dead = [3, 150, 151, 400, 777, 999].map((i) => `m${i}`);
+    for (const name of dead) table.setStatus(table.get(name) as MemberRecord, 'dead', 1, 5);
+    // Re-added after removal: found once, at its current row.
+    table.remove('m3');
+    table.add({ name: 'm3', host: 'h', port: 9, incarnation: 2, status: 'dead', changedAt: 6 });
+    const counts = new Map<string, number>();
+    for (let i = 0; i < 6_000; i++) {
+      const [r] = table.sampleByStatus(1, 'dead', 'm999');
+      assert.ok(r !== undefined && r.status === 'dead' && r.name !== 'm999', at);
+      counts.set(r.name, (counts.get(r.name) ?? 0) + 1);
+    }
+    assert.deepEqual([...counts.keys()].sort(), dead.filter((n) => n !== 'm999').sort(), at);
+    for (const [name, c] of counts) assert.ok(c > 1_000 && c < 1_400, `${name} picked ${c} times of 6,000 (5 candidates)${at}`);
+    assert.equal(table.sampleByStatus(10, 'dead').length, dead.length, at);
   }
 });

@@ -178,4 +178,19 @@ export class ObjectMemberTable implements MemberSampler {
     // A name re-added after a reap holds two slots until the next prune.
     return [...new Set(picked.map((s) => this.current(s) as MemberRecord))];
   }
+
+  /**
+   * The draws MemberTable.sampleByStatus makes: its members with the status in table order (the
+   * columns keep insertion order, as this Map does), then a partial shuffle of k draws.
+   */
+  sampleByStatus(k: number, status: MemberRecord['status'], exclude?: string): MemberRecord[] {
+    const found = [...this.records.values()].filter((r) => r.status === status && r.name !== this.selfName && r.name !== exclude);
+    const out: MemberRecord[] = [];
+    for (let i = 0; i < found.length && out.length < k; i++) {
+      const j = i + this.rng.int(found.length - i);
+      out.push(found[j] as MemberRecord);
+      found[j] = found[i] as MemberRecord;
+    }
+    return out;
+  }
 }
