@@ -1,7 +1,7 @@
 import type { MemberView } from './effects.js';
 import { MemberColumns, MemberRecordView, REMOVED } from './member-columns.js';
 import { MapSlotIndex, type MemberNames, type SlotIndex } from './member-index.js';
-import { type MemberStatus, StatusCode } from './messages.js';
+import { type MemberState, type MemberStatus, StatusCode } from './messages.js';
 import type { Rng } from './rng.js';
 import { inArc, type RelayArc, ringPosition } from './ring.js';
 
@@ -136,6 +136,37 @@ export class MemberTable implements MemberSampler {
     for (let slot = 0; slot < this.cols.length; slot++) {
       if (!this.cols.isRemoved(slot)) yield this.view(slot);
     }
+  }
+
+  /**
+   * Adds every member of `members` not known yet (self excepted) as alive, up to `max` members in
+   * all, as add() would one by one (the same rows, probe order and draws) but
+   * without a record object per member: a simulator starting converged adds n² of them.
+   */
+  preloadAlive(members: readonly MemberState[], now: number, max: number): void {
+    this.reserve(Math.min(max, this.index.size + members.length));
+    // One record reused for every row: push() copies its fields.
+    const row: { name: string; host: string; port: number; incarnation: number; status: MemberStatus; changedAt: number } =
+      { name: '', host: '', port: 0, incarnation: 0, status: 'alive', changedAt: now };
+    for (const m of members) {
+      if (m.name === this.selfName || this.index.size >= max || this.index.has(m.name)) continue;
+      const name = this.intern(m.name);
+      row.name = name;
+      row.host = this.intern(m.host);
+      row.port = m.port;
+      row.incarnation = m.incarnation;
+      const slot = this.cols.push(row);
+      this.index.set(name, slot);
+      this.live++;
+      this.probeOrder.push(name);
+      const last = this.probeOrder.length - 1;
+      const j = this.probeIndex + this.rng.int(last - this.probeIndex + 1);
+      const tmp = this.probeOrder[j] as string;
+      this.probeOrder[j] = name;
+      this.probeOrder[last] = tmp;
+    }
+    this.ring = null;
+    this.checkLiveCount();
   }
 
   /** Makes room for `n` rows in all, so that adding that many members allocates once. */

@@ -296,12 +296,7 @@ export class SwimNode implements CoreNode {
    * run. Members already known are left as they are.
    */
   preload(members: readonly MemberState[]): void {
-    // Room for them all at once: rows grown by doubling would leave up to half their room unused.
-    this.table.reserve(Math.min(LIMITS.membersMax, this.table.size + members.length));
-    for (const m of members) {
-      if (m.name === this.name || this.table.has(m.name) || this.table.size >= LIMITS.membersMax) continue;
-      this.table.add({ name: this.table.intern(m.name), host: this.table.intern(m.host), port: m.port, incarnation: m.incarnation, status: 'alive', changedAt: this.now });
-    }
+    this.table.preloadAlive(members, this.now, LIMITS.membersMax);
   }
 
   // ---- Queries ------------------------------------------------------------------------------
