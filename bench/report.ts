@@ -147,6 +147,7 @@ export function renderSummary(f: JsonObject, spread: Record<string, [number, num
       `${cell('digests_received')} digests, ${cell('wants_sent')} requests)`);
   }
   add('wall time', cell('wall_ms', ' ms') + (has('virtual_ms') ? ` (virtual ${cell('virtual_ms', ' ms')})` : ''));
+  if (has('max_rss_mb')) add('simulator max RSS', `${cell('max_rss_mb', ' MB')} (the simulation process, peak)`);
   for (const note of ['model_note', 'rss_note', 'bytes_note'] as const) {
     const v = lookup(f, note);
     if (typeof v === 'string') lines.push(`  note: ${v}`);

@@ -124,6 +124,8 @@ class SimRun {
     f['virtual_ms'] = Math.round(this.sim.now);
     f['sim_events'] = this.sim.stats.events;
     f['wall_ms'] = Math.round(performance.now() - started);
+    // The peak resident size of this process (the simulation's own, after the re-run with a larger heap).
+    f['max_rss_mb'] = Math.round(process.resourceUsage().maxRSS / 1024);
     return { figures: f, curves: this.curves };
   }
 

@@ -237,7 +237,7 @@ export class AntiEntropy {
    */
   private reconnectPeer(liveAddresses: () => ReadonlySet<string>): Address | undefined {
     const { table, rng } = this.ctx;
-    const [dead] = table.sample(1, (r) => r.status === 'dead');
+    const [dead] = table.sampleByStatus(1, 'dead');
     const reaped = this.reaped.size === 0 ? [] :
       this.reaped.candidates((name, a) => table.get(name) === undefined && !liveAddresses().has(addressKey(a)));
     if (reaped.length > 0 && (dead === undefined || rng.next() < 0.5)) return reaped[rng.int(reaped.length)];

@@ -1,5 +1,7 @@
 import type { MemberView } from './effects.js';
-import type { MemberStatus } from './messages.js';
+import { MemberColumns, MemberRecordView, REMOVED } from './member-columns.js';
+import { MapSlotIndex, type MemberNames, type SlotIndex } from './member-index.js';
+import { type MemberState, type MemberStatus, StatusCode } from './messages.js';
 import type { Rng } from './rng.js';
 import { inArc, type RelayArc, ringPosition } from './ring.js';
 
@@ -74,20 +76,26 @@ export function forEachInArc(pos: ArrayLike<number>, arc: RelayArc, visit: (i: n
  * All known members (self included), with a live count kept incrementally so that the cluster size
  * used by every timeout and fanout is O(1), and the probe order: a shuffled round robin over the
  * other live members, reshuffled each round, with newcomers dropped in at a random later position.
+ *
+ * Records live in columns (member-columns.ts), one row per slot in insertion order; get(), values()
+ * and sample() hand out views of rows. Callers use a record and drop it: a view held across a prune
+ * reads and writes the columns it was made on, as a removed record object did. Self's view is one
+ * object throughout, so `r === selfRecord` holds as before.
  */
 export class MemberTable implements MemberSampler {
-  private readonly records = new Map<string, MemberRecord>();
+  /**
+   * Rows in insertion order, kept for O(1) random sampling. A removed record keeps its slot, marked
+   * REMOVED, until the next prune (it stands for its name: for nobody, or for the record that
+   * re-added the name), so that the slots are drawn from exactly as before.
+   */
+  private cols = new MemberColumns(16);
+  /** Name → slot of its current record. */
+  private index: SlotIndex;
   private live = 0;
   private probeOrder: string[] = [];
   private probeIndex = 0;
-  /**
-   * Records in insertion order, kept for O(1) random sampling without a lookup per candidate. A
-   * removed record keeps its slot until the next prune (it stands for its name: for nobody, or for
-   * the record that re-added the name), so that the slots are drawn from exactly as before.
-   */
-  private slots: MemberRecord[] = [];
-  /** Removed records that still hold a slot. */
-  private removed = new Set<MemberRecord>();
+  /** The view of self's row, handed out for self every time. */
+  private selfView: MemberRecordView | null = null;
   /** The relay ring over every record; null when a record came or went since it was built. */
   private ring: RingIndex | null = null;
 
@@ -99,10 +107,14 @@ export class MemberTable implements MemberSampler {
      * holding a record of every member, shares one copy of each string between all of them.
      */
     readonly intern: (s: string) => string = (s) => s,
-  ) {}
+    /** A registry of names shared with other tables (a simulator's nodes); default: a Map of its own. */
+    names?: MemberNames,
+  ) {
+    this.index = names === undefined ? new MapSlotIndex() : names.index();
+  }
 
   get size(): number {
-    return this.records.size;
+    return this.index.size;
   }
 
   /** Alive and suspect members, self included. */
@@ -110,21 +122,67 @@ export class MemberTable implements MemberSampler {
     return this.live;
   }
 
+  has(name: string): boolean {
+    return this.index.has(name);
+  }
+
   get(name: string): MemberRecord | undefined {
-    return this.records.get(name);
+    const slot = this.index.get(name);
+    return slot === undefined ? undefined : this.view(slot);
   }
 
-  values(): IterableIterator<MemberRecord> {
-    return this.records.values();
+  *values(): IterableIterator<MemberRecord> {
+    // Rows appended while iterating are visited, as a Map's iterator visits entries set meanwhile.
+    for (let slot = 0; slot < this.cols.length; slot++) {
+      if (!this.cols.isRemoved(slot)) yield this.view(slot);
+    }
   }
 
-  add(r: MemberRecord): void {
-    if (this.records.has(r.name)) throw new Error(`member ${r.name} already present`);
-    this.records.set(r.name, r);
-    this.slots.push(r);
+  /**
+   * Adds every member of `members` not known yet (self excepted) as alive, up to `max` members in
+   * all, as add() would one by one (the same rows, probe order and draws) but
+   * without a record object per member: a simulator starting converged adds n² of them.
+   */
+  preloadAlive(members: readonly MemberState[], now: number, max: number): void {
+    this.reserve(Math.min(max, this.index.size + members.length));
+    // One record reused for every row: push() copies its fields.
+    const row: { name: string; host: string; port: number; incarnation: number; status: MemberStatus; changedAt: number } =
+      { name: '', host: '', port: 0, incarnation: 0, status: 'alive', changedAt: now };
+    for (const m of members) {
+      if (m.name === this.selfName || this.index.size >= max || this.index.has(m.name)) continue;
+      const name = this.intern(m.name);
+      row.name = name;
+      row.host = this.intern(m.host);
+      row.port = m.port;
+      row.incarnation = m.incarnation;
+      const slot = this.cols.push(row);
+      this.index.set(name, slot);
+      this.live++;
+      this.probeOrder.push(name);
+      const last = this.probeOrder.length - 1;
+      const j = this.probeIndex + this.rng.int(last - this.probeIndex + 1);
+      const tmp = this.probeOrder[j] as string;
+      this.probeOrder[j] = name;
+      this.probeOrder[last] = tmp;
+    }
+    this.ring = null;
+    this.checkLiveCount();
+  }
+
+  /** Makes room for `n` rows in all, so that adding that many members allocates once. */
+  reserve(n: number): void {
+    this.cols.reserve(n);
+  }
+
+  /** Stores a copy of `r`; returns the stored record, which later changes go through. */
+  add(r: MemberRecord): MemberRecord {
+    if (this.index.has(r.name)) throw new Error(`member ${r.name} already present`);
+    const slot = this.cols.push(r);
+    this.index.set(r.name, slot);
     this.ring = null;
     if (isLive(r.status)) this.live++;
     this.checkLiveCount();
+    if (r.name === this.selfName) this.selfView = new MemberRecordView(this.cols, slot);
     if (r.name !== this.selfName && isLive(r.status)) {
       // Random position in the rest of this round, so a newcomer is probed within one round.
       this.probeOrder.push(r.name);
@@ -134,6 +192,7 @@ export class MemberTable implements MemberSampler {
       this.probeOrder[j] = r.name;
       this.probeOrder[last] = tmp;
     }
+    return this.view(slot);
   }
 
   /**
@@ -153,31 +212,55 @@ export class MemberTable implements MemberSampler {
   }
 
   remove(name: string): void {
-    const r = this.records.get(name);
-    if (r === undefined) return;
-    if (isLive(r.status)) this.live--;
-    this.records.delete(name);
-    this.removed.add(r);
+    const slot = this.index.get(name);
+    if (slot === undefined) return;
+    const cols = this.cols;
+    if (isLive(cols.status(slot))) this.live--;
+    this.index.delete(name);
+    cols.statuses[slot] = (cols.statuses[slot] as number) | REMOVED;
+    if (name === this.selfName) this.selfView = null;
     this.ring = null;
     this.checkLiveCount();
-    if (this.slots.length > 2 * this.records.size + 16) {
-      // Slots of names that are back stay (each stands for the new record), as before a prune.
-      this.slots = this.slots.filter((s) => this.current(s) !== undefined);
-      const removed = new Set<MemberRecord>();
-      for (const s of this.slots) if (this.removed.has(s)) removed.add(s);
-      this.removed = removed;
+    if (cols.length > 2 * this.index.size + 16) this.prune();
+  }
+
+  /**
+   * Moves the rows to new columns without the removed ones nobody came back for. Slots of names
+   * that are back stay (each stands for the new record), as before a prune.
+   */
+  private prune(): void {
+    const old = this.cols;
+    const cols = new MemberColumns(this.index.size + 16);
+    const index = this.index.empty();
+    for (let slot = 0; slot < old.length; slot++) {
+      if (this.current(slot) === undefined) continue;
+      const to = cols.copyRow(old, slot);
+      if (!old.isRemoved(slot)) index.set(old.names[slot] as string, to);
+    }
+    this.cols = cols;
+    this.index = index;
+    if (this.selfView !== null) {
+      // Self's view is one object for good: it moves with the table.
+      this.selfView.cols = cols;
+      this.selfView.slot = index.get(this.selfName) as number;
     }
   }
 
-  /** The record a slot stands for now: its own, the one that re-added its name, or none. */
-  private current(slot: MemberRecord): MemberRecord | undefined {
-    return this.removed.size === 0 || !this.removed.has(slot) ? slot : this.records.get(slot.name);
+  /** The slot of the record a slot stands for now: its own, the one that re-added its name, or none. */
+  private current(slot: number): number | undefined {
+    return this.cols.isRemoved(slot) ? this.index.get(this.cols.names[slot] as string) : slot;
+  }
+
+  private view(slot: number): MemberRecord {
+    const self = this.selfView;
+    if (self !== null && self.slot === slot && self.cols === this.cols) return self;
+    return new MemberRecordView(this.cols, slot);
   }
 
   /** The live count is kept by hand on every change; a slip would skew every timeout and fanout. */
   private checkLiveCount(): void {
-    if (this.live < 0 || this.live > this.records.size) {
-      throw new Error(`member table: live count ${this.live} outside [0, ${this.records.size}]`);
+    if (this.live < 0 || this.live > this.index.size) {
+      throw new Error(`member table: live count ${this.live} outside [0, ${this.index.size}]`);
     }
   }
 
@@ -186,8 +269,11 @@ export class MemberTable implements MemberSampler {
     for (let rounds = 0; rounds < 2; ) {
       if (this.probeIndex >= this.probeOrder.length) {
         this.probeOrder = [];
-        for (const r of this.records.values()) {
-          if (r.name !== this.selfName && isLive(r.status)) this.probeOrder.push(r.name);
+        const cols = this.cols;
+        for (let slot = 0; slot < cols.length; slot++) {
+          if (cols.isRemoved(slot)) continue;
+          const name = cols.names[slot] as string;
+          if (name !== this.selfName && isLive(cols.status(slot))) this.probeOrder.push(name);
         }
         this.rng.shuffle(this.probeOrder);
         this.probeIndex = 0;
@@ -195,8 +281,8 @@ export class MemberTable implements MemberSampler {
         if (this.probeOrder.length === 0) return null;
       }
       const name = this.probeOrder[this.probeIndex++] as string;
-      const r = this.records.get(name);
-      if (r !== undefined && isLive(r.status)) return r;
+      const slot = this.index.get(name);
+      if (slot !== undefined && isLive(this.cols.status(slot))) return this.view(slot);
     }
     return null;
   }
@@ -211,7 +297,7 @@ export class MemberTable implements MemberSampler {
     forEachInArc(ring.pos, arc, (i) => {
       const name = ring.names[i] as string;
       if (name === this.selfName) return;
-      const r = this.records.get(name);
+      const r = this.get(name);
       if (r !== undefined && accept(r)) out.push(r);
     });
     return out;
@@ -220,20 +306,68 @@ export class MemberTable implements MemberSampler {
   private ringIndex(): RingIndex {
     if (this.ring !== null) return this.ring;
     const entries: { p: number; name: string }[] = [];
-    for (const name of this.records.keys()) entries.push({ p: ringPosition(name), name });
+    const cols = this.cols;
+    for (let slot = 0; slot < cols.length; slot++) {
+      if (cols.isRemoved(slot)) continue;
+      const name = cols.names[slot] as string;
+      entries.push({ p: ringPosition(name), name });
+    }
     // Ties broken by name, so that every node orders the same members the same way.
     entries.sort((a, b) => a.p - b.p || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     this.ring = { pos: Uint32Array.from(entries, (e) => e.p), names: entries.map((e) => e.name) };
     return this.ring;
   }
 
+  /**
+   * Up to k distinct members other than self and `exclude` with `status`, chosen uniformly: one
+   * pass over the status bytes finds them (a quiet cluster has no dead member, and then draws
+   * nothing), then k draws among those found. sample() would draw over every slot until it met
+   * one: about n/2 draws to find the one dead member of n.
+   */
+  sampleByStatus(k: number, status: MemberStatus, exclude?: string): MemberRecord[] {
+    const cols = this.cols;
+    const code = StatusCode[status];
+    const statuses = cols.statuses;
+    const found: number[] = [];
+    for (let slot = 0; slot < cols.length; slot++) {
+      // A removed row has REMOVED or'ed into its byte, so it never equals a bare code: each member
+      // is found once, at its current row.
+      if (statuses[slot] !== code) continue;
+      const name = cols.names[slot] as string;
+      if (name !== this.selfName && name !== exclude) found.push(slot);
+    }
+    const out: MemberRecord[] = [];
+    for (let i = 0; i < found.length && out.length < k; i++) {
+      const j = i + this.rng.int(found.length - i);
+      const pick = found[j] as number;
+      found[j] = found[i] as number;
+      out.push(this.view(pick));
+    }
+    return out;
+  }
+
   /** Up to k distinct members other than self and `exclude`, chosen uniformly, that pass `accept`. */
   sample(k: number, accept: (r: MemberRecord) => boolean, exclude?: string): MemberRecord[] {
-    const picked = this.rng.sample(this.slots, k, (slot) => {
-      const r = this.current(slot);
-      return r !== undefined && r.name !== this.selfName && r.name !== exclude && accept(r);
+    const cols = this.cols;
+    const picked = this.rng.sampleIndex(cols.length, k, (slot) => {
+      const c = this.current(slot);
+      if (c === undefined) return false;
+      const name = cols.names[c] as string;
+      return name !== this.selfName && name !== exclude && accept(this.view(c));
     });
-    // A name re-added after a reap holds two slots until the next prune.
-    return [...new Set(picked.map((s) => this.current(s) as MemberRecord))];
+    return this.distinctRecords(picked);
+  }
+
+  /** The records picked slots stand for, each once: a name re-added after a reap holds two slots until the next prune. */
+  private distinctRecords(picked: readonly number[]): MemberRecord[] {
+    const out: MemberRecord[] = [];
+    const seen = new Set<number>();
+    for (const slot of picked) {
+      const c = this.current(slot) as number;
+      if (seen.has(c)) continue;
+      seen.add(c);
+      out.push(this.view(c));
+    }
+    return out;
   }
 }

@@ -147,6 +147,9 @@ export class Membership {
         this.scheduleSuspicion(r.name, s);
         // Others count confirmations too; pass this one on through the queue (not the fast path).
         this.enqueue(msg, false);
+        // Our own confirmation goes straight to the first accuser too: it has held the suspicion
+        // longest, so its timeout is the first that can run out, once it has heard enough of them.
+        if (msg.from === this.name) this.sendToAccuser(s.accuser, msg);
       }
       return;
     }
@@ -381,6 +384,11 @@ export class Membership {
       expiresAt = this.now + t.maxMs;
     }
     this.diss.disseminate(MEMBER_KEY_PREFIX + msg.name, encodePart(msg), forward, expiresAt);
+  }
+
+  private sendToAccuser(accuser: string, msg: SuspectMsg): void {
+    const a = accuser === this.name ? undefined : this.table.get(accuser);
+    if (a !== undefined && isLive(a.status)) this.sendParts(a, [encodePart(msg)]);
   }
 
   private sendParts(to: Address, parts: Uint8Array[]): void {

@@ -1,4 +1,5 @@
 import type { HlcStamp } from './hlc.js';
+import type { MemberNames } from './member-index.js';
 import type { SplitMsg } from './messages.js';
 import type { Profile } from './profiles.js';
 
@@ -41,4 +42,9 @@ export interface SwimNodeOptions {
    * simulator shares one between all its nodes. Default: each record keeps the string it was given.
    */
   readonly intern?: (s: string) => string;
+  /**
+   * A registry of member names shared by every node of a simulator, so that each member table
+   * finds a name's row through an array instead of a Map of its own (member-index.ts).
+   */
+  readonly memberNames?: MemberNames;
 }

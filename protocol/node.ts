@@ -81,12 +81,11 @@ export class SwimNode implements CoreNode {
     const packetBytes = Math.min(LIMITS.packetBytesMax, Math.max(LIMITS.packetBytesMin, opts.packetBytes ?? LIMITS.packetBytesDefault));
     const rng = new Rng(opts.seed);
     this.awareness = new Awareness(opts.profile.awarenessMax);
-    this.table = new MemberTable(opts.name, rng, opts.intern);
-    this.selfRecord = {
+    this.table = new MemberTable(opts.name, rng, opts.intern, opts.memberNames);
+    this.selfRecord = this.table.add({
       name: opts.name, host: opts.host, port: opts.port, incarnation: toSerial(opts.incarnation ?? 0),
       status: 'alive', changedAt: opts.now,
-    };
-    this.table.add(this.selfRecord);
+    });
     this.ctx = new NodeContext(opts.name, opts.profile, packetBytes, rng, this.table, this.selfRecord, this.deadlines, this.awareness, this.stats, opts.now);
     // Drawn from a stream of its own so the node's other random choices stay as they were.
     this.proximity = new Proximity(new Rng(opts.seed ^ PROXIMITY_SALT));
@@ -310,10 +309,7 @@ export class SwimNode implements CoreNode {
    * run. Members already known are left as they are.
    */
   preload(members: readonly MemberState[]): void {
-    for (const m of members) {
-      if (m.name === this.name || this.table.get(m.name) !== undefined || this.table.size >= LIMITS.membersMax) continue;
-      this.table.add({ name: this.table.intern(m.name), host: this.table.intern(m.host), port: m.port, incarnation: m.incarnation, status: 'alive', changedAt: this.now });
-    }
+    this.table.preloadAlive(members, this.now, LIMITS.membersMax);
   }
 
   // ---- Queries ------------------------------------------------------------------------------
@@ -452,7 +448,7 @@ export class SwimNode implements CoreNode {
         return;
       case 'ping-req': return this.prober.onPingReq(from, msg);
       case 'ack':
-        if (!this.claims.onAck(msg.seq, msg.uptimeMs)) this.prober.onAck(msg.seq);
+        if (!this.claims.onAck(msg.seq, msg.uptimeMs)) this.prober.onAck(msg.seq, from);
         return;
       case 'nack': return this.prober.onNack(msg.seq);
       case 'alive': return this.membership.applyAlive(msg);

@@ -18,9 +18,14 @@ interface ActiveProbe {
   readonly startedAt: number;
   expectedNacks: number;
   nacks: number;
-  /** The ping went out twice, or relays were asked: an ack then is no round-trip sample (Karn). */
-  retried: boolean;
-  indirect: boolean;
+  /**
+   * The resent direct ping, under its own sequence number: an ack then says which send it answers,
+   * and, coming from the target's own address, that it took no relay (Karn's ambiguity removed,
+   * as TCP's timestamps do). Null before the resend.
+   */
+  resend: { readonly seq: number; readonly at: number } | null;
+  /** The direct timeout has been handled: relays were asked (or there were none to ask). */
+  timedOut: boolean;
   /** Adaptive: no verdict before this (the direct timeout, then the relays' windows). */
   verdictAt: number;
   /** When an ack to the resent direct ping is due at the latest. */
@@ -115,6 +120,12 @@ export class Prober {
     const { ctx } = this;
     const late = ctx.now - scheduledAt > ctx.profile.probeIntervalMs;
     // A far member's answer may still be on its way: the probe's verdict, not the clock, ends it.
+    // A direct timeout due at this very tick is handled first: without it the target would be
+    // judged on the direct ping alone, with no relay asked.
+    if (this.probe !== null && this.rtt !== null && !late && !this.probe.timedOut && ctx.now >= this.probe.verdictAt) {
+      ctx.deadlines.clear(TIMERS.probeTimeout);
+      this.onProbeTimeout();
+    }
     if (this.probe !== null && this.rtt !== null && !late && ctx.now < this.probe.verdictAt) {
       ctx.deadlines.set(TIMERS.probe, this.probe.verdictAt);
       return;
@@ -128,7 +139,7 @@ export class Prober {
     const timeout = this.scaledTimeoutFor(target.name);
     const resendAt = ctx.now + this.retryAfter(target.name, timeout);
     this.probe = {
-      seq, target: target.name, startedAt: ctx.now, expectedNacks: 0, nacks: 0, retried: false, indirect: false,
+      seq, target: target.name, startedAt: ctx.now, expectedNacks: 0, nacks: 0, resend: null, timedOut: false,
       verdictAt: ctx.now + timeout, resendAckBy: resendAt + timeout,
     };
     ctx.stats.probesSent++;
@@ -164,21 +175,22 @@ export class Prober {
     if (p === null) return;
     const target = this.ctx.table.get(p.target);
     if (target === undefined || !isLive(target.status)) return;
-    p.retried = true;
-    this.diss.send(target, [encodePart(this.ping(p.seq, target.name))]);
+    const seq = this.ctx.nextSeq();
+    p.resend = { seq, at: this.ctx.now };
+    this.diss.send(target, [encodePart(this.ping(seq, target.name))]);
   }
 
   onProbeTimeout(): void {
     const { ctx } = this;
     const p = this.probe;
-    if (p === null) return;
+    if (p === null || p.timedOut) return;
+    p.timedOut = true;
     const target = ctx.table.get(p.target);
     if (target === undefined || !isLive(target.status)) {
       this.probe = null;
       return;
     }
     const helpers = this.pickRelays(p.target);
-    p.indirect = helpers.length > 0;
     p.expectedNacks = helpers.length;
     ctx.stats.indirectProbesSent += helpers.length;
     if (this.rtt !== null) {
@@ -284,7 +296,7 @@ export class Prober {
     ctx.deadlines.set({ kind: 'relay', seq }, msg.wantNack ? nackAt : expiresAt);
   }
 
-  onAck(seq: number): void {
+  onAck(seq: number, from: Address): void {
     const { ctx } = this;
     const p = this.probe;
     const suspect = this.suspicionProbes.get(seq);
@@ -294,9 +306,14 @@ export class Prober {
       this.rtt?.sample(suspect.target, ctx.now - suspect.sentAt);
       return;
     }
-    if (p !== null && p.seq === seq) {
+    if (p !== null && (p.seq === seq || p.resend?.seq === seq)) {
       this.noteAnswer(p.target);
-      if (!p.retried && !p.indirect) this.rtt?.sample(p.target, ctx.now - p.startedAt);
+      // A relay forwards its ack under our first sequence number, from its own address.
+      const sentAt = p.seq === seq ? p.startedAt : p.resend?.at;
+      const target = ctx.table.get(p.target);
+      if (sentAt !== undefined && target !== undefined && target.host === from.host && target.port === from.port) {
+        this.rtt?.sample(p.target, ctx.now - sentAt);
+      }
       this.onRoundTrip(p.target, ctx.now - p.startedAt);
       ctx.stats.probeRttSumMs += ctx.now - p.startedAt;
       ctx.stats.probeRttCount++;

@@ -85,8 +85,10 @@ export interface RtoBounds {
   /** Upper bound. */
   readonly maxMs: number;
   /**
-   * For a member not measured yet (TCP's initial RTO is 1 s): at least this, or the largest
-   * timeout among measured members when that is larger.
+   * For a member not measured yet (TCP's initial RTO is 1 s): at least this, or 1.25 × the
+   * farthest smoothed round trip measured when that is larger. In a large cluster most members are
+   * unmeasured (each is probed once per round of all members), so this is the wait of most probes
+   * of a crashed member, twice over: ours, then the relays'.
    */
   readonly initialMs: number;
 }
@@ -96,7 +98,7 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
     name: 'lan',
     probeIntervalMs: 300,
     probeTimeoutMs: 150,
-    rto: { minMs: 100, maxMs: 1_000, initialMs: 500 },
+    rto: { minMs: 100, maxMs: 1_000, initialMs: 300 },
     updateTree: true,
     indirectChecks: 3,
     suspicionMult: 1,

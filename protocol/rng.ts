@@ -64,35 +64,88 @@ export class Rng {
 
   /** Up to k distinct items chosen uniformly from `items` for which `accept` holds. */
   sample<T>(items: readonly T[], k: number, accept: (item: T) => boolean): T[] {
-    const out: T[] = [];
-    if (k <= 0 || items.length === 0) return out;
+    return this.sampleIndex(items.length, k, (i) => accept(items[i] as T)).map((i) => items[i] as T);
+  }
+
+  /**
+   * Up to k distinct indices in [0, n) chosen uniformly for which `accept` holds: sample() over
+   * positions, for stores that are not arrays of items (the same draws as sample() on n items).
+   */
+  sampleIndex(n: number, k: number, accept: (i: number) => boolean): number[] {
+    const out: number[] = [];
+    if (k <= 0 || n === 0) return out;
     // Rejection sampling on random indices is fast when k << n; fall back to a partial shuffle.
-    if (k * 4 < items.length) {
+    if (k * 4 < n) {
       const seen = new Set<number>();
       let attempts = 0;
       while (out.length < k && attempts < k * 8) {
         attempts++;
-        const i = this.int(items.length);
+        const i = this.int(n);
         if (seen.has(i)) continue;
         seen.add(i);
-        const item = items[i] as T;
-        if (accept(item)) out.push(item);
+        if (accept(i)) out.push(i);
       }
       if (out.length === k) return out;
     }
-    // A partial shuffle of the indices; typed, since this runs over whole member tables.
-    const idx = new Int32Array(items.length);
-    for (let i = 0; i < idx.length; i++) idx[i] = i;
+    // A partial shuffle of the indices, over whole member tables: only the positions it has
+    // touched are stored, so a shuffle that stops early costs what it drew, not n.
+    const idx = ShuffleScratch.take(n);
     out.length = 0;
-    for (let i = 0; i < idx.length && out.length < k; i++) {
-      const j = i + this.int(idx.length - i);
-      const tmp = idx[i] as number;
-      idx[i] = idx[j] as number;
-      idx[j] = tmp;
-      const item = items[idx[i] as number] as T;
-      if (accept(item)) out.push(item);
+    try {
+      for (let i = 0; i < n && out.length < k; i++) {
+        const j = i + this.int(n - i);
+        const tmp = idx.at(i);
+        const pick = idx.at(j);
+        idx.put(j, tmp);
+        idx.put(i, pick);
+        if (accept(pick)) out.push(pick);
+      }
+    } finally {
+      idx.release();
     }
     return out;
+  }
+}
+
+/**
+ * The positions of a partial shuffle of 0..n-1, where a position nobody wrote holds its own index.
+ * One is kept for all samplers (sampling never waits, so one is in use at a time); a sample taken
+ * inside another's `accept` gets one of its own.
+ */
+class ShuffleScratch {
+  private static spare: ShuffleScratch | null = null;
+  private vals = new Int32Array(0);
+  /** Which positions were written in the current use: those whose stamp equals `use`. */
+  private stamps = new Uint32Array(0);
+  private use = 0;
+
+  static take(n: number): ShuffleScratch {
+    const s = ShuffleScratch.spare ?? new ShuffleScratch();
+    ShuffleScratch.spare = null;
+    if (s.vals.length < n) {
+      s.vals = new Int32Array(n);
+      s.stamps = new Uint32Array(n);
+      s.use = 0;
+    }
+    s.use++;
+    if (s.use === 0x1_0000_0000) {
+      s.stamps.fill(0);
+      s.use = 1;
+    }
+    return s;
+  }
+
+  at(i: number): number {
+    return this.stamps[i] === this.use ? (this.vals[i] as number) : i;
+  }
+
+  put(i: number, v: number): void {
+    this.vals[i] = v;
+    this.stamps[i] = this.use;
+  }
+
+  release(): void {
+    ShuffleScratch.spare = this;
   }
 }
 

@@ -5,9 +5,12 @@
  *   later samples:   RTTVAR = (1 − β) · RTTVAR + β · |SRTT − R|,  SRTT = (1 − α) · SRTT + α · R
  *   RTO = SRTT + 4 · RTTVAR, within [min, max]
  *
- * with α = 1/8 and β = 1/4. Samples come only from pings sent once and answered directly (Karn's
- * rule: an ack to a retried ping, or one relayed by another member, cannot say which send it
- * answers or which path it took).
+ * with α = 1/8 and β = 1/4. Samples come only from acks that say which send they answer and that
+ * took no relay (Karn's ambiguity): a resent ping carries its own sequence number, so its ack is
+ * timed from the resend and an ack to the first ping from the first send (as TCP's timestamps
+ * allow), and an ack counts only from the member's own address, not forwarded by a relay. Karn's
+ * plain rule (no sample once a ping was resent) would leave every member farther than half the
+ * initial timeout unmeasured for good: each of its probes is resent before its ack can arrive.
  *
  * Two departures, because a node measures many paths where TCP measures one:
  * - A member's first sample starts its variance at the jitter seen on paths measured more than

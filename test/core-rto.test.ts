@@ -1,7 +1,7 @@
 /**
  * Adaptive probe timeouts: the RFC 6298 estimator on its own, then one core node whose members
- * answer after a chosen round trip — the timeout follows the measurements, Karn's rule keeps
- * ambiguous acks out, relays are given windows from the triangle bound and nack at their own
+ * answer after a chosen round trip — the timeout follows the measurements, a resend under its own
+ * sequence number and the ack's source keep ambiguous acks out, relays are given windows from the triangle bound and nack at their own
  * timeout, and the verdict comes as soon as every relay has nacked.
  */
 import assert from 'node:assert/strict';
@@ -75,18 +75,19 @@ interface Pending {
 }
 
 /**
- * Drives one node with members that answer pings after `rttMs(target)` (null: never), until
- * `until`. Returns every step's effects with its time.
+ * Drives one node with members that answer pings after `rttMs(target, retry)` (null: never), until
+ * `until`; `retry`: another ping went to the same target less than a probe interval before.
+ * Returns every step's effects with its time.
  */
 function drive(node: SwimNode, until: number, rttMs: (target: string, retry: boolean) => number | null,
   onPingReq?: (at: number, req: { to: { host: string; port: number }; msg: PingReqMsg }) => Pending[]): { at: number; effects: Effect[] }[] {
   const steps: { at: number; effects: Effect[] }[] = [];
   let pending: Pending[] = [];
-  const pingsSeen = new Set<number>();
+  const lastPing = new Map<string, number>();
   const schedule = (at: number, effects: readonly Effect[]): void => {
     for (const { to, msg } of sentOfType(effects, 'ping')) {
-      const retry = pingsSeen.has(msg.seq);
-      pingsSeen.add(msg.seq);
+      const retry = at - (lastPing.get(msg.target) ?? Number.NEGATIVE_INFINITY) < LAN.probeIntervalMs;
+      lastPing.set(msg.target, at);
       const rtt = rttMs(msg.target, retry);
       if (rtt !== null) pending.push({ at: at + rtt, deliver: () => deliver(node, at + rtt, to, { type: 'ack', seq: msg.seq }) });
     }
@@ -151,11 +152,24 @@ test('rto: near members get the lower bound; the probe interval stays the profil
   for (let i = 1; i < late.length; i++) assert.equal((late[i] as number) - (late[i - 1] as number), LAN.probeIntervalMs, reproduce(SEED));
 });
 
-test('rto: Karn — an ack that may answer the resent ping is no sample', () => {
-  // Every member answers only the resend, 5 ms after it: were that counted from the first send,
-  // the estimates would settle near the resend time.
+test('rto: the resent ping has its own sequence number — its ack is timed from the resend, not from the first send', () => {
+  // Every member answers only the resend, 5 ms after it. Timed from the first send (halfway through
+  // the 300 ms initial timeout), the estimates would sit near 155 ms; timed from the resend, at 5 ms.
   const node = build();
-  drive(node, 20_000, (_target, retry) => (retry ? 5 : null));
+  const steps = drive(node, 20_000, (_target, retry) => (retry ? 5 : null));
+  const pings = steps.flatMap((s) => sentOfType(s.effects, 'ping').map((x) => x.msg.seq));
+  assert.equal(new Set(pings).size, pings.length, 'no sequence number is sent twice');
+  for (const m of peers(COUNT)) assert.equal(node.probeTimeoutMs(m.name), BOUNDS.minMs, `${m.name}: timed from the resend${reproduce(SEED)}`);
+});
+
+test('rto: an ack that a relay forwards (from its own address) is no sample', () => {
+  // Direct pings go unanswered; each relay answers 5 ms after the ping-req with our sequence number.
+  const node = build();
+  const steps = drive(node, 20_000, () => null, (at, req) => [{
+    at: at + 5, deliver: () => deliver(node, at + 5, addressOf(req.to), { type: 'ack', seq: req.msg.seq }),
+  }]);
+  const suspects = memberEvents(steps.flatMap((s) => s.effects)).filter((e) => e.member.status !== 'alive');
+  assert.deepEqual(suspects.map((e) => e.member.name), [], 'the relays\' acks count as answers');
   for (const m of peers(COUNT)) assert.equal(node.probeTimeoutMs(m.name), BOUNDS.initialMs, `${m.name}: nothing measured${reproduce(SEED)}`);
 });
 
@@ -200,4 +214,21 @@ test('rto: a relay nacks once its own timeout for the target passed, when that c
   const steps = drive(node, t + 10_000, () => 40);
   const nacks = steps.flatMap((s) => sentOfType(s.effects, 'nack').map((n) => ({ at: s.at, seq: n.msg.seq })));
   assert.deepEqual(nacks, [{ at: expected, seq: 77 }], `nack at the relay's own timeout, not at 80% of 10 s${reproduce(SEED)}`);
+});
+
+test('rto: a direct timeout due at the very probe tick still asks the relays before the verdict', () => {
+  // Nothing measured: the first probe waits the initial timeout, here exactly one probe interval,
+  // so the probe tick and the direct timeout fall due together.
+  const profile = { ...LAN, rto: { ...BOUNDS, initialMs: LAN.probeIntervalMs } };
+  const node = makeNode({ seed: SEED, profile });
+  node.preload(peers(COUNT));
+  let target: string | null = null;
+  const steps = drive(node, 5_000, (t) => {
+    target ??= t;
+    return t === target ? null : 2;
+  });
+  const suspectedAt = steps.find((s) => memberEvents(s.effects).some((e) => e.member.name === target && e.member.status === 'suspect'))?.at;
+  const askedAt = steps.find((s) => sentOfType(s.effects, 'ping-req').some((r) => r.msg.target === target))?.at;
+  assert.ok(suspectedAt !== undefined, 'the silent target is suspected' + reproduce(SEED));
+  assert.ok(askedAt !== undefined && askedAt < suspectedAt, `relays asked at ${String(askedAt)}, suspected at ${suspectedAt}${reproduce(SEED)}`);
 });

@@ -54,11 +54,15 @@ function makeDriver(node: FakeNode, pushPull: PushPullFn = () => Promise.reject(
   return { driver, metrics, sent };
 }
 
-test('ticks follow the core deadlines and a blocked loop is counted as a late tick', async () => {
+test('ticks follow the core deadlines and a blocked loop is counted as a late tick', async (t) => {
   const node = new FakeNode(performance.now(), 10);
   const { driver, metrics } = makeDriver(node);
   driver.start();
-  await sleep(55);
+  // A failed assertion must not leave the driver's timer holding the test process open.
+  t.after(() => driver.stop());
+  // Three ticks of a 10 ms period: within 55 ms on an idle machine; a loaded one gets 2 s.
+  const by = performance.now() + 2_000;
+  while (node.tickTimes.length < 3 && performance.now() < by) await sleep(10);
   const before = node.tickTimes.length;
   assert.ok(before >= 3, `ticks so far: ${before}`);
   const lateBefore = metrics.lateTicks;

@@ -8,6 +8,7 @@
  */
 import type { Address } from '../address.js';
 import type { Effect } from '../effects.js';
+import { MemberNames } from '../member-index.js';
 import { SwimNode } from '../node.js';
 import { PROFILES, type Profile } from '../profiles.js';
 import { Rng } from '../rng.js';
@@ -63,6 +64,9 @@ export class SimEngine<N extends CoreNode = SwimNode> {
     this.strings.set(s, s);
     return s;
   };
+
+  /** One numbering of member names for every node's member table. */
+  private readonly memberNames = new MemberNames();
 
   constructor(opts: SimulatorOptions<N>) {
     this.opts = opts;
@@ -123,6 +127,7 @@ export class SimEngine<N extends CoreNode = SwimNode> {
       // A reconnect request to a peer that is down is never read here (startPushPull): not encoded.
       lazyReconnectState: true,
       intern: this.intern,
+      memberNames: this.memberNames,
     });
   }
 
