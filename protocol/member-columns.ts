@@ -6,6 +6,20 @@ export const REMOVED = 0x80;
 const STATUS_MASK = 0x7f;
 
 /**
+ * A typed array would store an out-of-range value wrapped, silently: a port or incarnation that
+ * reaches the table unchecked is a bug, and stops here.
+ */
+function checkedPort(v: number): number {
+  if (!Number.isInteger(v) || v < 0 || v > 0xffff) throw new Error(`member table: port ${v} outside [0, 65535]`);
+  return v;
+}
+
+function checkedIncarnation(v: number): number {
+  if (!Number.isInteger(v) || v < 0 || v > 0xffff_ffff) throw new Error(`member table: incarnation ${v} outside [0, 2^32)`);
+  return v;
+}
+
+/**
  * Member records stored as columns, one typed array per numeric field, indexed by slot. A simulator
  * with thousands of nodes holds a record of every member in every node: an object per record, with
  * its boxed time, costs about four times the bytes of a row here.
@@ -14,8 +28,9 @@ export class MemberColumns {
   /** Filled up to `length`; the rest is room. */
   names: string[];
   hosts: string[];
-  ports: Int32Array;
-  incarnations: Float64Array;
+  ports: Uint16Array;
+  /** 32-bit serial numbers (serial.ts): every value a record may hold fits, checked on each write. */
+  incarnations: Uint32Array;
   changedAt: Float64Array;
   /** StatusCode of each record, with REMOVED or'ed in. */
   statuses: Uint8Array;
@@ -25,8 +40,8 @@ export class MemberColumns {
     const c = Math.max(4, capacity);
     this.names = new Array<string>(c);
     this.hosts = new Array<string>(c);
-    this.ports = new Int32Array(c);
-    this.incarnations = new Float64Array(c);
+    this.ports = new Uint16Array(c);
+    this.incarnations = new Uint32Array(c);
     this.changedAt = new Float64Array(c);
     this.statuses = new Uint8Array(c);
   }
@@ -37,8 +52,8 @@ export class MemberColumns {
     if (slot === this.ports.length) this.grow(slot * 2);
     this.names[slot] = r.name;
     this.hosts[slot] = r.host;
-    this.ports[slot] = r.port;
-    this.incarnations[slot] = r.incarnation;
+    this.ports[slot] = checkedPort(r.port);
+    this.incarnations[slot] = checkedIncarnation(r.incarnation);
     this.changedAt[slot] = r.changedAt;
     this.statuses[slot] = StatusCode[r.status];
     this.length++;
@@ -79,10 +94,10 @@ export class MemberColumns {
   private grow(capacity: number): void {
     this.names.length = Math.max(this.names.length, capacity);
     this.hosts.length = Math.max(this.hosts.length, capacity);
-    const ports = new Int32Array(capacity);
+    const ports = new Uint16Array(capacity);
     ports.set(this.ports);
     this.ports = ports;
-    const incarnations = new Float64Array(capacity);
+    const incarnations = new Uint32Array(capacity);
     incarnations.set(this.incarnations);
     this.incarnations = incarnations;
     const changedAt = new Float64Array(capacity);
@@ -122,7 +137,7 @@ export class MemberRecordView implements MemberRecord {
   }
 
   set port(v: number) {
-    this.cols.ports[this.slot] = v;
+    this.cols.ports[this.slot] = checkedPort(v);
   }
 
   get incarnation(): number {
@@ -130,7 +145,7 @@ export class MemberRecordView implements MemberRecord {
   }
 
   set incarnation(v: number) {
-    this.cols.incarnations[this.slot] = v;
+    this.cols.incarnations[this.slot] = checkedIncarnation(v);
   }
 
   get status(): MemberStatus {
