@@ -14,7 +14,7 @@ import { Logger } from '../../daemon/log.js';
 import type { MemberStatus } from '../../protocol/messages.js';
 import type { Profile } from '../../protocol/profiles.js';
 import { sharedNow } from './clock.js';
-import type { AgentSlot, FalseDeadCounts, Watch } from './ipc.js';
+import { type AgentSlot, agentHost, type FalseDeadCounts, type Watch } from './ipc.js';
 
 interface Hosted {
   readonly slot: AgentSlot;
@@ -142,7 +142,7 @@ export class AgentHost {
   private async startOne(slot: AgentSlot, dir: string, profile: Profile['name']): Promise<number> {
     const socket = join(dir, `${slot.index}.sock`);
     const config = resolveConfig({
-      name: slot.name, bind: '127.0.0.1:0', socket, dataDir: join(dir, `d${slot.index}`), profile, logLevel: 'error',
+      name: slot.name, bind: `${agentHost(slot.index)}:0`, socket, dataDir: join(dir, `d${slot.index}`), profile, logLevel: 'error',
     }, {});
     const agent = await Agent.start(config, new Logger('error'));
     const h: Hosted = { slot, agent, client: new Client({ socketPath: socket }), statuses: new Map(), aliveOthers: 0, stopped: false };

@@ -12,6 +12,16 @@ export interface AgentSlot {
   readonly name: string;
 }
 
+/**
+ * The loopback address agent `index` binds to: one per agent (Linux routes all of 127.0.0.0/8 to
+ * the loopback interface), as each host of a fleet has its own. On one shared address the seed's
+ * push-pull would take the joins as one host's and serve them four at a time (the per-address
+ * stream cap that keeps a flood from one host off a joining agent's slots).
+ */
+export function agentHost(index: number): string {
+  return `127.0.${Math.floor(index / 250)}.${(index % 250) + 1}`;
+}
+
 /** A condition on one agent's view, and the first time it held is what gets recorded. */
 export type Watch =
   /** The agent lists `total` members alive, itself included. */

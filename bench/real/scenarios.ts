@@ -1,5 +1,5 @@
 /**
- * Real mode: N agents on 127.0.0.1 spread over the worker processes, and the scenarios run against
+ * Real mode: N agents on loopback, each on its own 127.0.x.y address (agentHost), spread over the worker processes, and the scenarios run against
  * them in order. Each change is timed from the moment it happened to the moment each agent's own
  * view held it, both on the shared clock.
  */
@@ -14,7 +14,7 @@ import { bar, type Progress } from '../progress.js';
 import type { Curve, CurveName, JsonObject, RunResult } from '../result.js';
 import { summarize } from '../stats.js';
 import { sharedNow } from './clock.js';
-import type { FalseDeadCounts, MemorySnapshot, TrafficSnapshot, Watch } from './ipc.js';
+import { agentHost, type FalseDeadCounts, type MemorySnapshot, type TrafficSnapshot, type Watch } from './ipc.js';
 import { WorkerPool } from './pool.js';
 
 /** After the join, until the join's own gossip has died down. */
@@ -57,7 +57,7 @@ class RealRun {
     private readonly progress: Progress) {}
 
   private get seed(): string {
-    return `127.0.0.1:${this.ports[0] ?? 0}`;
+    return `${agentHost(0)}:${this.ports[0] ?? 0}`;
   }
 
   async run(started: number): Promise<RunResult> {
