@@ -7,7 +7,7 @@
  * includes requests to peers that are down, whose connection a real network would refuse before
  * a byte of them is sent, so the steady-state traffic figure counts from here instead.
  */
-import type { Address } from '../protocol/address.js';
+import { type Address, sameAddress } from '../protocol/address.js';
 import type { CoreResult } from '../protocol/core.js';
 import type { Effect, ServiceEvent } from '../protocol/effects.js';
 import { SwimNode, type SwimNodeOptions } from '../protocol/node.js';
@@ -64,7 +64,7 @@ export class ObservedNode extends SwimNode {
     for (const e of effects) {
       if (e.kind === 'service') this.hooks.service(now, this.name, e.event);
       else if (e.kind === 'push-pull') {
-        const followUp = repliedBy !== undefined && !e.join && e.to.host === repliedBy.host && e.to.port === repliedBy.port;
+        const followUp = repliedBy !== undefined && !e.join && sameAddress(e.to, repliedBy);
         this.hooks.pushPull(followUp ? 'follow-up' : 'request', e.to, () => e.bytes.length);
       }
     }

@@ -158,12 +158,7 @@ export class MemberTable implements MemberSampler {
       const slot = this.cols.push(row);
       this.index.set(name, slot);
       this.live++;
-      this.probeOrder.push(name);
-      const last = this.probeOrder.length - 1;
-      const j = this.probeIndex + this.rng.int(last - this.probeIndex + 1);
-      const tmp = this.probeOrder[j] as string;
-      this.probeOrder[j] = name;
-      this.probeOrder[last] = tmp;
+      this.enterProbeOrder(name);
     }
     this.ring = null;
     this.checkLiveCount();
@@ -183,16 +178,18 @@ export class MemberTable implements MemberSampler {
     if (isLive(r.status)) this.live++;
     this.checkLiveCount();
     if (r.name === this.selfName) this.selfView = new MemberRecordView(this.cols, slot);
-    if (r.name !== this.selfName && isLive(r.status)) {
-      // Random position in the rest of this round, so a newcomer is probed within one round.
-      this.probeOrder.push(r.name);
-      const last = this.probeOrder.length - 1;
-      const j = this.probeIndex + this.rng.int(last - this.probeIndex + 1);
-      const tmp = this.probeOrder[j] as string;
-      this.probeOrder[j] = r.name;
-      this.probeOrder[last] = tmp;
-    }
+    if (r.name !== this.selfName && isLive(r.status)) this.enterProbeOrder(r.name);
     return this.view(slot);
+  }
+
+  /** A newcomer goes to a random position in the rest of this round, so it is probed within one round. */
+  private enterProbeOrder(name: string): void {
+    this.probeOrder.push(name);
+    const last = this.probeOrder.length - 1;
+    const j = this.probeIndex + this.rng.int(last - this.probeIndex + 1);
+    const tmp = this.probeOrder[j] as string;
+    this.probeOrder[j] = name;
+    this.probeOrder[last] = tmp;
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { Address } from './address.js';
+import { type Address, sameAddress } from './address.js';
 import { encodePart } from './codec.js';
 import type { Dissemination } from './dissemination.js';
 import { LIMITS } from './limits.js';
@@ -311,7 +311,7 @@ export class Prober {
       // A relay forwards its ack under our first sequence number, from its own address.
       const sentAt = p.seq === seq ? p.startedAt : p.resend?.at;
       const target = ctx.table.get(p.target);
-      if (sentAt !== undefined && target !== undefined && target.host === from.host && target.port === from.port) {
+      if (sentAt !== undefined && target !== undefined && sameAddress(target, from)) {
         this.rtt?.sample(p.target, ctx.now - sentAt);
       }
       this.onRoundTrip(p.target, ctx.now - p.startedAt);

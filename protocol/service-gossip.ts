@@ -264,8 +264,7 @@ export class ServiceGossip {
     const entries: ServiceMsg[] = [];
     let bytes = reservedBytes;
     for (const msg of this.catalog.after(after === undefined ? undefined : catalogKey(after.node, after.id))) {
-      // Entries travel with their owner's record: without it a peer could not reap them.
-      if (msg.node !== this.host.name && !this.host.memberExported(msg.node)) continue;
+      if (!this.exported(msg)) continue;
       // The part encoding is a close upper bound of the entry's size inside the state.
       bytes += encodePart(msg).length;
       // At least one entry per page, so paging always moves on (an entry is far smaller than a state).
@@ -280,9 +279,12 @@ export class ServiceGossip {
 
   /** Every entry and tombstone a push-pull state could carry (see page), in no particular order. */
   forEachExported(visit: (msg: ServiceMsg) => void): void {
-    for (const { msg } of this.catalog.all()) {
-      if (msg.node === this.host.name || this.host.memberExported(msg.node)) visit(msg);
-    }
+    for (const { msg } of this.catalog.all()) if (this.exported(msg)) visit(msg);
+  }
+
+  /** Entries travel with their owner's record: without it a peer could not reap them. */
+  private exported(msg: ServiceMsg): boolean {
+    return msg.node === this.host.name || this.host.memberExported(msg.node);
   }
 
   /**
