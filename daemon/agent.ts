@@ -145,8 +145,10 @@ export class Agent implements AgentApi {
     // Attached before the driver starts, so the watch log holds every event of this lifetime.
     const watchLog = new EventLog(node, indexBase(Date.now()));
     watchLog.attach(events);
+    const bindHost = isUnspecified(config.bind.host) ? undefined : config.bind.host;
+    const outbound = (to: Address, request: Uint8Array): Promise<Uint8Array> => pushPullRequest(to, request, bindHost);
     driver = new Driver({
-      node, udp: channel.sender(ports.udp), pushPull: channel.pushPull(pushPullRequest), clock, metrics, log, events,
+      node, udp: channel.sender(ports.udp), pushPull: channel.pushPull(outbound), clock, metrics, log, events,
       onConflict: (c) => {
         if (c.about === 'self' && c.stepAside) opts.onNameConflict?.(c);
       },

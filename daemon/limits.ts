@@ -7,11 +7,19 @@ import { LIMITS } from '../protocol/limits.js';
  * Anything a peer or a local client can make grow is capped here.
  */
 export const DAEMON_LIMITS = {
-  /** Push-pull streams served at once; further connections are closed unanswered. */
+  /** Push-pull streams served at once; further connections wait (streamsInboundWaitingMax). */
   streamsInboundMax: 32,
   /**
-   * Push-pull streams served at once for one remote address; its further connections are closed
-   * unanswered, so one host cannot hold the slots every joining agent needs.
+   * Inbound push-pull connections waiting, unread, for a slot, in arrival order; beyond it they
+   * are closed unanswered. A fleet started at once joins through its seeds: waiting costs those
+   * joiners milliseconds where a refusal costs them a retry seconds later.
+   */
+  streamsInboundWaitingMax: 224,
+  /** Longest a connection waits for a slot before it is closed unanswered (the initiator's deadline is streamDeadlineMs). */
+  streamWaitMs: 5_000,
+  /**
+   * Push-pull connections held at once, served and waiting, for one remote address; its further
+   * connections are closed unanswered, so one host cannot hold the slots every joining agent needs.
    */
   streamsInboundPerAddressMax: 4,
   /**
@@ -125,6 +133,11 @@ export const DAEMON_LIMITS = {
   knownMembersFileBytesMax: 64 * 1024,
   /** Delay between a membership change and the rewrite of members.json; changes within it share a write. */
   knownMembersWriteDelayMs: 1_000,
+  /**
+   * Least time between two rewrites of members.json: a fleet joining or churning costs each agent a
+   * write per interval, not one per second of it (any one live address of the 32 suffices to rejoin).
+   */
+  knownMembersWriteIntervalMs: 10_000,
   /** Attempts to find a port free for both TCP and UDP when binding port 0. */
   bindPortAttempts: 5,
 

@@ -24,6 +24,8 @@ export class Metrics {
   tickLatenessMaxMs = 0;
   readonly rejected = new Map<string, number>();
   readonly streams = new Map<string, number>();
+  /** Inbound push-pull connections that waited for a slot (then served, or refused at the wait limit). */
+  streamsWaited = 0;
   readonly apiRequests = new Map<string, number>();
   /** Name conflicts by what they were about ('self' | 'member'). */
   readonly nameConflicts = new Map<string, number>();
@@ -107,6 +109,8 @@ export function renderMetrics(s: MetricsSnapshot): string {
     const [direction = '', result = ''] = key.split('\u0000');
     out.sample('swimd_push_pull_streams_total', { direction, result }, n);
   }
+
+  out.single('swimd_push_pull_streams_waited_total', 'counter', 'Inbound push-pull connections that waited for a free slot.', m.streamsWaited);
 
   out.family('swimd_api_requests_total', 'counter', 'Local API requests by route and status code.');
   for (const [key, n] of sorted(m.apiRequests)) {

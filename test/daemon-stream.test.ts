@@ -48,8 +48,8 @@ test('a frame header above the limit is cut off before any body is read', async 
   assert.equal(metrics.streams.get('in\u0000failed'), 1);
 });
 
-test('connections beyond the concurrent-stream cap are refused', async (t) => {
-  const { s, metrics } = await server(t, () => new Uint8Array(0));
+test('connections beyond the concurrent-stream cap wait for a slot and are then served', async (t) => {
+  const { s, metrics } = await server(t, () => new Uint8Array([9]));
   const idle: Socket[] = [];
   t.after(() => idle.forEach((c) => c.destroy()));
   for (let i = 0; i < DAEMON_LIMITS.streamsInboundMax; i++) {
@@ -60,15 +60,54 @@ test('connections beyond the concurrent-stream cap are refused', async (t) => {
     idle.push(c);
   }
   await new Promise((r) => setTimeout(r, 20));
-  const extra = connect(s.port, '127.0.0.1');
-  extra.on('error', () => undefined);
-  extra.write(frame(new Uint8Array([1])));
-  await closed(extra);
-  assert.equal(metrics.streams.get('in\u0000refused'), 1);
-  // Once a slot frees, requests are served again.
+  let answered = false;
+  const extra = pushPullRequest({ host: '127.0.0.1', port: s.port }, new Uint8Array([1])).then((reply) => {
+    answered = true;
+    return reply;
+  });
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(answered, false, 'every slot is held: the request waits');
+  assert.equal(metrics.streamsWaited, 1);
+  assert.equal(metrics.streams.get('in\u0000refused'), undefined, 'waiting is not refusing');
+  // Once a slot frees, the waiting request is served.
   idle.pop()?.destroy();
-  await new Promise((r) => setTimeout(r, 20));
-  assert.equal((await pushPullRequest({ host: '127.0.0.1', port: s.port }, new Uint8Array([5]))).length, 0);
+  assert.deepEqual([...(await extra)], [9]);
+});
+
+test('a request waits for a slot no longer than streamWaitMs, then the connection is closed unanswered', async (t) => {
+  const { s, metrics } = await server(t, () => new Uint8Array([9]));
+  const idle: Socket[] = [];
+  t.after(() => idle.forEach((c) => c.destroy()));
+  for (let i = 0; i < DAEMON_LIMITS.streamsInboundMax; i++) {
+    const c = createConnection({ host: '127.0.0.1', port: s.port, localAddress: `127.0.4.${i + 1}` });
+    c.on('error', () => undefined);
+    await new Promise((r) => c.once('connect', r));
+    idle.push(c);
+  }
+  // The held connections send a frame header and then dribble, so that the request-start deadline
+  // does not free their slots before the wait runs out.
+  const header = Buffer.alloc(4);
+  header.writeUInt32BE(1000, 0);
+  for (const c of idle) c.write(header);
+  const drip = setInterval(() => { for (const c of idle) if (!c.destroyed) c.write(Buffer.from([0])); }, 500);
+  t.after(() => clearInterval(drip));
+  const started = Date.now();
+  // Closed unread: a reset (the request sits unread in the socket) or a plain close.
+  await assert.rejects(pushPullRequest({ host: '127.0.0.1', port: s.port }, new Uint8Array([1])), /ECONNRESET|closed the connection without replying/);
+  const waited = Date.now() - started;
+  assert.ok(waited >= DAEMON_LIMITS.streamWaitMs - 100 && waited < DAEMON_LIMITS.streamDeadlineMs, `closed after ${waited} ms`);
+  assert.equal(metrics.streams.get('in\u0000refused'), 1);
+});
+
+test('a push-pull leaves from the local address it is given, so the peer sees that address', async (t) => {
+  const metrics = new Metrics();
+  const seen: string[] = [];
+  const s = await StreamServer.listen('127.0.0.1', 0, (from) => { seen.push(from.host); return new Uint8Array(0); }, metrics, silentLogger());
+  t.after(() => s.close());
+  await pushPullRequest({ host: '127.0.0.1', port: s.port }, new Uint8Array([1]), '127.0.5.9');
+  // An address of the other family is not used as the source (it could not be).
+  await pushPullRequest({ host: '127.0.0.1', port: s.port }, new Uint8Array([1]), '::1');
+  assert.deepEqual(seen, ['127.0.5.9', '127.0.0.1']);
 });
 
 test('one address holds at most streamsInboundPerAddressMax streams; other addresses are still served', async (t) => {

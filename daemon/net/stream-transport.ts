@@ -1,8 +1,9 @@
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { createConnection, createServer, isIP, type Server, type Socket } from 'node:net';
 import type { Address } from '../../protocol/address.js';
 import { DAEMON_LIMITS } from '../limits.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { InboundSlots } from './inbound-slots.js';
 import { describe, errCode, normalizeHost } from './net-util.js';
 import { CLOSED_WITHOUT_REPLY, noReplyInTime, PushPullError } from './push-pull-failure.js';
 
@@ -59,14 +60,28 @@ export type StreamHandler = (from: Address, request: Uint8Array) => Uint8Array |
 export class StreamServer {
   private constructor(
     private readonly server: Server,
-    private readonly active: Set<Socket>,
+    private readonly slots: InboundSlots,
     readonly port: number,
   ) {}
 
   static async listen(host: string, port: number, handler: StreamHandler, metrics: Metrics, log: Logger): Promise<StreamServer> {
-    const active = new Set<Socket>();
-    const perAddress = new Map<string, number>();
-    const server = createServer((socket) => serve(socket, { active, perAddress }, handler, metrics, log));
+    const slots: InboundSlots = new InboundSlots(
+      (socket, remote) => serve(socket, remote, () => slots.done(socket, remote), handler, metrics, log),
+      (socket) => {
+        metrics.stream('in', 'refused');
+        socket.destroy();
+      },
+    );
+    // Nothing is read from a connection until it is served: a waiting one costs a socket, not a buffer.
+    const server = createServer({ pauseOnConnect: true }, (socket) => {
+      const remote = normalizeHost(socket.remoteAddress ?? '');
+      const admission = slots.admit(socket, remote);
+      if (admission === 'wait') metrics.streamsWaited++;
+      if (admission === 'refuse') {
+        metrics.stream('in', 'refused');
+        socket.destroy();
+      }
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen({ host, port, ipv6Only: false }, () => {
@@ -77,32 +92,17 @@ export class StreamServer {
     server.on('error', (err) => log.warn('push-pull listener error', { err }));
     const addr = server.address();
     const bound = typeof addr === 'object' && addr !== null ? addr.port : port;
-    return new StreamServer(server, active, bound);
+    return new StreamServer(server, slots, bound);
   }
 
   async close(): Promise<void> {
-    for (const socket of this.active) socket.destroy();
+    this.slots.closeAll();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }
 
-/** The inbound streams being served: every slot, and how many each remote address holds. */
-interface InboundSlots {
-  readonly active: Set<Socket>;
-  readonly perAddress: Map<string, number>;
-}
-
-function serve(socket: Socket, slots: InboundSlots, handler: StreamHandler, metrics: Metrics, log: Logger): void {
-  const { active, perAddress } = slots;
-  const host = normalizeHost(socket.remoteAddress ?? '');
-  const held = perAddress.get(host) ?? 0;
-  if (active.size >= DAEMON_LIMITS.streamsInboundMax || held >= DAEMON_LIMITS.streamsInboundPerAddressMax) {
-    metrics.stream('in', 'refused');
-    socket.destroy();
-    return;
-  }
-  active.add(socket);
-  perAddress.set(host, held + 1);
+/** Serves one admitted connection; `closed` gives its slot back. */
+function serve(socket: Socket, host: string, closed: () => void, handler: StreamHandler, metrics: Metrics, log: Logger): void {
   const from: Address = { host, port: socket.remotePort ?? 0 };
   // Covers writing the reply too: a peer that never reads it must not keep the slot.
   const deadline = setTimeout(() => {
@@ -127,10 +127,7 @@ function serve(socket: Socket, slots: InboundSlots, handler: StreamHandler, metr
   socket.on('close', () => {
     clearTimeout(deadline);
     clearTimeout(start);
-    active.delete(socket);
-    const left = (perAddress.get(host) ?? 1) - 1;
-    if (left > 0) perAddress.set(host, left);
-    else perAddress.delete(host);
+    closed();
     if (!finished) fail('closed early');
   });
   socket.on('error', (err) => fail(errCode(err)));
@@ -153,15 +150,20 @@ function serve(socket: Socket, slots: InboundSlots, handler: StreamHandler, metr
     if (reply === null) socket.end();
     else socket.end(frame(reply));
   });
+  socket.resume();
 }
 
 /**
  * One push-pull as the initiator: resolves with the peer's reply, rejects on any failure
- * (connect, deadline, oversized or missing reply).
+ * (connect, deadline, oversized or missing reply). `localHost`, an address this agent is bound to,
+ * is the connection's source when `to` is an address of the same family, so that the peer sees the
+ * agent at the address its datagrams come from (one of several on a host, or on loopback, would
+ * otherwise leave from the kernel's choice and share that address's stream slots).
  */
-export function pushPullRequest(to: Address, request: Uint8Array): Promise<Uint8Array> {
+export function pushPullRequest(to: Address, request: Uint8Array, localHost?: string): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
-    const socket = createConnection({ host: to.host, port: to.port });
+    const fromLocal = localHost !== undefined && isIP(localHost) !== 0 && isIP(localHost) === isIP(to.host);
+    const socket = createConnection({ host: to.host, port: to.port, ...(fromLocal ? { localAddress: localHost } : {}) });
     const reader = new FrameReader();
     let settled = false;
     const settle = (err: Error | null, reply?: Uint8Array): void => {
