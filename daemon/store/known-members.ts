@@ -76,6 +76,8 @@ export class KnownMembersFile {
   private timer: NodeJS.Timeout | null = null;
   private writing: Promise<void> = Promise.resolve();
   private lastBody = '';
+  /** When the watch last wrote (ms since the epoch; 0: not yet). */
+  private lastWriteAt = 0;
   private unsubscribe: (() => void) | null = null;
 
   constructor(
@@ -85,14 +87,20 @@ export class KnownMembersFile {
     private readonly log: Logger,
   ) {}
 
-  /** Writes a moment after every member change. */
+  /**
+   * Writes a moment after a member change, and no sooner than knownMembersWriteIntervalMs after the
+   * previous write: a single change is on disk within a second, a burst of them in a write or two.
+   */
   watch(events: AgentEvents): void {
     this.unsubscribe = events.subscribe((e) => {
       if (e.type === 'member' && this.timer === null) {
+        const now = Date.now();
+        const at = Math.max(now + DAEMON_LIMITS.knownMembersWriteDelayMs, this.lastWriteAt + DAEMON_LIMITS.knownMembersWriteIntervalMs);
         this.timer = setTimeout(() => {
           this.timer = null;
-          this.flush();
-        }, DAEMON_LIMITS.knownMembersWriteDelayMs);
+          this.lastWriteAt = Date.now();
+          void this.flush();
+        }, at - now);
       }
     });
     if (this.unsubscribe === null) this.log.warn('cannot follow membership changes; known members are saved at shutdown only');
