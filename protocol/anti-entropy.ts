@@ -63,8 +63,8 @@ function isAfter(c: CatalogCursor, from: CatalogCursor | undefined): boolean {
 }
 
 /**
- * Full-state exchanges over a stream: the join (to seeds, retried with backoff until one answers),
- * the periodic push-pull with a random alive member that repairs missed gossip, and the reconnect
+ * Full-state exchanges over a stream: the join (to seeds, retried with backoff until one answers;
+ * a seed is not sent a retry while our previous request to it is unanswered), the periodic push-pull with a random alive member that repairs missed gossip, and the reconnect
  * tick that heals partitions: a push-pull with a random dead member or the address of a reaped one,
  * and retries of seeds that are not live members. Merging a received state is the node's job;
  * this part decides when and with whom, and which page of the catalog each carries.
@@ -318,10 +318,15 @@ export class AntiEntropy {
   private sendJoin(): void {
     if (this.seeds.length === 0 || this.leaving()) return;
     const ctx = this.ctx;
-    const { bytes } = this.encodeState({ join: true, pageFrom: undefined, withOwnState: true });
-    for (const seed of this.seeds) {
-      this.track(seed, { kind: 'join', from: undefined, pages: 1 });
-      ctx.out.push({ kind: 'push-pull', to: seed, bytes, join: true });
+    // A seed still working on our last request is not sent another: a seed slow because every
+    // agent of a fleet joins through it at once would only be handed more of the same work.
+    const idle = this.seeds.filter((seed) => this.pending.get(addressKey(seed))?.kind !== 'join');
+    if (idle.length > 0) {
+      const { bytes } = this.encodeState({ join: true, pageFrom: undefined, withOwnState: true });
+      for (const seed of idle) {
+        this.track(seed, { kind: 'join', from: undefined, pages: 1 });
+        ctx.out.push({ kind: 'push-pull', to: seed, bytes, join: true });
+      }
     }
     const backoff = Math.min(JOIN_RETRY_MAX_MS, ctx.profile.joinRetryMs * 2 ** Math.min(this.attempts, 10));
     this.attempts++;
