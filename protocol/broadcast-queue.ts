@@ -155,6 +155,21 @@ export class BroadcastQueue {
     return out;
   }
 
+  /**
+   * `key` was just sent `sends` times outside the queue (the forward on first receipt): those count
+   * towards its `limit`, but at least `keep` queued sends are left to repair what they missed.
+   */
+  credit(key: string, sends: number, limit: number, keep: number): void {
+    const b = this.byKey.get(key);
+    if (b === undefined) return;
+    const to = Math.max(b.transmits, Math.min(b.transmits + sends, limit - keep));
+    if (to === b.transmits) return;
+    const lane = this.laneOf(key);
+    lane.bucket(b.transmits).unlink(b);
+    b.transmits = to;
+    lane.bucket(to).append(b);
+  }
+
   private countSent(b: Queued, limit: number): void {
     const lane = this.laneOf(b.key);
     lane.bucket(b.transmits).unlink(b);

@@ -138,10 +138,16 @@ export class Dissemination {
       const parts: Uint8Array[] = [];
       for (const [key, part] of this.forwardPending) if (key.startsWith(MEMBER_KEY_PREFIX)) parts.push(part);
       for (const [key, part] of this.forwardPending) if (!key.startsWith(MEMBER_KEY_PREFIX)) parts.push(part);
+      const forwarded = [...this.forwardPending.keys()];
       this.forwardPending.clear();
       const packets = pack(null, parts, ctx.packetBytes);
       const targets = ctx.table.sample(this.forwardFanout(), (r) => isLive(r.status));
       for (const t of targets) for (const bytes of packets) ctx.out.push({ kind: 'send', to: { host: t.host, port: t.port }, bytes });
+      // The forward's sends are transmissions of each update like the queue's own: an update goes
+      // out max(λ·ceil(log10(n+1)), fanout) times from each node, not the two added together.
+      const limit = this.retransmitLimit();
+      const keep = Math.ceil(limit / 3);
+      for (const key of forwarded) this.queue.credit(key, targets.length, limit, keep);
     }
     if (this.tree.size > 0) {
       for (const { to, bytes } of this.tree.flush()) ctx.out.push({ kind: 'send', to: { host: to.host, port: to.port }, bytes });

@@ -50,3 +50,31 @@ test('a service update too large for the catalog\'s share still goes out within 
   for (let k = 0; k < 2; k++) sent.push(...q.take(0, BUDGET, LIMIT, 255).map((p) => p[0] as number));
   assert.ok(sent.includes(1), 'the large service update was sent');
 });
+
+test('sends made outside the queue count towards an update\'s limit, leaving the repeats it is owed', () => {
+  const sendsOf = (q: BroadcastQueue, limit: number): number => {
+    let n = 0;
+    while (q.take(0, 1400, limit, 16).length > 0) n++;
+    return n;
+  };
+  const credited = new BroadcastQueue();
+  credited.enqueue('m:a', new Uint8Array([1, 2, 3]));
+  credited.credit('m:a', 8, 12, 4);
+  assert.equal(sendsOf(credited, 12), 4, '12 in all: 8 forwarded, 4 queued');
+  const few = new BroadcastQueue();
+  few.enqueue('m:a', new Uint8Array([1, 2, 3]));
+  few.credit('m:a', 3, 12, 4);
+  assert.equal(sendsOf(few, 12), 9, 'a forward to 3 members leaves 9');
+  const many = new BroadcastQueue();
+  many.enqueue('m:a', new Uint8Array([1, 2, 3]));
+  many.credit('m:a', 30, 12, 4);
+  assert.equal(sendsOf(many, 12), 4, 'however wide the forward, the queue still repeats it 4 times');
+  // A credit never takes sends back, and an update no longer queued is left alone.
+  const q = new BroadcastQueue();
+  q.enqueue('m:a', new Uint8Array([1]));
+  for (let i = 0; i < 10; i++) q.take(0, 1400, 12, 16);
+  q.credit('m:a', 1, 12, 4);
+  q.credit('m:gone', 5, 12, 4);
+  assert.equal(sendsOf(q, 12), 2);
+  assert.equal(q.size, 0);
+});
