@@ -123,7 +123,8 @@ Real agents on loopback (default), or the simulator driving the same protocol co
                           takes more memory than the members themselves — about 14 GB at 5,000)
   --runs K                repeat K times; figures are medians, with min/max spread (default 1)
   --profile NAME          lan, wan or local (default lan)
-  --workers W             real mode: worker processes (default one per core, at most 2)
+  --workers W             real mode: worker processes the agents share (default one per core, at
+                          most 2); the seed has one of its own
   --sim                   run on the deterministic simulator
   --dissemination-only    with --sim: one update spreading through the dissemination code alone
   --sim-start HOW         sim: join (every node joins through the first, timed) or converged

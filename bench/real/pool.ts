@@ -1,6 +1,10 @@
 /**
  * The coordinator's side of the worker processes: forks them, sends typed requests, and matches
- * replies by sequence number. Agent i lives in worker i mod W, so every process hosts an even share.
+ * replies by sequence number. The seed, agent 0, has worker 0 to itself, as each agent of a fleet
+ * has its own process: a Node.js process accepts one connection per turn of its event loop, and in
+ * a process shared by a hundred agents a turn is a hundred agents' work, so a shared seed would
+ * take seconds to accept the connections of a fleet joining through it that its own process
+ * accepts in milliseconds. Agent i > 0 lives in worker 1 + (i - 1) mod W, an even share each.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -30,9 +34,10 @@ export class WorkerPool {
     }
   }
 
-  static open(count: number): WorkerPool {
+  /** `shared`: the worker processes the agents other than the seed share (the seed's comes on top). */
+  static open(shared: number): WorkerPool {
     const children: ChildProcess[] = [];
-    for (let i = 0; i < count; i++) {
+    for (let i = 0; i < shared + 1; i++) {
       children.push(fork(WORKER_PATH, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' }));
     }
     return new WorkerPool(children);
@@ -42,8 +47,13 @@ export class WorkerPool {
     return this.children.length;
   }
 
+  /** Processes the agents other than the seed share. */
+  get shared(): number {
+    return this.children.length - 1;
+  }
+
   workerOf(agent: number): number {
-    return agent % this.children.length;
+    return agent === 0 ? 0 : 1 + ((agent - 1) % this.shared);
   }
 
   call<O extends Op>(worker: number, op: O, args: Calls[O]['req']): Promise<Calls[O]['res']> {

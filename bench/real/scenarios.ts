@@ -4,7 +4,7 @@
  * view held it, both on the shared clock.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROFILES } from '../../protocol/profiles.js';
 import { lowerBoundFigures } from '../dissemination/lower-bound.js';
@@ -32,7 +32,7 @@ const nameOf = (i: number): string => `a${i}`;
 
 export async function runReal(o: BenchOptions, progress: Progress): Promise<RunResult> {
   const started = performance.now();
-  const pool = WorkerPool.open(Math.min(o.workers, o.nodes));
+  const pool = WorkerPool.open(Math.max(1, Math.min(o.workers, o.nodes - 1)));
   const dir = mkdtempSync(join(tmpdir(), 'swimd-bench-'));
   try {
     return await new RealRun(o, pool, dir, progress).run(started);
@@ -67,7 +67,8 @@ class RealRun {
     f['transport'] = 'udp';
     f['mode'] = 'real';
     f['profile'] = o.profile;
-    f['workers'] = this.pool.size;
+    f['workers'] = this.pool.shared;
+    f['seed_process'] = 'own';
     await this.startAgents(Array.from({ length: o.nodes }, (_, i) => i));
     f['loss_scope'] = o.lossAll ? 'all' : 'steady';
     if (o.lossAll) {
@@ -254,8 +255,9 @@ class RealRun {
 
   /**
    * What the cluster did from observeStart until the change was everywhere (to the nearest poll):
-   * datagrams sent, and how busy the worker processes were — the agents share their cores, so a
-   * busy worker delays every agent in it.
+   * datagrams sent, and how busy the machine's cores were with the agents (every worker's CPU
+   * time over the window times the cores they could use) — the agents share their cores, so a busy
+   * worker delays every agent in it.
    */
   private async observeStop(scenario: string, before: readonly TrafficSnapshot[]): Promise<JsonObject> {
     const after = await this.pool.all('traffic', null);
@@ -270,7 +272,7 @@ class RealRun {
     return {
       datagrams: delta(before, after, 'udpPackets'),
       window_ms: round(windowMs),
-      worker_cpu_busy_pct: round((100 * cpuMs) / (windowMs * this.pool.size)),
+      worker_cpu_busy_pct: round((100 * cpuMs) / (windowMs * Math.min(this.pool.size, availableParallelism()))),
     };
   }
 
@@ -284,6 +286,7 @@ class RealRun {
     const rejected = Object.entries(all).filter(([k]) => k.startsWith('swimd_packets_rejected_total')).reduce((s, [, v]) => s + v, 0);
     return {
       push_pull_in_ok: stream('in', 'ok'), push_pull_in_refused: stream('in', 'refused'), push_pull_in_failed: stream('in', 'failed'),
+      push_pull_in_waited: all['swimd_push_pull_streams_waited_total'] ?? 0,
       push_pull_out_ok: stream('out', 'ok'), push_pull_out_failed: stream('out', 'failed'),
       ticks: all['swimd_ticks_total'] ?? 0,
       ticks_late: all['swimd_ticks_late_total'] ?? 0,
@@ -294,6 +297,9 @@ class RealRun {
       udp_packets_sent: all['swimd_packets_sent_total'] ?? 0,
       udp_bytes_sent: all['swimd_bytes_sent_total'] ?? 0,
       packets_rejected: rejected,
+      suspicions_raised: all['swimd_suspicions_raised_total'] ?? 0,
+      indirect_probes_sent: all['swimd_indirect_probes_sent_total'] ?? 0,
+      declared_dead: all['swimd_declared_dead_total'] ?? 0,
     };
   }
 
