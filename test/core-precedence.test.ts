@@ -94,10 +94,11 @@ for (const c of CASES) {
     // What changed the view is passed on; what did not is not.
     const spread = sentParts(allEffects(runUntil(n, 100 + PROFILES.lan.gossipIntervalMs)))
       .filter((p) => p.type === c.kind && 'name' in p && p.name === 'b' && 'incarnation' in p && p.incarnation === inc);
-    // (A message equal to what is held is the held state itself, which is being spread anyway.)
+    // A message equal to what is held is the held state itself: whether it is still being spread
+    // depends on how long ago it came, not on this message, so nothing is asserted of it.
     const same = c.delta === 0 && STATUS_OF[c.kind] === c.held;
-    if (c.becomes === null && !same) assert.deepEqual(spread, [], 'an update that lost is not spread');
-    else assert.ok(spread.length > 0, 'the update that won is spread within one gossip interval');
+    if (c.becomes !== null) assert.ok(spread.length > 0, 'the update that won is spread within one gossip interval');
+    else if (!same) assert.deepEqual(spread, [], 'an update that lost is not spread');
   });
 }
 
