@@ -136,6 +136,7 @@ export function renderSummary(f: JsonObject, spread: Record<string, [number, num
     add('memory per agent', `${cell('rss_mb_per_agent', ' MB')} RSS (process RSS / agents in it; ` +
       `marginal ${cell('rss_mb_per_agent_marginal', ' MB')}, heap ${cell('heap_mb_per_agent', ' MB')})`);
   }
+  if (has('rss_mb_one_agent_process')) add('one agent in a process', `${cell('rss_mb_one_agent_process', ' MB')} RSS (the seed's own process)`);
   if (has('heap_mb_per_node')) add('simulator heap per node', cell('heap_mb_per_node', ' MB'));
   if (has('settle_ms') && lookup(f, 'sim_start') !== 'converged') add('join gossip died down after', cell('settle_ms', ' ms (virtual)'));
   if (has('packets_sent')) {

@@ -234,16 +234,21 @@ class RealRun {
   }
 
   private async memory(): Promise<void> {
-    const mem: MemorySnapshot[] = await this.pool.all('memory', null);
-    const agents = mem.reduce((s, m) => s + m.agents, 0);
+    const all: MemorySnapshot[] = await this.pool.all('memory', null);
     const mb = (b: number): number => round(b / 1e6, 2);
+    // The seed's process holds one agent and a whole runtime: it is what one agent on a host costs,
+    // and would distort the per-agent share of the processes that host a hundred.
+    const seed = all[this.pool.workerOf(0)];
+    const mem = all.filter((_, w) => w !== this.pool.workerOf(0));
+    if (seed !== undefined && seed.agents === 1) this.figures['rss_mb_one_agent_process'] = mb(seed.rss);
+    const agents = mem.reduce((s, m) => s + m.agents, 0);
     const rss = mem.reduce((s, m) => s + m.rss, 0);
     const base = mem.reduce((s, m) => s + m.rssBaseline, 0);
     const f = this.figures;
     f['rss_mb_per_agent'] = agents > 0 ? mb(rss / agents) : null;
     f['rss_mb_per_agent_marginal'] = agents > 0 ? mb((rss - base) / agents) : null;
-    f['rss_note'] = 'process RSS / agents in that process (agents share one Node.js runtime per worker); ' +
-      'marginal: (RSS - RSS before the first agent) / agents';
+    f['rss_note'] = 'process RSS / agents in that process (agents share one Node.js runtime per worker; the seed\'s ' +
+      'process of one agent apart); marginal: (RSS - RSS before the first agent) / agents';
     f['heap_mb_per_agent'] = agents > 0 ? mb(mem.reduce((s, m) => s + m.heapUsed, 0) / agents) : null;
   }
 
