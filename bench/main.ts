@@ -105,7 +105,7 @@ function header(o: BenchOptions): string {
   const loss = o.lossPct === 0 ? '' : o.mode === 'dissemination-only' ? `, loss ${o.lossPct}%`
     : o.lossAll ? `, loss ${o.lossPct}% throughout` : `, loss ${o.lossPct}% in the steady period`;
   if (o.mode === 'real') {
-    return `real agents on loopback, one 127.0.x.y address each (UDP/TCP), ${o.nodes} nodes in ${Math.max(1, Math.min(o.workers, o.nodes - 1))} processes and the seed in its own, ${o.profile} profile${loss}${runs}`;
+    return `real agents on loopback, one 127.0.x.y address each (UDP/TCP), ${o.nodes} nodes in ${o.sharedSeed ? `${Math.min(o.workers, o.nodes)} processes` : `${Math.max(1, Math.min(o.workers, o.nodes - 1))} processes and the seed in its own`}, ${o.profile} profile${loss}${runs}`;
   }
   const net = o.regions === null ? `latency ${o.latencyMs} ± ${o.jitterMs} ms${loss}`
     : `${o.regions.regions.length} regions (${o.regions.source}: one-way = round trip / 2 + 0–${o.jitterMs} ms)${loss}`;

@@ -31,6 +31,8 @@ export interface BenchOptions {
   readonly runs: number;
   readonly seed: number;
   readonly workers: number;
+  /** Real mode: the seed shares a worker process with other agents (the layout before 2026-12-01). */
+  readonly sharedSeed: boolean;
   readonly profile: Profile['name'];
   readonly json: string | null;
   readonly svg: string | null;
@@ -125,6 +127,7 @@ Real agents on loopback (default), or the simulator driving the same protocol co
   --profile NAME          lan, wan or local (default lan)
   --workers W             real mode: worker processes the agents share (default one per core, at
                           most 2); the seed has one of its own
+  --shared-seed           real mode: the seed shares a worker process with other agents instead
   --sim                   run on the deterministic simulator
   --dissemination-only    with --sim: one update spreading through the dissemination code alone
   --sim-start HOW         sim: join (every node joins through the first, timed) or converged
@@ -180,7 +183,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       options: {
         nodes: { type: 'string' }, scenario: { type: 'string', multiple: true }, steady: { type: 'string' },
         loss: { type: 'string' }, 'loss-all': { type: 'boolean' }, warmup: { type: 'string' }, 'join-spread-ms': { type: 'string' }, runs: { type: 'string' },
-        profile: { type: 'string' }, workers: { type: 'string' }, sim: { type: 'boolean' },
+        profile: { type: 'string' }, workers: { type: 'string' }, 'shared-seed': { type: 'boolean' }, sim: { type: 'boolean' },
         'dissemination-only': { type: 'boolean' }, 'latency-ms': { type: 'string' }, 'jitter-ms': { type: 'string' },
         'sim-start': { type: 'string' }, seed: { type: 'string' }, json: { type: 'string' }, svg: { type: 'string' }, 'cpu-prof-dir': { type: 'string' },
         burst: { type: 'string' }, regions: { type: 'string' }, 'region-loss': { type: 'string' },
@@ -200,7 +203,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
       if (v[k] !== undefined) throw new UsageError(`--${k} applies to --sim only (real agents use loopback)`);
     }
   } else {
-    for (const k of ['workers', 'cpu-prof-dir'] as const) {
+    for (const k of ['workers', 'cpu-prof-dir', 'shared-seed'] as const) {
       if (v[k] !== undefined) throw new UsageError(`--${k} applies to real mode only (the simulator runs in one process: use node --cpu-prof)`);
     }
   }
@@ -247,6 +250,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | 'help' {
     json: v.json ?? null,
     svg: v.svg ?? null,
     cpuProfDir: v['cpu-prof-dir'] ?? null,
+    sharedSeed: v['shared-seed'] === true,
     burst: int(v.burst, 'burst', 2000, 1, LIMITS.servicesMax),
     regions,
     probeWarmupS: mode === 'sim'

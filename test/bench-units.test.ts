@@ -136,3 +136,24 @@ test('targets: loss throughout the run is judged against the targets set for los
   assert.equal(met(lossy, 'register.p99_ms'), true);
   assert.equal(met(lossy, 'dead.p99_ms'), true);
 });
+
+test('options: the seed has a process of its own unless --shared-seed, which real mode alone takes', async () => {
+  const own = parseOptions(['--nodes', '20']);
+  assert.ok(own !== 'help');
+  assert.equal(own.sharedSeed, false);
+  const shared = parseOptions(['--nodes', '20', '--shared-seed']);
+  assert.ok(shared !== 'help');
+  assert.equal(shared.sharedSeed, true);
+  assert.throws(() => parseOptions(['--sim', '--shared-seed']), UsageError);
+  const { WorkerPool } = await import('../bench/real/pool.js');
+  const alone = WorkerPool.open(2, false);
+  const together = WorkerPool.open(2, true);
+  try {
+    assert.equal(alone.size, 3);
+    assert.deepEqual([0, 1, 2, 3, 4].map((a) => alone.workerOf(a)), [0, 1, 2, 1, 2], 'the seed alone in worker 0, the rest shared evenly');
+    assert.equal(together.size, 2);
+    assert.deepEqual([0, 1, 2, 3].map((a) => together.workerOf(a)), [0, 1, 0, 1]);
+  } finally {
+    await Promise.all([alone.close(), together.close()]);
+  }
+});

@@ -1,10 +1,11 @@
 /**
  * The coordinator's side of the worker processes: forks them, sends typed requests, and matches
- * replies by sequence number. The seed, agent 0, has worker 0 to itself, as each agent of a fleet
- * has its own process: a Node.js process accepts one connection per turn of its event loop, and in
- * a process shared by a hundred agents a turn is a hundred agents' work, so a shared seed would
- * take seconds to accept the connections of a fleet joining through it that its own process
- * accepts in milliseconds. Agent i > 0 lives in worker 1 + (i - 1) mod W, an even share each.
+ * replies by sequence number. By default the seed, agent 0, has worker 0 to itself, as each agent
+ * of a fleet has its own process: a Node.js process accepts one connection per turn of its event
+ * loop, and in a process shared by a hundred agents a turn is a hundred agents' work, so a shared
+ * seed takes seconds to accept the connections of a fleet joining through it that its own process
+ * accepts in a fraction of a second. The other agents are spread evenly over the shared workers.
+ * With `sharedSeed` the seed is one of them (agent i in worker i mod W), as before.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +23,7 @@ export class WorkerPool {
   private readonly pending = new Map<number, Pending>();
   private closed = false;
 
-  private constructor(private readonly children: ChildProcess[]) {
+  private constructor(private readonly children: ChildProcess[], private readonly sharedSeed: boolean) {
     for (const [i, child] of children.entries()) {
       child.on('message', (m: ReplyMsg) => this.onReply(m));
       child.on('exit', (code, signal) => {
@@ -34,13 +35,13 @@ export class WorkerPool {
     }
   }
 
-  /** `shared`: the worker processes the agents other than the seed share (the seed's comes on top). */
-  static open(shared: number): WorkerPool {
+  /** `shared`: the worker processes the agents share; the seed's comes on top unless `sharedSeed`. */
+  static open(shared: number, sharedSeed: boolean): WorkerPool {
     const children: ChildProcess[] = [];
-    for (let i = 0; i < shared + 1; i++) {
+    for (let i = 0; i < shared + (sharedSeed ? 0 : 1); i++) {
       children.push(fork(WORKER_PATH, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' }));
     }
-    return new WorkerPool(children);
+    return new WorkerPool(children, sharedSeed);
   }
 
   get size(): number {
@@ -49,10 +50,16 @@ export class WorkerPool {
 
   /** Processes the agents other than the seed share. */
   get shared(): number {
-    return this.children.length - 1;
+    return this.sharedSeed ? this.children.length : this.children.length - 1;
+  }
+
+  /** Whether the seed has a process of its own. */
+  get seedAlone(): boolean {
+    return !this.sharedSeed;
   }
 
   workerOf(agent: number): number {
+    if (this.sharedSeed) return agent % this.children.length;
     return agent === 0 ? 0 : 1 + ((agent - 1) % this.shared);
   }
 

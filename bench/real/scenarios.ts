@@ -32,7 +32,7 @@ const nameOf = (i: number): string => `a${i}`;
 
 export async function runReal(o: BenchOptions, progress: Progress): Promise<RunResult> {
   const started = performance.now();
-  const pool = WorkerPool.open(Math.max(1, Math.min(o.workers, o.nodes - 1)));
+  const pool = WorkerPool.open(Math.max(1, Math.min(o.workers, o.sharedSeed ? o.nodes : o.nodes - 1)), o.sharedSeed);
   const dir = mkdtempSync(join(tmpdir(), 'swimd-bench-'));
   try {
     return await new RealRun(o, pool, dir, progress).run(started);
@@ -68,7 +68,7 @@ class RealRun {
     f['mode'] = 'real';
     f['profile'] = o.profile;
     f['workers'] = this.pool.shared;
-    f['seed_process'] = 'own';
+    f['seed_process'] = this.pool.seedAlone ? 'own' : 'shared';
     await this.startAgents(Array.from({ length: o.nodes }, (_, i) => i));
     f['loss_scope'] = o.lossAll ? 'all' : 'steady';
     if (o.lossAll) {
@@ -238,8 +238,9 @@ class RealRun {
     const mb = (b: number): number => round(b / 1e6, 2);
     // The seed's process holds one agent and a whole runtime: it is what one agent on a host costs,
     // and would distort the per-agent share of the processes that host a hundred.
-    const seed = all[this.pool.workerOf(0)];
-    const mem = all.filter((_, w) => w !== this.pool.workerOf(0));
+    const seedWorker = this.pool.seedAlone ? this.pool.workerOf(0) : -1;
+    const seed = all[seedWorker];
+    const mem = all.filter((_, w) => w !== seedWorker);
     if (seed !== undefined && seed.agents === 1) this.figures['rss_mb_one_agent_process'] = mb(seed.rss);
     const agents = mem.reduce((s, m) => s + m.agents, 0);
     const rss = mem.reduce((s, m) => s + m.rss, 0);
