@@ -15,6 +15,22 @@ async function server(t: TestCtx, reply: (req: Uint8Array) => Uint8Array | null)
   return { s, metrics };
 }
 
+/**
+ * Opens streamsInboundMax connections that send nothing, each from its own loopback address
+ * (`prefix`.1, .2, ...) so that the per-address cap does not apply first.
+ */
+async function holdEverySlot(t: TestCtx, port: number, prefix: string): Promise<Socket[]> {
+  const held: Socket[] = [];
+  t.after(() => held.forEach((c) => c.destroy()));
+  for (let i = 0; i < DAEMON_LIMITS.streamsInboundMax; i++) {
+    const c = createConnection({ host: '127.0.0.1', port, localAddress: `${prefix}.${i + 1}` });
+    c.on('error', () => undefined);
+    await new Promise((r) => c.once('connect', r));
+    held.push(c);
+  }
+  return held;
+}
+
 function closed(sock: Socket): Promise<void> {
   return new Promise((r) => sock.once('close', () => r()));
 }
@@ -50,15 +66,7 @@ test('a frame header above the limit is cut off before any body is read', async 
 
 test('connections beyond the concurrent-stream cap wait for a slot and are then served', async (t) => {
   const { s, metrics } = await server(t, () => new Uint8Array([9]));
-  const idle: Socket[] = [];
-  t.after(() => idle.forEach((c) => c.destroy()));
-  for (let i = 0; i < DAEMON_LIMITS.streamsInboundMax; i++) {
-    // Each from its own loopback address, so that the per-address cap does not apply first.
-    const c = createConnection({ host: '127.0.0.1', port: s.port, localAddress: `127.0.1.${i + 1}` });
-    c.on('error', () => undefined);
-    await new Promise((r) => c.once('connect', r));
-    idle.push(c);
-  }
+  const idle = await holdEverySlot(t, s.port, '127.0.1');
   await new Promise((r) => setTimeout(r, 20));
   let answered = false;
   const extra = pushPullRequest({ host: '127.0.0.1', port: s.port }, new Uint8Array([1])).then((reply) => {
@@ -76,14 +84,7 @@ test('connections beyond the concurrent-stream cap wait for a slot and are then 
 
 test('a request waits for a slot no longer than streamWaitMs, then the connection is closed unanswered', async (t) => {
   const { s, metrics } = await server(t, () => new Uint8Array([9]));
-  const idle: Socket[] = [];
-  t.after(() => idle.forEach((c) => c.destroy()));
-  for (let i = 0; i < DAEMON_LIMITS.streamsInboundMax; i++) {
-    const c = createConnection({ host: '127.0.0.1', port: s.port, localAddress: `127.0.4.${i + 1}` });
-    c.on('error', () => undefined);
-    await new Promise((r) => c.once('connect', r));
-    idle.push(c);
-  }
+  const idle = await holdEverySlot(t, s.port, '127.0.4');
   // The held connections send a frame header and then dribble, so that the request-start deadline
   // does not free their slots before the wait runs out.
   const header = Buffer.alloc(4);
