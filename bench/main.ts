@@ -13,7 +13,7 @@ import { consulMain, isConsulScenario } from './consul/index.js';
 import { haproxyBenchMain, isHaproxyScenario } from './haproxy/index.js';
 import { runDissemination } from './dissemination/spread.js';
 import { rerunWithLargerHeap } from './heap.js';
-import { type BenchOptions, parseCommandLine, parseOptions, USAGE } from './options.js';
+import { type BenchOptions, parseCommandLine, parseOptions, sharedWorkers, USAGE } from './options.js';
 import { Progress } from './progress.js';
 import { runReal } from './real/scenarios.js';
 import { renderSummary, targetFigures } from './report.js';
@@ -105,7 +105,7 @@ function header(o: BenchOptions): string {
   const loss = o.lossPct === 0 ? '' : o.mode === 'dissemination-only' ? `, loss ${o.lossPct}%`
     : o.lossAll ? `, loss ${o.lossPct}% throughout` : `, loss ${o.lossPct}% in the steady period`;
   if (o.mode === 'real') {
-    return `real agents on loopback, one 127.0.x.y address each (UDP/TCP), ${o.nodes} nodes in ${o.sharedSeed ? `${Math.min(o.workers, o.nodes)} processes` : `${Math.max(1, Math.min(o.workers, o.nodes - 1))} processes and the seed in its own`}, ${o.profile} profile${loss}${runs}`;
+    return `real agents on loopback, one 127.0.x.y address each (UDP/TCP), ${o.nodes} nodes in ${sharedWorkers(o)} processes${o.sharedSeed ? '' : ' and the seed in its own'}, ${o.profile} profile${loss}${runs}`;
   }
   const net = o.regions === null ? `latency ${o.latencyMs} ± ${o.jitterMs} ms${loss}`
     : `${o.regions.regions.length} regions (${o.regions.source}: one-way = round trip / 2 + 0–${o.jitterMs} ms)${loss}`;

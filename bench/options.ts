@@ -72,6 +72,11 @@ export function probeWarmupDefaultS(regions: boolean, profile: Profile): number 
 }
 
 /** The profile the simulated nodes run: the named one, with the update tree as --update-tree / --flooding say. */
+/** Real mode: the worker processes the agents share (the seed's own process, unless --shared-seed, comes on top). */
+export function sharedWorkers(o: Pick<BenchOptions, 'workers' | 'nodes' | 'sharedSeed'>): number {
+  return Math.max(1, Math.min(o.workers, o.sharedSeed ? o.nodes : o.nodes - 1));
+}
+
 export function benchProfile(o: Pick<BenchOptions, 'profile' | 'updateTree'>): Profile {
   return { ...PROFILES[o.profile], updateTree: o.updateTree };
 }

@@ -11,6 +11,13 @@ import type { Rng } from './rng.js';
 import { type TimerSet, TIMERS } from './timers.js';
 import { pack, UpdateTree } from './update-tree.js';
 
+/**
+ * The part of an update's λ·ceil(log10(n+1)) transmissions always left to the queue after a
+ * forward on first receipt: the forward goes out at once, the queue's copies over the next gossip
+ * rounds, which repairs what a burst of loss took from the forward.
+ */
+const QUEUE_SHARE_AFTER_FORWARD = 1 / 3;
+
 /** What dissemination needs from its node (the node's NodeContext is one). */
 export interface DisseminationContext {
   /** Time of the current input. */
@@ -138,16 +145,15 @@ export class Dissemination {
       const parts: Uint8Array[] = [];
       for (const [key, part] of this.forwardPending) if (key.startsWith(MEMBER_KEY_PREFIX)) parts.push(part);
       for (const [key, part] of this.forwardPending) if (!key.startsWith(MEMBER_KEY_PREFIX)) parts.push(part);
-      const forwarded = [...this.forwardPending.keys()];
-      this.forwardPending.clear();
       const packets = pack(null, parts, ctx.packetBytes);
       const targets = ctx.table.sample(this.forwardFanout(), (r) => isLive(r.status));
       for (const t of targets) for (const bytes of packets) ctx.out.push({ kind: 'send', to: { host: t.host, port: t.port }, bytes });
       // The forward's sends are transmissions of each update like the queue's own: an update goes
-      // out max(λ·ceil(log10(n+1)), fanout) times from each node, not the two added together.
+      // out max(limit, fanout + the queue's share) times from each node, not fanout + limit.
       const limit = this.retransmitLimit();
-      const keep = Math.ceil(limit / 3);
-      for (const key of forwarded) this.queue.credit(key, targets.length, limit, keep);
+      const keep = Math.ceil(limit * QUEUE_SHARE_AFTER_FORWARD);
+      for (const key of this.forwardPending.keys()) this.queue.credit(key, targets.length, limit, keep);
+      this.forwardPending.clear();
     }
     if (this.tree.size > 0) {
       for (const { to, bytes } of this.tree.flush()) ctx.out.push({ kind: 'send', to: { host: to.host, port: to.port }, bytes });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { PROFILES } from '../../protocol/profiles.js';
 import { lowerBoundFigures } from '../dissemination/lower-bound.js';
 import { measuredExchange, steadyStartsAfterMs, steadyTrafficFigures } from '../steady.js';
-import type { BenchOptions } from '../options.js';
+import { type BenchOptions, sharedWorkers } from '../options.js';
 import { bar, type Progress } from '../progress.js';
 import type { Curve, CurveName, JsonObject, RunResult } from '../result.js';
 import { summarize } from '../stats.js';
@@ -32,7 +32,7 @@ const nameOf = (i: number): string => `a${i}`;
 
 export async function runReal(o: BenchOptions, progress: Progress): Promise<RunResult> {
   const started = performance.now();
-  const pool = WorkerPool.open(Math.max(1, Math.min(o.workers, o.sharedSeed ? o.nodes : o.nodes - 1)), o.sharedSeed);
+  const pool = WorkerPool.open(sharedWorkers(o), o.sharedSeed);
   const dir = mkdtempSync(join(tmpdir(), 'swimd-bench-'));
   try {
     return await new RealRun(o, pool, dir, progress).run(started);

@@ -65,22 +65,19 @@ export class StreamServer {
   ) {}
 
   static async listen(host: string, port: number, handler: StreamHandler, metrics: Metrics, log: Logger): Promise<StreamServer> {
+    const refuse = (socket: Socket): void => {
+      metrics.stream('in', 'refused');
+      socket.destroy();
+    };
     const slots: InboundSlots = new InboundSlots(
       (socket, remote) => serve(socket, remote, () => slots.done(socket, remote), handler, metrics, log),
-      (socket) => {
-        metrics.stream('in', 'refused');
-        socket.destroy();
-      },
+      refuse,
     );
     // Nothing is read from a connection until it is served: a waiting one costs a socket, not a buffer.
     const server = createServer({ pauseOnConnect: true }, (socket) => {
-      const remote = normalizeHost(socket.remoteAddress ?? '');
-      const admission = slots.admit(socket, remote);
+      const admission = slots.admit(socket, normalizeHost(socket.remoteAddress ?? ''));
       if (admission === 'wait') metrics.streamsWaited++;
-      if (admission === 'refuse') {
-        metrics.stream('in', 'refused');
-        socket.destroy();
-      }
+      if (admission === 'refuse') refuse(socket);
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
